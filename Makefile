@@ -1,0 +1,36 @@
+# The two commands of the README:
+#   make run    set everything up, then run the main pipeline (pipelines/rl.yaml)
+#   make test   set everything up, then run the whole test suite
+# Set-up is a virtual environment in .venv with lcpipe installed in editable
+# mode (meson-python): editing C++ under csrc/ rebuilds on the next import.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.lcpipe-installed
+PIPELINE ?= pipelines/rl.yaml
+PYTEST_ARGS ?=
+
+.PHONY: run test setup bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml meson.build csrc/meson.build plugins/lcpipe-example/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "meson-python>=0.15" "meson>=1.2" ninja "pybind11>=2.11" "numpy>=1.26"
+	$(PY) -m pip install -q --no-build-isolation -e ".[test,tui]"
+	$(PY) -m pip install -q --no-build-isolation -e plugins/lcpipe-example
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/lcpipe run $(PIPELINE)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build

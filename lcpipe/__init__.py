@@ -1,0 +1,3 @@
+"""lcpipe: a declarative training pipeline for Leela Chess Zero networks."""
+
+__version__ = "0.1.0"

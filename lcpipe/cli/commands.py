@@ -1,0 +1,250 @@
+"""Core commands: run, validate, graph, stages, schema, plugins."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from lcpipe.spec.errors import SpecErrors
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _warn_plugin_problems(registry) -> None:
+    for problem in registry.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+
+
+def _print_spec_errors(exc: SpecErrors) -> None:
+    for error in exc.errors:
+        print(error.format(), file=sys.stderr)
+    count = len(exc.errors)
+    print(f"{count} error{'s' if count != 1 else ''} found", file=sys.stderr)
+
+
+def _compile(path: str, overrides: list[str] | None = None):
+    from lcpipe.compiler import compile_file
+    from lcpipe.registry import load_registry
+
+    registry = load_registry()
+    _warn_plugin_problems(registry)
+    return compile_file(path, overrides, registry)
+
+
+# -- validate ---------------------------------------------------------------------
+def cmd_validate(args) -> int:
+    worst = EXIT_OK
+    for path in args.files:
+        try:
+            pipeline = _compile(path, args.set)
+        except SpecErrors as exc:
+            _print_spec_errors(exc)
+            worst = EXIT_USAGE
+            continue
+        n = pipeline.graph.number_of_nodes()
+        print(f"{path}: ok (pipeline {pipeline.name!r}, {n} stage{'s' if n != 1 else ''})")
+    return worst
+
+
+# -- graph ------------------------------------------------------------------------
+def cmd_graph(args) -> int:
+    from lcpipe.compiler import plan_pipeline
+    from lcpipe.compiler.render import RENDERERS, GraphvizMissing, render_image
+
+    try:
+        plan = plan_pipeline(_compile(args.file, args.set))
+    except SpecErrors as exc:
+        _print_spec_errors(exc)
+        return EXIT_USAGE
+    if args.format in RENDERERS:
+        text = RENDERERS[args.format](plan)
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        data = render_image(plan, args.format)
+    except GraphvizMissing as exc:
+        print(f"lcpipe graph: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    out = Path(args.output or Path(args.file).with_suffix(f".{args.format}").name)
+    out.write_bytes(data)
+    print(f"wrote {out}")
+    return EXIT_OK
+
+
+# -- stages -----------------------------------------------------------------------
+def _describe_settings(schema: dict, indent: str = "  ") -> list[str]:
+    lines = []
+    for key, sub in (schema.get("properties") or {}).items():
+        kind = sub.get("type", "enum" if "enum" in sub else "any")
+        if isinstance(kind, list):
+            kind = "|".join(kind)
+        if "enum" in sub:
+            kind = " | ".join(json.dumps(v) for v in sub["enum"])
+        default = f" = {json.dumps(sub['default'])}" if "default" in sub else ""
+        lines.append(f"{indent}{key}: {kind}{default}")
+        if sub.get("description"):
+            lines.append(f"{indent}    {sub['description']}")
+        if sub.get("type") == "object" and sub.get("properties"):
+            lines.extend(_describe_settings(sub, indent + "    "))
+    return lines
+
+
+def cmd_stages(args) -> int:
+    from lcpipe.registry import load_registry
+    from lcpipe.spec.errors import did_you_mean
+
+    registry = load_registry()
+    _warn_plugin_problems(registry)
+    types = registry.stage_types
+    if args.json:
+        names = [args.name] if args.name else sorted(types)
+        out = {n: {"description": types[n].description, "plugin": types[n].plugin, "native": types[n].native,
+                   "inputs": [vars(p) for p in types[n].inputs], "outputs": [vars(p) for p in types[n].outputs],
+                   "settings": types[n].schema} for n in names if n in types}
+        print(json.dumps(out, indent=2))
+        return EXIT_OK if not args.name or args.name in types else EXIT_USAGE
+    if args.name:
+        st = types.get(args.name)
+        if st is None:
+            print(f"lcpipe stages: no stage type {args.name!r}; {did_you_mean(args.name, types, 'stage types')}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        print(f"{st.name}{'  (native)' if st.native else ''}  — from plugin {st.plugin}")
+        print(f"  {st.description}")
+        for title, ports in (("inputs", st.inputs), ("outputs", st.outputs)):
+            if ports:
+                print(f"{title}:")
+                for p in ports:
+                    flags = [p.kind] + (["optional"] if not p.required else []) + (["many"] if p.many else [])
+                    doc = f" — {p.doc}" if p.doc else ""
+                    print(f"  {p.name}: {p.type} ({', '.join(flags)}){doc}")
+        print("settings:" if st.schema.get("properties") else "settings: none")
+        for line in _describe_settings(st.schema):
+            print(line)
+        return EXIT_OK
+    width = max((len(n) for n in types), default=10)
+    for name in sorted(types):
+        st = types[name]
+        ins = ", ".join(f"{p.name}:{p.type}" for p in st.inputs) or "-"
+        outs = ", ".join(f"{p.name}:{p.type}" for p in st.outputs) or "-"
+        print(f"{name:<{width}}  {'native' if st.native else 'python'}  in[{ins}] out[{outs}]")
+        print(f"{'':<{width}}  {st.description.splitlines()[0] if st.description else ''}")
+    return EXIT_OK
+
+
+# -- schema -----------------------------------------------------------------------
+def cmd_schema(args) -> int:
+    from lcpipe.registry import load_registry
+    from lcpipe.spec.schema_export import full_schema, write_schema_dir
+
+    registry = load_registry()
+    _warn_plugin_problems(registry)
+    if args.dir:
+        written = write_schema_dir(registry, Path(args.dir))
+        print(f"wrote {len(written)} schema files to {args.dir}")
+        return EXIT_OK
+    text = json.dumps(full_schema(registry), indent=2, sort_keys=False) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+# -- plugins ----------------------------------------------------------------------
+def cmd_plugins(args) -> int:
+    from lcpipe.registry import load_registry
+
+    registry = load_registry()
+    for label in registry.plugins:
+        provided = sorted(n for n, st in registry.stage_types.items() if st.plugin == label)
+        print(f"{label}: {', '.join(provided) if provided else '(no stages)'}")
+    for problem in registry.problems:
+        print(f"broken: {problem}")
+    return EXIT_OK if not registry.problems else EXIT_FAILED
+
+
+# -- run --------------------------------------------------------------------------
+def cmd_run(args) -> int:
+    from lcpipe.compiler import plan_pipeline
+    from lcpipe.runtime.runner import Runtime, StopBound
+    from lcpipe.runtime.reporter import attach_reporter
+
+    try:
+        bounds = [StopBound.parse(text) for text in args.stop_after]
+    except ValueError as exc:
+        print(f"lcpipe run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        plan = plan_pipeline(_compile(args.file, args.set))
+    except SpecErrors as exc:
+        _print_spec_errors(exc)
+        return EXIT_USAGE
+    runtime = Runtime(plan, stop_after=bounds, debug=args.debug, grace=args.grace)
+    if args.tui:
+        try:
+            from lcpipe.tui.app import run_dashboard
+        except ImportError as exc:
+            print(f"lcpipe run --tui needs the 'tui' extra (pip install 'lcpipe[tui]'): {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        result = run_dashboard(runtime)
+    else:
+        attach_reporter(runtime.bus, quiet=args.quiet)
+        result = runtime.run()
+    for stage, message in result.failures:
+        print(f"lcpipe run: stage {stage!r} failed: {message}", file=sys.stderr)
+    if not args.quiet:
+        counts = ", ".join(f"{k}={v}" for k, v in sorted(result.counts.items()) if "." not in k)
+        print(f"pipeline {plan.pipeline.name!r} stopped after {result.elapsed:.1f}s: {result.reason}"
+              + (f" ({counts})" if counts else ""), file=sys.stderr)
+    return result.exit_code
+
+
+def _add_set(p) -> None:
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a value of the spec, e.g. stages.train.with.batch_size=512 (repeatable)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run a pipeline", description="Run a pipeline until it finishes, a --stop-after "
+                       "bound is reached, or Ctrl-C / SIGTERM stops it cleanly.")
+    p.add_argument("file", help="pipeline spec (YAML)")
+    _add_set(p)
+    p.add_argument("--stop-after", action="append", default=[], metavar="WHAT=N",
+                   help="stop once N items of a port type (networks=1, batches=100), of one port "
+                        "(train.weights=2), or N seconds (seconds=60) are reached (repeatable)")
+    p.add_argument("--tui", action="store_true", help="show the live dashboard (Textual)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
+    p.add_argument("--grace", type=float, default=60.0, help="seconds stages get to finish when stopping")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of failing stages")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("validate", help="check pipeline specs", description="Check specs and report every "
+                       "error with file:line:column, where in the spec, and a hint.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    _add_set(p)
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("graph", help="draw a pipeline's compiled graph")
+    p.add_argument("file")
+    p.add_argument("--format", "-f", choices=["text", "dot", "mermaid", "svg", "png"], default="text")
+    p.add_argument("--output", "-o", help="write to this file instead of standard output")
+    _add_set(p)
+    p.set_defaults(handler=cmd_graph)
+
+    p = sub.add_parser("stages", help="list stage types (built-in and plugins), or describe one")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_stages)
+
+    p = sub.add_parser("schema", help="write the JSON Schema of the whole spec language (for editors)")
+    p.add_argument("--output", "-o", help="file to write (default: standard output)")
+    p.add_argument("--dir", help="write the pipeline schema and one schema per stage type into this directory")
+    p.set_defaults(handler=cmd_schema)
+
+    p = sub.add_parser("plugins", help="list loaded plugins and report broken ones")
+    p.set_defaults(handler=cmd_plugins)

@@ -1,0 +1,6 @@
+"""Spec -> stage graph -> execution plan."""
+
+from lcpipe.compiler.compile import Link, Pipeline, compile_document, compile_file
+from lcpipe.compiler.plan import Plan, Segment, plan_pipeline
+
+__all__ = ["Link", "Pipeline", "Plan", "Segment", "compile_document", "compile_file", "plan_pipeline"]

@@ -1,0 +1,86 @@
+"""Execution plan: which stages run as Python threads and which native stages
+are fused into one C++ segment.
+
+A native segment is a weakly connected group of native stages joined by stream
+edges: the data between them never enters Python. Its external inputs and
+outputs are the ports that connect it to the rest of the pipeline, named
+"stage.port".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from lcpipe.compiler.compile import Link, Pipeline
+
+
+@dataclass
+class Segment:
+    """A unit the runtime starts: one Python stage or one fused native segment."""
+
+    name: str
+    stages: list[str]
+    native: bool
+    internal: list[Link] = field(default_factory=list)
+    inputs: list[Link] = field(default_factory=list)   # edges entering from outside
+    outputs: list[Link] = field(default_factory=list)  # edges leaving to outside
+
+
+@dataclass
+class Plan:
+    pipeline: Pipeline
+    segments: list[Segment]
+
+    def segment_of(self, stage: str) -> Segment:
+        return next(s for s in self.segments if stage in s.stages)
+
+
+def _native_groups(pipeline: Pipeline) -> list[list[str]]:
+    g = pipeline.graph
+    fused = nx.Graph()
+    fused.add_nodes_from(n for n in g.nodes if g.nodes[n]["native"])
+    for u, v, data in g.edges(data=True):
+        if g.nodes[u]["native"] and g.nodes[v]["native"] and any(l.kind == "stream" for l in data["links"]):
+            fused.add_edge(u, v)
+    order = {n: i for i, n in enumerate(_topo_order(g))}
+    groups = [sorted(c, key=order.__getitem__) for c in nx.connected_components(fused)]
+    return sorted(groups, key=lambda grp: order[grp[0]])
+
+
+def _topo_order(g: nx.DiGraph) -> list[str]:
+    """Topological order over stream edges (latest edges may close cycles)."""
+    streams = nx.DiGraph()
+    streams.add_nodes_from(g.nodes)
+    streams.add_edges_from((u, v) for u, v, d in g.edges(data=True) if any(l.kind == "stream" for l in d["links"]))
+    return list(nx.lexicographical_topological_sort(streams))
+
+
+def plan_pipeline(pipeline: Pipeline) -> Plan:
+    g = pipeline.graph
+    segments: list[Segment] = []
+    grouped: set[str] = set()
+    for i, group in enumerate(_native_groups(pipeline)):
+        members = set(group)
+        grouped |= members
+        seg = Segment(name=f"native{i}" if len(group) > 1 else group[0], stages=group, native=True)
+        for link in pipeline.links():
+            inside_src, inside_dst = link.src in members, link.dst in members
+            if inside_src and inside_dst and link.kind == "stream":
+                seg.internal.append(link)
+            elif inside_dst:
+                seg.inputs.append(link)
+            elif inside_src:
+                seg.outputs.append(link)
+        segments.append(seg)
+    for name in _topo_order(g):
+        if name in grouped:
+            continue
+        seg = Segment(name=name, stages=[name], native=False)
+        seg.inputs = [l for l in pipeline.links() if l.dst == name]
+        seg.outputs = [l for l in pipeline.links() if l.src == name]
+        segments.append(seg)
+    order = {n: i for i, n in enumerate(_topo_order(g))}
+    segments.sort(key=lambda s: order[s.stages[0]])
+    return Plan(pipeline, segments)

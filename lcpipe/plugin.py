@@ -1,0 +1,72 @@
+"""The public surface for stage authors: hook markers and stage declarations.
+
+Built-in stages and third-party plugins use exactly this module. A plugin
+module implements ``lcpipe_stage_types`` and returns ``StageType`` objects;
+the factory is an import path so that declaring a stage imports nothing heavy
+(``lcpipe validate`` and ``lcpipe graph`` never import JAX).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pluggy
+
+PROJECT = "lcpipe"
+
+hookimpl = pluggy.HookimplMarker(PROJECT)
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+EdgeKind = Literal["stream", "latest"]
+
+
+@dataclass(frozen=True)
+class Port:
+    """One typed input or output of a stage.
+
+    ``kind="stream"``: a bounded queue with back-pressure, every item is seen.
+    ``kind="latest"``: only the newest item is kept; reading never blocks the
+    writer. Cycles in a pipeline are legal only through latest edges.
+    ``many=True`` (inputs only): the port accepts several upstream edges,
+    merged into one stream.
+    """
+
+    name: str
+    type: str
+    kind: EdgeKind = "stream"
+    required: bool = True
+    many: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class StageType:
+    """Declaration of a stage type, as returned by ``lcpipe_stage_types``."""
+
+    name: str
+    factory: str
+    description: str
+    inputs: tuple[Port, ...] = ()
+    outputs: tuple[Port, ...] = ()
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    native: bool = False
+    plugin: str = ""
+
+    def input(self, name: str) -> Port | None:
+        return next((p for p in self.inputs if p.name == name), None)
+
+    def output(self, name: str) -> Port | None:
+        return next((p for p in self.outputs if p.name == name), None)
+
+
+def settings(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    """A closed JSON Schema object for a stage's ``with`` settings."""
+    schema: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": properties,
+    }
+    if required:
+        schema["required"] = required
+    return schema

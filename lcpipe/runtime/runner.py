@@ -1,0 +1,278 @@
+"""Runs a plan: every segment in its own thread, joined by bounded channels,
+observed through one event bus.
+
+Shutdown (a stop bound, Ctrl-C, SIGTERM, or a failed stage) goes in dependency
+order: producers stop first, their queues drain into the consumers, which then
+see the end of their inputs and finish; stages that outlive a grace period are
+aborted. Observers (stages without ports, e.g. metric sinks) stop last so they
+record everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lcpipe.compiler.compile import Link
+from lcpipe.compiler.plan import Plan, Segment
+from lcpipe.registry import load_factory
+from lcpipe.runtime.bus import EventBus
+from lcpipe.runtime.channels import LatestChannel, StreamChannel
+from lcpipe.runtime.stage import InputPort, OutputPort, StageContext, StageFailed
+
+log = logging.getLogger("lcpipe.runtime")
+
+EXIT_OK, EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 130, 143
+
+
+@dataclass
+class SegmentMember:
+    """One native stage inside a fused segment, as handed to its factory."""
+
+    name: str
+    stage_type: str
+    config: dict[str, Any]
+
+
+@dataclass
+class StopBound:
+    """Stop the run once a count is reached: a port type ("network") or "stage.port"."""
+
+    target: str
+    limit: float
+
+    @staticmethod
+    def parse(text: str) -> "StopBound":
+        key, sep, value = text.partition("=")
+        if not sep:
+            raise ValueError(f"--stop-after {text!r}: expected NAME=COUNT, e.g. networks=1 or seconds=60")
+        try:
+            limit = float(value)
+        except ValueError:
+            raise ValueError(f"--stop-after {text!r}: {value!r} is not a number") from None
+        return StopBound(key.strip(), limit)
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    reason: str
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+
+class _Worker:
+    def __init__(self, segment: Segment, target):
+        self.segment = segment
+        self.stop = threading.Event()
+        self.error: tuple[str, str] | None = None
+        self.thread = threading.Thread(target=target, args=(self,), name=f"stage-{segment.name}", daemon=True)
+
+    @property
+    def observer(self) -> bool:
+        return not self.segment.inputs and not self.segment.outputs
+
+
+class Runtime:
+    def __init__(self, plan: Plan, stop_after: list[StopBound] | None = None, bus: EventBus | None = None,
+                 grace: float = 30.0, debug: bool = False):
+        self.plan = plan
+        self.pipeline = plan.pipeline
+        self.bus = bus or EventBus()
+        self.stop_after = stop_after or []
+        self.grace = grace
+        self.debug = debug
+        self._channels: dict[tuple[str, str], StreamChannel | LatestChannel] = {}
+        self._counts: dict[str, int] = {}
+        self._count_lock = threading.Lock()
+        self._stop_requested = threading.Event()
+        self._reason = "finished"
+        self._exit_code = EXIT_OK
+        self._workers: list[_Worker] = []
+        workdir = self.pipeline.runtime.get("workdir", ".")
+        self.workdir = Path(workdir)
+
+    # -- wiring ----------------------------------------------------------------
+    def _build_channels(self) -> None:
+        g = self.pipeline.graph
+        default_cap = int(self.pipeline.runtime.get("queue_capacity", 8))
+        incoming: dict[tuple[str, str], list[Link]] = {}
+        for link in self.pipeline.links():
+            incoming.setdefault((link.dst, link.dst_port), []).append(link)
+        for (dst, port), links in incoming.items():
+            label = f"{dst}.{port}"
+            if links[0].kind == "latest":
+                self._channels[(dst, port)] = LatestChannel(label, writers=len(links))
+            else:
+                queue = g.nodes[dst].get("queue") or {}
+                self._channels[(dst, port)] = StreamChannel(
+                    label, capacity=queue.get("capacity", default_cap), overflow=queue.get("overflow", "block"),
+                    writers=len(links))
+
+    def _on_put(self, stage: str, port_type: str):
+        def count(port: str, item: Any) -> None:
+            with self._count_lock:
+                for key in (f"{stage}.{port}", port_type):
+                    self._counts[key] = self._counts.get(key, 0) + 1
+            self._check_bounds()
+        return count
+
+    def _check_bounds(self) -> None:
+        for bound in self.stop_after:
+            target = bound.target
+            if target == "seconds":
+                continue
+            value = self._counts.get(target, self._counts.get(target.rstrip("s"), 0))
+            if value >= bound.limit and not self._stop_requested.is_set():
+                self.request_stop(f"reached --stop-after {target}={bound.limit:g}")
+
+    def _context(self, seg: Segment, worker: _Worker) -> StageContext:
+        g = self.pipeline.graph
+        inputs: dict[str, InputPort] = {}
+        outputs: dict[str, OutputPort] = {}
+        for stage in seg.stages:
+            st = g.nodes[stage]["stage_type"]
+            key = (lambda port: f"{stage}.{port}") if seg.native else (lambda port: port)
+            for port in st.inputs:
+                if seg.native and any(l.dst == stage and l.dst_port == port.name for l in seg.internal):
+                    continue
+                inputs[key(port.name)] = InputPort(port.name, self._channels.get((stage, port.name)), worker.stop)
+            for port in st.outputs:
+                if seg.native and any(l.src == stage and l.src_port == port.name for l in seg.internal):
+                    continue
+                chans = [self._channels[(l.dst, l.dst_port)] for l in seg.outputs
+                         if l.src == stage and l.src_port == port.name]
+                outputs[key(port.name)] = OutputPort(port.name, chans, worker.stop, self._on_put(stage, port.type))
+        first = seg.stages[0]
+        return StageContext(
+            name=seg.name, stage_type=g.nodes[first]["use"],
+            config=g.nodes[first]["config"] if not seg.native or len(seg.stages) == 1 else {},
+            inputs=inputs, outputs=outputs, bus=self.bus, stop=worker.stop, workdir=self.workdir,
+            pipeline=self.pipeline.name)
+
+    # -- running -----------------------------------------------------------------
+    def _run_segment(self, worker: _Worker) -> None:
+        seg = worker.segment
+        g = self.pipeline.graph
+        ctx = self._context(seg, worker)
+        self.bus.publish("state", seg.name, {"state": "starting"})
+        try:
+            st = g.nodes[seg.stages[0]]["stage_type"]
+            factory = load_factory(st)
+            if seg.native:
+                members = [SegmentMember(n, g.nodes[n]["use"], g.nodes[n]["config"]) for n in seg.stages]
+                impl = factory(ctx, members, seg.internal)
+            else:
+                impl = factory(ctx)
+            self.bus.publish("state", seg.name, {"state": "running"})
+            impl.run()
+            self.bus.publish("state", seg.name, {"state": "finished"})
+        except StageFailed as exc:
+            worker.error = (seg.name, str(exc))
+        except Exception as exc:  # any failure stops the pipeline, named by stage
+            detail = f"{type(exc).__name__}: {exc}"
+            if self.debug:
+                detail += "\n" + traceback.format_exc()
+            log.debug("stage %s failed", seg.name, exc_info=True)
+            worker.error = (seg.name, detail)
+        finally:
+            for link in seg.outputs:
+                self._channels[(link.dst, link.dst_port)].writer_done()
+        if worker.error:
+            self.bus.publish("state", seg.name, {"state": "failed", "detail": worker.error[1]})
+            self._exit_code = EXIT_FAILED
+            self.request_stop(f"stage {worker.error[0]!r} failed: {worker.error[1]}")
+
+    def request_stop(self, reason: str) -> None:
+        if not self._stop_requested.is_set():
+            self._reason = reason
+            self._stop_requested.set()
+            self.bus.publish("pipeline", "runtime", {"event": "stopping", "reason": reason})
+
+    def _report_queues(self) -> None:
+        values: dict[str, float] = {}
+        for (dst, port), ch in self._channels.items():
+            values[f"queue/{dst}.{port}/fill"] = len(ch) / max(1, ch.capacity)
+            values[f"queue/{dst}.{port}/items"] = float(ch.put_count)
+            if ch.dropped:
+                values[f"queue/{dst}.{port}/dropped"] = float(ch.dropped)
+        if values:
+            self.bus.publish("metrics", "runtime", {"values": values, "step": None})
+
+    def _shutdown(self) -> None:
+        """Stop producers first and let the data drain downstream."""
+        deadline = time.monotonic() + self.grace
+        for worker in self._workers:
+            if worker.observer:
+                continue
+            worker.stop.set()
+            worker.thread.join(max(0.0, min(5.0, deadline - time.monotonic())))
+        for worker in self._workers:
+            if not worker.observer:
+                worker.thread.join(max(0.0, deadline - time.monotonic()))
+        for ch in self._channels.values():
+            ch.abort()
+        for worker in self._workers:
+            worker.stop.set()
+            worker.thread.join(max(1.0, deadline - time.monotonic()))
+
+    def run(self, install_signals: bool = True) -> RunResult:
+        self._build_channels()
+        self._workers = [_Worker(seg, self._run_segment) for seg in self.plan.segments]
+        started = time.monotonic()
+        previous = {}
+        if install_signals and threading.current_thread() is threading.main_thread():
+            def handler(signum, _frame):
+                if self._stop_requested.is_set():
+                    for ch in self._channels.values():
+                        ch.abort()
+                code = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
+                if self._exit_code == EXIT_OK:
+                    self._exit_code = code
+                self.request_stop(f"received {signal.Signals(signum).name}")
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, handler)
+        self.bus.publish("pipeline", "runtime", {"event": "started", "pipeline": self.pipeline.name,
+                                                 "stages": [s.name for s in self.plan.segments]})
+        try:
+            for worker in self._workers:
+                worker.thread.start()
+            seconds = next((b.limit for b in self.stop_after if b.target == "seconds"), None)
+            interval = float(self.pipeline.runtime.get("metrics_interval", 1.0))
+            last_report = time.monotonic()
+            while not self._stop_requested.wait(0.05):
+                if all(not w.thread.is_alive() for w in self._workers if not w.observer):
+                    break
+                now = time.monotonic()
+                if seconds is not None and now - started >= seconds:
+                    self.request_stop(f"reached --stop-after seconds={seconds:g}")
+                if now - last_report >= interval:
+                    self._report_queues()
+                    last_report = now
+            self._shutdown()
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+        self._report_queues()
+        failures = [w.error for w in self._workers if w.error]
+        stuck = [w.segment.name for w in self._workers if w.thread.is_alive()]
+        if stuck:
+            failures.append((", ".join(stuck), "did not stop within the grace period"))
+            if self._exit_code == EXIT_OK:
+                self._exit_code = EXIT_FAILED
+        elapsed = time.monotonic() - started
+        self.bus.publish("pipeline", "runtime", {"event": "finished", "reason": self._reason,
+                                                 "exit_code": self._exit_code, "elapsed": elapsed})
+        self.bus.close()
+        return RunResult(self._exit_code, self._reason, failures, dict(self._counts), elapsed)
+
+
+def run_plan(plan: Plan, **kwargs) -> RunResult:
+    return Runtime(plan, **kwargs).run()

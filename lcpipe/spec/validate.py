@@ -1,0 +1,160 @@
+"""Validates a loaded spec against JSON Schema (the document's and each stage
+type's settings) and fills in defaults from the schemas.
+
+Every problem becomes a ``SpecError`` with the place it was written and a hint;
+all problems are collected so a user fixes them in one go.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from lcpipe.registry import Registry
+from lcpipe.spec.errors import SpecError, SpecErrors, did_you_mean
+from lcpipe.spec.loader import SpecDocument
+
+_JSON_TYPES = {dict: "a mapping", list: "a list", str: "a string", bool: "true/false", int: "an integer",
+               float: "a number", type(None): "nothing (null)"}
+
+
+@lru_cache(maxsize=1)
+def document_schema() -> dict[str, Any]:
+    text = resources.files("lcpipe.spec").joinpath("pipeline.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def _describe(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _expected_type(schema_type: Any) -> str:
+    names = {"object": "a mapping", "array": "a list", "string": "a string", "boolean": "true or false",
+             "integer": "an integer", "number": "a number", "null": "null"}
+    if isinstance(schema_type, list):
+        return " or ".join(names.get(t, t) for t in schema_type)
+    return names.get(schema_type, str(schema_type))
+
+
+def _errors_for(error: jsonschema.ValidationError, doc: SpecDocument, base: tuple) -> list[SpecError]:
+    path = base + tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    v = error.validator
+    if v == "additionalProperties" and isinstance(error.instance, dict):
+        known = list((schema.get("properties") or {}).keys())
+        out = []
+        for key in error.instance:
+            if key in known:
+                continue
+            if schema.get("patternProperties"):
+                continue
+            hint = did_you_mean(key, known, "keys") if known else "this mapping takes no keys"
+            out.append(doc.error(f"unknown key {key!r}", path + (key,), hint, prefer_key=True))
+        return out
+    if v == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        prop = (schema.get("properties") or {}).get(missing, {})
+        about = f" ({prop['description']})" if isinstance(prop, dict) and prop.get("description") else ""
+        return [doc.error(f"missing required key {missing!r}{about}", path, f"add '{missing}: ...' here")]
+    if v == "type":
+        return [doc.error(f"expected {_expected_type(error.validator_value)}, got {_describe(error.instance)} "
+                          f"{json.dumps(error.instance, default=str)[:60]}", path, schema.get("description", ""))]
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        bound = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
+                 "exclusiveMaximum": "less than"}[v]
+        about = f" ({schema['description']})" if schema.get("description") else ""
+        return [doc.error(f"{error.instance} is out of range", path,
+                          f"use a value {bound} {error.validator_value}{about}")]
+    if v in ("enum", "const"):
+        allowed = error.validator_value if v == "enum" else [error.validator_value]
+        hint = ""
+        if isinstance(error.instance, str):
+            hint = did_you_mean(error.instance, [str(a) for a in allowed], "values")
+        else:
+            hint = "allowed: " + ", ".join(json.dumps(a) for a in allowed)
+        return [doc.error(f"{json.dumps(error.instance, default=str)} is not allowed here", path, hint)]
+    if v in ("anyOf", "oneOf"):
+        desc = schema.get("description", "")
+        return [doc.error(f"{json.dumps(error.instance, default=str)[:60]} does not fit here"
+                          + (f": {desc}" if desc else ""), path)]
+    if v == "pattern" and "propertyNames" in error.schema_path:
+        return [doc.error(f"the name {error.instance!r} is not allowed", path + (error.instance,),
+                          "names use letters, digits, '_' and '-' (no spaces), starting with a letter or '_'",
+                          prefer_key=True)]
+    if v == "pattern":
+        desc = schema.get("description", "")
+        return [doc.error(f"{error.instance!r} does not match the required form {error.validator_value}", path,
+                          desc)]
+    if False:
+        return [doc.error(f"{error.instance!r} does not match the required form {error.validator_value}", path)]
+    if v == "minProperties" and error.validator_value == 1 and not error.instance:
+        return [doc.error("must not be empty", path, "add at least one entry")]
+    return [doc.error(error.message, path)]
+
+
+def check_schema(instance: Any, schema: dict[str, Any], doc: SpecDocument, base: tuple = ()) -> list[SpecError]:
+    validator = jsonschema.Draft202012Validator(schema)
+    out: list[SpecError] = []
+    for error in sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]):
+        out.extend(_errors_for(error, doc, base))
+    return out
+
+
+def fill_defaults(schema: dict[str, Any], instance: Any) -> Any:
+    """A copy of ``instance`` with every schema default filled in (deeply)."""
+    if not isinstance(schema, dict):
+        return instance
+    if instance is None and "default" in schema:
+        instance = copy.deepcopy(schema["default"])
+    props = schema.get("properties")
+    if props is None:
+        return instance
+    if instance is None:
+        instance = {}
+    if not isinstance(instance, dict):
+        return instance
+    out = dict(instance)
+    for key, sub in props.items():
+        if not isinstance(sub, dict):
+            continue
+        if key in out:
+            out[key] = fill_defaults(sub, out[key])
+        elif "default" in sub:
+            out[key] = fill_defaults(sub, copy.deepcopy(sub["default"]))
+        elif sub.get("type") == "object" and "properties" in sub:
+            out[key] = fill_defaults(sub, {})
+    return out
+
+
+def validate_document(doc: SpecDocument, registry: Registry) -> list[SpecError]:
+    """Check the document and every stage's settings; fill defaults in place."""
+    errors = check_schema(doc.data, document_schema(), doc)
+    stages = doc.data.get("stages")
+    if not isinstance(stages, dict):
+        return errors
+    for name, stage in stages.items():
+        if not isinstance(stage, dict) or not isinstance(stage.get("use"), str):
+            continue
+        st = registry.get(stage["use"])
+        if st is None:
+            errors.append(doc.error(f"unknown stage type {stage['use']!r}", ("stages", name, "use"),
+                                    did_you_mean(stage["use"], registry.stage_types, "stage types")
+                                    + " (`lcpipe stages` lists them)"))
+            continue
+        settings = stage.get("with") or {}
+        if not isinstance(settings, dict):
+            continue  # already reported by the document schema
+        errors.extend(check_schema(settings, st.schema, doc, ("stages", name, "with")))
+        stage["with"] = fill_defaults(st.schema, settings)
+    doc.data["runtime"] = fill_defaults(document_schema()["properties"]["runtime"], doc.data.get("runtime"))
+    return errors
+
+
+def raise_if(errors: list[SpecError]) -> None:
+    if errors:
+        raise SpecErrors(errors)

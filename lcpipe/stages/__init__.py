@@ -1,0 +1,1 @@
+"""Built-in general-purpose stages (metric sinks, ...)."""

@@ -1,0 +1,1 @@
+"""Example lcpipe plugin."""

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import toy_stages  # noqa: E402
+
+from lcpipe.registry import load_registry  # noqa: E402
+
+
+@pytest.fixture
+def registry():
+    """Built-in and installed plugins plus the toy stages of these tests."""
+    return load_registry(extra=(toy_stages,))
