@@ -1,0 +1,179 @@
+"""``lcpipe data ...``: look at, convert and make lc0 training data.
+
+dump FILE        every frame: FEN (white's view), top policy moves (UCI), values
+pgn2chunks PGN   PGN games -> .gz chunks (or one .tar)
+generate         synthetic games -> .gz chunks (or one .tar)
+stats FILE...    counts: games, frames, versions, formats, results, problems
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+FORMATS = (1, 2, 3, 4, 5, 132, 133)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("data", help="lc0 training data tools (dump, pgn2chunks, generate, stats)",
+                              description="Inspect, convert and generate lc0 training data.")
+    sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    p.set_defaults(handler=lambda args: (p.print_help(sys.stderr), EXIT_USAGE)[1])
+
+    d = sub.add_parser("dump", help="print every frame of a .gz chunk or .tar")
+    d.add_argument("file")
+    d.add_argument("--top", type=int, default=3, help="policy moves shown per frame (default 3)")
+    d.add_argument("--limit", type=int, default=0, help="stop after this many frames (0: all)")
+    d.set_defaults(handler=cmd_dump)
+
+    g = sub.add_parser("pgn2chunks", help="convert PGN games to training chunks")
+    g.add_argument("pgn", nargs="+")
+    g.add_argument("--out", required=True, help="output directory")
+    g.add_argument("--tar", action="store_true", help="write one .tar instead of one .gz per game")
+    g.add_argument("--format", type=int, default=1, choices=FORMATS, help="input format (default 1)")
+    g.add_argument("--version", type=int, default=6, choices=(6, 7), help="record version (default 6)")
+    g.set_defaults(handler=cmd_pgn2chunks)
+
+    s = sub.add_parser("generate", help="generate synthetic games (deterministic under --seed)")
+    s.add_argument("--games", type=int, required=True)
+    s.add_argument("--out", required=True, help="output directory")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--format", type=int, default=1, choices=FORMATS, help="input format (default 1)")
+    s.add_argument("--version", type=int, default=6, choices=(6, 7), help="record version (default 6)")
+    s.add_argument("--max-plies", type=int, default=100)
+    s.add_argument("--tar", action="store_true", help="write one .tar instead of one .gz per game")
+    s.set_defaults(handler=cmd_generate)
+
+    t = sub.add_parser("stats", help="summarise data files")
+    t.add_argument("files", nargs="+")
+    t.set_defaults(handler=cmd_stats)
+
+
+def _err(msg: str) -> None:
+    print(f"lcpipe data: {msg}", file=sys.stderr)
+
+
+def _print_problems(report) -> None:
+    for p in report.problems[:20]:
+        _err(str(p))
+    if report.skipped > 20:
+        _err(f"... {report.skipped - 20} more problems")
+
+
+def cmd_dump(args) -> int:
+    import numpy as np
+
+    from lcpipe.lc0 import chunks, decoder, policy
+    from lcpipe.lc0.report import ReadReport
+
+    path = Path(args.file)
+    if not path.is_file():
+        _err(f"{path}: no such file")
+        return EXIT_USAGE
+    report = ReadReport()
+    shown = 0
+    for key, arr in chunks.iter_games(path, report):
+        print(f"# {key}: {len(arr)} frames, version {int(arr['version'][0])}, format {int(arr['input_format'][0])}")
+        for i, frame in enumerate(arr):
+            d = decoder.decode_frame(frame)
+            probs = frame["probabilities"]
+            order = np.argsort(-probs)[: max(args.top, 0)]
+            tops = []
+            for idx in order:
+                if probs[idx] < 0:
+                    break
+                try:
+                    uci = policy.index_to_move(d.board, int(idx), d.transform).uci()
+                except ValueError:
+                    uci = f"?{policy.MOVES[idx]}"
+                tops.append(f"{uci} {probs[idx]:.3f}")
+            try:
+                played = policy.index_to_move(d.board, int(frame["played_idx"]), d.transform).uci()
+            except ValueError:
+                played = f"?{int(frame['played_idx'])}"
+            print(f"{i:4d} {d.board.fen()} | played {played} | top {', '.join(tops)} | "
+                  f"result q {frame['result_q']:+.2f} d {frame['result_d']:.2f} | "
+                  f"best q {frame['best_q']:+.3f} d {frame['best_d']:.3f} m {frame['best_m']:.1f} | "
+                  f"root q {frame['root_q']:+.3f} | plies_left {frame['plies_left']:.1f}")
+            shown += 1
+            if args.limit and shown >= args.limit:
+                _print_problems(report)
+                return EXIT_OK
+    _print_problems(report)
+    if report.chunks == 0 and not report.ok:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_pgn2chunks(args) -> int:
+    from lcpipe.lc0 import chunks, pgn
+    from lcpipe.lc0.report import ReadReport
+
+    report = ReadReport()
+    games = []
+    for name in args.pgn:
+        path = Path(name)
+        if not path.is_file():
+            _err(f"{path}: no such file")
+            return EXIT_USAGE
+        for i, arr in enumerate(pgn.read_pgn_file(path, args.format, args.version, report)):
+            games.append((f"{path.stem}_{len(games):06d}.gz", arr))
+    out = Path(args.out)
+    if args.tar:
+        written = [chunks.write_tar(out / f"{Path(args.pgn[0]).stem}.tar", games)] if games else []
+    else:
+        written = [chunks.write_chunk(out / name, arr) for name, arr in games]
+    _print_problems(report)
+    frames = sum(len(a) for _, a in games)
+    print(f"{len(games)} games, {frames} frames -> {len(written)} files in {out}"
+          + (f" ({report.skipped} problems)" if report.skipped else ""))
+    return EXIT_OK if games or report.ok else EXIT_FAILED
+
+
+def cmd_generate(args) -> int:
+    from lcpipe.lc0 import synth
+
+    if args.games < 0:
+        _err("--games must be >= 0")
+        return EXIT_USAGE
+    paths = synth.write_games(args.out, args.games, seed=args.seed, input_format=args.format,
+                              version=args.version, tar=args.tar, max_plies=args.max_plies)
+    print(f"{args.games} games -> {len(paths)} files in {args.out}")
+    return EXIT_OK
+
+
+def cmd_stats(args) -> int:
+    import numpy as np
+
+    from lcpipe.lc0 import chunks
+    from lcpipe.lc0.report import ReadReport
+
+    report = ReadReport()
+    versions: Counter = Counter()
+    formats: Counter = Counter()
+    results: Counter = Counter()
+    games = frames = 0
+    lengths = []
+    for name in args.files:
+        if not Path(name).is_file():
+            _err(f"{name}: no such file")
+            return EXIT_USAGE
+        for _, arr in chunks.iter_games(name, report):
+            games += 1
+            frames += len(arr)
+            lengths.append(len(arr))
+            versions.update(arr["version"].tolist())
+            formats.update(arr["input_format"].tolist())
+            q0 = float(arr["result_q"][0])
+            results["white won" if q0 > 0 else "black won" if q0 < 0 else "draw"] += 1
+    print(f"files: {len(args.files)}  games: {games}  frames: {frames}")
+    if lengths:
+        print(f"frames per game: min {min(lengths)} mean {np.mean(lengths):.1f} max {max(lengths)}")
+    print("versions: " + ", ".join(f"{k}: {v}" for k, v in sorted(versions.items())))
+    print("input formats: " + ", ".join(f"{k}: {v}" for k, v in sorted(formats.items())))
+    print("results: " + ", ".join(f"{k}: {v}" for k, v in sorted(results.items())))
+    print(f"problems: {report.skipped}  non-chunk members skipped: {report.skipped_members}")
+    _print_problems(report)
+    return EXIT_OK if report.ok else EXIT_FAILED
