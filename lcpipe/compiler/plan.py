@@ -37,14 +37,13 @@ class Plan:
         return next(s for s in self.segments if stage in s.stages)
 
 
-def _native_groups(pipeline: Pipeline) -> list[list[str]]:
+def _native_groups(pipeline: Pipeline, order: dict[str, int]) -> list[list[str]]:
     g = pipeline.graph
     fused = nx.Graph()
     fused.add_nodes_from(n for n in g.nodes if g.nodes[n]["native"])
     for u, v, data in g.edges(data=True):
         if g.nodes[u]["native"] and g.nodes[v]["native"] and any(l.kind == "stream" for l in data["links"]):
             fused.add_edge(u, v)
-    order = {n: i for i, n in enumerate(_topo_order(g))}
     groups = [sorted(c, key=order.__getitem__) for c in nx.connected_components(fused)]
     return sorted(groups, key=lambda grp: order[grp[0]])
 
@@ -59,13 +58,16 @@ def _topo_order(g: nx.DiGraph) -> list[str]:
 
 def plan_pipeline(pipeline: Pipeline) -> Plan:
     g = pipeline.graph
+    links = pipeline.links()
+    topo = _topo_order(g)
+    order = {n: i for i, n in enumerate(topo)}
     segments: list[Segment] = []
     grouped: set[str] = set()
-    for i, group in enumerate(_native_groups(pipeline)):
+    for i, group in enumerate(_native_groups(pipeline, order)):
         members = set(group)
         grouped |= members
         seg = Segment(name=f"native{i}" if len(group) > 1 else group[0], stages=group, native=True)
-        for link in pipeline.links():
+        for link in links:
             inside_src, inside_dst = link.src in members, link.dst in members
             if inside_src and inside_dst and link.kind == "stream":
                 seg.internal.append(link)
@@ -74,13 +76,17 @@ def plan_pipeline(pipeline: Pipeline) -> Plan:
             elif inside_src:
                 seg.outputs.append(link)
         segments.append(seg)
-    for name in _topo_order(g):
+    by_src: dict[str, list[Link]] = {}
+    by_dst: dict[str, list[Link]] = {}
+    for link in links:
+        by_src.setdefault(link.src, []).append(link)
+        by_dst.setdefault(link.dst, []).append(link)
+    for name in topo:
         if name in grouped:
             continue
         seg = Segment(name=name, stages=[name], native=False)
-        seg.inputs = [l for l in pipeline.links() if l.dst == name]
-        seg.outputs = [l for l in pipeline.links() if l.src == name]
+        seg.inputs = by_dst.get(name, [])
+        seg.outputs = by_src.get(name, [])
         segments.append(seg)
-    order = {n: i for i, n in enumerate(_topo_order(g))}
     segments.sort(key=lambda s: order[s.stages[0]])
     return Plan(pipeline, segments)

@@ -19,6 +19,9 @@ import yaml
 from lcpipe.spec.errors import Mark, SpecError, SpecErrors, did_you_mean
 
 _VAR = re.compile(r"\$\{([^}]*)\}")
+# libyaml's parser when PyYAML has it (several times faster); marks are the same.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SCALARS = yaml.SafeLoader("")
 
 
 @dataclass
@@ -73,14 +76,16 @@ def _construct(node: yaml.Node, file: str, path: tuple, doc: SpecDocument, error
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(child, file, path + (i,), doc, errors) for i, child in enumerate(node.value)]
-    return yaml.SafeLoader(" ").construct_object(node, deep=True) if node.tag != "tag:yaml.org,2002:str" else node.value
+    if node.tag == "tag:yaml.org,2002:str":
+        return node.value
+    return _SCALARS.construct_object(node, deep=True)
 
 
 def _parse_yaml(text: str, file: str) -> tuple[Any, SpecDocument, list[SpecError]]:
     doc = SpecDocument(Path(file), {})
     errors: list[SpecError] = []
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         mark = Mark(file, m.line + 1, m.column + 1) if m else Mark(file, 1, 1)

@@ -97,8 +97,20 @@ def _errors_for(error: jsonschema.ValidationError, doc: SpecDocument, base: tupl
     return [doc.error(error.message, path)]
 
 
+_VALIDATORS: dict[int, tuple[dict, jsonschema.Draft202012Validator]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """One validator per schema object (building one is the slow part)."""
+    hit = _VALIDATORS.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        hit = (schema, jsonschema.Draft202012Validator(schema))
+        _VALIDATORS[id(schema)] = hit
+    return hit[1]
+
+
 def check_schema(instance: Any, schema: dict[str, Any], doc: SpecDocument, base: tuple = ()) -> list[SpecError]:
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _validator(schema)
     out: list[SpecError] = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]):
         out.extend(_errors_for(error, doc, base))
