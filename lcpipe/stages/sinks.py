@@ -40,4 +40,29 @@ def lcpipe_stage_types():
                                 "description": "Seconds between flushes to disk (0: after every line)."},
             }),
         ),
+        StageType(
+            name="sink.tensorboard",
+            factory="lcpipe.stages.tensorboard_sink:TensorboardSink",
+            description="Writes every numeric metric as a TensorBoard scalar 'stage/metric' "
+                        "(one events file per run; no TensorFlow needed).",
+            schema=settings({
+                "dir": {"type": "string", "default": "runs/tb",
+                        "description": "Directory of the events file (relative to the run's workdir; created)."},
+                "include": _FILTER,
+                "flush_every": {"type": "number", "exclusiveMinimum": 0, "default": 5.0,
+                                "description": "Seconds between flushes to disk (TensorBoard sees data then)."},
+            }),
+        ),
+        StageType(
+            name="sink.prometheus",
+            factory="lcpipe.stages.prometheus_sink:PrometheusSink",
+            description="Serves the newest metrics over HTTP in the Prometheus text format (/metrics).",
+            schema=settings({
+                "port": {"type": "integer", "minimum": 0, "maximum": 65535, "default": 9464,
+                         "description": "TCP port to listen on; 0 picks a free one (logged at start)."},
+                "host": {"type": "string", "default": "127.0.0.1",
+                         "description": "Address to listen on; the default serves this machine only."},
+                "include": _FILTER,
+            }),
+        ),
     ]
