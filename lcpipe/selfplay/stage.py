@@ -1,0 +1,120 @@
+"""The ``selfplay.mcts`` stage: play, write one chunk per game, follow the newest network."""
+
+from __future__ import annotations
+
+import time
+
+from lcpipe.runtime.channels import ChannelClosed
+from lcpipe.runtime.stage import Stage
+from lcpipe.selfplay.evaluator import Evaluator, NetworkEvaluator, make_evaluator
+from lcpipe.selfplay.game import GameConfig, GamePool
+from lcpipe.selfplay.mcts import SearchConfig
+from lcpipe.selfplay.writer import write_game
+
+
+def search_config(cfg: dict) -> SearchConfig:
+    keys = ("visits", "cpuct", "cpuct_base", "cpuct_factor", "fpu_reduction", "fpu_reduction_root", "noise_alpha",
+            "noise_epsilon", "policy_temperature", "tree_reuse", "input_format")
+    return SearchConfig(**{k: cfg[k] for k in keys if k in cfg})
+
+
+def game_config(cfg: dict) -> GameConfig:
+    keys = ("max_plies", "temperature", "temp_decay_plies", "temp_cutoff_ply", "temp_endgame", "resign_q",
+            "resign_earliest_ply", "resign_playthrough", "adjudicate")
+    return GameConfig(**{k: cfg[k] for k in keys if k in cfg})
+
+
+class SelfPlayStage(Stage):
+    def run(self) -> None:
+        ctx, cfg = self.ctx, self.config
+        self.search = search_config(cfg)
+        self.pool = GamePool(self.search, game_config(cfg), parallel=int(cfg.get("parallel_games", 16)),
+                             seed=int(cfg.get("seed", 0)), max_games=int(cfg.get("stop_after_games", 0)),
+                             groups=int(cfg.get("network_batches", 2)))
+        self.evaluator: Evaluator = make_evaluator(cfg.get("bootstrap", "uniform"))
+        self.network_closed = not ctx.has_input("network")
+        self.games_at_load = 0  # pool.started when the current network was loaded
+        self.bad_networks = 0
+        self.start = time.monotonic()
+        per_network = int(cfg.get("games_per_network", 0))
+        out_dir = cfg.get("out_dir", "runs/selfplay/games")
+        prefix = cfg.get("chunk_prefix", "selfplay")
+        if cfg.get("wait_for_network") and not self.network_closed:
+            ctx.state("waiting", "for the first network")
+            while not ctx.stopping and not self.network_closed and self.evaluator.step < 0:
+                self._poll(timeout=0.5)
+        ctx.state("running", f"network step {self.evaluator.step}")
+        while not ctx.stopping:
+            self._poll(timeout=0)
+            waiting = (per_network > 0 and not self.network_closed
+                       and self.pool.started - self.games_at_load >= per_network)
+            self.pool.allow_new = not waiting
+            if not self.pool.games and not self.pool.can_start():
+                if not waiting or (self.pool.max_games and self.pool.started >= self.pool.max_games):
+                    break  # stop_after_games reached
+                self._poll(timeout=0.5)  # all games done: wait for a newer network
+                continue
+            for game in self.pool.step(self.evaluator, self.evaluator.step):
+                if not game.records:
+                    continue  # resigned before its first move: nothing to learn from
+                path, _ = write_game(out_dir, game, prefix)
+                if not ctx.output("paths").put(path):
+                    self._report()
+                    return
+            if ctx.every(float(cfg.get("metrics_every", 5.0))):
+                self._report()
+        self._report()
+        ctx.info(f"self-play finished: {self.pool.stats.games} games, {self.pool.stats.plies} plies")
+
+    def _poll(self, timeout: float) -> None:
+        """Take a newer network from the input, if there is one."""
+        if self.network_closed:
+            return
+        try:
+            snap = self.ctx.input("network").get(timeout=timeout)
+        except TimeoutError:
+            return
+        except ChannelClosed:
+            self.network_closed = True
+            return
+        if snap is None:
+            return
+        try:
+            if isinstance(self.evaluator, NetworkEvaluator):
+                self.evaluator.load(snap)
+            else:
+                self.evaluator = NetworkEvaluator(snap)
+        except Exception as exc:  # a snapshot that cannot be run: keep playing with the previous evaluator
+            self.bad_networks += 1
+            self.ctx.warning(f"cannot use network snapshot (step {getattr(snap, 'step', '?')}): {exc}")
+            return
+        fmt = self.evaluator.input_format
+        if fmt and fmt != self.search.input_format:
+            self.ctx.warning(f"network was trained on input format {fmt}; self-play switches from "
+                             f"{self.search.input_format} to {fmt}")
+            self.search.input_format = fmt
+        self.games_at_load = self.pool.started
+        self.ctx.info(f"self-play now uses network step {self.evaluator.step} ({self.evaluator.kind})")
+        self.ctx.state("running", f"network step {self.evaluator.step}")
+
+    def _report(self) -> None:
+        s = self.pool.stats
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        games = max(s.games, 1)
+        values = {
+            "selfplay/games": s.games,
+            "selfplay/plies": s.plies,
+            "selfplay/games_per_s": s.games / elapsed,
+            "selfplay/plies_per_s": s.plies / elapsed,
+            "selfplay/evals_per_s": s.evals / elapsed,
+            "selfplay/avg_batch": s.evals / max(s.calls, 1),
+            "selfplay/avg_game_plies": s.game_plies / games,
+            "selfplay/white_wins": s.results["white"] / games,
+            "selfplay/draws": s.results["draw"] / games,
+            "selfplay/black_wins": s.results["black"] / games,
+            "selfplay/adjudicated": s.terminations.get("max_plies", 0) / games,
+            "selfplay/resigned": s.terminations.get("resign", 0) / games,
+            "selfplay/network_step": self.evaluator.step,
+            "selfplay/bad_networks": self.bad_networks,
+        }
+        self.ctx.metrics(values, step=s.games)
