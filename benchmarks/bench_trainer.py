@@ -1,0 +1,168 @@
+"""Trainer step vs a minimal hand-written JAX step of the same model and batch.
+
+Reports, per config: parameter count, FLOPs per step (XLA cost analysis),
+compile time, seconds per step of both, the trainer's overhead ratio and the
+achieved FLOP/s. Usage:
+
+    python benchmarks/bench_trainer.py [--config small|reference|all] [--steps 3] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from lcpipe.train.losses import compute_losses, l2_penalty  # noqa: E402
+from lcpipe.train.trainer import Trainer, batch_arrays  # noqa: E402
+from lcpipe.types import Batch  # noqa: E402
+
+CONFIGS = {
+    "small": dict(batch=64, model=dict(body="transformer", d_model=64, heads=4, dff=128, encoder_layers=2,
+                                       embedding_dense=16, embedding_dff=128, smolgen_hidden_channels=8,
+                                       smolgen_hidden_size=32, smolgen_gen_size=32)),
+    # the reference: 4 blocks, d_model 128, 4 heads, dff 256, embedding 64/128 with dff 256, smolgen 16/64/64
+    "reference": dict(batch=256, model=dict(body="transformer", d_model=128, heads=4, dff=256, encoder_layers=4,
+                                            embedding_dense=64, embedding_dff=256, smolgen_hidden_channels=16,
+                                            smolgen_hidden_size=64, smolgen_gen_size=64,
+                                            policy_heads=["vanilla"], value_heads=["winner"], moves_left=True)),
+}
+
+
+def random_batch(n: int, seed: int = 0) -> Batch:
+    rng = np.random.default_rng(seed)
+    planes = (rng.random((n, 112, 8, 8)) < 0.1).astype(np.float32)
+    probs = np.full((n, 1858), -1.0, np.float32)
+    for i in range(n):
+        legal = rng.choice(1858, 30, replace=False)
+        probs[i, legal] = rng.dirichlet(np.ones(30))
+    values = np.zeros((n, 6, 3), np.float32)
+    values[:, :, 0] = rng.choice([-1.0, 0.0, 1.0], (n, 1))
+    values[:, :, 1] = (values[:, :, 0] == 0)
+    values[:, :, 2] = rng.integers(1, 150, (n, 1))
+    return Batch(planes, probs, values, rng.integers(0, 1858, n).astype(np.int32),
+                 rng.integers(0, 1858, n).astype(np.int32))
+
+
+def minimal_step(model, settings, lr):
+    """A hand-written train step: forward, the same losses, nadamw, nothing else."""
+    tx = optax.nadamw(lr, b1=0.9, b2=0.999, eps=1e-7, weight_decay=0.0)
+    cfg = settings["losses"]
+
+    def loss_fn(params, batch):
+        out = model.apply({"params": params}, batch["inputs"], train=True)
+        loss, _ = compute_losses(out, batch, cfg, batch["weights"])
+        return loss + l2_penalty(params, cfg)
+
+    def step(params, opt_state, batch):
+        loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    return tx, jax.jit(step, donate_argnums=(0, 1))
+
+
+def timed(fn, steps):
+    """(wall seconds, process cpu seconds) per call, after one warm call."""
+    fn()
+    t, c = time.perf_counter(), time.process_time()
+    for _ in range(steps):
+        fn()
+    return (time.perf_counter() - t) / steps, (time.process_time() - c) / steps
+
+
+def bench(name: str, steps: int, precision: str = "float32", batch_size: int = 0) -> dict:
+    c = dict(CONFIGS[name])
+    if batch_size:
+        c["batch"] = batch_size
+    settings = {"model": c["model"], "optimizer": {"name": "nadamw"}, "schedule": {"lr": 1e-3},
+                "precision": precision}
+    trainer = Trainer(settings)
+    trainer.init()
+    batch = trainer.device_batch(random_batch(c["batch"]))
+    # Warm the compiler (first-compile costs: kernel libraries, autotuning) so that
+    # neither of the two timed compilations below pays them.
+    jax.jit(lambda v, x: trainer.model.apply(v, x)).lower({"params": trainer.state["params"]},
+                                                         batch["inputs"]).compile()
+    params_n = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(trainer.state["params"]))
+    cpu0 = time.process_time()
+    trainer.step(batch)  # compiles
+    compile_cpu = time.process_time() - cpu0  # robust to other processes on a shared machine
+    compile_s = trainer.compile_seconds
+    flops = float(trainer.cost_analysis.get("flops", float("nan")))
+
+    def trainer_step():
+        m = trainer.step(batch)
+        m["loss"].block_until_ready()
+
+    t_trainer, cpu_trainer = timed(trainer_step, steps)
+
+    tx, step = minimal_step(trainer.model, trainer.settings, 1e-3)
+    params = jax.tree.map(jnp.array, trainer.state["params"])
+    opt_state = tx.init(params)
+    local = {k: v for k, v in batch.items()}
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    compiled = step.lower(params, opt_state, local).compile()
+    compile_min, compile_min_cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    box = [params, opt_state]
+
+    def min_step():
+        box[0], box[1], loss = compiled(box[0], box[1], local)
+        loss.block_until_ready()
+
+    t_min, cpu_min = timed(min_step, steps)
+    # Compile both once more: in-process caches (GPU autotuning) now favour neither.
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    trainer._compile(batch)
+    compile2 = (time.perf_counter() - t0, time.process_time() - cpu0)
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    step.lower(box[0], box[1], local).compile()
+    compile2_min = (time.perf_counter() - t0, time.process_time() - cpu0)
+    return dict(config=f"{name} ({precision})", batch=c["batch"], params=params_n, gflop_per_step=flops / 1e9, compile_s=compile_s,
+                compile_minimal_s=compile_min, compile_cpu_s=compile_cpu, compile_minimal_cpu_s=compile_min_cpu,
+                recompile_s=compile2[0], recompile_minimal_s=compile2_min[0], s_per_step=t_trainer, minimal_s_per_step=t_min, cpu_per_step=cpu_trainer, minimal_cpu_per_step=cpu_min,
+                overhead=t_trainer / t_min - 1, gflops=flops / 1e9 / t_trainer)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--config", default="all", choices=["small", "reference", "all"])
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--out", default="")
+    ap.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "float16"])
+    ap.add_argument("--batch", type=int, default=0, help="override the batch size")
+    args = ap.parse_args()
+    names = ["small", "reference"] if args.config == "all" else [args.config]
+    lines = [f"command: python benchmarks/bench_trainer.py {' '.join(sys.argv[1:])}".rstrip(),
+             f"jax {jax.__version__}, devices: {jax.devices()}, cpu count {os.cpu_count()}",
+             f"load average at start: {os.getloadavg()}"]
+    for name in names:
+        r = bench(name, args.steps, args.precision, args.batch)
+        lines.append(
+            f"{r['config']}: batch {r['batch']}, params {r['params']:,}, {r['gflop_per_step']:.1f} GFLOP/step, "
+            f"compile {r['compile_s']:.1f} s wall / {r['compile_cpu_s']:.1f} s cpu "
+            f"(minimal step {r['compile_minimal_s']:.1f} s / {r['compile_minimal_cpu_s']:.1f} s cpu), "
+            f"recompile {r['recompile_s']:.1f} s vs minimal {r['recompile_minimal_s']:.1f} s, "
+            f"trainer {r['s_per_step']:.3f} s/step ({r['cpu_per_step']:.2f} cpu-s), "
+            f"minimal {r['minimal_s_per_step']:.3f} s/step ({r['minimal_cpu_per_step']:.2f} cpu-s), "
+            f"overhead {100 * r['overhead']:+.1f}%, {r['gflops']:.1f} GFLOP/s")
+        print(lines[-1], flush=True)
+    lines.append(f"load average at end: {os.getloadavg()}")
+    if args.out:
+        tmp = args.out + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(tmp, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

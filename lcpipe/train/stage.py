@@ -1,0 +1,111 @@
+"""The train.jax stage: runs a Trainer on the pipeline's batches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lcpipe.runtime.channels import ChannelClosed
+from lcpipe.runtime.stage import Stage, StageFailed
+
+
+def _init_distributed(cfg: dict) -> None:
+    d = cfg["distributed"]
+    if d["coordinator_address"] and int(d["num_processes"]) > 1:
+        import jax
+
+        jax.distributed.initialize(d["coordinator_address"], int(d["num_processes"]), int(d["process_id"]))
+
+
+class TrainStage(Stage):
+    def run(self) -> None:
+        from lcpipe.train.trainer import NonFiniteError, Trainer, fetch
+
+        ctx = self.ctx
+        try:
+            cfg_in = dict(ctx.config)
+            _init_distributed({"distributed": {"coordinator_address": "", "num_processes": 1, "process_id": 0},
+                               **cfg_in})
+            trainer = Trainer(cfg_in)
+        except ValueError as exc:
+            raise StageFailed(f"train.jax settings: {exc}") from exc
+        cfg = trainer.settings
+        ckdir = cfg["checkpoint"]["dir"] or str(Path(ctx.workdir) / "checkpoints")
+        if trainer.latest_checkpoint(ckdir) is not None:
+            step = trainer.restore(ckdir)
+            ctx.info(f"resumed from {ckdir} at step {step}")
+        elif cfg["init_checkpoint"]:
+            step = trainer.restore(cfg["init_checkpoint"], weights_only=True)
+            ctx.info(f"initialised from the weights of {cfg['init_checkpoint']} (step {step})")
+        else:
+            trainer.init()
+        step = trainer.step_count
+        last_saved, last_sent = step, step
+        total = int(cfg["total_steps"])
+        kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg.get(k, {}).get("enabled")]
+        check_every = max(1, min(int(cfg["metrics_every"]) or 1, int(cfg["max_nan_steps"]) or 1))
+        try:
+            for batch in ctx.input("train"):
+                if total and step >= total:
+                    break
+                try:
+                    metrics = trainer.step(batch)
+                except ValueError as exc:  # bad batch shape: count and skip
+                    ctx.warning(f"skipped a batch: {exc}")
+                    continue
+                step += 1
+                if step % check_every == 0:
+                    trainer.check_finite()
+                if cfg["metrics_every"] and step % cfg["metrics_every"] == 0:
+                    values = {f"train/{k}": float(v) for k, v in fetch(metrics).items()}
+                    values.update({f"train/{k}": v for k, v in trainer.rates().items()})
+                    ctx.metrics(values, step)
+                self._maybe_eval(trainer, "test", step)
+                self._maybe_eval(trainer, "validation", step)
+                if cfg["steps_per_network"] and step % cfg["steps_per_network"] == 0:
+                    if not self._emit(trainer, kinds):
+                        break
+                    last_sent = step
+                if cfg["checkpoint"]["every"] and step % cfg["checkpoint"]["every"] == 0:
+                    trainer.save(ckdir)
+                    last_saved = step
+                if total and step >= total:
+                    break
+        except NonFiniteError as exc:
+            if step != last_saved:  # keep the last good state for inspection
+                trainer.save(ckdir, wait=True)
+            trainer.close()
+            raise StageFailed(str(exc)) from exc
+        if step != last_saved:
+            trainer.save(ckdir)
+        trainer.close()
+        if step != last_sent and not ctx.stopping:
+            self._emit(trainer, kinds)
+        ctx.info(f"training stopped at step {step}")
+
+    def _emit(self, trainer, kinds) -> bool:
+        ok = True
+        for kind in kinds:
+            snap = trainer.snapshot(kind)
+            snap.input_format = int(trainer.settings["input_format"])
+            ok = self.ctx.output("weights").put(snap) and ok
+        return ok
+
+    def _maybe_eval(self, trainer, port: str, step: int) -> None:
+        cfg = trainer.settings
+        every = int(cfg[f"{port}_every"])
+        if not every or step % every or not self.ctx.has_input(port):
+            return
+        batches = []
+        for _ in range(int(cfg[f"{port}_batches"])):
+            try:
+                batches.append(self.ctx.input(port).get(timeout=30.0))
+            except (TimeoutError, ChannelClosed):
+                break
+        if not batches:
+            return
+        values = {f"{port}/{k}": v for k, v in trainer.evaluate(batches).items()}
+        for kind in ("swa", "ema"):
+            if cfg[kind]["enabled"]:
+                values.update({f"{port}_{kind}/{k}": v for k, v in trainer.evaluate(batches, kind).items()})
+        self.ctx.metrics(values, step)

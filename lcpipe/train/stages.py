@@ -1,0 +1,29 @@
+"""Declaration of the train.jax stage (imports nothing heavy)."""
+
+from __future__ import annotations
+
+from lcpipe.plugin import Port, StageType, hookimpl, settings
+from lcpipe.train.settings import settings_schema
+
+
+@hookimpl
+def lcpipe_stage_types():
+    return [
+        StageType(
+            name="train.jax",
+            factory="lcpipe.train.stage:TrainStage",
+            description="Train an lc0 network (transformer or residual SE net) with JAX; emits weight snapshots, "
+                        "checkpoints with orbax and resumes from its checkpoint directory.",
+            inputs=(
+                Port("train", "batches", doc="training batches"),
+                Port("test", "batches", required=False, doc="test batches, evaluated every test_every steps"),
+                Port("validation", "batches", required=False,
+                     doc="validation batches, evaluated every validation_every steps"),
+            ),
+            outputs=(
+                Port("weights", "weights", doc="NetworkSnapshot every steps_per_network steps (raw, and swa/ema "
+                                               "when enabled)"),
+            ),
+            schema=settings(settings_schema()),
+        )
+    ]

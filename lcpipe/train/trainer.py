@@ -1,0 +1,399 @@
+"""The Trainer: state, jitted train/eval steps, checkpoints, snapshots.
+
+Independent of the pipeline runtime: build it from the settings dict, call
+``init()`` (or ``init_from_variables``/``restore``), then ``step(batch)``.
+Data parallel: a 1-D mesh over all devices (all processes' devices under
+jax.distributed); batches are sharded on their first axis, the state is
+replicated. Each process passes its own shard of the global batch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Iterable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from lcpipe.train.losses import compute_losses, l2_penalty
+from lcpipe.train.models import build_model
+from lcpipe.train.optim import build_optimizer
+from lcpipe.train.schedules import make_schedule
+from lcpipe.train.settings import normalize_settings
+from lcpipe.types import Batch, NetworkSnapshot
+
+BATCH_KEYS = ("inputs", "probabilities", "values", "opponent_idx", "next_idx", "weights")
+
+
+class NonFiniteError(RuntimeError):
+    """Too many consecutive steps with a non-finite loss or gradient."""
+
+
+def batch_arrays(batch: Batch | dict) -> dict[str, np.ndarray]:
+    """The numpy arrays of a Batch, missing optional fields filled (-1 / 1)."""
+    get = batch.get if isinstance(batch, dict) else lambda k: getattr(batch, k, None)
+    inputs = np.asarray(get("inputs"), np.float32)
+    n = inputs.shape[0]
+    out = {
+        "inputs": inputs.reshape(n, 112, 8, 8),
+        "probabilities": np.asarray(get("probabilities"), np.float32),
+        "values": np.asarray(get("values"), np.float32),
+    }
+    for key in ("opponent_idx", "next_idx"):
+        v = get(key)
+        out[key] = np.full(n, -1, np.int32) if v is None else np.asarray(v, np.int32)
+    w = get("weights")
+    out["weights"] = np.ones(n, np.float32) if w is None else np.asarray(w, np.float32)
+    return out
+
+
+def host(a) -> np.ndarray:
+    """A replicated (possibly multi-process) array as numpy: this process's copy."""
+    if isinstance(a, jax.Array) and not a.is_fully_addressable:
+        a = a.addressable_data(0)
+    return np.asarray(jax.device_get(a))
+
+
+def fetch(tree):
+    return jax.tree.map(host, tree)
+
+
+def _to_numpy_tree(tree):
+    return fetch(_plain(tree))
+
+
+def _plain(tree):
+    """FrozenDict / Mapping -> plain nested dicts."""
+    if hasattr(tree, "items"):
+        return {k: _plain(v) for k, v in tree.items()}
+    return tree
+
+
+class Trainer:
+    def __init__(self, settings: dict | None = None, devices: list | None = None):
+        self.settings = normalize_settings(settings)
+        s = self.settings
+        self.model = build_model(s["model"], s["precision"])
+        self.model_config = self.model.cfg
+        self.schedule = make_schedule(s["schedule"])
+        self.devices = devices or jax.devices()
+        self.mesh = Mesh(np.asarray(self.devices), ("data",))
+        self.replicated = NamedSharding(self.mesh, P())
+        self.data_sharding = NamedSharding(self.mesh, P("data"))
+        self.accumulate = int(s["optimizer"]["accumulate"])
+        self.f16 = s["precision"] == "float16"
+        self.state: dict | None = None
+        self.tx = None
+        self._train_step = None
+        self._eval_steps: dict[str, Any] = {}
+        self._ckpt = None
+        self.compile_seconds = 0.0
+        self._last_step_time: float | None = None
+        self._rate_window: list[tuple[float, int]] = []
+
+    # ----- state -----------------------------------------------------------------
+    def _fresh_state(self, variables, rng) -> dict:
+        params = variables["params"]
+        self.tx = build_optimizer(self.settings["optimizer"], self.schedule, params)
+        state = {
+            "step": jnp.zeros([], jnp.int32),
+            "params": params,
+            "batch_stats": variables.get("batch_stats", {}),
+            "opt_state": self.tx.init(params),
+            "rng": rng,
+            "loss_scale": jnp.asarray(self.settings["loss_scale"]["initial"] if self.f16 else 1.0, jnp.float32),
+            "good_steps": jnp.zeros([], jnp.int32),
+            "nan_consecutive": jnp.zeros([], jnp.int32),
+            "nan_total": jnp.zeros([], jnp.int32),
+        }
+        if self.settings["swa"]["enabled"]:
+            state["swa"] = jax.tree.map(jnp.array, params)
+            state["swa_n"] = jnp.zeros([], jnp.int32)
+        if self.settings["ema"]["enabled"]:
+            state["ema"] = jax.tree.map(jnp.array, params)
+        return state
+
+    def _place(self, state):
+        return jax.device_put(state, self.replicated)
+
+    def init(self, seed: int | None = None) -> None:
+        """Fresh parameters from the seed."""
+        seed = self.settings["seed"] if seed is None else seed
+        key = jax.random.PRNGKey(seed)
+        pkey, rng = jax.random.split(key)
+        variables = jax.jit(lambda k: self.model.init(k, jnp.zeros((2, 112, 8, 8), jnp.float32), train=False))(pkey)
+        self.state = self._place(self._fresh_state(_plain(variables), rng))
+
+    def init_from_variables(self, variables: dict, seed: int | None = None) -> None:
+        """Start from given weights ({"params": ..., "batch_stats": ...}, e.g. from the importer)."""
+        self.init(seed)
+        ref = _plain(self.state["params"])
+        given = _plain(variables.get("params", variables))
+        if jax.tree.structure(ref) != jax.tree.structure(given):
+            raise ValueError("given parameters do not match the model configuration's parameter tree")
+        for a, b in zip(jax.tree.leaves(ref), jax.tree.leaves(given)):
+            if tuple(a.shape) != tuple(np.shape(b)):
+                raise ValueError(f"parameter shape mismatch: model {a.shape} vs given {np.shape(b)}")
+        v = {"params": jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), given)}
+        if variables.get("batch_stats"):
+            v["batch_stats"] = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), _plain(variables["batch_stats"]))
+        else:
+            v["batch_stats"] = self.state["batch_stats"]
+        self.state = self._place(self._fresh_state(v, self.state["rng"]))
+        self._train_step = None
+
+    @property
+    def step_count(self) -> int:
+        return int(host(self.state["step"]))
+
+    # ----- the step ----------------------------------------------------------------
+    def _loss_fn(self, params, batch_stats, batch, key, loss_scale):
+        variables = {"params": params}
+        if batch_stats:
+            variables["batch_stats"] = batch_stats
+        outputs, upd = self.model.apply(variables, batch["inputs"], train=True, mutable=["batch_stats"],
+                                        rngs={"dropout": key})
+        loss, metrics = compute_losses(outputs, batch, self.settings["losses"], batch["weights"])
+        l2 = l2_penalty(params, self.settings["losses"])
+        total = loss + l2
+        metrics = dict(metrics, loss=total, l2=l2)
+        return (total * loss_scale).astype(jnp.float32), (metrics, upd.get("batch_stats", {}))
+
+    def _grads(self, state, batch, key):
+        grad_fn = jax.value_and_grad(self._loss_fn, has_aux=True)
+        params, scale = state["params"], state["loss_scale"]
+        if self.accumulate == 1:
+            (_, (metrics, bstats)), grads = grad_fn(params, state["batch_stats"], batch, key, scale)
+            return grads, metrics, bstats
+        a = self.accumulate
+        micro = jax.tree.map(lambda x: x.reshape((a, x.shape[0] // a) + x.shape[1:]), batch)
+        keys = jax.random.split(key, a)
+
+        def body(carry, xs):
+            gsum, bstats = carry
+            mb, k = xs
+            (_, (metrics, new_bs)), g = grad_fn(params, bstats, mb, k, scale)
+            return (jax.tree.map(jnp.add, gsum, g), new_bs), metrics
+
+        zeros = jax.tree.map(jnp.zeros_like, params)
+        (gsum, bstats), metrics = jax.lax.scan(body, (zeros, state["batch_stats"]), (micro, keys))
+        grads = jax.tree.map(lambda g: g / a, gsum)
+        return grads, jax.tree.map(jnp.mean, metrics), bstats
+
+    def _apply_update(self, state, grads, bstats):
+        """The optimizer update and the weight averages (only run for finite steps)."""
+        s = self.settings
+        updates, opt_state = self.tx.update(grads, state["opt_state"], state["params"])
+        params = optax.apply_updates(state["params"], updates)
+        out = {"params": params, "opt_state": opt_state, "batch_stats": bstats}
+        step = state["step"] + 1
+        if "swa" in state:
+            take = step % s["swa"]["period"] == 0
+            n = jnp.where(take, jnp.minimum(state["swa_n"] + 1, s["swa"]["max_count"]), state["swa_n"])
+            inv = 1.0 / jnp.maximum(n, 1).astype(jnp.float32)
+            out["swa"] = jax.lax.cond(take, lambda sw: jax.tree.map(lambda a, p: a + (p - a) * inv, sw, params),
+                                      lambda sw: sw, state["swa"])
+            out["swa_n"] = n
+        if "ema" in state:
+            d = s["ema"]["decay"]
+            out["ema"] = jax.tree.map(lambda e, p: d * e + (1 - d) * p, state["ema"], params)
+        return out
+
+    def _step_fn(self, state, batch):
+        s = self.settings
+        rng, key = jax.random.split(state["rng"])
+        grads, metrics, bstats = self._grads(state, batch, key)
+        inv_scale = 1.0 / state["loss_scale"]
+        grads = jax.tree.map(lambda g: g * inv_scale, grads)
+        gnorm = optax.tree.norm(grads)
+        finite = jnp.isfinite(gnorm) & jnp.isfinite(metrics["loss"])
+        # A cond rather than per-leaf selects: skipped steps leave everything as it was, and
+        # XLA compiles far fewer kernels (a select per leaf doubled the compile time).
+        keys = ["params", "opt_state", "batch_stats"] + [k for k in ("swa", "swa_n", "ema") if k in state]
+        new = dict(state)
+        new.update(jax.lax.cond(finite, lambda op: self._apply_update(*op),
+                                lambda op: {k: op[0][k] for k in keys}, (state, grads, bstats)))
+        new["rng"] = rng
+        new["step"] = state["step"] + 1
+        new["nan_consecutive"] = jnp.where(finite, 0, state["nan_consecutive"] + 1)
+        new["nan_total"] = state["nan_total"] + (~finite).astype(jnp.int32)
+        if self.f16:
+            good = jnp.where(finite, state["good_steps"] + 1, 0)
+            grow = good >= s["loss_scale"]["period"]
+            scale = jnp.where(finite, jnp.where(grow, state["loss_scale"] * 2, state["loss_scale"]),
+                              jnp.maximum(state["loss_scale"] / 2, 1.0))
+            new["loss_scale"], new["good_steps"] = scale, jnp.where(grow, 0, good)
+        metrics = dict(metrics, grad_norm=gnorm, lr=self.schedule(state["step"]), skipped=(~finite).astype(jnp.float32),
+                       loss_scale=state["loss_scale"])
+        return new, metrics
+
+    def _compile(self, arrays):
+        state_sh = jax.tree.map(lambda _: self.replicated, self.state)
+        batch_sh = {k: self.data_sharding for k in arrays}
+        fn = jax.jit(self._step_fn, in_shardings=(state_sh, batch_sh), out_shardings=(state_sh, self.replicated),
+                     donate_argnums=(0,))
+        t = time.perf_counter()
+        compiled = fn.lower(self.state, arrays).compile()
+        self.compile_seconds = time.perf_counter() - t
+        self.cost_analysis = _cost(compiled)
+        return compiled
+
+    def device_batch(self, batch: Batch | dict) -> dict:
+        """Place this process's shard of a global batch on the mesh."""
+        arrays = batch_arrays(batch) if not _is_device_batch(batch) else batch
+        if _is_device_batch(arrays):
+            return arrays
+        n = arrays["inputs"].shape[0]
+        local_devices = len([d for d in self.devices if d.process_index == jax.process_index()])
+        if n % (local_devices * self.accumulate):
+            raise ValueError(f"batch size {n} is not divisible by local devices x accumulate "
+                             f"({local_devices} x {self.accumulate})")
+        if jax.process_count() > 1:
+            return {k: jax.make_array_from_process_local_data(self.data_sharding, v) for k, v in arrays.items()}
+        return jax.device_put(arrays, self.data_sharding)
+
+    def step(self, batch: Batch | dict) -> dict:
+        """One optimisation step. Returns metrics as device scalars (fetch lazily)."""
+        if self.state is None:
+            self.init()
+        arrays = self.device_batch(batch)
+        if self._train_step is None:
+            self._train_step = self._compile(arrays)
+        self.state, metrics = self._train_step(self.state, arrays)
+        now = time.perf_counter()
+        self._rate_window.append((now, int(arrays["inputs"].shape[0])))
+        self._rate_window = self._rate_window[-50:]
+        return metrics
+
+    def check_finite(self) -> None:
+        limit = self.settings["max_nan_steps"]
+        n = int(host(self.state["nan_consecutive"]))
+        if limit and n >= limit:
+            raise NonFiniteError(f"{n} consecutive training steps had a non-finite loss or gradient "
+                                 f"(updates skipped; {int(host(self.state['nan_total']))} in total). "
+                                 "Lower the learning rate, enable clipping or check the data.")
+
+    def rates(self) -> dict[str, float]:
+        w = self._rate_window
+        if len(w) < 2 or w[-1][0] <= w[0][0]:
+            return {}
+        dt = w[-1][0] - w[0][0]
+        return {"steps_per_s": (len(w) - 1) / dt, "positions_per_s": sum(n for _, n in w[1:]) / dt}
+
+    # ----- evaluation ------------------------------------------------------------------
+    def weights(self, kind: str = "raw"):
+        if kind == "raw":
+            return self.state["params"]
+        if kind not in self.state:
+            raise ValueError(f"no {kind} weights: enable {kind} in the settings")
+        return self.state[kind]
+
+    def _eval_fn(self, params, batch_stats, batch):
+        variables = {"params": params}
+        if batch_stats:
+            variables["batch_stats"] = batch_stats
+        outputs = self.model.apply(variables, batch["inputs"], train=False)
+        loss, metrics = compute_losses(outputs, batch, self.settings["losses"], batch["weights"])
+        return dict(metrics, loss=loss)
+
+    def evaluate(self, batches: Iterable, kind: str = "raw") -> dict[str, float]:
+        """Mean metrics over the batches (weights: raw, swa or ema)."""
+        if kind not in self._eval_steps:
+            self._eval_steps[kind] = jax.jit(self._eval_fn)
+        fn = self._eval_steps[kind]
+        params = self.weights(kind)
+        sums: dict[str, float] = {}
+        count = 0
+        for batch in batches:
+            m = fetch(fn(params, self.state["batch_stats"], self.device_batch(batch)))
+            for k, v in m.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            count += 1
+        return {k: v / count for k, v in sums.items()} if count else {}
+
+    def predict(self, inputs, kind: str = "raw"):
+        variables = {"params": self.weights(kind)}
+        if self.state["batch_stats"]:
+            variables["batch_stats"] = self.state["batch_stats"]
+        return self.model.apply(variables, jnp.asarray(inputs), train=False)
+
+    def snapshot(self, kind: str = "raw") -> NetworkSnapshot:
+        variables = {"params": _to_numpy_tree(self.weights(kind))}
+        if self.state["batch_stats"]:
+            variables["batch_stats"] = _to_numpy_tree(self.state["batch_stats"])
+        return NetworkSnapshot(step=self.step_count, model=dict(self.model_config), params=variables, kind=kind,
+                               extra={"precision": self.settings["precision"]})
+
+    # ----- checkpoints -------------------------------------------------------------------
+    def checkpointer(self, directory: str):
+        if self._ckpt is None or self._ckpt[0] != directory:
+            import orbax.checkpoint as ocp
+            c = self.settings["checkpoint"]
+            opts = ocp.CheckpointManagerOptions(max_to_keep=int(c["keep"]), enable_async_checkpointing=bool(c["async"]),
+                                                create=True)
+            self._ckpt = (directory, ocp.CheckpointManager(os.path.abspath(directory), options=opts))
+        return self._ckpt[1]
+
+    def save(self, directory: str, wait: bool = False) -> None:
+        import orbax.checkpoint as ocp
+        mgr = self.checkpointer(directory)
+        meta = {"model": self.model_config, "precision": self.settings["precision"], "step": self.step_count}
+        mgr.save(self.step_count, args=ocp.args.Composite(state=ocp.args.StandardSave(self.state),
+                                                           meta=ocp.args.JsonSave(meta)))
+        if wait:
+            mgr.wait_until_finished()
+
+    def wait(self) -> None:
+        if self._ckpt is not None:
+            self._ckpt[1].wait_until_finished()
+
+    def latest_checkpoint(self, directory: str) -> int | None:
+        if not directory or not os.path.isdir(directory):
+            return None
+        return self.checkpointer(directory).latest_step()
+
+    def restore(self, directory: str, step: int | None = None, weights_only: bool = False) -> int:
+        """Exact resume (or, weights_only, a start from its weights). Returns the step."""
+        import orbax.checkpoint as ocp
+        mgr = self.checkpointer(directory)
+        step = mgr.latest_step() if step is None else step
+        if step is None:
+            raise FileNotFoundError(f"no checkpoint in {directory}")
+        if self.state is None:
+            self.init()
+        abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.replicated), self.state)
+        got = mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
+                                                        meta=ocp.args.JsonRestore()))
+        meta = got["meta"]
+        if meta.get("model") and dict(meta["model"]) != dict(self.model_config):
+            raise ValueError(f"checkpoint {directory} holds a different model configuration")
+        if weights_only:
+            self.init_from_variables({"params": got["state"]["params"], "batch_stats": got["state"]["batch_stats"]})
+        else:
+            self.state = got["state"]
+        self._train_step = None
+        return int(step)
+
+    def close(self) -> None:
+        if self._ckpt is not None:
+            self._ckpt[1].wait_until_finished()
+            self._ckpt[1].close()
+            self._ckpt = None
+
+
+def _is_device_batch(batch) -> bool:
+    return isinstance(batch, dict) and isinstance(batch.get("inputs"), jax.Array)
+
+
+def _cost(compiled) -> dict:
+    try:
+        cost = compiled.cost_analysis()
+        if isinstance(cost, list):
+            cost = cost[0]
+        return dict(cost or {})
+    except Exception:  # cost analysis is optional on some backends
+        return {}

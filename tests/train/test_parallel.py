@@ -1,0 +1,56 @@
+"""Data parallelism: 8 simulated CPU devices and two jax.distributed processes
+give the same weights as one device."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).with_name("dp_script.py")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _env(devices: int | None):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    env["JAX_PLATFORMS"] = "cpu"
+    if devices:
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    else:
+        env.pop("XLA_FLAGS", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dp") / "local.npz"
+    subprocess.run([sys.executable, str(SCRIPT), str(out), "local"], env=_env(8), check=True, timeout=600)
+    return np.load(out)
+
+
+def test_eight_devices_match_one(local_run):
+    assert int(local_run["n"]) == 8
+    keys = sorted(k for k in local_run.files if k.startswith("one"))
+    assert keys
+    for k in keys:
+        np.testing.assert_allclose(local_run["many" + k[3:]], local_run[k], rtol=1e-5, atol=1e-6)
+
+
+def test_two_processes_match_one(local_run, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "dist.npz"
+    procs = [subprocess.Popen([sys.executable, str(SCRIPT), str(out), "dist", str(i), str(port)], env=_env(None),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(2)]
+    logs = [p.communicate(timeout=600)[0].decode(errors="replace") for p in procs]
+    assert all(p.returncode == 0 for p in procs), "\n".join(logs)[-3000:]
+    got = np.load(out)
+    for k in sorted(k for k in local_run.files if k.startswith("one")):
+        np.testing.assert_allclose(got["dist" + k[3:]], local_run[k], rtol=1e-5, atol=1e-6)

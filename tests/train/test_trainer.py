@@ -1,0 +1,148 @@
+"""The Trainer end to end on a tiny transformer: learning, resume, guards, averaging."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from helpers import TINY_TRANSFORMER, make_batch
+from lcpipe.train.trainer import NonFiniteError, Trainer
+
+SETTINGS = {
+    "model": TINY_TRANSFORMER,
+    "optimizer": {"name": "sgd", "momentum": 0.9, "weight_decay": 1e-4},
+    "schedule": {"lr": 0.05, "warmup_steps": 2},
+    "swa": {"enabled": True, "period": 1, "max_count": 1000},
+    "ema": {"enabled": True, "decay": 0.5},
+    "max_nan_steps": 2,
+}
+BATCHES = [make_batch(16, seed=s) for s in range(3)]
+
+
+def params_np(tree):
+    return jax.tree.map(lambda a: np.asarray(jax.device_get(a)), tree)
+
+
+def assert_trees_equal(a, b, atol=0.0):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        np.testing.assert_allclose(x, y, rtol=0, atol=atol)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """One run: the step-by-step weights and the trainer after it."""
+    t = Trainer(SETTINGS)
+    t.init()
+    history, losses = [], []
+    for i in range(24):
+        m = t.step(BATCHES[i % 3])
+        losses.append(float(m["loss"]))
+        history.append(params_np(t.state["params"]))
+    return t, history, losses
+
+
+def test_losses_fall_on_learnable_data(trained):
+    t, _, losses = trained
+    assert np.mean(losses[-3:]) < 0.6 * np.mean(losses[:3])
+    ev = t.evaluate(BATCHES[:2])
+    for key in ("loss", "policy_accuracy", "policy_entropy", "value_winner_accuracy", "value_winner_calibration",
+                "moves_left_loss"):
+        assert np.isfinite(ev[key]), key
+    assert ev["policy_accuracy"] > 0.5
+
+
+def test_swa_is_the_mean_and_ema_the_average(trained):
+    t, history, _ = trained
+    mean = jax.tree.map(lambda *xs: np.mean(xs, axis=0), *history)
+    assert_trees_equal(params_np(t.state["swa"]), mean, atol=1e-5)
+    ema = history[0]
+    for p in history[1:]:
+        ema = jax.tree.map(lambda e, x: 0.5 * e + 0.5 * x, ema, p)
+    # the first step also blends the initial weights in; after 23 halvings that is negligible
+    assert_trees_equal(params_np(t.state["ema"]), ema, atol=1e-5)
+    assert t.evaluate(BATCHES[:1], "swa")["loss"] != t.evaluate(BATCHES[:1], "ema")["loss"]
+
+
+def test_snapshot_round_trips_through_init_from_variables(trained):
+    t, _, _ = trained
+    snap = t.snapshot("swa")
+    assert snap.kind == "swa" and snap.step == 24 and snap.model["body"] == "transformer"
+    t2 = Trainer(SETTINGS)
+    t2.init_from_variables(snap.params)
+    x = BATCHES[0].inputs[:4]
+    a = t.predict(x, "swa")["policy"]["vanilla"]
+    b = t2.predict(x)["policy"]["vanilla"]
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+
+
+def test_kill_and_resume_gives_identical_weights(tmp_path):
+    full = Trainer(SETTINGS)
+    full.init()
+    for i in range(6):
+        full.step(BATCHES[i % 3])
+        if i == 2:
+            full.save(str(tmp_path), wait=True)
+    full.close()
+    resumed = Trainer(SETTINGS)  # a fresh process would do the same
+    assert resumed.restore(str(tmp_path)) == 3
+    for i in range(3, 6):
+        resumed.step(BATCHES[i % 3])
+    assert resumed.step_count == 6
+    for key in ("params", "opt_state", "swa", "ema", "rng"):
+        assert_trees_equal(params_np(resumed.state[key]), params_np(full.state[key]))
+    resumed.close()
+
+
+def test_nan_guard_skips_and_stops(trained):
+    t = Trainer(SETTINGS)
+    t.init()
+    t.step(BATCHES[0])
+    before = params_np(t.state)
+    bad = make_batch(16, seed=9)
+    bad.inputs[0, 0, 0, 0] = np.nan
+    m = t.step(bad)
+    assert float(m["skipped"]) == 1.0
+    after = params_np(t.state)
+    for key in ("params", "opt_state", "swa", "ema"):
+        assert_trees_equal(after[key], before[key])
+    t.check_finite()  # one bad step is tolerated
+    t.step(bad)
+    with pytest.raises(NonFiniteError, match="2 consecutive"):
+        t.check_finite()
+    t.step(BATCHES[1])  # a good step resets the count
+    t.check_finite()
+    assert int(t.state["nan_total"]) == 2
+
+
+def test_gradient_accumulation_equals_the_big_batch():
+    one = Trainer(SETTINGS)
+    one.init()
+    acc = Trainer(dict(SETTINGS, optimizer=dict(SETTINGS["optimizer"], accumulate=2)))
+    acc.init()
+    for i in range(2):
+        one.step(BATCHES[i])
+        acc.step(BATCHES[i])
+    assert_trees_equal(params_np(acc.state["params"]), params_np(one.state["params"]), atol=1e-6)
+
+
+def test_bad_settings_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown trainer settings"):
+        Trainer({"modle": {}})
+    with pytest.raises(ValueError, match="optimizer.name"):
+        Trainer({"optimizer": {"name": "adagrad"}})
+
+
+def test_float16_dynamic_loss_scaling():
+    t = Trainer(dict(SETTINGS, precision="float16", loss_scale={"initial": 8.0, "period": 2},
+                     swa={"enabled": False}, ema={"enabled": False}))
+    t.init()
+    bad = make_batch(16, seed=9)
+    bad.inputs[0, 0, 0, 0] = np.nan
+    t.step(bad)  # overflow: skipped and the scale halves
+    assert float(t.state["loss_scale"]) == 4.0
+    m = t.step(BATCHES[0])
+    assert float(m["skipped"]) == 0.0 and np.isfinite(float(m["loss"]))
+    t.step(BATCHES[1])  # two finite steps: the scale doubles
+    assert float(t.state["loss_scale"]) == 8.0
+    assert all(leaf.dtype == np.float32 for leaf in jax.tree.leaves(t.state["params"]))
