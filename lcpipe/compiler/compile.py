@@ -132,6 +132,12 @@ def compile_document(doc: SpecDocument, registry: Registry | None = None) -> Pip
                        queue=spec.get("queue") or {}, use=st.name)
 
     for name, st in types.items():
+        for port_name in ((stage_specs[name].get("queue") or {}).get("ports") or {}):
+            if st.input(port_name) is None:
+                errors.append(doc.error(f"queue settings for unknown input {port_name!r} of stage {name!r}",
+                                        ("stages", name, "queue", "ports", port_name),
+                                        did_you_mean(port_name, [p.name for p in st.inputs], "inputs"),
+                                        prefer_key=True))
         assigned = _input_assignments(name, stage_specs[name], st, doc, errors)
         for port in st.inputs:
             refs, where = assigned.get(port.name, ([], ("stages", name)))

@@ -112,9 +112,10 @@ class Runtime:
                 self._channels[(dst, port)] = LatestChannel(label, writers=len(links))
             else:
                 queue = g.nodes[dst].get("queue") or {}
+                per_port = (queue.get("ports") or {}).get(port, {})
                 self._channels[(dst, port)] = StreamChannel(
-                    label, capacity=queue.get("capacity", default_cap), overflow=queue.get("overflow", "block"),
-                    writers=len(links))
+                    label, capacity=per_port.get("capacity", queue.get("capacity", default_cap)),
+                    overflow=per_port.get("overflow", queue.get("overflow", "block")), writers=len(links))
 
     def _on_put(self, stage: str, port_type: str):
         def count(port: str, item: Any) -> None:

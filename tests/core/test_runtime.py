@@ -149,3 +149,27 @@ def test_signal_stops_cleanly_with_exit_code(tmp_path, sig, code):
     assert proc.returncode == code, err
     assert "received SIG" in err
     assert json.loads(out.read_text())["seen"][:10] == list(range(10))  # the sink finished its work
+
+
+def test_per_port_queue_overflow_never_blocks_the_writer(tmp_path, registry):
+    """A full keep_newest queue drops the oldest items instead of stalling its writer."""
+    out = tmp_path / "out.json"
+    spec = write_spec(tmp_path, f"""
+        stages:
+          src: {{use: toy.count, with: {{limit: 300}}}}
+          slow: {{use: toy.scale, from: src, with: {{factor: 1}}}}
+          sink:
+            use: toy.collect
+            from: slow
+            with: {{path: "{out}"}}
+            queue: {{ports: {{numbers: {{capacity: 3, overflow: keep_newest}}}}}}
+        """)
+    plan = plan_pipeline(compile_file(spec, registry=registry))
+    runtime = Runtime(plan, grace=10)
+    result = runtime.run(install_signals=False)
+    assert result.exit_code == 0
+    seen = json.loads(out.read_text())["seen"]
+    assert seen == sorted(seen) and seen[-1] == 299  # newest kept, order preserved
+    channel = runtime._channels[("sink", "numbers")]
+    assert channel.capacity == 3 and channel.overflow == "keep_newest"
+    assert len(seen) + channel.dropped == 300
