@@ -1,0 +1,184 @@
+// pybind11 binding of the loader: segments, zero-copy batches, and the
+// chunk/tar readers exposed for tests.
+#include "loader/bindings.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include "loader/gz.h"
+#include "loader/segment.h"
+#include "loader/tar.h"
+
+namespace py = pybind11;
+
+namespace lcl {
+
+namespace {
+
+Cfg to_cfg(const py::dict& d) {
+  Cfg c;
+  for (auto item : d) {
+    std::string k = py::str(item.first);
+    py::handle v = item.second;
+    if (py::isinstance<py::bool_>(v))
+      c.nums[k] = v.cast<bool>() ? 1.0 : 0.0;
+    else if (py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v))
+      c.nums[k] = v.cast<double>();
+    else if (py::isinstance<py::str>(v))
+      c.strs[k] = v.cast<std::string>();
+  }
+  return c;
+}
+
+// numpy views of a batch; the capsule keeps the C++ buffer alive.
+py::tuple batch_arrays(BatchPtr b) {
+  auto* holder = new BatchPtr(b);
+  py::capsule owner(holder, [](void* p) { delete static_cast<BatchPtr*>(p); });
+  const py::ssize_t n = static_cast<py::ssize_t>(b->rows);
+  const py::ssize_t f = sizeof(float);
+  py::array inputs(py::dtype::of<float>(), {n, py::ssize_t(112), py::ssize_t(8), py::ssize_t(8)},
+                   {112 * 64 * f, 64 * f, 8 * f, f}, b->inputs.data(), owner);
+  py::array probs(py::dtype::of<float>(), {n, py::ssize_t(kMoves)}, {kMoves * f, f}, b->probs.data(), owner);
+  py::array values(py::dtype::of<float>(), {n, py::ssize_t(6), py::ssize_t(3)}, {18 * f, 3 * f, f}, b->values.data(),
+                   owner);
+  py::array opp(py::dtype::of<int32_t>(), {n}, {py::ssize_t(4)}, b->opp.data(), owner);
+  py::array next(py::dtype::of<int32_t>(), {n}, {py::ssize_t(4)}, b->next.data(), owner);
+  return py::make_tuple(inputs, probs, values, opp, next);
+}
+
+class PySegment {
+ public:
+  PySegment(const py::list& queues, const py::list& stages) {
+    std::vector<QueueDesc> qs;
+    for (auto q : queues) {
+      py::dict d = q.cast<py::dict>();
+      QueueDesc qd;
+      qd.id = d["id"].cast<std::string>();
+      qd.type = d["type"].cast<std::string>();
+      qd.capacity = d["capacity"].cast<size_t>();
+      qd.overflow = d["overflow"].cast<std::string>();
+      qd.external_writers = d["external_writers"].cast<int>();
+      qs.push_back(qd);
+    }
+    std::vector<StageDesc> ss;
+    for (auto s : stages) {
+      py::dict d = s.cast<py::dict>();
+      StageDesc sd;
+      sd.name = d["name"].cast<std::string>();
+      sd.type = d["type"].cast<std::string>();
+      sd.cfg = to_cfg(d["config"].cast<py::dict>());
+      sd.inputs = d["inputs"].cast<std::map<std::string, std::string>>();
+      sd.outputs = d["outputs"].cast<std::map<std::string, std::vector<std::string>>>();
+      ss.push_back(sd);
+    }
+    seg_ = std::make_unique<Segment>(qs, ss);
+  }
+
+  void start() { seg_->start(); }
+  void stop() {
+    py::gil_scoped_release nogil;
+    seg_->stop();
+  }
+  bool running() const { return seg_->running(); }
+
+  // 1 pushed, 0 timed out (queue full), -1 closed/stopping.
+  int push_path(const std::string& qid, const std::string& path, double timeout) {
+    auto* q = seg_->queue<std::string>(qid, "push_path");
+    if (!q) throw std::invalid_argument("no queue " + qid);
+    std::string item = path;
+    py::gil_scoped_release nogil;
+    return q->push_for(item, std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000)));
+  }
+
+  void close_input(const std::string& qid) {
+    auto it = seg_->queue<std::string>(qid, "close_input");
+    if (it) it->writer_done();
+  }
+
+  // (status, arrays): status 1 a batch, 0 timeout, -1 the stream ended.
+  py::tuple pop_batch(const std::string& qid, double timeout) {
+    auto* q = seg_->queue<BatchPtr>(qid, "pop_batch");
+    if (!q) throw std::invalid_argument("no queue " + qid);
+    BatchPtr b;
+    Pop r;
+    {
+      py::gil_scoped_release nogil;
+      r = q->pop(b, std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000)));
+    }
+    if (r == Pop::Ok) return py::make_tuple(1, batch_arrays(b));
+    return py::make_tuple(r == Pop::Timeout ? 0 : -1, py::none());
+  }
+
+  std::map<std::string, double> stats() const { return seg_->stats(); }
+  std::vector<std::string> problems() { return seg_->drain_problems(); }
+  std::vector<std::string> errors() { return seg_->errors(); }
+
+ private:
+  std::unique_ptr<Segment> seg_;
+};
+
+// Test helper: decode one gzipped chunk into batch arrays (no shuffling).
+py::tuple decode_gz(const py::bytes& data) {
+  std::string s = data;
+  Bytes raw;
+  std::vector<std::string> problems;
+  ParsedChunk pc;
+  {
+    py::gil_scoped_release nogil;
+    std::string err = gunzip(reinterpret_cast<const uint8_t*>(s.data()), s.size(), raw);
+    if (!err.empty()) problems.push_back(err);
+    parse_chunk(raw.data(), raw.size(), pc);
+  }
+  for (auto& p : pc.problems) problems.push_back(p);
+  auto b = std::make_shared<BatchBuf>();
+  b->reserve(pc.frames.size());
+  b->rows = pc.frames.size();
+  for (size_t i = 0; i < pc.frames.size(); ++i) {
+    const Frame& f = *pc.frames[i];
+    encode_inputs(f, b->inputs.data() + i * 112 * 64);
+    encode_policy(f, b->probs.data() + i * kMoves);
+    encode_values(f, b->values.data() + i * 18);
+    b->opp[i] = f.opp_idx == kNoMove ? -1 : f.opp_idx;
+    b->next[i] = f.next_idx == kNoMove ? -1 : f.next_idx;
+  }
+  return py::make_tuple(batch_arrays(b), problems);
+}
+
+py::tuple tar_index(const py::bytes& data) {
+  std::string s = data;
+  TarIndex idx;
+  index_tar_bytes(reinterpret_cast<const uint8_t*>(s.data()), s.size(), idx);
+  py::list members;
+  for (auto& m : idx.members) members.append(py::make_tuple(m.name, m.offset, m.size));
+  return py::make_tuple(members, idx.problems, idx.skipped_entries);
+}
+
+py::tuple py_gunzip(const py::bytes& data) {
+  std::string s = data;
+  Bytes out;
+  std::string err = gunzip(reinterpret_cast<const uint8_t*>(s.data()), s.size(), out);
+  return py::make_tuple(py::bytes(reinterpret_cast<const char*>(out.data()), out.size()), err);
+}
+
+}  // namespace
+
+void register_loader(py::module_& m) {
+  py::module_ sub = m.def_submodule("loader", "native loader segments (see lcpipe.loader.segment)");
+  py::class_<PySegment>(sub, "Segment")
+      .def(py::init<const py::list&, const py::list&>(), py::arg("queues"), py::arg("stages"))
+      .def("start", &PySegment::start)
+      .def("stop", &PySegment::stop)
+      .def("running", &PySegment::running)
+      .def("push_path", &PySegment::push_path, py::arg("queue"), py::arg("path"), py::arg("timeout") = 0.1)
+      .def("close_input", &PySegment::close_input)
+      .def("pop_batch", &PySegment::pop_batch, py::arg("queue"), py::arg("timeout") = 0.1)
+      .def("stats", &PySegment::stats)
+      .def("problems", &PySegment::problems)
+      .def("errors", &PySegment::errors);
+  sub.def("decode_gz", &decode_gz, "Decode one gzipped chunk to batch arrays (inputs, probs, values, opp, next).");
+  sub.def("tar_index", &tar_index, "Index a tar held in memory: (members [(name, offset, size)], problems, skipped).");
+  sub.def("gunzip", &py_gunzip, "Inflate gzip bytes: (data, problem or '').");
+  sub.attr("FRAME_BYTES") = py::int_(sizeof(Frame));
+}
+
+}  // namespace lcl

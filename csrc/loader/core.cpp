@@ -1,0 +1,138 @@
+#include "loader/core.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "loader/gz.h"
+#include "loader/segment.h"
+#include "loader/tar.h"
+
+namespace lcl {
+
+SourceFile::~SourceFile() {
+  if (fd >= 0) ::close(fd);
+}
+
+BatchPtr BatchPool::get(size_t b) {
+  std::unique_ptr<BatchBuf> buf;
+  {
+    std::lock_guard<std::mutex> l(m_);
+    while (!free_.empty() && !buf) {
+      if (free_.back()->capacity == b) buf = std::move(free_.back());
+      free_.pop_back();
+    }
+  }
+  if (!buf) {
+    buf.reset(new BatchBuf());
+    buf->reserve(b);
+  }
+  buf->rows = 0;
+  std::weak_ptr<BatchPool> weak = shared_from_this();
+  // Buffers come back here when the last numpy view of them dies.
+  return BatchPtr(buf.release(), [weak](BatchBuf* p) {
+    if (auto pool = weak.lock()) {
+      std::lock_guard<std::mutex> l(pool->m_);
+      if (pool->free_.size() < 8) {
+        pool->free_.emplace_back(p);
+        return;
+      }
+    }
+    delete p;
+  });
+}
+
+void Problems::report(const std::string& stage, const std::string& file, const std::string& msg) {
+  total_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> l(m_);
+  if (seen_.size() > 100000) seen_.clear();  // bounded memory over long runs
+  if (!seen_.insert(file).second) return;
+  if (pending_.size() < 1000) pending_.push_back(utf8_lossy(stage + ": " + file + ": " + msg));
+}
+
+void Problems::note(const std::string& msg) {
+  std::lock_guard<std::mutex> l(m_);
+  if (pending_.size() < 1000) pending_.push_back(utf8_lossy("info: " + msg));
+}
+
+std::vector<std::string> Problems::drain() {
+  std::lock_guard<std::mutex> l(m_);
+  std::vector<std::string> out(pending_.begin(), pending_.end());
+  pending_.clear();
+  return out;
+}
+
+bool Stage::stopping() const { return seg_.stopping(); }
+
+void Stage::problem(const std::string& file, const std::string& msg) { seg_.problems().report(name_, file, msg); }
+
+namespace {
+
+bool read_all(int fd, uint64_t off, size_t n, uint8_t* dst) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t k = ::pread(fd, dst + got, n - got, static_cast<off_t>(off + got));
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return false;
+    got += static_cast<size_t>(k);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::shared_ptr<Game> decode_chunk(const ChunkRef& c, const std::string& stage, StageStats& st, Problems& problems,
+                                   Bytes& raw, Bytes& gz) {
+  if (c.file->is_tar) {
+    gz.resize(c.size);
+    if (!read_all(c.file->fd, c.offset, c.size, gz.data())) {
+      problems.report(stage, c.where(), "read error");
+      st.bad.fetch_add(1);
+      return nullptr;
+    }
+  } else {
+    int fd = ::open(c.file->path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      problems.report(stage, c.where(), std::string("cannot open: ") + std::strerror(errno));
+      st.bad.fetch_add(1);
+      return nullptr;
+    }
+    struct stat sb;
+    bool ok = ::fstat(fd, &sb) == 0;
+    if (ok) {
+      gz.resize(static_cast<size_t>(sb.st_size));
+      ok = read_all(fd, 0, gz.size(), gz.data());
+    }
+    ::close(fd);
+    if (!ok) {
+      problems.report(stage, c.where(), "read error");
+      st.bad.fetch_add(1);
+      return nullptr;
+    }
+  }
+  std::string err = gunzip(gz.data(), gz.size(), raw);
+  bool bad = false;
+  if (!err.empty()) {
+    problems.report(stage, c.where(), err);
+    bad = true;
+  }
+  ParsedChunk pc;
+  parse_chunk(raw.data(), raw.size(), pc);
+  if (!pc.problems.empty()) {
+    std::string msg = pc.problems[0];
+    if (pc.problems.size() > 1) msg += " (and " + std::to_string(pc.problems.size() - 1) + " more)";
+    problems.report(stage, c.where(), msg);
+    bad = true;
+    st.skipped.fetch_add(pc.bad_frames);
+  }
+  if (bad) st.bad.fetch_add(1);
+  if (pc.frames.empty()) return nullptr;
+  auto g = std::make_shared<Game>();
+  g->frames = std::move(pc.frames);
+  return g;
+}
+
+}  // namespace lcl

@@ -1,0 +1,165 @@
+// Shared pieces of a loader segment: items on the queues, stage base class,
+// metrics counters, and the once-per-file problem log.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <deque>
+#include <random>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "loader/frame.h"
+#include "loader/gz.h"
+#include "loader/queue.h"
+
+namespace lcl {
+
+// Flattened stage settings ("a.b" keys for nested objects).
+struct Cfg {
+  std::map<std::string, double> nums;
+  std::map<std::string, std::string> strs;
+  double num(const std::string& k, double def) const {
+    auto it = nums.find(k);
+    return it == nums.end() ? def : it->second;
+  }
+  std::string str(const std::string& k, const std::string& def) const {
+    auto it = strs.find(k);
+    return it == strs.end() ? def : it->second;
+  }
+  bool flag(const std::string& k, bool def) const { return num(k, def ? 1.0 : 0.0) != 0.0; }
+};
+
+// An open data file; tars keep their descriptor so members are read with pread.
+struct SourceFile {
+  std::string path;
+  int fd = -1;
+  bool is_tar = false;
+  ~SourceFile();
+};
+
+struct Game {
+  std::vector<FramePtr> frames;
+};
+
+// One chunk (game): where its gzip bytes are, its key, and (after rescoring)
+// its decoded frames.
+struct ChunkRef {
+  std::shared_ptr<SourceFile> file;
+  uint64_t offset = 0, size = 0;  // size 0: the whole file
+  std::string key, member;
+  uint64_t id = 0;
+  std::shared_ptr<Game> game;
+  std::string where() const { return member.empty() ? file->path : file->path + " [" + member + "]"; }
+};
+using ChunkPtr = std::shared_ptr<ChunkRef>;
+
+// A batch in the layout handed to numpy; recycled through a pool.
+struct BatchBuf {
+  size_t capacity = 0, rows = 0;
+  std::vector<float> inputs, probs, values;
+  std::vector<int32_t> opp, next;
+  void reserve(size_t b) {
+    capacity = b;
+    inputs.resize(b * 112 * 64);
+    probs.resize(b * kMoves);
+    values.resize(b * 18);
+    opp.resize(b);
+    next.resize(b);
+  }
+};
+using BatchPtr = std::shared_ptr<BatchBuf>;
+
+class BatchPool : public std::enable_shared_from_this<BatchPool> {
+ public:
+  BatchPtr get(size_t b);
+ private:
+  std::mutex m_;
+  std::vector<std::unique_ptr<BatchBuf>> free_;
+};
+
+struct StageStats {
+  std::atomic<uint64_t> in{0}, out{0}, bad{0}, skipped{0}, busy_ns{0};
+};
+
+class Busy {
+ public:
+  explicit Busy(StageStats& s) : s_(s), t0_(std::chrono::steady_clock::now()) {}
+  ~Busy() {
+    s_.busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0_).count(),
+                         std::memory_order_relaxed);
+  }
+ private:
+  StageStats& s_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+// Problems with input: counted by the stage, logged once per file.
+class Problems {
+ public:
+  void report(const std::string& stage, const std::string& file, const std::string& msg);
+  void note(const std::string& msg);  // informational line, not a problem
+  std::vector<std::string> drain();
+  uint64_t total() const { return total_.load(); }
+ private:
+  std::mutex m_;
+  std::unordered_set<std::string> seen_;
+  std::deque<std::string> pending_;
+  std::atomic<uint64_t> total_{0};
+};
+
+class Segment;
+
+class Stage {
+ public:
+  Stage(Segment& seg, std::string name, const Cfg& cfg) : seg_(seg), name_(std::move(name)), cfg_(cfg) {}
+  virtual ~Stage() = default;
+  virtual int threads() const { return 1; }
+  virtual void work(int tid) = 0;
+  virtual void close_outputs() = 0;
+  virtual void gauges(std::map<std::string, double>& out) const { (void)out; }
+  const std::string& name() const { return name_; }
+  StageStats stats;
+  std::atomic<int> live{0};
+
+ protected:
+  bool stopping() const;
+  void problem(const std::string& file, const std::string& msg);
+  Segment& seg_;
+  std::string name_;
+  Cfg cfg_;
+};
+
+// The queues an output port writes to (fan-out copies items).
+template <class T>
+struct OutPort {
+  std::vector<Queue<T>*> qs;
+  bool push(T&& item);
+  void close() {
+    for (auto* q : qs) q->writer_done();
+  }
+  bool connected() const { return !qs.empty(); }
+};
+
+template <class T>
+inline T duplicate(const T& x) { return x; }
+inline FramePtr duplicate(const FramePtr& f) { return clone_frame(*f); }
+
+template <class T>
+bool OutPort<T>::push(T&& item) {
+  if (qs.empty()) return true;
+  for (size_t i = 0; i + 1 < qs.size(); ++i)
+    if (!qs[i]->push(duplicate(item))) return false;
+  return qs.back()->push(std::move(item));
+}
+
+// Reads and inflates a chunk, decodes its frames. Problems are reported
+// under `stage`; returns nullptr when nothing usable was found.
+std::shared_ptr<Game> decode_chunk(const ChunkRef& c, const std::string& stage, StageStats& st, Problems& problems,
+                                   Bytes& raw, Bytes& gz);
+
+}  // namespace lcl

@@ -1,0 +1,41 @@
+// gzip inflate with zlib: several members allowed, keeps what was decoded
+// before damage and says what went wrong.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+namespace lcl {
+
+// A growable byte buffer that, unlike std::vector, does not zero what it
+// allocates (inflate overwrites it anyway; zeroing cost ~10% of a decode).
+class Bytes {
+ public:
+  uint8_t* data() { return p_.get(); }
+  const uint8_t* data() const { return p_.get(); }
+  size_t size() const { return n_; }
+  void clear() { n_ = 0; }
+  void resize(size_t k) {
+    if (k > cap_) {
+      size_t cap = std::max(k, cap_ * 2);
+      std::unique_ptr<uint8_t[]> q(new uint8_t[cap]);
+      if (n_) std::memcpy(q.get(), p_.get(), n_);
+      p_ = std::move(q);
+      cap_ = cap;
+    }
+    n_ = k;
+  }
+
+ private:
+  std::unique_ptr<uint8_t[]> p_;
+  size_t n_ = 0, cap_ = 0;
+};
+
+// Inflates `in` into `out` (cleared first). Returns "" on success, else a
+// description of the damage (out then holds the bytes decoded before it).
+std::string gunzip(const uint8_t* in, size_t n, Bytes& out);
+
+}  // namespace lcl

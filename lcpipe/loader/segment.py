@@ -1,0 +1,211 @@
+"""Runs a fused native loader segment.
+
+The runtime hands us the member stages (topological order) and the stream
+links between them. We describe queues and stages to the C++ side
+(``lcpipe._native.loader.Segment``), start its threads, and pump the ports
+that cross the segment boundary: data file paths in, finished batches out
+(numpy arrays that view C++ memory; no copy). Metrics go on the event bus
+once a second; problems with input files are logged once per file.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from lcpipe.types import Batch
+
+# Default queue capacity per item type (items are cheap handles except frames).
+_CAPACITY = {"paths": 1024, "chunk_sources": 4096, "chunks": 256, "frames": 16384, "batches": 4}
+_IN_TYPES = {"paths"}
+_OUT_TYPES = {"batches"}
+
+
+def _declarations() -> dict[str, Any]:
+    from lcpipe.loader.stages import lcpipe_stage_types
+
+    return {st.name: st for st in lcpipe_stage_types()}
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings -> {"a.b": value} of numbers, booleans and strings."""
+    out: dict[str, Any] = {}
+    for key, value in (config or {}).items():
+        name = f"{prefix}{key}"
+        if key == "queue" and not prefix:
+            continue
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        elif isinstance(value, (bool, int, float, str)):
+            out[name] = value
+        elif isinstance(value, Path):
+            out[name] = str(value)
+    return out
+
+
+def _resolve(path: str, workdir: Path) -> str:
+    p = Path(path)
+    return str(p if p.is_absolute() else workdir / p)
+
+
+def describe(members, internal_links, has_input, has_output, workdir: Path = Path(".")):
+    """(queues, stages, external inputs {key: qid}, external outputs {key: qid}) for the C++ Segment."""
+    decl = _declarations()
+    queues: dict[str, dict[str, Any]] = {}
+    stages: list[dict[str, Any]] = []
+    ext_in: dict[str, str] = {}
+    ext_out: dict[str, str] = {}
+
+    def queue_settings(member, ptype):
+        q = dict((member.config or {}).get("queue") or {})
+        q.update(getattr(member, "queue", None) or {})
+        return int(q.get("capacity") or _CAPACITY.get(ptype, 64)), str(q.get("overflow") or "block")
+
+    for m in members:
+        st = decl.get(m.stage_type)
+        if st is None:
+            raise ValueError(f"{m.name}: {m.stage_type} is not a loader stage")
+        inputs: dict[str, str] = {}
+        for port in st.inputs:
+            key = f"{m.name}.{port.name}"
+            internal = [l for l in internal_links if l.dst == m.name and l.dst_port == port.name]
+            if not internal and not has_input(key):
+                continue
+            cap, ov = queue_settings(m, port.type)
+            queues[key] = {"id": key, "type": port.type, "capacity": cap, "overflow": ov, "external_writers": 0}
+            inputs[port.name] = key
+            if not internal:
+                if port.type not in _IN_TYPES:
+                    raise ValueError(f"{key}: a native loader segment takes only {sorted(_IN_TYPES)} from "
+                                     f"Python stages, not {port.type!r}; put the producing stage inside the "
+                                     "segment")
+                queues[key]["external_writers"] = 1
+                ext_in[key] = key
+        outputs: dict[str, list[str]] = {}
+        for port in st.outputs:
+            key = f"{m.name}.{port.name}"
+            targets = [f"{l.dst}.{l.dst_port}" for l in internal_links if l.src == m.name and l.src_port == port.name]
+            if has_output(key):
+                if port.type not in _OUT_TYPES:
+                    raise ValueError(f"{key}: a native loader segment hands only {sorted(_OUT_TYPES)} to Python "
+                                     f"stages, not {port.type!r}")
+                qid = "out:" + key
+                queues[qid] = {"id": qid, "type": port.type, "capacity": _CAPACITY[port.type],
+                               "overflow": "block", "external_writers": 0}
+                targets.append(qid)
+                ext_out[key] = qid
+            if targets:
+                outputs[port.name] = targets
+        config = flatten(m.config)
+        if m.stage_type == "loader.watch":
+            config["dir"] = _resolve(str(config.get("dir", "games")), workdir)
+        if m.stage_type == "loader.chunk_pool" and config.get("anchor_file"):
+            config["anchor_file"] = _resolve(str(config["anchor_file"]), workdir)
+        stages.append({"name": m.name, "type": m.stage_type, "config": config, "inputs": inputs, "outputs": outputs})
+    return list(queues.values()), stages, ext_in, ext_out
+
+
+def batch_from_arrays(arrays) -> Batch:
+    inputs, probs, values, opp, nxt = arrays
+    return Batch(inputs=inputs, probabilities=probs, values=values, opponent_idx=opp, next_idx=nxt)
+
+
+class LoaderSegment:
+    """Factory of every loader stage: one instance runs the whole fused segment."""
+
+    def __init__(self, ctx, members, internal_links):
+        from lcpipe import _native
+
+        self.ctx = ctx
+        self.members = list(members)
+        queues, stages, self.ext_in, self.ext_out = describe(
+            self.members, list(internal_links), ctx.has_input, ctx.has_output, Path(ctx.workdir))
+        self.native = _native.loader.Segment(queues, stages)
+        self.interval = 1.0
+        self._last: dict[str, float] = {}
+        self._last_t = time.monotonic()
+
+    # -- pumps ------------------------------------------------------------------
+    def _pump_in(self, key: str, qid: str) -> None:
+        try:
+            for item in self.ctx.input(key):
+                path = str(item)
+                while True:
+                    r = self.native.push_path(qid, path, 0.1)
+                    if r == 1:
+                        break
+                    if r < 0 or self.ctx.stopping:
+                        return
+        finally:
+            self.native.close_input(qid)
+
+    def _pump_out(self, key: str, qid: str) -> None:
+        out = self.ctx.output(key)
+        while not self.ctx.stopping:
+            status, arrays = self.native.pop_batch(qid, 0.1)
+            if status < 0:
+                return
+            if status == 1 and not out.put(batch_from_arrays(arrays)):
+                return
+
+    # -- metrics ----------------------------------------------------------------
+    def _publish(self) -> None:
+        now = time.monotonic()
+        dt = max(1e-6, now - self._last_t)
+        stats = self.native.stats()
+        values: dict[str, float] = {}
+        for key, value in stats.items():
+            if key.startswith("queue/"):
+                if key.endswith("/size"):
+                    base = key[: -len("/size")]
+                    values[base + "/fill"] = value / max(1.0, stats.get(base + "/capacity", 1.0))
+                values[key] = value
+                continue
+            stage, _, field = key.rpartition("/")
+            if field == "busy_s":
+                threads = max(1.0, stats.get(f"{stage}/threads", 1.0))
+                values[f"{stage}/load"] = (value - self._last.get(key, 0.0)) / (dt * threads)
+            elif field == "out":
+                values[f"{stage}/items_per_s"] = (value - self._last.get(key, 0.0)) / dt
+            values[key] = value
+        self._last = stats
+        self._last_t = now
+        self.ctx.metrics(values)
+        for line in self.native.problems():
+            if line.startswith("info: "):
+                self.ctx.info(line[6:])
+            else:
+                self.ctx.warning(line)
+
+    # -- run ----------------------------------------------------------------------
+    def run(self) -> None:
+        threads = [threading.Thread(target=self._pump_in, args=(k, q), name=f"loader-in-{k}", daemon=True)
+                   for k, q in self.ext_in.items()]
+        outs = [threading.Thread(target=self._pump_out, args=(k, q), name=f"loader-out-{k}", daemon=True)
+                for k, q in self.ext_out.items()]
+        self.native.start()
+        for t in threads + outs:
+            t.start()
+        last = time.monotonic()
+        try:
+            while not self.ctx.stopping:
+                if self.native.errors():
+                    break
+                if outs and not any(t.is_alive() for t in outs):
+                    break
+                if not outs and not self.native.running():
+                    break
+                self.ctx.stop_event.wait(0.05)
+                if time.monotonic() - last >= self.interval:
+                    self._publish()
+                    last = time.monotonic()
+        finally:
+            self.native.stop()
+            for t in threads + outs:
+                t.join(timeout=5.0)
+            self._publish()
+        errors = self.native.errors()
+        if errors:
+            raise RuntimeError("; ".join(errors))

@@ -1,0 +1,70 @@
+"""The native loader's batches equal the Python reference decoder's
+(lcpipe.lc0.tensors) frame for frame when shuffling is off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import in_order, run_chain
+from lcpipe.lc0 import chunks, synth, tensors
+
+
+def assert_same(result, ref):
+    assert len(result) == len(ref)
+    np.testing.assert_array_equal(result.inputs, ref.inputs)
+    np.testing.assert_array_equal(result.probabilities, ref.probabilities)
+    np.testing.assert_array_equal(result.values, ref.values)  # NaN == NaN here
+    np.testing.assert_array_equal(result.opponent_idx, ref.opponent_idx)
+    np.testing.assert_array_equal(result.next_idx, ref.next_idx)
+
+
+@pytest.mark.parametrize("fmt", [1, 3, 5])
+def test_real_lc0_tars_match_reference(lc0_fixtures, fmt):
+    path = lc0_fixtures / "lc0-selfplay" / f"selfplay-fmt{fmt}.tar"
+    result = run_chain([path], in_order())
+    ref = tensors.frames_to_batch(chunks.read_frames(path))
+    assert len(ref) == 7029
+    assert_same(result, ref)
+    assert result.stats["s0_read/members"] == 80
+    assert not result.problems
+
+
+@pytest.mark.parametrize("fmt,version", [(1, 6), (2, 7), (3, 7), (4, 6), (5, 7), (132, 7), (133, 6)])
+def test_generated_chunks_match_reference(tmp_path, fmt, version):
+    paths = synth.write_games(tmp_path, 4, seed=fmt, input_format=fmt, version=version, max_plies=40)
+    result = run_chain(paths, in_order())
+    ref = tensors.frames_to_batch(chunks.read_frames(paths))
+    assert_same(result, ref)
+
+
+def test_generated_tar_v7_keeps_short_term_and_move_indices(tmp_path):
+    (path,) = synth.write_games(tmp_path, 5, seed=3, input_format=3, version=7, tar=True, max_plies=30)
+    result = run_chain([path], in_order())
+    ref = tensors.frames_to_batch(chunks.read_frames(path))
+    assert_same(result, ref)
+    assert np.isfinite(result.values[:, 5, :2]).all()
+    assert (result.opponent_idx >= 0).any() and (result.opponent_idx == -1).any()
+
+
+def test_old_versions_are_upgraded_like_the_reference(tmp_path):
+    # A V5 record built from a V6 one: version 5 layout, same planes and policy.
+    from lcpipe.lc0 import frames as fr
+
+    (name, v6), = synth.generate_games(1, seed=9, input_format=1, version=6, max_plies=12)
+    old = np.zeros(len(v6), dtype=fr.V5_DTYPE)
+    old["version"] = 5
+    old["input_format"] = 1
+    for f in ("probabilities", "planes", "rule50_count", "root_q", "best_q", "root_d", "best_d", "root_m",
+              "best_m", "plies_left"):
+        old[f] = v6[f]
+    old["castling"] = np.stack([v6[n] for n in ("castling_us_ooo", "castling_us_oo", "castling_them_ooo",
+                                                "castling_them_oo")], axis=1)
+    old["side_to_move"] = v6["side_to_move_or_enpassant"]
+    old["result"] = np.sign(v6["result_q"]).astype(np.int8)
+    path = tmp_path / "old.gz"
+    chunks.atomic_write(path, __import__("gzip").compress(old.tobytes()))
+    result = run_chain([path], in_order())
+    ref = tensors.frames_to_batch(chunks.read_frames(path))
+    assert len(ref) == len(v6)
+    assert_same(result, ref)
