@@ -139,13 +139,17 @@ def cmd_stages(args) -> int:
 # -- schema -----------------------------------------------------------------------
 def cmd_schema(args) -> int:
     from lcpipe.registry import load_registry
-    from lcpipe.spec.schema_export import full_schema, write_schema_dir
+    from lcpipe.spec.schema_export import full_schema, stage_reference, write_schema_dir
 
     registry = load_registry()
     _warn_plugin_problems(registry)
+    if args.docs:
+        Path(args.docs).write_text(stage_reference(registry), encoding="utf-8")
+        print(f"wrote {args.docs}")
     if args.dir:
         written = write_schema_dir(registry, Path(args.dir))
         print(f"wrote {len(written)} schema files to {args.dir}")
+    if args.dir or args.docs:
         return EXIT_OK
     text = json.dumps(full_schema(registry), indent=2, sort_keys=False) + "\n"
     if args.output:
@@ -244,6 +248,7 @@ def register(sub) -> None:
     p = sub.add_parser("schema", help="write the JSON Schema of the whole spec language (for editors)")
     p.add_argument("--output", "-o", help="file to write (default: standard output)")
     p.add_argument("--dir", help="write the pipeline schema and one schema per stage type into this directory")
+    p.add_argument("--docs", help="write the Markdown stage reference (docs/stages.md) to this file")
     p.set_defaults(handler=cmd_schema)
 
     p = sub.add_parser("plugins", help="list loaded plugins and report broken ones")
