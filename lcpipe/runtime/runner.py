@@ -1,10 +1,11 @@
 """Runs a plan: every segment in its own thread, joined by bounded channels,
 observed through one event bus.
 
-Shutdown (a stop bound, Ctrl-C, SIGTERM, or a failed stage) goes in dependency
-order: producers stop first, their queues drain into the consumers, which then
-see the end of their inputs and finish; stages that outlive a grace period are
-aborted. Observers (stages without ports, e.g. metric sinks) stop last so they
+Shutdown (Ctrl-C, SIGTERM, or a failed stage) goes in dependency order:
+producers stop first, their queues drain into the consumers, which then see
+the end of their inputs and finish; stages that outlive a grace period are
+aborted. A ``--stop-after`` bound stops every stage at once, so the run ends
+with exactly the items asked for. Observers (stages without ports, e.g. metric sinks) stop last so they
 record everything.
 """
 
@@ -38,6 +39,7 @@ class SegmentMember:
     name: str
     stage_type: str
     config: dict[str, Any]
+    queue: dict[str, Any] = field(default_factory=dict)  # the spec's `queue:` block of this stage
 
 
 @dataclass
@@ -96,6 +98,7 @@ class Runtime:
         self._reason = "finished"
         self._exit_code = EXIT_OK
         self._workers: list[_Worker] = []
+        self._drain = True  # on stop, let producers finish first and queues drain
         workdir = self.pipeline.runtime.get("workdir", ".")
         self.workdir = Path(workdir)
 
@@ -132,6 +135,9 @@ class Runtime:
                 continue
             value = self._counts.get(target, self._counts.get(target.rstrip("s"), 0))
             if value >= bound.limit and not self._stop_requested.is_set():
+                # a bound means "this many, not more": stop every stage now instead of
+                # letting queued items drain into more output
+                self._drain = False
                 self.request_stop(f"reached --stop-after {target}={bound.limit:g}")
 
     def _context(self, seg: Segment, worker: _Worker) -> StageContext:
@@ -168,7 +174,8 @@ class Runtime:
             st = g.nodes[seg.stages[0]]["stage_type"]
             factory = load_factory(st)
             if seg.native:
-                members = [SegmentMember(n, g.nodes[n]["use"], g.nodes[n]["config"]) for n in seg.stages]
+                members = [SegmentMember(n, g.nodes[n]["use"], g.nodes[n]["config"], g.nodes[n].get("queue") or {})
+                           for n in seg.stages]
                 impl = factory(ctx, members, seg.internal)
             else:
                 impl = factory(ctx)
@@ -210,6 +217,10 @@ class Runtime:
     def _shutdown(self) -> None:
         """Stop producers first and let the data drain downstream."""
         deadline = time.monotonic() + self.grace
+        if not self._drain:
+            for worker in self._workers:
+                if not worker.observer:
+                    worker.stop.set()
         for worker in self._workers:
             if worker.observer:
                 continue
