@@ -12,13 +12,14 @@ import gzip
 import io
 import os
 import tarfile
-import tempfile
 import time
 import zlib
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
+
+from lcpipe.fileio import atomic_write as _atomic_write
 
 from lcpipe.lc0 import frames as fr
 from lcpipe.lc0.report import ReadReport
@@ -144,21 +145,8 @@ def gzip_frames(frames: np.ndarray, level: int = 6) -> bytes:
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    """Write ``data`` atomically (no fsync: chunks are many and small)."""
+    return _atomic_write(path, data, fsync=False)
 
 
 def write_chunk(path: str | os.PathLike, frames: np.ndarray) -> Path:

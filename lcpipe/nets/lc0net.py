@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
+
+from lcpipe.fileio import atomic_write
 
 from lcpipe.nets import schema
 from lcpipe.nets.layers import decode_layer, encode_layer, encoding_number
@@ -247,26 +248,8 @@ def _iter_layers(node: Any, prefix: str) -> Iterator[tuple[str, Layer]]:
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write bytes to ``path`` via a temp file in the same directory + rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; networks are read by other processes
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    """Write bytes atomically and durably (networks are precious)."""
+    return atomic_write(path, data, fsync=True)
 
 
 def read_net(path: str | os.PathLike, upgrade: bool = True) -> Lc0Net:
