@@ -57,7 +57,7 @@ def test_pgn2chunks_and_errors(tmp_path, capsys):
 
 
 def test_stage_declaration_schema():
-    (st,) = stages.lcpipe_stage_types()
+    st = next(s for s in stages.lcpipe_stage_types() if s.name == "data.generate")
     assert st.name == "data.generate" and st.outputs[0].type == "paths"
     for name, prop in st.schema["properties"].items():
         assert "default" in prop and "description" in prop, name
@@ -66,7 +66,7 @@ def test_stage_declaration_schema():
 
 
 def test_generate_stage_emits_paths(tmp_path):
-    (st,) = stages.lcpipe_stage_types()
+    st = next(s for s in stages.lcpipe_stage_types() if s.name == "data.generate")
     config = {k: v["default"] for k, v in st.schema["properties"].items()}
     config.update(out_dir=str(tmp_path), games=2, interval=0.01, batches=2, per_file="tar")
     emitted: list[Path] = []

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from conftest import in_order, run_chain
+from loader_testlib import in_order, run_chain
 from lcpipe.lc0 import chunks, synth, tensors
 
 
@@ -94,7 +94,7 @@ def test_file_deleted_while_pool_holds_it(tmp_path):
     paths = synth.write_games(tmp_path, 6, seed=2, max_plies=10)
     stages = [("loader.read", {}), ("loader.chunk_pool", {"window": 100, "passes": 3, "min_chunks": 6}),
               ("loader.unpack", {"threads": 2}), ("loader.batch", {"batch_size": 8})]
-    from conftest import build_chain
+    from loader_testlib import build_chain
     import time
 
     seg, qin, qout = build_chain(stages)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import in_order, run_chain
+from loader_testlib import in_order, run_chain
 from lcpipe.lc0 import chunks, synth, tensors
 
 

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from conftest import build_chain, run_chain
+from loader_testlib import build_chain, run_chain
 from lcpipe import _native
 from lcpipe.lc0 import chunks, synth, tensors
 
@@ -168,7 +168,7 @@ def test_overflow_drop_newest_never_blocks_the_writer(tmp_path):
 def test_merge_combines_frame_streams(tmp_path):
     from lcpipe.compiler.compile import Link
     from lcpipe.loader import segment as lseg
-    from conftest import Member, defaults
+    from loader_testlib import Member, defaults
 
     a = synth.write_games(tmp_path / "a", 2, seed=12, max_plies=5)
     b = synth.write_games(tmp_path / "b", 3, seed=13, max_plies=5)

@@ -8,7 +8,7 @@ from lcpipe.runtime.stage import Stage
 
 class SnapshotSource(Stage):
     def run(self) -> None:
-        from conftest import TINY_RESNET, TINY_TRANSFORMER, make_snapshot
+        from selfplay_testlib import TINY_RESNET, TINY_TRANSFORMER, make_snapshot
 
         model = TINY_RESNET if self.config["body"] == "resnet" else TINY_TRANSFORMER
         self.ctx.output("weights").put(make_snapshot(model, seed=self.config["seed"], step=self.config["step"]))
