@@ -4,8 +4,9 @@ observed through one event bus.
 Shutdown (Ctrl-C, SIGTERM, or a failed stage) goes in dependency order:
 producers stop first, their queues drain into the consumers, which then see
 the end of their inputs and finish; stages that outlive a grace period are
-aborted. A ``--stop-after`` bound stops every stage at once, so the run ends
-with exactly the items asked for. Observers (stages without ports, e.g. metric sinks) stop last so they
+aborted. A ``--stop-after`` bound stops the stages producing the counted
+items and all stages feeding them at once, so no more are made; stages
+downstream still drain what was produced. Observers (stages without ports, e.g. metric sinks) stop last so they
 record everything.
 """
 
@@ -19,6 +20,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import networkx as nx
 
 from lcpipe.compiler.compile import Link
 from lcpipe.compiler.plan import Plan, Segment
@@ -98,7 +101,7 @@ class Runtime:
         self._reason = "finished"
         self._exit_code = EXIT_OK
         self._workers: list[_Worker] = []
-        self._drain = True  # on stop, let producers finish first and queues drain
+        self._stop_first: set[str] = set()  # stages stopped at once (a --stop-after bound)
         workdir = self.pipeline.runtime.get("workdir", ".")
         self.workdir = Path(workdir)
 
@@ -135,10 +138,23 @@ class Runtime:
                 continue
             value = self._counts.get(target, self._counts.get(target.rstrip("s"), 0))
             if value >= bound.limit and not self._stop_requested.is_set():
-                # a bound means "this many, not more": stop every stage now instead of
-                # letting queued items drain into more output
-                self._drain = False
+                # a bound means "this many, not more": its producers and everything feeding
+                # them stop at once; stages downstream still drain what was produced
+                self._stop_first = self._producers_and_ancestors(target)
                 self.request_stop(f"reached --stop-after {target}={bound.limit:g}")
+
+    def _producers_and_ancestors(self, target: str) -> set[str]:
+        g = self.pipeline.graph
+        if "." in target:
+            producers = {target.split(".", 1)[0]}
+        else:
+            producers = {n for n in g.nodes for p in g.nodes[n]["stage_type"].outputs
+                         if p.type in (target, target.rstrip("s"))}
+        stages = set(producers)
+        for name in producers:
+            if name in g:
+                stages |= nx.ancestors(g, name)
+        return stages
 
     def _context(self, seg: Segment, worker: _Worker) -> StageContext:
         g = self.pipeline.graph
@@ -217,10 +233,9 @@ class Runtime:
     def _shutdown(self) -> None:
         """Stop producers first and let the data drain downstream."""
         deadline = time.monotonic() + self.grace
-        if not self._drain:
-            for worker in self._workers:
-                if not worker.observer:
-                    worker.stop.set()
+        for worker in self._workers:
+            if not worker.observer and self._stop_first.intersection(worker.segment.stages):
+                worker.stop.set()
         for worker in self._workers:
             if worker.observer:
                 continue
