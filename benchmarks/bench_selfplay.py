@@ -40,26 +40,9 @@ MODELS = {
 
 def random_snapshot(model: dict, seed: int = 0) -> NetworkSnapshot:
     """Random parameters in the trainer's variable layout (shapes from a traced init)."""
-    import jax
+    from lcpipe.train.random_snapshot import random_snapshot as make
 
-    from lcpipe.train.models import build_model, normalize
-
-    cfg = normalize(model)
-    module = build_model(cfg)
-    shapes = jax.eval_shape(lambda k, x: module.init(k, x, train=False), jax.random.PRNGKey(0),
-                            jax.ShapeDtypeStruct((1, 112, 8, 8), np.float32))
-    rng = np.random.default_rng(seed)
-
-    def fill(path, leaf):
-        name = str(getattr(path[-1], "key", path[-1]))
-        if name in ("scale", "var"):
-            return np.ones(leaf.shape, np.float32)
-        if name in ("bias", "mean"):
-            return np.zeros(leaf.shape, np.float32)
-        fan_in = int(np.prod(leaf.shape[:-1])) if len(leaf.shape) > 1 else 1
-        return (rng.standard_normal(leaf.shape) / np.sqrt(fan_in)).astype(np.float32)
-
-    return NetworkSnapshot(step=0, model=cfg, params=jax.tree_util.tree_map_with_path(fill, dict(shapes)))
+    return make(model, seed=seed, step=0)
 
 
 def play(evaluator, games: int, parallel: int, visits: int, max_plies: int, groups: int = 1) -> dict:
