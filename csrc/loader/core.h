@@ -160,6 +160,9 @@ bool OutPort<T>::push(T&& item) {
 // Reads and inflates a chunk, decodes its frames. Problems are reported
 // under `stage`; returns nullptr when nothing usable was found.
 std::shared_ptr<Game> decode_chunk(const ChunkRef& c, const std::string& stage, StageStats& st, Problems& problems,
-                                   Bytes& raw, Bytes& gz);
+                                   Bytes& raw, Bytes& gz, const GzOptions& opt);
+
+// The gzip settings of a decoding stage ("inflater", "check_crc").
+GzOptions gz_options(const Cfg& cfg);
 
 }  // namespace lcl

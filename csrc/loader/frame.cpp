@@ -6,6 +6,10 @@
 #include <cstring>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace lcl {
 
 namespace {
@@ -24,26 +28,46 @@ constexpr size_t kProbs = 8, kPlanes = 7440, kCastling = 8272, kStm = 8276, kRul
 constexpr size_t kRootQ = 8280, kPliesLeft = 8304, kResultQ = 8308, kPlayedQ = 8316, kOrigQ = 8328, kVisits = 8340;
 constexpr size_t kPlayedIdx = 8344, kBestIdx = 8346, kKld = 8348, kQst = 8352, kOppIdx = 8360, kNextIdx = 8362;
 
-// Scans the policy: number of legal entries, or -1 if a value is NaN/inf or
-// negative other than -1.
-int count_legal(const float* probs) {
+// Sparse copy of the policy: the (index, probability) of every legal move,
+// in one pass. Returns their number, or -1 if a value is NaN, infinite, or
+// negative other than the -1 that marks an illegal move. Most entries are
+// -1, so eight at a time are compared against it and skipped together.
+int sparse_policy(const uint8_t* bytes, uint16_t* idx, float* prob) {
   int n = 0;
-  for (int i = 0; i < kMoves; ++i) {
-    float p = probs[i];
+  int i = 0;
+  auto one = [&](int k) {
+    float p;
+    std::memcpy(&p, bytes + 4 * k, 4);
     if (p >= 0.0f) {
-      if (!(p <= std::numeric_limits<float>::max())) return -1;  // +inf
+      if (!(p <= std::numeric_limits<float>::max())) return false;  // +inf
+      idx[n] = static_cast<uint16_t>(k);
+      prob[n] = p;
       ++n;
     } else if (p != -1.0f) {
-      return -1;  // NaN, -inf or another negative value
+      return false;  // NaN, -inf or another negative value
     }
+    return true;
+  };
+#if defined(__SSE2__)
+  const __m128i minus_one = _mm_set1_epi32(static_cast<int>(0xbf800000u));
+  for (; i + 8 <= kMoves; i += 8) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 4 * i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 4 * i + 16));
+    const __m128i both = _mm_and_si128(_mm_cmpeq_epi32(a, minus_one), _mm_cmpeq_epi32(b, minus_one));
+    if (_mm_movemask_epi8(both) == 0xffff) continue;
+    for (int k = i; k < i + 8; ++k)
+      if (!one(k)) return -1;
   }
+#endif
+  for (; i < kMoves; ++i)
+    if (!one(i)) return -1;
   return n;
 }
 
 FramePtr frame_with_policy(const uint8_t* probs_bytes, const char** why) {
-  float probs[kMoves];
-  std::memcpy(probs, probs_bytes, sizeof(probs));
-  int n = count_legal(probs);
+  uint16_t idx[kMoves];
+  float prob[kMoves];
+  const int n = sparse_policy(probs_bytes, idx, prob);
   if (n < 0) {
     *why = "NaN, infinite or negative probability";
     return nullptr;
@@ -53,16 +77,8 @@ FramePtr frame_with_policy(const uint8_t* probs_bytes, const char** why) {
     return nullptr;
   }
   FramePtr f = alloc_frame(static_cast<size_t>(n));
-  uint16_t* idx = f->idx();
-  float* pr = f->prob();
-  int k = 0;
-  for (int i = 0; i < kMoves; ++i) {
-    if (probs[i] >= 0.0f) {
-      idx[k] = static_cast<uint16_t>(i);
-      pr[k] = probs[i];
-      ++k;
-    }
-  }
+  std::memcpy(f->idx(), idx, static_cast<size_t>(n) * sizeof(uint16_t));
+  std::memcpy(f->prob(), prob, static_cast<size_t>(n) * sizeof(float));
   return f;
 }
 

@@ -593,6 +593,7 @@ class Rescore : public Stage {
     short_term_ = cfg_.flag("short_term", true);
     lambda_ = cfg_.num("short_term_lambda", 0.8);
     overwrite_ = cfg_.flag("overwrite_short_term", false);
+    gz_opts_ = gz_options(cfg_);
   }
   int threads() const override { return threads_; }
   void close_outputs() override { out_.close(); }
@@ -611,7 +612,7 @@ class Rescore : public Stage {
           g = std::make_shared<Game>();
           for (auto& f : c->game->frames) g->frames.push_back(clone_frame(*f));
         } else {
-          g = decode_chunk(*c, name_, stats, seg_.problems(), raw, gz);
+          g = decode_chunk(*c, name_, stats, seg_.problems(), raw, gz, gz_opts_);
         }
         if (!g) {
           stats.skipped.fetch_add(1);
@@ -694,6 +695,7 @@ class Rescore : public Stage {
   int threads_;
   double temperature_, offset_, threshold_, lambda_;
   bool deblunder_, short_term_, overwrite_;
+  GzOptions gz_opts_;
 };
 
 // --------------------------------------------------------------- unpack --
@@ -715,6 +717,7 @@ class Unpack : public Stage {
     s_q_ = cfg_.num("surprise.q_weight", 1.0);
     s_pol_ = cfg_.num("surprise.policy_weight", 0.0);
     skip_marked_ = cfg_.flag("skip_marked", false);
+    gz_opts_ = gz_options(cfg_);
   }
   int threads() const override { return threads_; }
   void close_outputs() override { out_.close(); }
@@ -793,7 +796,7 @@ class Unpack : public Stage {
     if (c.game) {
       for (auto& f : c.game->frames) frames.push_back(clone_frame(*f));
     } else {
-      auto g = decode_chunk(c, name_, stats, seg_.problems(), raw, gz);
+      auto g = decode_chunk(c, name_, stats, seg_.problems(), raw, gz, gz_opts_);
       if (!g) {
         stats.skipped.fetch_add(1);
         return;
@@ -849,6 +852,7 @@ class Unpack : public Stage {
   double rate_;
   size_t per_chunk_;
   bool shuffle_, skip_marked_;
+  GzOptions gz_opts_;
   uint64_t seed_;
   size_t cache_budget_;
   double s_min_, s_slope_, s_q_, s_pol_;

@@ -37,6 +37,16 @@ def _seed() -> dict:
     return {"type": "integer", "minimum": 0, "default": 0, "description": "Seed of the random choices."}
 
 
+def _gzip() -> dict:
+    return {
+        "inflater": {"enum": ["native", "zlib"], "default": "native",
+                     "description": "DEFLATE decoder: lcpipe's own (faster on whole chunks) or zlib. Damaged "
+                                    "streams are always decoded again by zlib, so both keep the same bytes."},
+        "check_crc": {"type": "boolean", "default": True,
+                      "description": "Verify each gzip member's CRC-32 (the length is always checked)."},
+    }
+
+
 def _stage(name: str, description: str, inputs, outputs, props: dict) -> StageType:
     return StageType(name=name, factory=FACTORY, description=description, inputs=tuple(inputs),
                      outputs=tuple(outputs), schema=settings(props), native=True)
@@ -166,6 +176,7 @@ def lcpipe_stage_types():
                                       "description": "Decay of the short-term value's look-ahead per ply."},
                 "overwrite_short_term": {"type": "boolean", "default": False,
                                          "description": "Recompute them even where the data has them (V7)."},
+                **_gzip(),
                 "queue": _queue(256),
             },
         ),
@@ -187,6 +198,7 @@ def lcpipe_stage_types():
                              "description": "Memory for not-yet-used decoded positions (0: no cache)."},
                 "skip_marked": {"type": "boolean", "default": False,
                                 "description": "Drop positions a rescorer marked for deletion."},
+                **_gzip(),
                 "surprise": {
                     "type": "object", "additionalProperties": False,
                     "description": "Keep a position with probability min_keep + slope * (q_weight*|best_q - "
