@@ -144,6 +144,7 @@ py::tuple decode_gz(const py::bytes& data) {
     b->opp[i] = f.opp_idx == kNoMove ? -1 : f.opp_idx;
     b->next[i] = f.next_idx == kNoMove ? -1 : f.next_idx;
   }
+  encode_done();
   return py::make_tuple(batch_arrays(b), problems);
 }
 

@@ -139,6 +139,7 @@ template <class T>
 struct OutPort {
   std::vector<Queue<T>*> qs;
   bool push(T&& item);
+  bool push_many(std::vector<T>& items);  // items are moved from
   void close() {
     for (auto* q : qs) q->writer_done();
   }
@@ -155,6 +156,18 @@ bool OutPort<T>::push(T&& item) {
   for (size_t i = 0; i + 1 < qs.size(); ++i)
     if (!qs[i]->push(duplicate(item))) return false;
   return qs.back()->push(std::move(item));
+}
+
+template <class T>
+bool OutPort<T>::push_many(std::vector<T>& items) {
+  if (qs.empty() || items.empty()) return true;
+  for (size_t i = 0; i + 1 < qs.size(); ++i) {
+    std::vector<T> copies;
+    copies.reserve(items.size());
+    for (const auto& x : items) copies.push_back(duplicate(x));
+    if (!qs[i]->push_many(copies)) return false;
+  }
+  return qs.back()->push_many(items);
 }
 
 // Reads and inflates a chunk, decodes its frames. Problems are reported

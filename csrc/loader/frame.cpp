@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <cstdint>
 #include <limits>
 
 #if defined(__SSE2__)
@@ -186,7 +187,7 @@ FramePtr decode_old(const uint8_t* p, uint32_t version, const char** why) {
 
 // float lookup: byte -> its 8 squares (bit 7 first: the stored bit order).
 struct Lut {
-  float v[256][8];
+  alignas(16) float v[256][8];
   Lut() {
     for (int b = 0; b < 256; ++b)
       for (int j = 0; j < 8; ++j) v[b][j] = static_cast<float>((b >> (7 - j)) & 1);
@@ -194,13 +195,43 @@ struct Lut {
 };
 const Lut kLut;
 
+// Batch rows go to a large buffer that is read later by someone else, so
+// they are written with non-temporal stores where the target is aligned:
+// no read-for-ownership of lines we overwrite whole, no cache pollution.
+// Writers call encode_done() before handing the buffer over.
+struct Out {
+  float* p;
+  bool stream;
+  explicit Out(float* dst) : p(dst), stream((reinterpret_cast<uintptr_t>(dst) & 15) == 0) {}
+  // Writes 8 floats at p + at from 16-byte aligned src.
+  inline void put8(size_t at, const float* src) const {
+#if defined(__SSE2__)
+    if (stream) {
+      _mm_stream_ps(p + at, _mm_load_ps(src));
+      _mm_stream_ps(p + at + 4, _mm_load_ps(src + 4));
+      return;
+    }
+#endif
+    std::memcpy(p + at, src, 8 * sizeof(float));
+  }
+  inline void plane(size_t at, const float* src64) const {
+    for (int r = 0; r < 8; ++r) put8(at + r * 8, src64 + r * 8);
+  }
+};
+
+alignas(16) const float kZeros[64] = {0};
+
 // A mask whose bit s is square s (natural order, as lc0 builds aux planes).
-void natural_plane(uint64_t mask, float* out) {
-  for (int s = 0; s < 64; ++s) out[s] = static_cast<float>((mask >> s) & 1);
+void natural_plane(uint64_t mask, const Out& o, size_t at) {
+  alignas(16) float v[64];
+  for (int s = 0; s < 64; ++s) v[s] = static_cast<float>((mask >> s) & 1);
+  o.plane(at, v);
 }
 
-void fill_plane(float value, float* out) {
-  for (int s = 0; s < 64; ++s) out[s] = value;
+void fill_plane(float value, const Out& o, size_t at) {
+  alignas(16) float v[64];
+  for (int s = 0; s < 64; ++s) v[s] = value;
+  o.plane(at, v);
 }
 
 }  // namespace
@@ -270,35 +301,42 @@ void parse_chunk(const uint8_t* data, size_t n, ParsedChunk& out) {
 }
 
 void encode_inputs(const Frame& f, float* out) {
+  const Out o(out);
   for (int k = 0; k < 104; ++k) {
-    uint64_t w = f.planes[k];
-    float* dst = out + k * 64;
+    const uint64_t w = f.planes[k];
+    const size_t at = static_cast<size_t>(k) * 64;
     if (w == 0) {
-      std::memset(dst, 0, 64 * sizeof(float));
+      o.plane(at, kZeros);
       continue;
     }
-    for (int r = 0; r < 8; ++r) std::memcpy(dst + r * 8, kLut.v[(w >> (8 * r)) & 0xff], 8 * sizeof(float));
+    for (int r = 0; r < 8; ++r) o.put8(at + r * 8, kLut.v[(w >> (8 * r)) & 0xff]);
   }
-  float* aux = out + 104 * 64;
+  const size_t aux = 104 * 64;
   const uint32_t fmt = f.input_format;
   const bool canonical = fmt != 1 && fmt != 2;
   const bool black = canonical ? (f.invariance & 0x80) != 0 : f.stm_ep != 0;
   if (fmt == 1) {
-    for (int i = 0; i < 4; ++i) fill_plane(f.castling[i] ? 1.0f : 0.0f, aux + i * 64);
+    for (int i = 0; i < 4; ++i) fill_plane(f.castling[i] ? 1.0f : 0.0f, o, aux + i * 64);
   } else {
-    natural_plane(uint64_t(f.castling[0]) | (uint64_t(f.castling[2]) << 56), aux);
-    natural_plane(uint64_t(f.castling[1]) | (uint64_t(f.castling[3]) << 56), aux + 64);
-    fill_plane(0.0f, aux + 128);
-    fill_plane(0.0f, aux + 192);
+    natural_plane(uint64_t(f.castling[0]) | (uint64_t(f.castling[2]) << 56), o, aux);
+    natural_plane(uint64_t(f.castling[1]) | (uint64_t(f.castling[3]) << 56), o, aux + 64);
+    o.plane(aux + 128, kZeros);
+    o.plane(aux + 192, kZeros);
   }
   if (canonical)
-    natural_plane(uint64_t(f.stm_ep) << 56, aux + 256);
+    natural_plane(uint64_t(f.stm_ep) << 56, o, aux + 256);
   else
-    fill_plane(black ? 1.0f : 0.0f, aux + 256);
+    fill_plane(black ? 1.0f : 0.0f, o, aux + 256);
   const float rule50 = static_cast<float>(f.rule50) / (fmt <= 3 ? 99.0f : 100.0f);
-  fill_plane(rule50, aux + 320);
-  fill_plane((fmt == 132 || fmt == 133) && black ? 1.0f : 0.0f, aux + 384);
-  fill_plane(1.0f, aux + 448);
+  fill_plane(rule50, o, aux + 320);
+  fill_plane((fmt == 132 || fmt == 133) && black ? 1.0f : 0.0f, o, aux + 384);
+  fill_plane(1.0f, o, aux + 448);
+}
+
+void encode_done() {
+#if defined(__SSE2__)
+  _mm_sfence();  // non-temporal stores are visible before the buffer is handed over
+#endif
 }
 
 void encode_policy(const Frame& f, float* out) {

@@ -254,40 +254,34 @@ const char* read_dynamic(BitIn& in, Tables& t) {
   return nullptr;
 }
 
-// Copies a match of `len` bytes from `dist` back. May write up to 7 bytes
+// Copies a match of `len` bytes from `dist` back. May write up to 15 bytes
 // past the end of the match (the caller keeps that much room).
 inline void copy_match(uint8_t* dst, size_t dist, size_t len) {
   uint8_t* const end = dst + len;
-  if (dist >= 8) {
-    const uint8_t* src = dst - dist;  // never overlaps within one 8-byte step
+  if (dist >= 16) {
+    const uint8_t* src = dst - dist;  // never overlaps within one 16-byte step
     do {
-      std::memcpy(dst, src, 8);
-      dst += 8;
-      src += 8;
+      std::memcpy(dst, src, 16);
+      dst += 16;
+      src += 16;
     } while (dst < end);
     return;
   }
-  if (dist == 1) {
-    std::memset(dst, dst[-1], len);
-    return;
-  }
-  // Short period d (lc0's runs of -1.0f give d = 4): copy the first bytes
-  // one by one until [dst - d, w) holds the pattern for a multiple of d that
-  // is at least 8, then copy words from that far back.
-  const size_t step = ((8 + dist - 1) / dist) * dist;
-  if (len <= step - dist) {
+  if (len <= 16) {
     for (size_t k = 0; k < len; ++k) dst[k] = dst[k - dist];
     return;
   }
-  for (size_t k = 0; k < step - dist; ++k) dst[k] = dst[k - dist];
-  uint8_t* w = dst + (step - dist);
-  while (w < end) {
-    std::memcpy(w, w - step, 8);
-    w += 8;
-  }
+  // Short period (lc0's runs of -1.0f give 4): build 16 bytes of the
+  // repeating pattern once, then store it every `step` bytes, step being the
+  // largest multiple of the period that fits in 16. Loading from just-written
+  // bytes instead would wait on store forwarding at every step.
+  uint8_t pat[16];
+  for (size_t k = 0; k < 16; ++k) pat[k] = k < dist ? dst[k - dist] : pat[k - dist];
+  const size_t step = 16 - 16 % dist;
+  for (; dst < end; dst += step) std::memcpy(dst, pat, 16);
 }
 
-constexpr size_t kRoom = 258 + 8;  // one longest match plus the copy overshoot
+constexpr size_t kRoom = 258 + 16;  // one longest match plus the copy overshoot
 
 }  // namespace
 

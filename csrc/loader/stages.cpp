@@ -740,9 +740,7 @@ class Unpack : public Stage {
         Busy b(stats);
         visit(*c, rng, raw, gz, take);
       }
-      for (auto& f : take) {
-        if (!out_.push(std::move(f))) return;
-      }
+      if (!out_.push_many(take)) return;
       stats.out.fetch_add(take.size());
     }
   }
@@ -878,49 +876,52 @@ class Reservoir : public Stage {
     g["fill"] = static_cast<double>(fill_.load());
     g["size"] = static_cast<double>(size_);
     g["mb"] = static_cast<double>(bytes_.load()) / 1048576.0;
+    // Kept from the last time the reservoir held frames, so a reservoir that
+    // already flushed still tells what a slot cost.
     size_t n = fill_.load();
-    if (n) g["bytes_per_slot"] = static_cast<double>(bytes_.load() + n * (sizeof(FramePtr) + 16)) / n;
+    if (n) slot_bytes_.store(static_cast<double>(bytes_.load() + n * (sizeof(FramePtr) + 16)) / n);
+    if (slot_bytes_.load() > 0) g["bytes_per_slot"] = slot_bytes_.load();
   }
 
   void work(int) override {
     std::vector<FramePtr> slots;
     slots.reserve(std::min<size_t>(size_, 1 << 20));
-    std::vector<FramePtr> incoming;
+    std::vector<FramePtr> incoming, outgoing;
     const size_t start = std::max<size_t>(1, static_cast<size_t>(min_fill_ * size_));
     while (!stopping()) {
       incoming.clear();
       Pop r = in_->pop_many(incoming, 256, kTick);
       if (r == Pop::Closed) break;
       if (r == Pop::Timeout) continue;
-      for (auto& f : incoming) {
-        stats.in.fetch_add(1);
-        if (!shuffle_) {
-          if (!out_.push(std::move(f))) return;
-          stats.out.fetch_add(1);
-          continue;
-        }
-        FramePtr out;
-        {
-          Busy b(stats);
+      stats.in.fetch_add(incoming.size());
+      if (!shuffle_) {
+        if (!out_.push_many(incoming)) return;
+        stats.out.fetch_add(incoming.size());
+        continue;
+      }
+      outgoing.clear();
+      {
+        Busy b(stats);
+        for (auto& f : incoming) {
           bytes_ += f->bytes();
           if (slots.size() < size_) {
             slots.push_back(std::move(f));
-            if (slots.size() >= start) out = take_random(slots);
+            if (slots.size() >= start) outgoing.push_back(take_random(slots));
           } else {
             // Full: the new frame takes a random slot, whose frame leaves.
             std::uniform_int_distribution<size_t> pick(0, slots.size() - 1);
             size_t k = pick(rng_);
-            out = std::move(slots[k]);
+            outgoing.push_back(std::move(slots[k]));
             slots[k] = std::move(f);
           }
-          if (out) bytes_ -= out->bytes();
-          fill_.store(slots.size());
         }
-        if (out) {
-          if (!out_.push(std::move(out))) return;
-          stats.out.fetch_add(1);
-        }
+        for (auto& f : outgoing) bytes_ -= f->bytes();
+        fill_.store(slots.size());
+        if (!slots.empty())
+          slot_bytes_.store(static_cast<double>(bytes_.load() + slots.size() * (sizeof(FramePtr) + 16)) / slots.size());
       }
+      if (!out_.push_many(outgoing)) return;
+      stats.out.fetch_add(outgoing.size());
     }
     if (stopping()) return;
     std::shuffle(slots.begin(), slots.end(), rng_);  // end of input: flush
@@ -949,6 +950,7 @@ class Reservoir : public Stage {
   bool shuffle_;
   std::mt19937_64 rng_;
   std::atomic<size_t> fill_{0}, bytes_{0};
+  mutable std::atomic<double> slot_bytes_{0};
 };
 
 // ---------------------------------------------------------------- batch --
@@ -1006,6 +1008,7 @@ class Batch : public Stage {
       b.opp[i] = f.opp_idx == kNoMove ? -1 : f.opp_idx;
       b.next[i] = f.next_idx == kNoMove ? -1 : f.next_idx;
     }
+    encode_done();
   }
 
   Queue<FramePtr>* in_;
