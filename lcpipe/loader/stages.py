@@ -58,15 +58,28 @@ def lcpipe_stage_types():
         _stage(
             "loader.watch",
             "Emits the data files (.gz chunks, .tar of chunks) of a directory tree: a first scan (newest "
-            "first), then new files as they appear. Skips dotfiles and files still being written.",
+            "first), then new files as they appear (inotify, or polling). Skips dotfiles and files still being "
+            "written.",
             [], [Port("paths", "paths", doc="each data file, once")],
             {
                 "dir": {"type": "string", "default": "games", "description": "Directory to watch."},
                 "recursive": {"type": "boolean", "default": True, "description": "Also scan subdirectories."},
                 "follow": {"type": "boolean", "default": True,
                            "description": "Keep watching for new files; false: finish after the first scan."},
+                "mode": {"enum": ["inotify", "poll"], "default": "inotify",
+                         "description": "How new files are noticed: inotify events (Linux; a file counts as "
+                                        "complete once closed after writing or renamed into place), falling "
+                                        "back to polling when inotify is unavailable or out of watches; or "
+                                        "poll: scans every poll_seconds."},
                 "poll_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 1.0,
-                                 "description": "Seconds between scans for new files."},
+                                 "description": "Seconds between scans when polling (and between looks at files "
+                                                "still being written)."},
+                "rescan_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 60.0,
+                                   "description": "With inotify: seconds between safety rescans of the tree (files "
+                                                  "missed by events, such as hard links)."},
+                "max_watches": {"type": "integer", "minimum": 1, "default": 100000,
+                                "description": "With inotify: most directories watched; beyond it (or the "
+                                               "system's limit) the stage polls instead."},
                 "settle_seconds": {"type": "number", "minimum": 0, "default": 1.0,
                                    "description": "A file is taken once unchanged for this long (or between two "
                                                   "scans): partial writes are not read."},
