@@ -56,15 +56,16 @@ class Writer(threading.Thread):
     def run(self):
         while not self.stop_flag.is_set():
             sub = self.root / f"part{self.count // 500:05d}"  # a new directory every 500 files
+
             sub.mkdir(exist_ok=True)
             path = sub / f"game_{self.count:09d}.gz"
-            atomic_write(path, self.games[self.count % len(self.games)])
+            atomic_write(path, self.games[self.count % len(self.games)], fsync=False)
             self.written.append(path)
             self.count += 1
             while len(self.written) > self.keep:
                 old = self.written.pop(0)
                 old.unlink(missing_ok=True)
-                if not any(old.parent.iterdir()):
+                if old.parent != self.root and not any(old.parent.iterdir()):
                     old.parent.rmdir()
             self.stop_flag.wait(self.period)
 
@@ -101,10 +102,11 @@ def main(argv=None):
     d = tmp / "games"
     d.mkdir()
     writer = Writer(d, games, args.files_per_second, args.keep)
-    for i in range(500):  # a starting directory
-        path = d / f"seed_{i:05d}.gz"
-        atomic_write(path, games[i % len(games)])
+    for i in range(500):  # a starting directory, older (by name) than what follows
+        path = d / f"game_{i:09d}.gz"
+        atomic_write(path, games[i % len(games)], fsync=False)
         writer.written.append(path)
+    writer.count = 500
     writer.start()
     t0 = time.monotonic()
     end = t0 + args.minutes * 60

@@ -108,6 +108,7 @@ std::shared_ptr<Game> decode_chunk(const ChunkRef& c, const std::string& stage, 
   } else {
     int fd = ::open(c.file->path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
+      if (errno == ENOENT) c.file->gone.store(true);
       problems.report(stage, c.where(), std::string("cannot open: ") + std::strerror(errno));
       st.bad.fetch_add(1);
       return nullptr;

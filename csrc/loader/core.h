@@ -39,6 +39,9 @@ struct SourceFile {
   std::string path;
   int fd = -1;
   bool is_tar = false;
+  // Set when a read found the file deleted: pools stop serving its chunks
+  // (a tar stays readable through its open descriptor).
+  std::atomic<bool> gone{false};
   ~SourceFile();
 };
 

@@ -470,7 +470,10 @@ class ChunkPool : public Stage {
         Busy b(stats);
         c = next();
       }
-      if (!c) break;  // all passes done
+      if (!c) {
+        if (done_ || !input_open) break;  // all passes done, or nothing left and nothing to come
+        continue;                          // every chunk was deleted: wait for new ones
+      }
       if (!emit(c, input_open, last_input)) return;
     }
   }
@@ -506,6 +509,7 @@ class ChunkPool : public Stage {
 
   void add(ChunkPtr c) {
     stats.in.fetch_add(1);
+    ++received_;
     const std::string key = c->key;
     auto it = pool_.find(key);
     if (it != pool_.end()) {
@@ -526,9 +530,11 @@ class ChunkPool : public Stage {
   bool ready(bool input_open, std::chrono::steady_clock::time_point last_input) {
     if (pool_.empty()) return false;
     if (!started_) {
-      size_t need = std::min(window_, min_chunks_ ? min_chunks_ : window_);
+      // min_chunks counts chunks received (more than the window is fine: the
+      // pool then starts on the newest of them); 0 waits for a full window.
+      const bool enough = min_chunks_ ? received_ >= min_chunks_ : pool_.size() >= window_;
       double idle = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_input).count();
-      if (input_open && pool_.size() < need && idle < start_idle_) return false;
+      if (input_open && !enough && idle < start_idle_) return false;
       started_ = true;
     }
     if (wait_for_new_ > 0) {
@@ -584,10 +590,18 @@ class ChunkPool : public Stage {
     while (true) {
       while (pos_ < order_.size()) {
         auto it = pool_.find(order_[pos_++]);
-        if (it != pool_.end()) return it->second;  // skip chunks evicted during the pass
+        if (it == pool_.end()) continue;  // evicted during the pass
+        if (it->second->file->gone.load()) {
+          drop(it);
+          continue;
+        }
+        return it->second;
       }
       if (!order_.empty()) passes_done_++;
-      if (passes_ && passes_done_.load() >= passes_) return nullptr;
+      if (passes_ && passes_done_.load() >= passes_) {
+        done_ = true;
+        return nullptr;
+      }
       if (pool_.empty()) return nullptr;
       order_.clear();
       for (auto& kv : pool_) order_.push_back(kv.first);
@@ -599,29 +613,51 @@ class ChunkPool : public Stage {
   // "hanse": draws with replacement, newer chunks favoured; the newest is
   // hanse_ratio times as likely as the oldest (weights grow exponentially).
   ChunkPtr draw_hanse() {
-    if (dirty_ || snapshot_.empty() || ++draws_ % 1024 == 0) {
-      snapshot_.clear();
-      for (auto& kv : pool_) snapshot_.push_back(kv.second);
-      dirty_ = false;
+    while (true) {
+      if (dirty_ || snapshot_.empty() || ++draws_ % 1024 == 0) {
+        snapshot_.clear();
+        for (auto it = pool_.begin(); it != pool_.end();) {
+          if (it->second->file->gone.load()) {
+            drop(it++);
+            continue;
+          }
+          snapshot_.push_back(it->second);
+          ++it;
+        }
+        dirty_ = false;
+        if (snapshot_.empty()) return nullptr;
+      }
+      if (passes_ && draws_ >= passes_ * snapshot_.size()) {
+        done_ = true;
+        return nullptr;
+      }
+      std::uniform_real_distribution<double> u(0.0, 1.0);
+      double x = u(rng_);
+      if (hanse_ratio_ > 1.0) x = std::log1p(x * (hanse_ratio_ - 1.0)) / std::log(hanse_ratio_);
+      size_t r = std::min(snapshot_.size() - 1, static_cast<size_t>(x * snapshot_.size()));
+      if (!snapshot_[r]->file->gone.load()) return snapshot_[r];
+      dirty_ = true;  // deleted: the rebuilt snapshot leaves it (and any other) out
     }
-    if (passes_ && draws_ >= passes_ * snapshot_.size()) return nullptr;
-    std::uniform_real_distribution<double> u(0.0, 1.0);
-    double x = u(rng_);
-    if (hanse_ratio_ > 1.0) x = std::log1p(x * (hanse_ratio_ - 1.0)) / std::log(hanse_ratio_);
-    size_t r = std::min(snapshot_.size() - 1, static_cast<size_t>(x * snapshot_.size()));
-    return snapshot_[r];
+  }
+
+  // A chunk whose file was deleted leaves the pool.
+  void drop(std::map<std::string, ChunkPtr>::iterator it) {
+    if (it->first > anchor_) new_since_anchor_--;
+    pool_.erase(it);
+    stats.skipped.fetch_add(1);
+    size_.store(pool_.size());
   }
 
   Queue<ChunkPtr>* in_;
   OutPort<ChunkPtr> out_;
-  size_t window_, min_chunks_;
+  size_t window_, min_chunks_, received_ = 0;
   double start_idle_;
   bool shuffle_, hanse_;
   double hanse_ratio_;
   uint64_t passes_;
   std::string anchor_file_, anchor_;
   uint64_t wait_for_new_, per_anchor_, emitted_since_anchor_ = 0;
-  bool anchored_ = true, started_ = false, dirty_ = true;
+  bool anchored_ = true, started_ = false, dirty_ = true, done_ = false;
   std::atomic<bool> waiting_{false};
   std::map<std::string, ChunkPtr> pool_;
   std::vector<std::string> order_;

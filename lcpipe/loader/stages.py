@@ -125,8 +125,9 @@ def lcpipe_stage_types():
                 "window": {"type": "integer", "minimum": 1, "default": 50000,
                            "description": "Number of newest chunks kept."},
                 "min_chunks": {"type": "integer", "minimum": 0, "default": 0,
-                               "description": "Chunks needed before the first output (0: the whole window); the "
-                                              "pool also starts once its input has been idle for "
+                               "description": "Chunks received before the first output (0: a full window; more "
+                                              "than the window starts on the newest of them); the pool also "
+                                              "starts once its input has been idle for "
                                               "start_after_idle_seconds."},
                 "start_after_idle_seconds": {"type": "number", "minimum": 0, "default": 1.0,
                                              "description": "Start emitting when no new chunk arrived for this "
