@@ -132,7 +132,7 @@ def main(argv=None):
                     st = seg.stats()
                     rss, fds, threads = proc_status()
                     minute = (time.monotonic() - t0) / 60
-                    row = (minute, rss, fds, threads)
+                    row = (minute, rss, fds, threads, restarts)
                     samples.append(row)
                     out(f"{minute:6.1f} {rss:9.1f} {fds:5d} {threads:8d} {positions:11,d} {writer.count:6d} "
                         f"{st.get('s4_reservoir/fill', 0):9,.0f} {st.get('s3_unpack/cache_mb', 0):9.1f} "
@@ -149,13 +149,24 @@ def main(argv=None):
         shutil.rmtree(tmp, ignore_errors=True)
     after = [s for s in samples if s[0] >= args.warmup_minutes]
     if len(after) >= 2:
-        (m0, r0, f0, t0_), (m1, r1, f1, t1) = after[0], after[-1]
+        (m0, r0, f0, t0_, _), (m1, r1, f1, t1, _) = after[0], after[-1]
         hours = (m1 - m0) / 60
         peak = max(s[1] for s in after)
         out(f"growth from minute {m0:.1f} to {m1:.1f}: RSS {r1 - r0:+.1f} MB ({(r1 - r0) / hours:+.1f} MB/hour; "
             f"peak {peak:.1f} MB), open fds {f1 - f0:+d}, threads {t1 - t0_:+d}; {positions:,} positions, "
             f"{writer.count:,} files written, {restarts} segments started, {bad:.0f} chunks unreadable "
             f"(deleted while pooled)")
+        # A leak grows within a segment and from one segment to the next; a
+        # high-water mark (allocator caches, the frame slabs) levels off.
+        peaks = [max(s[1] for s in samples if s[4] == k) for k in range(restarts)]
+        out("peak RSS per segment (MB): " + ", ".join(f"{p:.1f}" for p in peaks))
+        last = [s for s in samples if s[4] == restarts - 1 and s[0] >= after[0][0]]
+        half = [s for s in last if s[0] >= (last[0][0] + last[-1][0]) / 2] if last else []
+        if len(half) >= 2:
+            out(f"last segment, second half (minute {half[0][0]:.1f} to {half[-1][0]:.1f}): "
+                f"RSS {half[-1][1] - half[0][1]:+.1f} MB")
+    if args.out:
+        Path(args.out).write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
