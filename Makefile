@@ -11,7 +11,7 @@ STAMP := $(VENV)/.lcpipe-installed
 PIPELINE ?= pipelines/rl.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test setup bench clean
+.PHONY: run test setup bench fuzz-inflate clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,17 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+# Our DEFLATE decoder against zlib under AddressSanitizer/UBSan (any read
+# past an input's end or undefined behaviour stops it).
+CXX ?= g++
+ITERATIONS ?= 20000
+fuzz-inflate:
+	mkdir -p build/fuzz
+	$(CXX) -std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Icsrc \
+	  csrc/fuzz/inflate_fuzz.cpp csrc/loader/inflate.cpp csrc/loader/crc32.cpp csrc/loader/gz.cpp -lz \
+	  -o build/fuzz/inflate_fuzz
+	build/fuzz/inflate_fuzz $(ITERATIONS)
 
 clean:
 	rm -rf $(VENV) build

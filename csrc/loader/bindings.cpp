@@ -5,7 +5,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include "loader/core.h"
+#include "loader/crc32.h"
 #include "loader/gz.h"
+#include "loader/inflate.h"
 #include "loader/segment.h"
 #include "loader/tar.h"
 
@@ -141,6 +144,7 @@ py::tuple decode_gz(const py::bytes& data) {
     b->opp[i] = f.opp_idx == kNoMove ? -1 : f.opp_idx;
     b->next[i] = f.next_idx == kNoMove ? -1 : f.next_idx;
   }
+  encode_done();
   return py::make_tuple(batch_arrays(b), problems);
 }
 
@@ -153,11 +157,66 @@ py::tuple tar_index(const py::bytes& data) {
   return py::make_tuple(members, idx.problems, idx.skipped_entries);
 }
 
-py::tuple py_gunzip(const py::bytes& data) {
-  std::string s = data;
+GzOptions parse_gz(const std::string& inflater, bool check_crc) {
+  Cfg c;
+  c.strs["inflater"] = inflater;
+  c.nums["check_crc"] = check_crc ? 1.0 : 0.0;
+  return gz_options(c);
+}
+
+py::tuple py_gunzip(const py::bytes& data, const std::string& inflater, bool check_crc) {
+  const GzOptions opt = parse_gz(inflater, check_crc);
+  std::string_view s = data;
   Bytes out;
-  std::string err = gunzip(reinterpret_cast<const uint8_t*>(s.data()), s.size(), out);
+  std::string err = gunzip(reinterpret_cast<const uint8_t*>(s.data()), s.size(), out, opt);
   return py::make_tuple(py::bytes(reinterpret_cast<const char*>(out.data()), out.size()), err);
+}
+
+// Test helper: our DEFLATE decoder alone, no zlib fallback:
+// (bytes produced, error or None, input bytes used).
+py::tuple py_inflate_raw(const py::bytes& data) {
+  std::string_view s = data;
+  Bytes out;
+  InflateResult r;
+  {
+    py::gil_scoped_release nogil;
+    r = inflate_raw(reinterpret_cast<const uint8_t*>(s.data()), s.size(), out, 0);
+  }
+  py::object err = r.error ? py::object(py::str(r.error)) : py::object(py::none());
+  return py::make_tuple(py::bytes(reinterpret_cast<const char*>(out.data()), out.size()), err, r.consumed);
+}
+
+// Test helper: CRC-32 by the fast path and by the byte table.
+py::tuple py_crc32(const py::bytes& data, uint32_t crc) {
+  std::string_view s = data;
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  return py::make_tuple(crc32(crc, p, s.size()), crc32_bytewise(crc, p, s.size()));
+}
+
+// Benchmark helper: inflates every member `repeat` times without the GIL and
+// returns the bytes produced. how: "native", "native_nocrc", "zlib" (gzip
+// with its checksum) or "zlib_raw" (the DEFLATE data only, no checksum).
+size_t inflate_all(const py::list& members, const std::string& how, int repeat) {
+  std::vector<std::string> data;
+  for (auto m : members) data.push_back(m.cast<std::string>());
+  if (how != "native" && how != "native_nocrc" && how != "zlib" && how != "zlib_raw")
+    throw std::invalid_argument("unknown inflater " + how);
+  py::gil_scoped_release nogil;
+  GzOptions opt;
+  opt.check_crc = how != "native_nocrc";
+  Bytes out;
+  size_t total = 0;
+  for (int r = 0; r < repeat; ++r) {
+    for (const auto& d : data) {
+      const auto* p = reinterpret_cast<const uint8_t*>(d.data());
+      std::string err = how == "zlib"       ? gunzip_zlib(p, d.size(), out)
+                        : how == "zlib_raw" ? inflate_zlib_raw(p, d.size(), out)
+                                            : gunzip(p, d.size(), out, opt);
+      if (!err.empty()) throw std::runtime_error(how + ": " + err);
+      total += out.size();
+    }
+  }
+  return total;
 }
 
 }  // namespace
@@ -177,7 +236,12 @@ void register_loader(py::module_& m) {
       .def("errors", &PySegment::errors);
   sub.def("decode_gz", &decode_gz, "Decode one gzipped chunk to batch arrays (inputs, probs, values, opp, next).");
   sub.def("tar_index", &tar_index, "Index a tar held in memory: (members [(name, offset, size)], problems, skipped).");
-  sub.def("gunzip", &py_gunzip, "Inflate gzip bytes: (data, problem or '').");
+  sub.def("gunzip", &py_gunzip, "Inflate gzip bytes: (data, problem or '').", py::arg("data"),
+          py::arg("inflater") = "native", py::arg("check_crc") = true);
+  sub.def("inflate_raw", &py_inflate_raw, "Our DEFLATE decoder alone: (data, error or None, bytes used).");
+  sub.def("crc32", &py_crc32, "CRC-32 (fast path, byte table) for tests.", py::arg("data"), py::arg("crc") = 0);
+  sub.def("inflate_all", &inflate_all, "Benchmark: inflate gzip members repeat times; bytes produced.",
+          py::arg("members"), py::arg("how"), py::arg("repeat") = 1);
   sub.attr("FRAME_BYTES") = py::int_(sizeof(Frame));
 }
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 #include "loader/gz.h"
 #include "loader/segment.h"
@@ -84,8 +85,19 @@ bool read_all(int fd, uint64_t off, size_t n, uint8_t* dst) {
 
 }  // namespace
 
+GzOptions gz_options(const Cfg& cfg) {
+  GzOptions o;
+  const std::string inflater = cfg.str("inflater", "native");
+  if (inflater == "zlib")
+    o.inflater = Inflater::Zlib;
+  else if (inflater != "native")
+    throw std::invalid_argument("inflater must be 'native' or 'zlib', not '" + inflater + "'");
+  o.check_crc = cfg.flag("check_crc", true);
+  return o;
+}
+
 std::shared_ptr<Game> decode_chunk(const ChunkRef& c, const std::string& stage, StageStats& st, Problems& problems,
-                                   Bytes& raw, Bytes& gz) {
+                                   Bytes& raw, Bytes& gz, const GzOptions& opt) {
   if (c.file->is_tar) {
     gz.resize(c.size);
     if (!read_all(c.file->fd, c.offset, c.size, gz.data())) {
@@ -96,6 +108,7 @@ std::shared_ptr<Game> decode_chunk(const ChunkRef& c, const std::string& stage, 
   } else {
     int fd = ::open(c.file->path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
+      if (errno == ENOENT) c.file->gone.store(true);
       problems.report(stage, c.where(), std::string("cannot open: ") + std::strerror(errno));
       st.bad.fetch_add(1);
       return nullptr;
@@ -113,7 +126,7 @@ std::shared_ptr<Game> decode_chunk(const ChunkRef& c, const std::string& stage, 
       return nullptr;
     }
   }
-  std::string err = gunzip(gz.data(), gz.size(), raw);
+  std::string err = gunzip(gz.data(), gz.size(), raw, opt);
   bool bad = false;
   if (!err.empty()) {
     problems.report(stage, c.where(), err);

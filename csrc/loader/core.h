@@ -39,6 +39,9 @@ struct SourceFile {
   std::string path;
   int fd = -1;
   bool is_tar = false;
+  // Set when a read found the file deleted: pools stop serving its chunks
+  // (a tar stays readable through its open descriptor).
+  std::atomic<bool> gone{false};
   ~SourceFile();
 };
 
@@ -139,6 +142,7 @@ template <class T>
 struct OutPort {
   std::vector<Queue<T>*> qs;
   bool push(T&& item);
+  bool push_many(std::vector<T>& items);  // items are moved from
   void close() {
     for (auto* q : qs) q->writer_done();
   }
@@ -157,9 +161,24 @@ bool OutPort<T>::push(T&& item) {
   return qs.back()->push(std::move(item));
 }
 
+template <class T>
+bool OutPort<T>::push_many(std::vector<T>& items) {
+  if (qs.empty() || items.empty()) return true;
+  for (size_t i = 0; i + 1 < qs.size(); ++i) {
+    std::vector<T> copies;
+    copies.reserve(items.size());
+    for (const auto& x : items) copies.push_back(duplicate(x));
+    if (!qs[i]->push_many(copies)) return false;
+  }
+  return qs.back()->push_many(items);
+}
+
 // Reads and inflates a chunk, decodes its frames. Problems are reported
 // under `stage`; returns nullptr when nothing usable was found.
 std::shared_ptr<Game> decode_chunk(const ChunkRef& c, const std::string& stage, StageStats& st, Problems& problems,
-                                   Bytes& raw, Bytes& gz);
+                                   Bytes& raw, Bytes& gz, const GzOptions& opt);
+
+// The gzip settings of a decoding stage ("inflater", "check_crc").
+GzOptions gz_options(const Cfg& cfg);
 
 }  // namespace lcl

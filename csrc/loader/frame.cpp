@@ -4,7 +4,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <cstdint>
 #include <limits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace lcl {
 
@@ -24,26 +29,46 @@ constexpr size_t kProbs = 8, kPlanes = 7440, kCastling = 8272, kStm = 8276, kRul
 constexpr size_t kRootQ = 8280, kPliesLeft = 8304, kResultQ = 8308, kPlayedQ = 8316, kOrigQ = 8328, kVisits = 8340;
 constexpr size_t kPlayedIdx = 8344, kBestIdx = 8346, kKld = 8348, kQst = 8352, kOppIdx = 8360, kNextIdx = 8362;
 
-// Scans the policy: number of legal entries, or -1 if a value is NaN/inf or
-// negative other than -1.
-int count_legal(const float* probs) {
+// Sparse copy of the policy: the (index, probability) of every legal move,
+// in one pass. Returns their number, or -1 if a value is NaN, infinite, or
+// negative other than the -1 that marks an illegal move. Most entries are
+// -1, so eight at a time are compared against it and skipped together.
+int sparse_policy(const uint8_t* bytes, uint16_t* idx, float* prob) {
   int n = 0;
-  for (int i = 0; i < kMoves; ++i) {
-    float p = probs[i];
+  int i = 0;
+  auto one = [&](int k) {
+    float p;
+    std::memcpy(&p, bytes + 4 * k, 4);
     if (p >= 0.0f) {
-      if (!(p <= std::numeric_limits<float>::max())) return -1;  // +inf
+      if (!(p <= std::numeric_limits<float>::max())) return false;  // +inf
+      idx[n] = static_cast<uint16_t>(k);
+      prob[n] = p;
       ++n;
     } else if (p != -1.0f) {
-      return -1;  // NaN, -inf or another negative value
+      return false;  // NaN, -inf or another negative value
     }
+    return true;
+  };
+#if defined(__SSE2__)
+  const __m128i minus_one = _mm_set1_epi32(static_cast<int>(0xbf800000u));
+  for (; i + 8 <= kMoves; i += 8) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 4 * i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 4 * i + 16));
+    const __m128i both = _mm_and_si128(_mm_cmpeq_epi32(a, minus_one), _mm_cmpeq_epi32(b, minus_one));
+    if (_mm_movemask_epi8(both) == 0xffff) continue;
+    for (int k = i; k < i + 8; ++k)
+      if (!one(k)) return -1;
   }
+#endif
+  for (; i < kMoves; ++i)
+    if (!one(i)) return -1;
   return n;
 }
 
 FramePtr frame_with_policy(const uint8_t* probs_bytes, const char** why) {
-  float probs[kMoves];
-  std::memcpy(probs, probs_bytes, sizeof(probs));
-  int n = count_legal(probs);
+  uint16_t idx[kMoves];
+  float prob[kMoves];
+  const int n = sparse_policy(probs_bytes, idx, prob);
   if (n < 0) {
     *why = "NaN, infinite or negative probability";
     return nullptr;
@@ -53,16 +78,8 @@ FramePtr frame_with_policy(const uint8_t* probs_bytes, const char** why) {
     return nullptr;
   }
   FramePtr f = alloc_frame(static_cast<size_t>(n));
-  uint16_t* idx = f->idx();
-  float* pr = f->prob();
-  int k = 0;
-  for (int i = 0; i < kMoves; ++i) {
-    if (probs[i] >= 0.0f) {
-      idx[k] = static_cast<uint16_t>(i);
-      pr[k] = probs[i];
-      ++k;
-    }
-  }
+  std::memcpy(f->idx(), idx, static_cast<size_t>(n) * sizeof(uint16_t));
+  std::memcpy(f->prob(), prob, static_cast<size_t>(n) * sizeof(float));
   return f;
 }
 
@@ -170,7 +187,7 @@ FramePtr decode_old(const uint8_t* p, uint32_t version, const char** why) {
 
 // float lookup: byte -> its 8 squares (bit 7 first: the stored bit order).
 struct Lut {
-  float v[256][8];
+  alignas(16) float v[256][8];
   Lut() {
     for (int b = 0; b < 256; ++b)
       for (int j = 0; j < 8; ++j) v[b][j] = static_cast<float>((b >> (7 - j)) & 1);
@@ -178,13 +195,43 @@ struct Lut {
 };
 const Lut kLut;
 
+// Batch rows go to a large buffer that is read later by someone else, so
+// they are written with non-temporal stores where the target is aligned:
+// no read-for-ownership of lines we overwrite whole, no cache pollution.
+// Writers call encode_done() before handing the buffer over.
+struct Out {
+  float* p;
+  bool stream;
+  explicit Out(float* dst) : p(dst), stream((reinterpret_cast<uintptr_t>(dst) & 15) == 0) {}
+  // Writes 8 floats at p + at from 16-byte aligned src.
+  inline void put8(size_t at, const float* src) const {
+#if defined(__SSE2__)
+    if (stream) {
+      _mm_stream_ps(p + at, _mm_load_ps(src));
+      _mm_stream_ps(p + at + 4, _mm_load_ps(src + 4));
+      return;
+    }
+#endif
+    std::memcpy(p + at, src, 8 * sizeof(float));
+  }
+  inline void plane(size_t at, const float* src64) const {
+    for (int r = 0; r < 8; ++r) put8(at + r * 8, src64 + r * 8);
+  }
+};
+
+alignas(16) const float kZeros[64] = {0};
+
 // A mask whose bit s is square s (natural order, as lc0 builds aux planes).
-void natural_plane(uint64_t mask, float* out) {
-  for (int s = 0; s < 64; ++s) out[s] = static_cast<float>((mask >> s) & 1);
+void natural_plane(uint64_t mask, const Out& o, size_t at) {
+  alignas(16) float v[64];
+  for (int s = 0; s < 64; ++s) v[s] = static_cast<float>((mask >> s) & 1);
+  o.plane(at, v);
 }
 
-void fill_plane(float value, float* out) {
-  for (int s = 0; s < 64; ++s) out[s] = value;
+void fill_plane(float value, const Out& o, size_t at) {
+  alignas(16) float v[64];
+  for (int s = 0; s < 64; ++s) v[s] = value;
+  o.plane(at, v);
 }
 
 }  // namespace
@@ -254,35 +301,42 @@ void parse_chunk(const uint8_t* data, size_t n, ParsedChunk& out) {
 }
 
 void encode_inputs(const Frame& f, float* out) {
+  const Out o(out);
   for (int k = 0; k < 104; ++k) {
-    uint64_t w = f.planes[k];
-    float* dst = out + k * 64;
+    const uint64_t w = f.planes[k];
+    const size_t at = static_cast<size_t>(k) * 64;
     if (w == 0) {
-      std::memset(dst, 0, 64 * sizeof(float));
+      o.plane(at, kZeros);
       continue;
     }
-    for (int r = 0; r < 8; ++r) std::memcpy(dst + r * 8, kLut.v[(w >> (8 * r)) & 0xff], 8 * sizeof(float));
+    for (int r = 0; r < 8; ++r) o.put8(at + r * 8, kLut.v[(w >> (8 * r)) & 0xff]);
   }
-  float* aux = out + 104 * 64;
+  const size_t aux = 104 * 64;
   const uint32_t fmt = f.input_format;
   const bool canonical = fmt != 1 && fmt != 2;
   const bool black = canonical ? (f.invariance & 0x80) != 0 : f.stm_ep != 0;
   if (fmt == 1) {
-    for (int i = 0; i < 4; ++i) fill_plane(f.castling[i] ? 1.0f : 0.0f, aux + i * 64);
+    for (int i = 0; i < 4; ++i) fill_plane(f.castling[i] ? 1.0f : 0.0f, o, aux + i * 64);
   } else {
-    natural_plane(uint64_t(f.castling[0]) | (uint64_t(f.castling[2]) << 56), aux);
-    natural_plane(uint64_t(f.castling[1]) | (uint64_t(f.castling[3]) << 56), aux + 64);
-    fill_plane(0.0f, aux + 128);
-    fill_plane(0.0f, aux + 192);
+    natural_plane(uint64_t(f.castling[0]) | (uint64_t(f.castling[2]) << 56), o, aux);
+    natural_plane(uint64_t(f.castling[1]) | (uint64_t(f.castling[3]) << 56), o, aux + 64);
+    o.plane(aux + 128, kZeros);
+    o.plane(aux + 192, kZeros);
   }
   if (canonical)
-    natural_plane(uint64_t(f.stm_ep) << 56, aux + 256);
+    natural_plane(uint64_t(f.stm_ep) << 56, o, aux + 256);
   else
-    fill_plane(black ? 1.0f : 0.0f, aux + 256);
+    fill_plane(black ? 1.0f : 0.0f, o, aux + 256);
   const float rule50 = static_cast<float>(f.rule50) / (fmt <= 3 ? 99.0f : 100.0f);
-  fill_plane(rule50, aux + 320);
-  fill_plane((fmt == 132 || fmt == 133) && black ? 1.0f : 0.0f, aux + 384);
-  fill_plane(1.0f, aux + 448);
+  fill_plane(rule50, o, aux + 320);
+  fill_plane((fmt == 132 || fmt == 133) && black ? 1.0f : 0.0f, o, aux + 384);
+  fill_plane(1.0f, o, aux + 448);
+}
+
+void encode_done() {
+#if defined(__SSE2__)
+  _mm_sfence();  // non-temporal stores are visible before the buffer is handed over
+#endif
 }
 
 void encode_policy(const Frame& f, float* out) {

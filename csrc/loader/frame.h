@@ -72,5 +72,6 @@ void parse_chunk(const uint8_t* data, size_t n, ParsedChunk& out);
 void encode_inputs(const Frame& f, float* out /*112*64*/);
 void encode_policy(const Frame& f, float* out /*1858*/);
 void encode_values(const Frame& f, float* out /*18*/);
+void encode_done();  // after a batch: orders the non-temporal stores of encode_*
 
 }  // namespace lcl

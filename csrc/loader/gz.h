@@ -1,5 +1,6 @@
-// gzip inflate with zlib: several members allowed, keeps what was decoded
-// before damage and says what went wrong.
+// gzip decoding: several members allowed, keeps what was decoded before
+// damage and says what went wrong. Our own DEFLATE decoder does the work;
+// zlib is the reference and the fallback for damaged streams.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -34,8 +35,24 @@ class Bytes {
   size_t n_ = 0, cap_ = 0;
 };
 
+enum class Inflater { Native, Zlib };
+
+struct GzOptions {
+  Inflater inflater = Inflater::Native;
+  bool check_crc = true;  // CRC-32 of each member (the size is always checked)
+};
+
 // Inflates `in` into `out` (cleared first). Returns "" on success, else a
 // description of the damage (out then holds the bytes decoded before it).
-std::string gunzip(const uint8_t* in, size_t n, Bytes& out);
+// Any problem the native path meets is decoded again by zlib, so damaged
+// input gives exactly zlib's bytes and message.
+std::string gunzip(const uint8_t* in, size_t n, Bytes& out, const GzOptions& opt = GzOptions());
+
+// The same with zlib only.
+std::string gunzip_zlib(const uint8_t* in, size_t n, Bytes& out);
+
+// For benchmarks: the DEFLATE data of a one-member gzip stream inflated by
+// zlib as a raw stream (no checksum); "" or what went wrong.
+std::string inflate_zlib_raw(const uint8_t* in, size_t n, Bytes& out);
 
 }  // namespace lcl

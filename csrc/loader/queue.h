@@ -93,6 +93,36 @@ class Queue : public QueueBase {
     return true;
   }
 
+  // Pushes every item of `items` (moved from) under one lock, waking
+  // readers once per group rather than per item; waits for room as push does.
+  // false only when aborted.
+  bool push_many(std::vector<T>& items) {
+    std::unique_lock<std::mutex> l(m_);
+    size_t i = 0;
+    while (i < items.size()) {
+      if (aborted_) return false;
+      if (items_.size() >= capacity_) {
+        if (overflow_ == Overflow::DropNewest) {  // nobody pops while we hold the lock: the rest is dropped
+          dropped_.fetch_add(items.size() - i, std::memory_order_relaxed);
+          break;
+        }
+        if (overflow_ == Overflow::KeepNewest) {
+          items_.pop_front();
+          dropped_.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          not_empty_.notify_all();
+          not_full_.wait(l);
+          continue;
+        }
+      }
+      items_.push_back(std::move(items[i++]));
+      pushed_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (aborted_) return false;
+    not_empty_.notify_all();
+    return true;
+  }
+
   // Like push, but gives up after `timeout` when full (item kept by caller).
   // Returns 1 pushed, 0 timed out, -1 aborted.
   int push_for(T& item, std::chrono::milliseconds timeout) {

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "hashing.h"
+#include "loader/dirwatch.h"
 #include "loader/segment.h"
 #include "loader/tar.h"
 
@@ -79,6 +80,9 @@ bool next_item(Queue<T>* q, T& item, const std::function<bool()>& stopping) {
 }
 
 // ---------------------------------------------------------------- watch --
+// A first scan, then new files: from inotify events (a file closed after
+// writing or renamed into place is complete) with a slow safety rescan, or
+// by polling, where a file is taken once its size and mtime settle.
 class Watch : public Stage {
  public:
   Watch(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg) {
@@ -88,46 +92,88 @@ class Watch : public Stage {
     recursive_ = cfg_.flag("recursive", true);
     poll_ = cfg_.num("poll_seconds", 1.0);
     settle_ = cfg_.num("settle_seconds", 1.0);
+    const std::string mode = cfg_.str("mode", "inotify");
+    if (mode != "inotify" && mode != "poll")
+      throw std::invalid_argument(d.name + ": mode must be 'inotify' or 'poll', not '" + mode + "'");
+    inotify_wanted_ = mode == "inotify";
+    rescan_ = cfg_.num("rescan_seconds", 60.0);
+    max_watches_ = static_cast<size_t>(std::max(1.0, cfg_.num("max_watches", 100000)));
   }
   void close_outputs() override { out_.close(); }
-  void gauges(std::map<std::string, double>& g) const override { g["files"] = static_cast<double>(files_.load()); }
+  void gauges(std::map<std::string, double>& g) const override {
+    g["files"] = static_cast<double>(files_.load());
+    g["inotify"] = inotify_on_.load() ? 1.0 : 0.0;
+    g["known"] = static_cast<double>(known_.load());
+  }
 
   void work(int) override {
-    std::unordered_set<std::string> emitted;
-    std::unordered_map<std::string, std::pair<int64_t, int64_t>> pending;  // path -> (size, mtime ns)
+    bool notify = inotify_wanted_ && follow_;
+    if (notify) {
+      // Watches first, then the first scan: a file written in between is
+      // seen by one or the other (emitted_ keeps it from coming twice).
+      std::string why = notifier_.open(max_watches_);
+      if (why.empty()) why = notifier_.watch_tree(dir_, recursive_);
+      if (!why.empty()) notify = fall_back(why);
+    }
+    inotify_on_.store(notify);
+    bool scan_now = true;
+    auto last_scan = std::chrono::steady_clock::now();
+    std::vector<DirNotifier::Event> events;
     while (!stopping()) {
-      std::vector<Found> found;
-      {
-        Busy b(stats);
-        scan(dir_, found, 0);
-      }
       std::vector<std::string> ready;
-      const int64_t now = now_ns();
-      for (auto& f : found) {
-        if (emitted.count(f.path)) continue;
-        auto it = pending.find(f.path);
-        bool same = it != pending.end() && it->second == std::make_pair(f.size, f.mtime);
-        // A file still being written changes size or mtime between scans.
-        if (same || now - f.mtime >= static_cast<int64_t>(settle_ * 1e9)) {
-          ready.push_back(f.path);
-        } else {
-          pending[f.path] = {f.size, f.mtime};
+      if (scan_now) {
+        Busy b(stats);
+        scan_all(ready);
+        last_scan = std::chrono::steady_clock::now();
+        scan_now = false;
+      }
+      if (!emit(ready)) return;
+      if (!follow_ && pending_.empty()) return;
+      if (!notify) {
+        for (double waited = 0; waited < poll_ && !stopping(); waited += 0.05) std::this_thread::sleep_for(ms(50));
+        scan_now = true;
+        continue;
+      }
+      events.clear();
+      std::string err = notifier_.wait(100, events);
+      if (!err.empty()) {
+        notify = fall_back(err);
+        inotify_on_.store(false);
+        scan_now = true;
+        continue;
+      }
+      for (auto& e : events) {
+        switch (e.kind) {
+          case DirNotifier::Kind::Complete:
+            if (wanted(e.path) && !emitted_.count(e.path)) {
+              pending_.erase(e.path);
+              ready.push_back(e.path);
+            }
+            break;
+          case DirNotifier::Kind::Gone:
+            emitted_.erase(e.path);
+            pending_.erase(e.path);
+            break;
+          case DirNotifier::Kind::NewDir:
+            if (recursive_) {
+              std::string why = notifier_.watch_tree(e.path, true);
+              if (!why.empty()) {
+                notify = fall_back(why);
+                inotify_on_.store(false);
+              }
+              scan_now = true;  // files written before the watch existed
+            }
+            break;
+          case DirNotifier::Kind::Rescan:
+            scan_now = true;
+            break;
         }
       }
-      // Newest first (lc0 names sort by time): the pool fills with the newest games.
-      std::sort(ready.begin(), ready.end(),
-                [](const std::string& a, const std::string& b) { return base_name(a) > base_name(b); });
-      for (auto& p : ready) {
-        emitted.insert(p);
-        pending.erase(p);
-        files_.fetch_add(1);
-        std::string copy = p;
-        if (!out_.push(std::move(copy))) return;
-        stats.out.fetch_add(1);
-      }
-      if (!follow_ && pending.empty()) return;
-      for (double waited = 0; waited < poll_ && !stopping(); waited += 0.05)
-        std::this_thread::sleep_for(ms(50));
+      if (!emit(ready)) return;
+      // Files the scan found still changing are looked at again at the poll
+      // interval; otherwise a slow rescan guards against missed events.
+      const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_scan).count();
+      if (since >= (pending_.empty() ? rescan_ : poll_)) scan_now = true;
     }
   }
 
@@ -136,6 +182,60 @@ class Watch : public Stage {
     std::string path;
     int64_t size, mtime;
   };
+
+  bool fall_back(const std::string& why) {
+    notifier_.close();
+    seg_.info(name_ + ": " + why + "; polling " + dir_ + " every " + std::to_string(poll_) + " s instead");
+    return false;
+  }
+
+  static bool wanted(const std::string& path) {
+    const std::string name = base_name(path);
+    return !name.empty() && name[0] != '.' && (ends_with(name, ".gz") || ends_with(name, ".tar"));
+  }
+
+  // Newest first (lc0 names sort by time): the pool fills with the newest games.
+  bool emit(std::vector<std::string>& ready) {
+    std::sort(ready.begin(), ready.end(),
+              [](const std::string& a, const std::string& b) { return base_name(a) > base_name(b); });
+    for (auto& p : ready) {
+      emitted_.insert(p);
+      files_.fetch_add(1);
+      std::string copy = p;
+      if (!out_.push(std::move(copy))) return false;
+      stats.out.fetch_add(1);
+    }
+    ready.clear();
+    known_.store(emitted_.size());
+    return true;
+  }
+
+  // One scan: new files that settled go to `ready`; files that vanished are
+  // forgotten (so memory follows the directory, not its history).
+  void scan_all(std::vector<std::string>& ready) {
+    std::vector<Found> found;
+    scan(dir_, found, 0);
+    const int64_t now = now_ns();
+    std::unordered_set<std::string> present;
+    present.reserve(found.size());
+    for (auto& f : found) {
+      present.insert(f.path);
+      if (emitted_.count(f.path)) continue;
+      auto it = pending_.find(f.path);
+      bool same = it != pending_.end() && it->second == std::make_pair(f.size, f.mtime);
+      // A file still being written changes size or mtime between scans.
+      if (same || now - f.mtime >= static_cast<int64_t>(settle_ * 1e9)) {
+        pending_.erase(f.path);
+        ready.push_back(f.path);
+      } else {
+        pending_[f.path] = {f.size, f.mtime};
+      }
+    }
+    for (auto it = emitted_.begin(); it != emitted_.end();) it = present.count(*it) ? std::next(it) : emitted_.erase(it);
+    for (auto it = pending_.begin(); it != pending_.end();)
+      it = present.count(it->first) ? std::next(it) : pending_.erase(it);
+  }
+
   static int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
@@ -167,9 +267,14 @@ class Watch : public Stage {
 
   OutPort<std::string> out_;
   std::string dir_;
-  bool follow_, recursive_;
-  double poll_, settle_;
-  std::atomic<uint64_t> files_{0};
+  bool follow_, recursive_, inotify_wanted_;
+  double poll_, settle_, rescan_;
+  size_t max_watches_;
+  DirNotifier notifier_;
+  std::unordered_set<std::string> emitted_;
+  std::unordered_map<std::string, std::pair<int64_t, int64_t>> pending_;  // path -> (size, mtime ns)
+  std::atomic<uint64_t> files_{0}, known_{0};
+  std::atomic<bool> inotify_on_{false};
 };
 
 // ----------------------------------------------------------------- read --
@@ -365,7 +470,10 @@ class ChunkPool : public Stage {
         Busy b(stats);
         c = next();
       }
-      if (!c) break;  // all passes done
+      if (!c) {
+        if (done_ || !input_open) break;  // all passes done, or nothing left and nothing to come
+        continue;                          // every chunk was deleted: wait for new ones
+      }
       if (!emit(c, input_open, last_input)) return;
     }
   }
@@ -401,6 +509,7 @@ class ChunkPool : public Stage {
 
   void add(ChunkPtr c) {
     stats.in.fetch_add(1);
+    ++received_;
     const std::string key = c->key;
     auto it = pool_.find(key);
     if (it != pool_.end()) {
@@ -421,9 +530,11 @@ class ChunkPool : public Stage {
   bool ready(bool input_open, std::chrono::steady_clock::time_point last_input) {
     if (pool_.empty()) return false;
     if (!started_) {
-      size_t need = std::min(window_, min_chunks_ ? min_chunks_ : window_);
+      // min_chunks counts chunks received (more than the window is fine: the
+      // pool then starts on the newest of them); 0 waits for a full window.
+      const bool enough = min_chunks_ ? received_ >= min_chunks_ : pool_.size() >= window_;
       double idle = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_input).count();
-      if (input_open && pool_.size() < need && idle < start_idle_) return false;
+      if (input_open && !enough && idle < start_idle_) return false;
       started_ = true;
     }
     if (wait_for_new_ > 0) {
@@ -479,10 +590,18 @@ class ChunkPool : public Stage {
     while (true) {
       while (pos_ < order_.size()) {
         auto it = pool_.find(order_[pos_++]);
-        if (it != pool_.end()) return it->second;  // skip chunks evicted during the pass
+        if (it == pool_.end()) continue;  // evicted during the pass
+        if (it->second->file->gone.load()) {
+          drop(it);
+          continue;
+        }
+        return it->second;
       }
       if (!order_.empty()) passes_done_++;
-      if (passes_ && passes_done_.load() >= passes_) return nullptr;
+      if (passes_ && passes_done_.load() >= passes_) {
+        done_ = true;
+        return nullptr;
+      }
       if (pool_.empty()) return nullptr;
       order_.clear();
       for (auto& kv : pool_) order_.push_back(kv.first);
@@ -494,29 +613,51 @@ class ChunkPool : public Stage {
   // "hanse": draws with replacement, newer chunks favoured; the newest is
   // hanse_ratio times as likely as the oldest (weights grow exponentially).
   ChunkPtr draw_hanse() {
-    if (dirty_ || snapshot_.empty() || ++draws_ % 1024 == 0) {
-      snapshot_.clear();
-      for (auto& kv : pool_) snapshot_.push_back(kv.second);
-      dirty_ = false;
+    while (true) {
+      if (dirty_ || snapshot_.empty() || ++draws_ % 1024 == 0) {
+        snapshot_.clear();
+        for (auto it = pool_.begin(); it != pool_.end();) {
+          if (it->second->file->gone.load()) {
+            drop(it++);
+            continue;
+          }
+          snapshot_.push_back(it->second);
+          ++it;
+        }
+        dirty_ = false;
+        if (snapshot_.empty()) return nullptr;
+      }
+      if (passes_ && draws_ >= passes_ * snapshot_.size()) {
+        done_ = true;
+        return nullptr;
+      }
+      std::uniform_real_distribution<double> u(0.0, 1.0);
+      double x = u(rng_);
+      if (hanse_ratio_ > 1.0) x = std::log1p(x * (hanse_ratio_ - 1.0)) / std::log(hanse_ratio_);
+      size_t r = std::min(snapshot_.size() - 1, static_cast<size_t>(x * snapshot_.size()));
+      if (!snapshot_[r]->file->gone.load()) return snapshot_[r];
+      dirty_ = true;  // deleted: the rebuilt snapshot leaves it (and any other) out
     }
-    if (passes_ && draws_ >= passes_ * snapshot_.size()) return nullptr;
-    std::uniform_real_distribution<double> u(0.0, 1.0);
-    double x = u(rng_);
-    if (hanse_ratio_ > 1.0) x = std::log1p(x * (hanse_ratio_ - 1.0)) / std::log(hanse_ratio_);
-    size_t r = std::min(snapshot_.size() - 1, static_cast<size_t>(x * snapshot_.size()));
-    return snapshot_[r];
+  }
+
+  // A chunk whose file was deleted leaves the pool.
+  void drop(std::map<std::string, ChunkPtr>::iterator it) {
+    if (it->first > anchor_) new_since_anchor_--;
+    pool_.erase(it);
+    stats.skipped.fetch_add(1);
+    size_.store(pool_.size());
   }
 
   Queue<ChunkPtr>* in_;
   OutPort<ChunkPtr> out_;
-  size_t window_, min_chunks_;
+  size_t window_, min_chunks_, received_ = 0;
   double start_idle_;
   bool shuffle_, hanse_;
   double hanse_ratio_;
   uint64_t passes_;
   std::string anchor_file_, anchor_;
   uint64_t wait_for_new_, per_anchor_, emitted_since_anchor_ = 0;
-  bool anchored_ = true, started_ = false, dirty_ = true;
+  bool anchored_ = true, started_ = false, dirty_ = true, done_ = false;
   std::atomic<bool> waiting_{false};
   std::map<std::string, ChunkPtr> pool_;
   std::vector<std::string> order_;
@@ -593,6 +734,7 @@ class Rescore : public Stage {
     short_term_ = cfg_.flag("short_term", true);
     lambda_ = cfg_.num("short_term_lambda", 0.8);
     overwrite_ = cfg_.flag("overwrite_short_term", false);
+    gz_opts_ = gz_options(cfg_);
   }
   int threads() const override { return threads_; }
   void close_outputs() override { out_.close(); }
@@ -611,7 +753,7 @@ class Rescore : public Stage {
           g = std::make_shared<Game>();
           for (auto& f : c->game->frames) g->frames.push_back(clone_frame(*f));
         } else {
-          g = decode_chunk(*c, name_, stats, seg_.problems(), raw, gz);
+          g = decode_chunk(*c, name_, stats, seg_.problems(), raw, gz, gz_opts_);
         }
         if (!g) {
           stats.skipped.fetch_add(1);
@@ -694,6 +836,7 @@ class Rescore : public Stage {
   int threads_;
   double temperature_, offset_, threshold_, lambda_;
   bool deblunder_, short_term_, overwrite_;
+  GzOptions gz_opts_;
 };
 
 // --------------------------------------------------------------- unpack --
@@ -715,6 +858,7 @@ class Unpack : public Stage {
     s_q_ = cfg_.num("surprise.q_weight", 1.0);
     s_pol_ = cfg_.num("surprise.policy_weight", 0.0);
     skip_marked_ = cfg_.flag("skip_marked", false);
+    gz_opts_ = gz_options(cfg_);
   }
   int threads() const override { return threads_; }
   void close_outputs() override { out_.close(); }
@@ -737,9 +881,7 @@ class Unpack : public Stage {
         Busy b(stats);
         visit(*c, rng, raw, gz, take);
       }
-      for (auto& f : take) {
-        if (!out_.push(std::move(f))) return;
-      }
+      if (!out_.push_many(take)) return;
       stats.out.fetch_add(take.size());
     }
   }
@@ -793,7 +935,7 @@ class Unpack : public Stage {
     if (c.game) {
       for (auto& f : c.game->frames) frames.push_back(clone_frame(*f));
     } else {
-      auto g = decode_chunk(c, name_, stats, seg_.problems(), raw, gz);
+      auto g = decode_chunk(c, name_, stats, seg_.problems(), raw, gz, gz_opts_);
       if (!g) {
         stats.skipped.fetch_add(1);
         return;
@@ -849,6 +991,7 @@ class Unpack : public Stage {
   double rate_;
   size_t per_chunk_;
   bool shuffle_, skip_marked_;
+  GzOptions gz_opts_;
   uint64_t seed_;
   size_t cache_budget_;
   double s_min_, s_slope_, s_q_, s_pol_;
@@ -874,49 +1017,52 @@ class Reservoir : public Stage {
     g["fill"] = static_cast<double>(fill_.load());
     g["size"] = static_cast<double>(size_);
     g["mb"] = static_cast<double>(bytes_.load()) / 1048576.0;
+    // Kept from the last time the reservoir held frames, so a reservoir that
+    // already flushed still tells what a slot cost.
     size_t n = fill_.load();
-    if (n) g["bytes_per_slot"] = static_cast<double>(bytes_.load() + n * (sizeof(FramePtr) + 16)) / n;
+    if (n) slot_bytes_.store(static_cast<double>(bytes_.load() + n * (sizeof(FramePtr) + 16)) / n);
+    if (slot_bytes_.load() > 0) g["bytes_per_slot"] = slot_bytes_.load();
   }
 
   void work(int) override {
     std::vector<FramePtr> slots;
     slots.reserve(std::min<size_t>(size_, 1 << 20));
-    std::vector<FramePtr> incoming;
+    std::vector<FramePtr> incoming, outgoing;
     const size_t start = std::max<size_t>(1, static_cast<size_t>(min_fill_ * size_));
     while (!stopping()) {
       incoming.clear();
       Pop r = in_->pop_many(incoming, 256, kTick);
       if (r == Pop::Closed) break;
       if (r == Pop::Timeout) continue;
-      for (auto& f : incoming) {
-        stats.in.fetch_add(1);
-        if (!shuffle_) {
-          if (!out_.push(std::move(f))) return;
-          stats.out.fetch_add(1);
-          continue;
-        }
-        FramePtr out;
-        {
-          Busy b(stats);
+      stats.in.fetch_add(incoming.size());
+      if (!shuffle_) {
+        if (!out_.push_many(incoming)) return;
+        stats.out.fetch_add(incoming.size());
+        continue;
+      }
+      outgoing.clear();
+      {
+        Busy b(stats);
+        for (auto& f : incoming) {
           bytes_ += f->bytes();
           if (slots.size() < size_) {
             slots.push_back(std::move(f));
-            if (slots.size() >= start) out = take_random(slots);
+            if (slots.size() >= start) outgoing.push_back(take_random(slots));
           } else {
             // Full: the new frame takes a random slot, whose frame leaves.
             std::uniform_int_distribution<size_t> pick(0, slots.size() - 1);
             size_t k = pick(rng_);
-            out = std::move(slots[k]);
+            outgoing.push_back(std::move(slots[k]));
             slots[k] = std::move(f);
           }
-          if (out) bytes_ -= out->bytes();
-          fill_.store(slots.size());
         }
-        if (out) {
-          if (!out_.push(std::move(out))) return;
-          stats.out.fetch_add(1);
-        }
+        for (auto& f : outgoing) bytes_ -= f->bytes();
+        fill_.store(slots.size());
+        if (!slots.empty())
+          slot_bytes_.store(static_cast<double>(bytes_.load() + slots.size() * (sizeof(FramePtr) + 16)) / slots.size());
       }
+      if (!out_.push_many(outgoing)) return;
+      stats.out.fetch_add(outgoing.size());
     }
     if (stopping()) return;
     std::shuffle(slots.begin(), slots.end(), rng_);  // end of input: flush
@@ -945,6 +1091,7 @@ class Reservoir : public Stage {
   bool shuffle_;
   std::mt19937_64 rng_;
   std::atomic<size_t> fill_{0}, bytes_{0};
+  mutable std::atomic<double> slot_bytes_{0};
 };
 
 // ---------------------------------------------------------------- batch --
@@ -1002,6 +1149,7 @@ class Batch : public Stage {
       b.opp[i] = f.opp_idx == kNoMove ? -1 : f.opp_idx;
       b.next[i] = f.next_idx == kNoMove ? -1 : f.next_idx;
     }
+    encode_done();
   }
 
   Queue<FramePtr>* in_;

@@ -168,7 +168,10 @@ def bad_frame_reason(frames: np.ndarray) -> list[str | None]:
     """Per frame: why it must be dropped (None if it is fine).
 
     Checked: input_format known; probabilities are finite and either -1
-    (illegal) or >= 0; at least one legal move.
+    (illegal) or >= 0; at least one legal move; a finite game result and a
+    plies_left that is not NaN. A frame without a usable result would put
+    NaN into the value loss (the whole training step lost), so it is
+    dropped like any other bad frame; the native loader does the same.
     """
     probs = frames["probabilities"]
     fmt_ok = np.isin(frames["input_format"], INPUT_FORMATS)
@@ -176,7 +179,8 @@ def bad_frame_reason(frames: np.ndarray) -> list[str | None]:
     entry_ok = (probs == -1) | ((probs >= 0) & (probs <= np.finfo(np.float32).max))
     values_ok = entry_ok.all(axis=1)
     no_legal = ~(probs >= 0).any(axis=1)
-    bad = ~fmt_ok | ~values_ok | no_legal
+    result_ok = np.isfinite(frames["result_q"]) & np.isfinite(frames["result_d"]) & ~np.isnan(frames["plies_left"])
+    bad = ~fmt_ok | ~values_ok | no_legal | ~result_ok
     if bad.any():
         nan = ~np.isfinite(probs).all(axis=1)
         negative = ((probs < 0) & (probs != -1)).any(axis=1)
@@ -190,8 +194,10 @@ def bad_frame_reason(frames: np.ndarray) -> list[str | None]:
             reasons[i] = "NaN or infinite probability"
         elif negative[i]:
             reasons[i] = "negative probability other than -1"
-        else:
+        elif no_legal[i]:
             reasons[i] = "no legal move in probabilities"
+        else:
+            reasons[i] = "NaN game result"
     return reasons
 
 

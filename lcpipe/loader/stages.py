@@ -37,6 +37,16 @@ def _seed() -> dict:
     return {"type": "integer", "minimum": 0, "default": 0, "description": "Seed of the random choices."}
 
 
+def _gzip() -> dict:
+    return {
+        "inflater": {"enum": ["native", "zlib"], "default": "native",
+                     "description": "DEFLATE decoder: lcpipe's own (faster on whole chunks) or zlib. Damaged "
+                                    "streams are always decoded again by zlib, so both keep the same bytes."},
+        "check_crc": {"type": "boolean", "default": True,
+                      "description": "Verify each gzip member's CRC-32 (the length is always checked)."},
+    }
+
+
 def _stage(name: str, description: str, inputs, outputs, props: dict) -> StageType:
     return StageType(name=name, factory=FACTORY, description=description, inputs=tuple(inputs),
                      outputs=tuple(outputs), schema=settings(props), native=True)
@@ -48,15 +58,28 @@ def lcpipe_stage_types():
         _stage(
             "loader.watch",
             "Emits the data files (.gz chunks, .tar of chunks) of a directory tree: a first scan (newest "
-            "first), then new files as they appear. Skips dotfiles and files still being written.",
+            "first), then new files as they appear (inotify, or polling). Skips dotfiles and files still being "
+            "written.",
             [], [Port("paths", "paths", doc="each data file, once")],
             {
                 "dir": {"type": "string", "default": "games", "description": "Directory to watch."},
                 "recursive": {"type": "boolean", "default": True, "description": "Also scan subdirectories."},
                 "follow": {"type": "boolean", "default": True,
                            "description": "Keep watching for new files; false: finish after the first scan."},
+                "mode": {"enum": ["inotify", "poll"], "default": "inotify",
+                         "description": "How new files are noticed: inotify events (Linux; a file counts as "
+                                        "complete once closed after writing or renamed into place), falling "
+                                        "back to polling when inotify is unavailable or out of watches; or "
+                                        "poll: scans every poll_seconds."},
                 "poll_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 1.0,
-                                 "description": "Seconds between scans for new files."},
+                                 "description": "Seconds between scans when polling (and between looks at files "
+                                                "still being written)."},
+                "rescan_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 60.0,
+                                   "description": "With inotify: seconds between safety rescans of the tree (files "
+                                                  "missed by events, such as hard links)."},
+                "max_watches": {"type": "integer", "minimum": 1, "default": 100000,
+                                "description": "With inotify: most directories watched; beyond it (or the "
+                                               "system's limit) the stage polls instead."},
                 "settle_seconds": {"type": "number", "minimum": 0, "default": 1.0,
                                    "description": "A file is taken once unchanged for this long (or between two "
                                                   "scans): partial writes are not read."},
@@ -102,8 +125,9 @@ def lcpipe_stage_types():
                 "window": {"type": "integer", "minimum": 1, "default": 50000,
                            "description": "Number of newest chunks kept."},
                 "min_chunks": {"type": "integer", "minimum": 0, "default": 0,
-                               "description": "Chunks needed before the first output (0: the whole window); the "
-                                              "pool also starts once its input has been idle for "
+                               "description": "Chunks received before the first output (0: a full window; more "
+                                              "than the window starts on the newest of them); the pool also "
+                                              "starts once its input has been idle for "
                                               "start_after_idle_seconds."},
                 "start_after_idle_seconds": {"type": "number", "minimum": 0, "default": 1.0,
                                              "description": "Start emitting when no new chunk arrived for this "
@@ -166,6 +190,7 @@ def lcpipe_stage_types():
                                       "description": "Decay of the short-term value's look-ahead per ply."},
                 "overwrite_short_term": {"type": "boolean", "default": False,
                                          "description": "Recompute them even where the data has them (V7)."},
+                **_gzip(),
                 "queue": _queue(256),
             },
         ),
@@ -187,6 +212,7 @@ def lcpipe_stage_types():
                              "description": "Memory for not-yet-used decoded positions (0: no cache)."},
                 "skip_marked": {"type": "boolean", "default": False,
                                 "description": "Drop positions a rescorer marked for deletion."},
+                **_gzip(),
                 "surprise": {
                     "type": "object", "additionalProperties": False,
                     "description": "Keep a position with probability min_keep + slope * (q_weight*|best_q - "

@@ -7,6 +7,7 @@ import gzip
 import os
 
 import numpy as np
+import pytest
 
 from loader_testlib import in_order, run_chain
 from lcpipe.lc0 import chunks, synth, tensors
@@ -125,3 +126,36 @@ def test_unreadable_directory_is_reported(tmp_path):
     assert len(result) == 0
     assert result.stats["s0_watch/bad"] == 1
     assert any("missing" in p for p in result.problems)
+
+
+@pytest.mark.parametrize("sampling", ["pass", "hanse"])
+def test_deleted_file_leaves_the_pool(tmp_path, sampling):
+    """A chunk whose file is gone is reported once or twice (the few visits
+    already queued), then the pool stops serving it."""
+    import time
+
+    from loader_testlib import build_chain
+
+    paths = synth.write_games(tmp_path, 6, seed=2, max_plies=10)
+    os.unlink(paths[0])
+    stages = [("loader.read", {}),
+              ("loader.chunk_pool", {"window": 100, "passes": 30, "min_chunks": 6, "sampling": sampling}),
+              ("loader.unpack", {"threads": 1, "queue": {"capacity": 1, "overflow": "block"}}),
+              ("loader.batch", {"batch_size": 8})]
+    seg, qin, qout = build_chain(stages)
+    seg.start()
+    for p in paths:
+        seg.push_path(qin, str(p), 1.0)
+    seg.close_input(qin)
+    deadline = time.monotonic() + 60
+    status = 0
+    while time.monotonic() < deadline:
+        status, arrays = seg.pop_batch(qout, 0.1)
+        if status < 0:
+            break
+    stats = seg.stats()
+    seg.stop()
+    assert status < 0, "stream did not end"
+    assert 1 <= stats["s2_unpack/bad"] <= 4  # not once per visit (30 passes)
+    assert stats["s1_chunk_pool/skipped"] == 1
+    assert stats["s1_chunk_pool/size"] == 5

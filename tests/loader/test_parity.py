@@ -68,3 +68,30 @@ def test_old_versions_are_upgraded_like_the_reference(tmp_path):
     ref = tensors.frames_to_batch(chunks.read_frames(path))
     assert len(ref) == len(v6)
     assert_same(result, ref)
+
+
+@pytest.mark.parametrize("version", [6, 7])
+def test_frames_without_a_game_result_are_dropped_by_both(tmp_path, version):
+    """NaN/inf result_q or result_d, or NaN plies_left: the frame has no value
+    target, so the native loader and the reference both drop and report it."""
+    from lcpipe.lc0 import frames as fr
+    from lcpipe.lc0.report import ReadReport
+
+    ((name, arr),) = synth.generate_games(1, seed=4, input_format=3, version=version, max_plies=30)
+    arr = arr.copy()
+    arr["result_q"][2] = np.nan
+    arr["result_d"][5] = np.inf
+    arr["plies_left"][7] = np.nan
+    arr["best_q"][9] = np.nan  # other NaN values are data, not damage: kept
+    path = tmp_path / "game_nan.gz"
+    chunks.write_chunk(path, arr)
+    result = run_chain([path], in_order())
+    report = ReadReport()
+    ref = tensors.frames_to_batch(chunks.read_frames([path], report=report))
+    assert len(ref) == len(arr) - 3
+    assert_same(result, ref)
+    assert [p.frame for p in report.problems] == [2, 5, 7]
+    assert all("NaN game result" in p.message for p in report.problems)
+    assert result.stats["s2_unpack/skipped"] == 3 and result.stats["s2_unpack/bad"] == 1
+    assert any("NaN game result" in p for p in result.problems)
+    assert fr.bad_frame_reason(arr)[9] is None
