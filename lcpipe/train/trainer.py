@@ -227,7 +227,10 @@ class Trainer:
             scale = jnp.where(finite, jnp.where(grow, state["loss_scale"] * 2, state["loss_scale"]),
                               jnp.maximum(state["loss_scale"] / 2, 1.0))
             new["loss_scale"], new["good_steps"] = scale, jnp.where(grow, 0, good)
-        metrics = dict(metrics, grad_norm=gnorm, lr=self.schedule(state["step"]), skipped=(~finite).astype(jnp.float32),
+        # The lr of this step's update: the schedule runs on the optimizer's own count of applied
+        # updates (skipped steps don't advance it), not on "step".
+        lr = self.schedule(schedule_count(state["opt_state"]))
+        metrics = dict(metrics, grad_norm=gnorm, lr=lr, skipped=(~finite).astype(jnp.float32),
                        loss_scale=state["loss_scale"])
         return new, metrics
 
@@ -383,6 +386,15 @@ class Trainer:
             self._ckpt[1].wait_until_finished()
             self._ckpt[1].close()
             self._ckpt = None
+
+
+def schedule_count(opt_state):
+    """The learning-rate schedule's step: the count of ``scale_by_lr`` in the optimizer state."""
+    found = [leaf for leaf in jax.tree.leaves(opt_state, is_leaf=lambda x: isinstance(x, optax.ScaleByScheduleState))
+             if isinstance(leaf, optax.ScaleByScheduleState)]
+    if len(found) != 1:
+        raise ValueError(f"expected one learning-rate schedule in the optimizer state, found {len(found)}")
+    return found[0].count
 
 
 def _is_device_batch(batch) -> bool:

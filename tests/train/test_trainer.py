@@ -146,3 +146,27 @@ def test_float16_dynamic_loss_scaling():
     t.step(BATCHES[1])  # two finite steps: the scale doubles
     assert float(t.state["loss_scale"]) == 8.0
     assert all(leaf.dtype == np.float32 for leaf in jax.tree.leaves(t.state["params"]))
+
+
+def test_lr_metric_is_the_applied_lr_after_a_skipped_step():
+    """The schedule runs on the count of applied updates: a skipped (non-finite) step
+    does not advance it, and the reported lr is the one the update used."""
+    settings = dict(SETTINGS, optimizer={"name": "sgd", "momentum": 0.0},
+                    schedule={"segments": [{"steps": 10, "type": "linear", "lr": 0.1, "end_lr": 0.0}]},
+                    swa={"enabled": False}, ema={"enabled": False})
+    lr = lambda k: 0.1 * (1 - k / 10)  # noqa: E731
+    bad = make_batch(16, seed=9)
+    bad.inputs[0, 0, 0, 0] = np.nan
+    t = Trainer(settings)
+    t.init()
+    got = [float(t.step(b)["lr"]) for b in (BATCHES[0], bad, BATCHES[1], BATCHES[2])]
+    # applied updates 0, (skipped: the next one would use lr(1)), 1, 2
+    np.testing.assert_allclose(got, [lr(0), lr(1), lr(1), lr(2)], rtol=1e-6)
+    assert t.step_count == 4
+    # and the weights are those of the same three good steps without the skipped one
+    ref = Trainer(settings)
+    ref.init()
+    for b in (BATCHES[0], BATCHES[1], BATCHES[2]):
+        ref.step(b)
+    assert_trees_equal(params_np(t.state["params"]), params_np(ref.state["params"]))
+
