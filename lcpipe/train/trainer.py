@@ -368,14 +368,19 @@ class Trainer:
             raise FileNotFoundError(f"no checkpoint in {directory}")
         if self.state is None:
             self.init()
-        abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.replicated), self.state)
-        got = mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
-                                                        meta=ocp.args.JsonRestore()))
-        meta = got["meta"]
+        if weights_only:
+            meta = mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+        else:
+            abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.replicated),
+                                    self.state)
+            got = mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
+                                                            meta=ocp.args.JsonRestore()))
+            meta = got["meta"]
         if meta.get("model") and dict(meta["model"]) != dict(self.model_config):
             raise ValueError(f"checkpoint {directory} holds a different model configuration")
         if weights_only:
-            self.init_from_variables({"params": got["state"]["params"], "batch_stats": got["state"]["batch_stats"]})
+            weights = _restore_weights(os.path.join(os.path.abspath(directory), str(step), "state"))
+            self.init_from_variables(weights)
         else:
             self.state = got["state"]
         self._train_step = None
@@ -386,6 +391,21 @@ class Trainer:
             self._ckpt[1].wait_until_finished()
             self._ckpt[1].close()
             self._ckpt = None
+
+
+def _restore_weights(path: str) -> dict:
+    """params, batch_stats and step of a saved trainer state, whatever the rest of it holds
+    (another optimizer's state, SWA / EMA or not): what a start from its weights needs."""
+    import orbax.checkpoint as ocp
+
+    with ocp.PyTreeCheckpointer() as ckptr:
+        tree = ckptr.metadata(path).item_metadata
+        keys = [k for k in ("params", "batch_stats", "step") if k in tree and jax.tree.leaves(tree[k])]
+        abstract = {k: jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), tree[k]) for k in keys}
+        restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
+        got = ckptr.restore(path, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args,
+                                                             partial_restore=True))
+    return {"params": got["params"], "batch_stats": got.get("batch_stats", {}), "step": got.get("step", 0)}
 
 
 def schedule_count(opt_state):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from helpers import TINY_TRANSFORMER, make_batch
-from lcpipe.train.trainer import NonFiniteError, Trainer
+from lcpipe.train.trainer import NonFiniteError, Trainer, schedule_count
 
 SETTINGS = {
     "model": TINY_TRANSFORMER,
@@ -170,3 +170,14 @@ def test_lr_metric_is_the_applied_lr_after_a_skipped_step():
         ref.step(b)
     assert_trees_equal(params_np(t.state["params"]), params_np(ref.state["params"]))
 
+
+def test_start_from_a_checkpoints_weights_with_another_optimizer(trained, tmp_path):
+    """init_checkpoint (weights_only) takes params and batch statistics, whatever
+    optimizer state or averages the checkpoint holds."""
+    t, _, _ = trained
+    t.save(str(tmp_path / "ck"), wait=True)
+    other = Trainer(dict(SETTINGS, optimizer={"name": "adamw"}, swa={"enabled": False}, ema={"enabled": False}))
+    assert other.restore(str(tmp_path / "ck"), weights_only=True) == 24
+    assert_trees_equal(params_np(other.state["params"]), params_np(t.state["params"]))
+    assert int(schedule_count(other.state["opt_state"])) == 0  # a fresh optimizer: the schedule starts over
+    other.close()
