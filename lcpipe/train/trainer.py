@@ -87,6 +87,9 @@ class Trainer:
         self.accumulate = int(s["optimizer"]["accumulate"])
         self.f16 = s["precision"] == "float16"
         self.state: dict | None = None
+        # The step this run started from: 0 for fresh weights, the checkpoint's step for
+        # init_checkpoint / an imported lc0 net. Kept across resumes (checkpoint meta).
+        self.start_step = 0
         self.tx = None
         self._train_step = None
         self._eval_steps: dict[str, Any] = {}
@@ -96,11 +99,11 @@ class Trainer:
         self._rate_window: list[tuple[float, int]] = []
 
     # ----- state -----------------------------------------------------------------
-    def _fresh_state(self, variables, rng) -> dict:
+    def _fresh_state(self, variables, rng, step: int = 0) -> dict:
         params = variables["params"]
         self.tx = build_optimizer(self.settings["optimizer"], self.schedule, params)
         state = {
-            "step": jnp.zeros([], jnp.int32),
+            "step": jnp.asarray(step, jnp.int32),
             "params": params,
             "batch_stats": variables.get("batch_stats", {}),
             "opt_state": self.tx.init(params),
@@ -127,9 +130,14 @@ class Trainer:
         pkey, rng = jax.random.split(key)
         variables = jax.jit(lambda k: self.model.init(k, jnp.zeros((2, 112, 8, 8), jnp.float32), train=False))(pkey)
         self.state = self._place(self._fresh_state(_plain(variables), rng))
+        self.start_step = 0
 
-    def init_from_variables(self, variables: dict, seed: int | None = None) -> None:
-        """Start from given weights ({"params": ..., "batch_stats": ...}, e.g. from the importer)."""
+    def init_from_variables(self, variables: dict, seed: int | None = None, step: int = 0) -> None:
+        """Start from given weights ({"params": ..., "batch_stats": ...}, e.g. from the importer).
+
+        ``step`` is where the step count carries on from (an imported net's training steps);
+        the optimizer state is fresh, so the learning-rate schedule starts from its beginning.
+        """
         self.init(seed)
         ref = _plain(self.state["params"])
         given = _plain(variables.get("params", variables))
@@ -143,7 +151,8 @@ class Trainer:
             v["batch_stats"] = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), _plain(variables["batch_stats"]))
         else:
             v["batch_stats"] = self.state["batch_stats"]
-        self.state = self._place(self._fresh_state(v, self.state["rng"]))
+        self.state = self._place(self._fresh_state(v, self.state["rng"], int(step)))
+        self.start_step = int(step)
         self._train_step = None
 
     @property
@@ -228,7 +237,7 @@ class Trainer:
                               jnp.maximum(state["loss_scale"] / 2, 1.0))
             new["loss_scale"], new["good_steps"] = scale, jnp.where(grow, 0, good)
         # The lr of this step's update: the schedule runs on the optimizer's own count of applied
-        # updates (skipped steps don't advance it), not on "step".
+        # updates (skipped steps and a start from init_checkpoint don't advance it), not on "step".
         lr = self.schedule(schedule_count(state["opt_state"]))
         metrics = dict(metrics, grad_norm=gnorm, lr=lr, skipped=(~finite).astype(jnp.float32),
                        loss_scale=state["loss_scale"])
@@ -344,7 +353,8 @@ class Trainer:
     def save(self, directory: str, wait: bool = False) -> None:
         import orbax.checkpoint as ocp
         mgr = self.checkpointer(directory)
-        meta = {"model": self.model_config, "precision": self.settings["precision"], "step": self.step_count}
+        meta = {"model": self.model_config, "precision": self.settings["precision"], "step": self.step_count,
+                "start_step": self.start_step}
         mgr.save(self.step_count, args=ocp.args.Composite(state=ocp.args.StandardSave(self.state),
                                                            meta=ocp.args.JsonSave(meta)))
         if wait:
@@ -378,11 +388,12 @@ class Trainer:
             meta = got["meta"]
         if meta.get("model") and dict(meta["model"]) != dict(self.model_config):
             raise ValueError(f"checkpoint {directory} holds a different model configuration")
-        if weights_only:
+        if weights_only:  # fresh optimizer and schedule; the step count carries on
             weights = _restore_weights(os.path.join(os.path.abspath(directory), str(step), "state"))
-            self.init_from_variables(weights)
+            self.init_from_variables(weights, step=int(weights["step"]))
         else:
             self.state = got["state"]
+            self.start_step = int(meta.get("start_step", 0))
         self._train_step = None
         return int(step)
 

@@ -171,13 +171,26 @@ def test_lr_metric_is_the_applied_lr_after_a_skipped_step():
     assert_trees_equal(params_np(t.state["params"]), params_np(ref.state["params"]))
 
 
+def test_start_from_variables_keeps_the_step_and_restarts_the_schedule(trained):
+    """An imported net carries on its step count; its fine-tune starts the schedule afresh."""
+    t, _, _ = trained
+    settings = dict(SETTINGS, schedule={"lr": 0.05, "warmup_steps": 4})
+    fine = Trainer(settings)
+    fine.init_from_variables(t.snapshot().params, step=400_000)
+    assert fine.step_count == 400_000 and fine.start_step == 400_000
+    lrs = [float(fine.step(BATCHES[i])["lr"]) for i in range(2)]
+    np.testing.assert_allclose(lrs, [0.05 / 4, 0.05 * 2 / 4], rtol=1e-6)  # warmup from its start
+    assert fine.step_count == 400_002 and fine.snapshot().step == 400_002
+
+
 def test_start_from_a_checkpoints_weights_with_another_optimizer(trained, tmp_path):
-    """init_checkpoint (weights_only) takes params and batch statistics, whatever
+    """init_checkpoint (weights_only) takes params, batch statistics and the step, whatever
     optimizer state or averages the checkpoint holds."""
     t, _, _ = trained
     t.save(str(tmp_path / "ck"), wait=True)
     other = Trainer(dict(SETTINGS, optimizer={"name": "adamw"}, swa={"enabled": False}, ema={"enabled": False}))
     assert other.restore(str(tmp_path / "ck"), weights_only=True) == 24
+    assert other.step_count == 24 and other.start_step == 24
     assert_trees_equal(params_np(other.state["params"]), params_np(t.state["params"]))
     assert int(schedule_count(other.state["opt_state"])) == 0  # a fresh optimizer: the schedule starts over
     other.close()
