@@ -93,6 +93,7 @@ class Trainer:
         self.tx = None
         self._train_step = None
         self._eval_steps: dict[str, Any] = {}
+        self._predict = None
         self._ckpt = None
         self.compile_seconds = 0.0
         self._last_step_time: float | None = None
@@ -328,10 +329,13 @@ class Trainer:
         return {k: v / count for k, v in sums.items()} if count else {}
 
     def predict(self, inputs, kind: str = "raw"):
+        """The model's outputs (inference mode) for planes [B,112,8,8]."""
         variables = {"params": self.weights(kind)}
         if self.state["batch_stats"]:
             variables["batch_stats"] = self.state["batch_stats"]
-        return self.model.apply(variables, jnp.asarray(inputs), train=False)
+        if self._predict is None:  # one compiled program rather than op-by-op dispatch
+            self._predict = jax.jit(lambda v, x: self.model.apply(v, x, train=False))
+        return self._predict(variables, jnp.asarray(inputs))
 
     def snapshot(self, kind: str = "raw") -> NetworkSnapshot:
         variables = {"params": _to_numpy_tree(self.weights(kind))}

@@ -17,6 +17,10 @@ from lcpipe.train.stage import TrainStage
 from lcpipe.train.stages import lcpipe_stage_types
 
 
+# What the compiled train step depends on, shared by the tests below (one compilation, cached).
+PROGRAM = {"model": TINY_RESNET, "swa": {"enabled": True, "period": 1}, "schedule": {"lr": 0.01, "warmup_steps": 100}}
+
+
 def run_stage(config, tmp_path, n_train=12, n_test=4):
     stop = threading.Event()
     bus = EventBus()
@@ -57,9 +61,8 @@ def test_stage_declaration_schema_has_defaults_and_descriptions():
 
 def test_stage_trains_emits_checkpoints_and_resumes(tmp_path):
     config = normalize_settings({
-        "model": TINY_RESNET, "total_steps": 6, "steps_per_network": 3, "test_every": 3, "test_batches": 2,
-        "metrics_every": 1, "swa": {"enabled": True, "period": 1}, "checkpoint": {"every": 3, "async": True},
-        "schedule": {"lr": 0.01}})
+        **PROGRAM, "total_steps": 6, "steps_per_network": 3, "test_every": 3, "test_batches": 2,
+        "metrics_every": 1, "checkpoint": {"every": 3, "async": True}})
     snaps, bus = run_stage(config, tmp_path)
     assert [(s.step, s.kind) for s in snaps] == [(3, "raw"), (3, "swa"), (6, "raw"), (6, "swa")]
     assert snaps[0].model["body"] == "resnet" and "batch_stats" in snaps[0].params
@@ -68,7 +71,7 @@ def test_stage_trains_emits_checkpoints_and_resumes(tmp_path):
     assert steps == [3, 6]
     metrics = bus.latest_metrics["train"]
     assert np.isfinite(metrics["train/loss"]) and np.isfinite(metrics["test/loss"])
-    assert np.isfinite(metrics["test_swa/loss"]) and metrics["train/lr"] == pytest.approx(0.01)
+    assert np.isfinite(metrics["test_swa/loss"]) and metrics["train/lr"] == pytest.approx(0.01 * 6 / 100)
 
     # A second run with a larger budget resumes from step 6 (and ends at 9).
     config = dict(config, total_steps=9)
@@ -103,9 +106,8 @@ def test_imported_net_carries_on_its_step_through_fine_tune_and_export(tmp_path)
     assert sorted(p.name for p in (tmp_path / "imported").iterdir() if p.name.isdigit()) == ["123456"]
 
     config = normalize_settings({
-        "model": TINY_RESNET, "init_checkpoint": str(tmp_path / "imported"), "total_steps": 4,
-        "steps_per_network": 2, "metrics_every": 1, "test_every": 0, "checkpoint": {"every": 2, "async": False},
-        "schedule": {"lr": 0.01, "warmup_steps": 100}, "export_kinds": ["raw"]})
+        **PROGRAM, "init_checkpoint": str(tmp_path / "imported"), "total_steps": 4, "steps_per_network": 2,
+        "metrics_every": 1, "test_every": 0, "checkpoint": {"every": 2, "async": False}, "export_kinds": ["raw"]})
     work = tmp_path / "run"
     work.mkdir()
     snaps, bus = run_stage(config, work)
