@@ -5,12 +5,18 @@ compile time, seconds per step of both, the trainer's overhead ratio and the
 achieved FLOP/s. Usage:
 
     python benchmarks/bench_trainer.py [--config small|reference|all] [--steps 3] [--out FILE]
+                                       [--cpu-devices auto|N]
+
+Without an accelerator both steps run as the train.jax stage runs them:
+data parallel over --cpu-devices single-threaded CPU devices (auto: one per
+core; 1: XLA's single multi-threaded device), see lcpipe/train/cpu_devices.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -21,6 +27,7 @@ import optax
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from lcpipe.train import cpu_devices  # noqa: E402
 from lcpipe.train.losses import compute_losses, l2_penalty  # noqa: E402
 from lcpipe.train.trainer import Trainer, batch_arrays  # noqa: E402
 from lcpipe.types import Batch  # noqa: E402
@@ -52,8 +59,9 @@ def random_batch(n: int, seed: int = 0) -> Batch:
                  rng.integers(0, 1858, n).astype(np.int32))
 
 
-def minimal_step(model, settings, lr):
-    """A hand-written train step: forward, the same losses, nadamw, nothing else."""
+def minimal_step(model, settings, lr, replicated=None, sharded=None):
+    """A hand-written train step: forward, the same losses, nadamw, nothing else
+    (data parallel like the trainer when given its shardings)."""
     tx = optax.nadamw(lr, b1=0.9, b2=0.999, eps=1e-7, weight_decay=0.0)
     cfg = settings["losses"]
 
@@ -67,7 +75,10 @@ def minimal_step(model, settings, lr):
         updates, opt_state = tx.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
 
-    return tx, jax.jit(step, donate_argnums=(0, 1))
+    if replicated is None:
+        return tx, jax.jit(step, donate_argnums=(0, 1))
+    return tx, jax.jit(step, donate_argnums=(0, 1), in_shardings=(replicated, replicated, sharded),
+                       out_shardings=(replicated, replicated, replicated))
 
 
 def timed(fn, steps):
@@ -105,7 +116,7 @@ def bench(name: str, steps: int, precision: str = "float32", batch_size: int = 0
 
     t_trainer, cpu_trainer = timed(trainer_step, steps)
 
-    tx, step = minimal_step(trainer.model, trainer.settings, 1e-3)
+    tx, step = minimal_step(trainer.model, trainer.settings, 1e-3, trainer.replicated, trainer.data_sharding)
     params = jax.tree.map(jnp.array, trainer.state["params"])
     opt_state = tx.init(params)
     local = {k: v for k, v in batch.items()}
@@ -139,11 +150,27 @@ def main() -> int:
     ap.add_argument("--out", default="")
     ap.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "float16"])
     ap.add_argument("--batch", type=int, default=0, help="override the batch size")
+    ap.add_argument("--cpu-devices", default="auto", help="auto, or the number of CPU devices (1 = XLA default)")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the same configs on one multi-threaded CPU device (XLA's default layout), "
+                         "which otherwise run first in a subprocess as the baseline of this run")
     args = ap.parse_args()
+    baseline: list[str] = []
+    if args.cpu_devices != "1" and not args.no_baseline and not cpu_devices.has_accelerator_plugin():
+        cmd = [sys.executable, __file__, "--config", args.config, "--steps", str(args.steps), "--precision",
+               args.precision, "--batch", str(args.batch), "--cpu-devices", "1", "--no-baseline"]
+        run = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        baseline = ["baseline, one multi-threaded CPU device (--cpu-devices 1):"] + [
+            "  " + ln for ln in run.stdout.splitlines() if "GFLOP/step" in ln]
+        print("\n".join(baseline), flush=True)
+    layout = cpu_devices.configure(args.cpu_devices if args.cpu_devices == "auto" else int(args.cpu_devices))
     names = ["small", "reference"] if args.config == "all" else [args.config]
     lines = [f"command: python benchmarks/bench_trainer.py {' '.join(sys.argv[1:])}".rstrip(),
-             f"jax {jax.__version__}, devices: {jax.devices()}, cpu count {os.cpu_count()}",
+             f"jax {jax.__version__}, devices: {jax.devices()} ({layout}), cpu count {os.cpu_count()}",
              f"load average at start: {os.getloadavg()}"]
+    lines += baseline
+    if baseline:
+        lines.append(f"this layout ({layout}):")
     for name in names:
         r = bench(name, args.steps, args.precision, args.batch)
         lines.append(

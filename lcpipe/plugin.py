@@ -52,6 +52,10 @@ class StageType:
     schema: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     native: bool = False
     plugin: str = ""
+    # "module:function" called with the stage's settings in the main thread
+    # before any stage of the pipeline starts: process-wide set-up that must
+    # precede everything else (e.g. how JAX lays out CPU devices).
+    prepare: str = ""
 
     def input(self, name: str) -> Port | None:
         return next((p for p in self.inputs if p.name == name), None)

@@ -170,6 +170,15 @@ def clear_cache() -> None:
 
 
 def load_factory(st: StageType) -> Any:
-    module_name, _, attr = st.factory.partition(":")
+    return _load_object(st.factory)
+
+
+def load_prepare(st: StageType) -> Any | None:
+    """The stage type's `prepare` function, or None when it declares none."""
+    return _load_object(st.prepare) if st.prepare else None
+
+
+def _load_object(ref: str) -> Any:
+    module_name, _, attr = ref.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, attr)

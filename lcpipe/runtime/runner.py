@@ -25,7 +25,7 @@ import networkx as nx
 
 from lcpipe.compiler.compile import Link
 from lcpipe.compiler.plan import Plan, Segment
-from lcpipe.registry import load_factory
+from lcpipe.registry import load_factory, load_prepare
 from lcpipe.runtime.bus import EventBus
 from lcpipe.runtime.channels import LatestChannel, StreamChannel
 from lcpipe.runtime.stage import InputPort, OutputPort, StageContext, StageFailed
@@ -250,7 +250,27 @@ class Runtime:
             worker.stop.set()
             worker.thread.join(max(1.0, deadline - time.monotonic()))
 
+    def _prepare_stages(self) -> tuple[str, str] | None:
+        """Each stage type's `prepare`, once per stage, before any stage runs.
+
+        Returns (stage, error) for the first that fails, None when all succeed.
+        """
+        g = self.pipeline.graph
+        for name in (n for seg in self.plan.segments for n in seg.stages):
+            try:
+                fn = load_prepare(g.nodes[name]["stage_type"])
+                if fn is not None:
+                    fn(g.nodes[name]["config"])
+            except Exception as exc:  # a broken prepare fails the run, named by stage, before anything starts
+                log.debug("prepare of %s failed", name, exc_info=True)
+                return name, f"prepare failed: {type(exc).__name__}: {exc}"
+        return None
+
     def run(self, install_signals: bool = True) -> RunResult:
+        failed = self._prepare_stages()
+        if failed is not None:
+            self.bus.close()
+            return RunResult(EXIT_FAILED, f"stage {failed[0]!r} failed: {failed[1]}", [failed])
         self._build_channels()
         self._workers = [_Worker(seg, self._run_segment) for seg in self.plan.segments]
         started = time.monotonic()

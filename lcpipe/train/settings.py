@@ -177,6 +177,10 @@ GROUPS: dict[str, tuple[dict, str]] = {
 TOP_SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "precision": ("float32", "string", "Compute dtype: float32, bfloat16 or float16 (parameters stay float32)."),
     "seed": (0, "integer", "Seed of parameter init and dropout."),
+    "cpu_devices": ("auto", ["string", "integer"],
+                    "Without an accelerator: 'auto' trains data-parallel on one single-threaded XLA CPU device per "
+                    "core (faster than one multi-threaded device), N uses N such devices, 1 one device using every "
+                    "core. Applied before JAX starts (the stage's prepare); ignored when an accelerator is present."),
     "total_steps": (1000, "integer", "Stop after this many steps (0 = until the input ends). This and the other step intervals count the steps trained since the run's start: 0, or the step of init_checkpoint (an imported lc0 net keeps its training steps)."),
     "steps_per_network": (500, "integer", "Emit a NetworkSnapshot on 'weights' every this many steps (and at the end)."),
     "test_every": (100, "integer", "Evaluate on 'test' batches every this many steps (0 = never)."),
@@ -226,6 +230,8 @@ def normalize_settings(given: dict | None) -> dict:
         out[name] = _normalize_group(name, GROUPS[name][0], given.get(name))
     if out["precision"] not in ("float32", "bfloat16", "float16"):
         raise ValueError("precision must be float32, bfloat16 or float16")
+    if out["cpu_devices"] != "auto" and (not isinstance(out["cpu_devices"], int) or out["cpu_devices"] < 1):
+        raise ValueError(f"cpu_devices must be 'auto' or a positive integer, not {out['cpu_devices']!r}")
     return out
 
 

@@ -30,6 +30,9 @@ class TrainStage(Stage):
         except ValueError as exc:
             raise StageFailed(f"train.jax settings: {exc}") from exc
         cfg = trainer.settings
+        import jax
+
+        ctx.info(f"training on {len(trainer.devices)} {jax.default_backend()} device(s)")
         ckdir = cfg["checkpoint"]["dir"] or str(Path(ctx.workdir) / "checkpoints")
         if trainer.latest_checkpoint(ckdir) is not None:
             step = trainer.restore(ckdir)

@@ -80,10 +80,7 @@ class Trainer:
         self.model = build_model(s["model"], s["precision"])
         self.model_config = self.model.cfg
         self.schedule = make_schedule(s["schedule"])
-        self.devices = devices or jax.devices()
-        self.mesh = Mesh(np.asarray(self.devices), ("data",))
-        self.replicated = NamedSharding(self.mesh, P())
-        self.data_sharding = NamedSharding(self.mesh, P("data"))
+        self._set_mesh(devices or jax.devices())
         self.accumulate = int(s["optimizer"]["accumulate"])
         self.f16 = s["precision"] == "float16"
         self.state: dict | None = None
@@ -98,6 +95,26 @@ class Trainer:
         self.compile_seconds = 0.0
         self._last_step_time: float | None = None
         self._rate_window: list[tuple[float, int]] = []
+
+    def _set_mesh(self, devices: list) -> None:
+        self.devices = list(devices)
+        self.mesh = Mesh(np.asarray(self.devices), ("data",))
+        self.replicated = NamedSharding(self.mesh, P())
+        self.data_sharding = NamedSharding(self.mesh, P("data"))
+
+    def _fit_mesh(self, batch_size: int) -> None:
+        """Single process, nothing compiled yet, batch not divisible by the devices: use the most
+        devices that divide it (e.g. 3 cores and batch 256 -> 2 devices) instead of failing."""
+        if jax.process_count() > 1 or self._train_step is not None:
+            return
+        per = batch_size // self.accumulate if batch_size % self.accumulate == 0 else 0
+        if not per or per % len(self.devices) == 0:
+            return
+        n = max(d for d in range(1, len(self.devices) + 1) if per % d == 0)
+        self._set_mesh(self.devices[:n])
+        self._eval_steps = {}
+        if self.state is not None:
+            self.state = self._place(self.state)
 
     # ----- state -----------------------------------------------------------------
     def _fresh_state(self, variables, rng, step: int = 0) -> dict:
@@ -253,6 +270,8 @@ class Trainer:
         compiled = fn.lower(self.state, arrays).compile()
         self.compile_seconds = time.perf_counter() - t
         self.cost_analysis = _cost(compiled)
+        if "flops" in self.cost_analysis:  # XLA reports one partition of the SPMD program
+            self.cost_analysis["flops"] = float(self.cost_analysis["flops"]) * len(self.devices)
         return compiled
 
     def device_batch(self, batch: Batch | dict) -> dict:
@@ -261,6 +280,7 @@ class Trainer:
         if _is_device_batch(arrays):
             return arrays
         n = arrays["inputs"].shape[0]
+        self._fit_mesh(n)
         local_devices = len([d for d in self.devices if d.process_index == jax.process_index()])
         if n % (local_devices * self.accumulate):
             raise ValueError(f"batch size {n} is not divisible by local devices x accumulate "

@@ -72,6 +72,31 @@ def test_failing_stage_stops_pipeline_and_is_named(tmp_path, registry):
     assert json.loads(out.read_text())["seen"] == [0, 1, 2, 3, 4]
 
 
+def test_prepare_runs_before_any_stage_starts(tmp_path, registry):
+    out = tmp_path / "out.json"
+    spec = write_spec(tmp_path, f"""
+        stages:
+          src: {{use: toy.prepared, with: {{token: abcde}}}}
+          sink: {{use: toy.collect, from: src, with: {{path: "{out}"}}}}
+        """)
+    result = run_spec(spec, registry)
+    assert result.exit_code == 0, result.failures
+    assert json.loads(out.read_text())["seen"] == [5]
+
+
+def test_failing_prepare_fails_the_run_before_anything_starts(tmp_path, registry):
+    out = tmp_path / "out.json"
+    spec = write_spec(tmp_path, f"""
+        stages:
+          src: {{use: toy.prepared, with: {{prepare_fails: true}}}}
+          sink: {{use: toy.collect, from: src, with: {{path: "{out}"}}}}
+        """)
+    result = run_spec(spec, registry)
+    assert result.exit_code == 1
+    assert result.failures == [("src", "prepare failed: RuntimeError: cannot prepare")]
+    assert not out.exists()  # the collector never ran
+
+
 def test_stop_bound_on_a_port_stops_an_endless_pipeline(tmp_path, registry):
     out = tmp_path / "out.json"
     spec = write_spec(tmp_path, f"""

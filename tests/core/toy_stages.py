@@ -52,6 +52,25 @@ class Collect(Stage):
         Path(self.config["path"]).write_text(json.dumps({"seen": seen, "hints": hints}))
 
 
+PREPARED: set[str] = set()
+
+
+def prepare(config):
+    """`prepare` of toy.prepared: runs in the main thread before any stage starts."""
+    if config["prepare_fails"]:
+        raise RuntimeError("cannot prepare")
+    PREPARED.add(config["token"])
+
+
+class Prepared(Stage):
+    """Emits its token once, only if its prepare ran first."""
+
+    def run(self):
+        if self.config["token"] not in PREPARED:
+            raise StageFailed("started before its prepare ran")
+        self.ctx.output("numbers").put(len(self.config["token"]))
+
+
 INT = "toy/int"
 
 
@@ -70,6 +89,10 @@ def lcpipe_stage_types():
                   inputs=(Port("numbers", INT), Port("hint", INT, kind="latest", required=False)),
                   outputs=(Port("feedback", INT, required=False),),
                   schema=settings({"path": {"type": "string"}}, required=["path"])),
+        StageType("toy.prepared", f"{__name__}:Prepared", "Needs its prepare to have run.",
+                  outputs=(Port("numbers", INT),), prepare=f"{__name__}:prepare",
+                  schema=settings({"token": {"type": "string", "default": "t"},
+                                   "prepare_fails": {"type": "boolean", "default": False}})),
         StageType("toy.native_a", f"{__name__}:Count", "A native-declared stage (for planning tests).",
                   outputs=(Port("numbers", INT),), native=True, schema=settings({})),
         StageType("toy.native_b", f"{__name__}:Scale", "A native-declared stage (for planning tests).",
