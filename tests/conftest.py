@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# XLA:CPU spends most of a test's time compiling (tiny models, a few steps each): LLVM's
+# optimisation passes dominate that. Level 0 compiles 2-3x faster; what the programs compute
+# is the same HLO (tests compare numbers with tolerances or within one configuration).
+# Benchmarks don't run under pytest. Set before any jax backend starts (also inherited by the
+# subprocesses tests start); LCPIPE_TEST_XLA_OPT=1 keeps XLA's default optimisation.
+XLA_TEST_FLAG = "--xla_backend_optimization_level=0"
+if os.environ.get("LCPIPE_TEST_XLA_OPT") != "1" and "xla_backend_optimization_level" not in os.environ.get(
+        "XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {XLA_TEST_FLAG}".strip()
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

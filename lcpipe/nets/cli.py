@@ -76,7 +76,7 @@ def cmd_import(args) -> int:
     from lcpipe.train.trainer import Trainer
 
     trainer = Trainer({"model": imp.model})
-    trainer.init_from_variables(imp.variables)
+    trainer.init_from_variables(imp.variables, step=imp.step)  # the checkpoint carries on lc0's training_steps
     trainer.save(str(out), wait=True)
     trainer.close()
     (out / "lc0-import.json").write_text(json.dumps(

@@ -234,6 +234,7 @@ def _resnet_out(cfg, params, stats, factor, notes) -> dict:
         w["policy"] = convbn_out(pol["conv"], pst["conv"])
         w.update(dense_out(pol["dense"], "ip_pol_w", "ip_pol_b"))
     else:
+        w.update(dense_out(params["policy_embedding"], "ip_pol_w", "ip_pol_b"))
         w.update(_attention_policy_out(pol))
     val, vst = params["value_winner"], stats["value_winner"]
     w["value"] = convbn_out(val["embedding"], vst["embedding"])
@@ -252,11 +253,9 @@ def _resnet_out(cfg, params, stats, factor, notes) -> dict:
     return w
 
 
-def _attention_policy_out(pol: dict, with_embedding: bool = True) -> dict:
-    out = {}
-    if with_embedding:
-        out.update(dense_out(pol["embedding"], "ip_pol_w", "ip_pol_b"))
-    out.update(dense_out(pol["wq"], "ip2_pol_w", "ip2_pol_b"))
+def _attention_policy_out(pol: dict) -> dict:
+    """One attention policy head without the (shared) embedding."""
+    out = dense_out(pol["wq"], "ip2_pol_w", "ip2_pol_b")
     out.update(dense_out(pol["wk"], "ip3_pol_w", "ip3_pol_b"))
     out["ip4_pol_w"] = L(_f32(pol["promotion"]).T)
     return out
@@ -299,16 +298,10 @@ def _transformer_out(cfg, params, factor, notes) -> dict:
     w["headcount"] = int(cfg["heads"])
     if cfg["smolgen"]:
         w["smolgen_w"] = L(_f32(body["smolgen_w"]["kernel"]).T)
-    # policy heads: lc0 shares one embedding (policy_heads.ip_pol_w) between heads
-    van = params["policy_vanilla"]
-    heads: dict[str, Any] = {**dense_out(van["embedding"], "ip_pol_w", "ip_pol_b")}
+    # policy heads: one shared embedding (policy_heads.ip_pol_w/b), then each head's Q/K/promotion
+    heads: dict[str, Any] = dense_out(params["policy_embedding"], "ip_pol_w", "ip_pol_b")
     for name in cfg["policy_heads"]:
-        p = params[f"policy_{name}"]
-        if name != "vanilla" and not (np.array_equal(p["embedding"]["kernel"], van["embedding"]["kernel"])
-                                      and np.array_equal(p["embedding"]["bias"], van["embedding"]["bias"])):
-            notes.append(f"policy head {name!r} has its own embedding; lc0 shares vanilla's, so it reads "
-                         f"{name!r} through vanilla's embedding")
-        head = _attention_policy_out(p, with_embedding=False)
+        head = _attention_policy_out(params[f"policy_{name}"])
         field = LC0_POLICY_HEADS.get(name)
         if field:
             heads[field] = head
@@ -426,7 +419,8 @@ def _resnet_in(net: Lc0Net) -> tuple[dict, dict, list[str]]:
         cfg["policy_type"] = "attention"
         if w.get("pol_encoder"):
             raise UnsupportedNetwork("attention policy with policy encoder layers is not supported")
-        params["policy_vanilla"] = _attention_policy_in(w, w["ip_pol_w"], w["ip_pol_b"], cfg)
+        params["policy_embedding"] = _policy_embedding_in(w["ip_pol_w"], w["ip_pol_b"], cfg)
+        params["policy_vanilla"] = _attention_policy_in(w, cfg)
     else:
         raise UnsupportedNetwork(f"policy format {policy} is not supported")
     # value
@@ -452,14 +446,21 @@ def _resnet_in(net: Lc0Net) -> tuple[dict, dict, list[str]]:
     return cfg, {"params": params, "batch_stats": stats}, notes
 
 
-def _attention_policy_in(head: dict, emb_w: Layer, emb_b: Layer, cfg: dict) -> dict:
+def _policy_embedding_in(emb_w: Layer, emb_b: Layer, cfg: dict) -> dict:
+    """The shared attention policy embedding (sets ``policy_embedding`` in cfg)."""
+    cfg["policy_embedding"] = emb_b.size
+    return dense_in(emb_w, emb_b)
+
+
+def _attention_policy_in(head: dict, cfg: dict) -> dict:
+    """One attention policy head's Q/K/promotion weights (all heads must have one width)."""
     for k in ("ip2_pol_w", "ip2_pol_b", "ip3_pol_w", "ip3_pol_b", "ip4_pol_w"):
         if k not in head:
             raise UnsupportedNetwork(f"attention policy head without {k}")
-    pe, pd = emb_b.size, head["ip2_pol_b"].size
-    if cfg.setdefault("policy_embedding", pe) != pe or cfg.setdefault("policy_d_model", pd) != pd:
+    pd = head["ip2_pol_b"].size
+    if cfg.setdefault("policy_d_model", pd) != pd:
         raise UnsupportedNetwork("policy heads of different widths")
-    return {"embedding": dense_in(emb_w, emb_b), "wq": dense_in(head["ip2_pol_w"], head["ip2_pol_b"]),
+    return {"wq": dense_in(head["ip2_pol_w"], head["ip2_pol_b"]),
             "wk": dense_in(head["ip3_pol_w"], head["ip3_pol_b"]),
             "promotion": np.ascontiguousarray(head["ip4_pol_w"].values.reshape(4, pd).T)}
 
@@ -563,10 +564,18 @@ def _transformer_in(net: Lc0Net) -> tuple[dict, dict, list[str]]:
             pol_heads[entry["key"]] = entry["value"]
         else:
             notes.append(f"policy head {entry['key']!r} is unknown to the trainer; skipped")
+    params["policy_embedding"] = _policy_embedding_in(emb_w, emb_b, cfg)
     for name, head in pol_heads.items():
         if head.get("pol_encoder"):
             raise UnsupportedNetwork(f"policy head {name!r} with policy encoder layers is not supported")
-        params[f"policy_{name}"] = _attention_policy_in(head, emb_w, emb_b, cfg)
+        if head is not w:  # lc0 lets a head override the shared embedding with its own ip_pol_w/b
+            for key, shared in (("ip_pol_w", emb_w), ("ip_pol_b", emb_b)):
+                own = head.get(key)
+                if own is not None and own.size and not np.array_equal(own.values, shared.values):
+                    raise UnsupportedNetwork(
+                        f"policy head {name!r} has its own embedding (PolicyHead.{key}); the trainer's "
+                        "attention policy heads share one embedding (policy_heads.ip_pol_w/b)")
+        params[f"policy_{name}"] = _attention_policy_in(head, cfg)
     cfg["policy_heads"] = list(pol_heads)
     # value heads
     vh = w.get("value_heads", {})

@@ -181,7 +181,7 @@ TOP_SETTINGS: dict[str, tuple[Any, Any, str]] = {
                     "Without an accelerator: 'auto' trains data-parallel on one single-threaded XLA CPU device per "
                     "core (faster than one multi-threaded device), N uses N such devices, 1 one device using every "
                     "core. Applied before JAX starts (the stage's prepare); ignored when an accelerator is present."),
-    "total_steps": (1000, "integer", "Stop after this many steps (0 = until the input ends)."),
+    "total_steps": (1000, "integer", "Stop after this many steps (0 = until the input ends). This and the other step intervals count the steps trained since the run's start: 0, or the step of init_checkpoint (an imported lc0 net keeps its training steps)."),
     "steps_per_network": (500, "integer", "Emit a NetworkSnapshot on 'weights' every this many steps (and at the end)."),
     "test_every": (100, "integer", "Evaluate on 'test' batches every this many steps (0 = never)."),
     "test_batches": (4, "integer", "Batches per test evaluation."),
@@ -189,7 +189,7 @@ TOP_SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "validation_batches": (8, "integer", "Batches per validation evaluation."),
     "metrics_every": (10, "integer", "Publish training metrics every this many steps."),
     "max_nan_steps": (20, "integer", "Stop with an error after this many consecutive non-finite steps (skipped)."),
-    "init_checkpoint": ("", "string", "Start from the weights of this checkpoint directory (not a resume)."),
+    "init_checkpoint": ("", "string", "Start from the weights of this checkpoint directory (not a resume): its step count carries on, the optimizer state and the learning-rate schedule start afresh."),
     "input_format": (1, "integer", "lc0 input format of the training data (recorded in the emitted snapshots)."),
     "export_kinds": (["raw", "swa", "ema"], "array", "Which weights to emit: raw and, when enabled, swa / ema."),
 }

@@ -39,17 +39,21 @@ class TrainStage(Stage):
             ctx.info(f"resumed from {ckdir} at step {step}")
         elif cfg["init_checkpoint"]:
             step = trainer.restore(cfg["init_checkpoint"], weights_only=True)
-            ctx.info(f"initialised from the weights of {cfg['init_checkpoint']} (step {step})")
+            ctx.info(f"initialised from the weights of {cfg['init_checkpoint']} (step {step}; the step count "
+                     "carries on from there, optimizer and learning-rate schedule start afresh)")
         else:
             trainer.init()
         step = trainer.step_count
+        # Step counts of the settings (total_steps, the intervals) are steps trained since the
+        # run's start: 0, or init_checkpoint's step (an imported lc0 net keeps its training steps).
+        origin = trainer.start_step
         last_saved, last_sent = step, step
         total = int(cfg["total_steps"])
         kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg.get(k, {}).get("enabled")]
         check_every = max(1, min(int(cfg["metrics_every"]) or 1, int(cfg["max_nan_steps"]) or 1))
         try:
             for batch in ctx.input("train"):
-                if total and step >= total:
+                if total and step - origin >= total:
                     break
                 try:
                     metrics = trainer.step(batch)
@@ -57,22 +61,23 @@ class TrainStage(Stage):
                     ctx.warning(f"skipped a batch: {exc}")
                     continue
                 step += 1
-                if step % check_every == 0:
+                done = step - origin
+                if done % check_every == 0:
                     trainer.check_finite()
-                if cfg["metrics_every"] and step % cfg["metrics_every"] == 0:
+                if cfg["metrics_every"] and done % cfg["metrics_every"] == 0:
                     values = {f"train/{k}": float(v) for k, v in fetch(metrics).items()}
                     values.update({f"train/{k}": v for k, v in trainer.rates().items()})
                     ctx.metrics(values, step)
-                self._maybe_eval(trainer, "test", step)
-                self._maybe_eval(trainer, "validation", step)
-                if cfg["steps_per_network"] and step % cfg["steps_per_network"] == 0:
+                self._maybe_eval(trainer, "test", step, done)
+                self._maybe_eval(trainer, "validation", step, done)
+                if cfg["steps_per_network"] and done % cfg["steps_per_network"] == 0:
                     if not self._emit(trainer, kinds):
                         break
                     last_sent = step
-                if cfg["checkpoint"]["every"] and step % cfg["checkpoint"]["every"] == 0:
+                if cfg["checkpoint"]["every"] and done % cfg["checkpoint"]["every"] == 0:
                     trainer.save(ckdir)
                     last_saved = step
-                if total and step >= total:
+                if total and done >= total:
                     break
         except NonFiniteError as exc:
             if step != last_saved:  # keep the last good state for inspection
@@ -94,10 +99,10 @@ class TrainStage(Stage):
             ok = self.ctx.output("weights").put(snap) and ok
         return ok
 
-    def _maybe_eval(self, trainer, port: str, step: int) -> None:
+    def _maybe_eval(self, trainer, port: str, step: int, done: int) -> None:
         cfg = trainer.settings
         every = int(cfg[f"{port}_every"])
-        if not every or step % every or not self.ctx.has_input(port):
+        if not every or done % every or not self.ctx.has_input(port):
             return
         batches = []
         for _ in range(int(cfg[f"{port}_batches"])):

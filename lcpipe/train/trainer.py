@@ -84,9 +84,13 @@ class Trainer:
         self.accumulate = int(s["optimizer"]["accumulate"])
         self.f16 = s["precision"] == "float16"
         self.state: dict | None = None
+        # The step this run started from: 0 for fresh weights, the checkpoint's step for
+        # init_checkpoint / an imported lc0 net. Kept across resumes (checkpoint meta).
+        self.start_step = 0
         self.tx = None
         self._train_step = None
         self._eval_steps: dict[str, Any] = {}
+        self._predict = None
         self._ckpt = None
         self.compile_seconds = 0.0
         self._last_step_time: float | None = None
@@ -113,11 +117,11 @@ class Trainer:
             self.state = self._place(self.state)
 
     # ----- state -----------------------------------------------------------------
-    def _fresh_state(self, variables, rng) -> dict:
+    def _fresh_state(self, variables, rng, step: int = 0) -> dict:
         params = variables["params"]
         self.tx = build_optimizer(self.settings["optimizer"], self.schedule, params)
         state = {
-            "step": jnp.zeros([], jnp.int32),
+            "step": jnp.asarray(step, jnp.int32),
             "params": params,
             "batch_stats": variables.get("batch_stats", {}),
             "opt_state": self.tx.init(params),
@@ -144,9 +148,14 @@ class Trainer:
         pkey, rng = jax.random.split(key)
         variables = jax.jit(lambda k: self.model.init(k, jnp.zeros((2, 112, 8, 8), jnp.float32), train=False))(pkey)
         self.state = self._place(self._fresh_state(_plain(variables), rng))
+        self.start_step = 0
 
-    def init_from_variables(self, variables: dict, seed: int | None = None) -> None:
-        """Start from given weights ({"params": ..., "batch_stats": ...}, e.g. from the importer)."""
+    def init_from_variables(self, variables: dict, seed: int | None = None, step: int = 0) -> None:
+        """Start from given weights ({"params": ..., "batch_stats": ...}, e.g. from the importer).
+
+        ``step`` is where the step count carries on from (an imported net's training steps);
+        the optimizer state is fresh, so the learning-rate schedule starts from its beginning.
+        """
         self.init(seed)
         ref = _plain(self.state["params"])
         given = _plain(variables.get("params", variables))
@@ -160,7 +169,8 @@ class Trainer:
             v["batch_stats"] = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), _plain(variables["batch_stats"]))
         else:
             v["batch_stats"] = self.state["batch_stats"]
-        self.state = self._place(self._fresh_state(v, self.state["rng"]))
+        self.state = self._place(self._fresh_state(v, self.state["rng"], int(step)))
+        self.start_step = int(step)
         self._train_step = None
 
     @property
@@ -244,7 +254,10 @@ class Trainer:
             scale = jnp.where(finite, jnp.where(grow, state["loss_scale"] * 2, state["loss_scale"]),
                               jnp.maximum(state["loss_scale"] / 2, 1.0))
             new["loss_scale"], new["good_steps"] = scale, jnp.where(grow, 0, good)
-        metrics = dict(metrics, grad_norm=gnorm, lr=self.schedule(state["step"]), skipped=(~finite).astype(jnp.float32),
+        # The lr of this step's update: the schedule runs on the optimizer's own count of applied
+        # updates (skipped steps and a start from init_checkpoint don't advance it), not on "step".
+        lr = self.schedule(schedule_count(state["opt_state"]))
+        metrics = dict(metrics, grad_norm=gnorm, lr=lr, skipped=(~finite).astype(jnp.float32),
                        loss_scale=state["loss_scale"])
         return new, metrics
 
@@ -336,10 +349,13 @@ class Trainer:
         return {k: v / count for k, v in sums.items()} if count else {}
 
     def predict(self, inputs, kind: str = "raw"):
+        """The model's outputs (inference mode) for planes [B,112,8,8]."""
         variables = {"params": self.weights(kind)}
         if self.state["batch_stats"]:
             variables["batch_stats"] = self.state["batch_stats"]
-        return self.model.apply(variables, jnp.asarray(inputs), train=False)
+        if self._predict is None:  # one compiled program rather than op-by-op dispatch
+            self._predict = jax.jit(lambda v, x: self.model.apply(v, x, train=False))
+        return self._predict(variables, jnp.asarray(inputs))
 
     def snapshot(self, kind: str = "raw") -> NetworkSnapshot:
         variables = {"params": _to_numpy_tree(self.weights(kind))}
@@ -361,7 +377,8 @@ class Trainer:
     def save(self, directory: str, wait: bool = False) -> None:
         import orbax.checkpoint as ocp
         mgr = self.checkpointer(directory)
-        meta = {"model": self.model_config, "precision": self.settings["precision"], "step": self.step_count}
+        meta = {"model": self.model_config, "precision": self.settings["precision"], "step": self.step_count,
+                "start_step": self.start_step}
         mgr.save(self.step_count, args=ocp.args.Composite(state=ocp.args.StandardSave(self.state),
                                                            meta=ocp.args.JsonSave(meta)))
         if wait:
@@ -385,16 +402,22 @@ class Trainer:
             raise FileNotFoundError(f"no checkpoint in {directory}")
         if self.state is None:
             self.init()
-        abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.replicated), self.state)
-        got = mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
-                                                        meta=ocp.args.JsonRestore()))
-        meta = got["meta"]
+        if weights_only:
+            meta = mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+        else:
+            abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.replicated),
+                                    self.state)
+            got = mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
+                                                            meta=ocp.args.JsonRestore()))
+            meta = got["meta"]
         if meta.get("model") and dict(meta["model"]) != dict(self.model_config):
             raise ValueError(f"checkpoint {directory} holds a different model configuration")
-        if weights_only:
-            self.init_from_variables({"params": got["state"]["params"], "batch_stats": got["state"]["batch_stats"]})
+        if weights_only:  # fresh optimizer and schedule; the step count carries on
+            weights = _restore_weights(os.path.join(os.path.abspath(directory), str(step), "state"))
+            self.init_from_variables(weights, step=int(weights["step"]))
         else:
             self.state = got["state"]
+            self.start_step = int(meta.get("start_step", 0))
         self._train_step = None
         return int(step)
 
@@ -403,6 +426,30 @@ class Trainer:
             self._ckpt[1].wait_until_finished()
             self._ckpt[1].close()
             self._ckpt = None
+
+
+def _restore_weights(path: str) -> dict:
+    """params, batch_stats and step of a saved trainer state, whatever the rest of it holds
+    (another optimizer's state, SWA / EMA or not): what a start from its weights needs."""
+    import orbax.checkpoint as ocp
+
+    with ocp.PyTreeCheckpointer() as ckptr:
+        tree = ckptr.metadata(path).item_metadata
+        keys = [k for k in ("params", "batch_stats", "step") if k in tree and jax.tree.leaves(tree[k])]
+        abstract = {k: jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), tree[k]) for k in keys}
+        restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
+        got = ckptr.restore(path, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args,
+                                                             partial_restore=True))
+    return {"params": got["params"], "batch_stats": got.get("batch_stats", {}), "step": got.get("step", 0)}
+
+
+def schedule_count(opt_state):
+    """The learning-rate schedule's step: the count of ``scale_by_lr`` in the optimizer state."""
+    found = [leaf for leaf in jax.tree.leaves(opt_state, is_leaf=lambda x: isinstance(x, optax.ScaleByScheduleState))
+             if isinstance(leaf, optax.ScaleByScheduleState)]
+    if len(found) != 1:
+        raise ValueError(f"expected one learning-rate schedule in the optimizer state, found {len(found)}")
+    return found[0].count
 
 
 def _is_device_batch(batch) -> bool:

@@ -26,7 +26,8 @@ CONFIGS = {
     "transformer_smolgen_multihead": dict(
         body="transformer", d_model=32, embedding_dense=8, embedding_dff=32, encoder_layers=2, heads=4, dff=48,
         smolgen=True, smolgen_hidden_channels=4, smolgen_hidden_size=16, smolgen_gen_size=8,
-        ffn_activation="relu_2", smolgen_activation="swish", policy_heads=["vanilla", "optimistic", "soft"],
+        ffn_activation="relu_2", smolgen_activation="swish",
+        policy_heads=["vanilla", "optimistic", "soft", "opponent", "next"],
         value_heads=["winner", "q", "st"], value_error=["q"], value_categorical=5, moves_left=True,
         policy_embedding=16, policy_d_model=16, **SMALL_HEADS),
     "transformer_plain": dict(body="transformer", d_model=32, embedding_dense=4, embedding_dff=16,
@@ -71,9 +72,6 @@ def models():
         if "batch_stats" in variables:  # non-trivial running statistics
             variables["batch_stats"] = jax.tree.map(
                 lambda a: (rng.random(a.shape) * 0.5 + 0.5).astype(np.float32), variables["batch_stats"])
-        if name.startswith("transformer_smolgen"):  # lc0 shares vanilla's policy embedding
-            for head in ("optimistic", "soft"):
-                variables["params"][f"policy_{head}"]["embedding"] = variables["params"]["policy_vanilla"]["embedding"]
         apply = jax.jit(lambda v, z, m=model: m.apply(v, z, train=False))
         out[name] = (model, variables, x, apply)
     return out
@@ -154,14 +152,66 @@ def test_rule50_plane_scaled_on_export(models):
         assert net.network_format["input"] == fmt
 
 
-def test_separate_policy_embeddings_are_reported(models):
-    import copy
+def _engine_attention_policy(tokens, emb_w, emb_b, head, act):
+    """What lc0 computes for one attention policy head from the file's layers: the
+    (shared) embedding ip_pol_w/b [Pe][D], then ip2 (Q), ip3 (K) [Pd][Pe], ip4 [4][Pd]."""
+    from lcpipe.lc0.policy import ATTENTION_GATHER
 
+    def fc(x, w, b):
+        return x @ w.values.reshape(b.size, -1).T + b.values
+
+    h = fc(tokens, emb_w, emb_b)
+    h = h * np.tanh(np.log1p(np.exp(h))) if act == "mish" else np.maximum(h, 0)
+    q = fc(h, head["ip2_pol_w"], head["ip2_pol_b"])
+    k = fc(h, head["ip3_pol_w"], head["ip3_pol_b"])
+    pd = q.shape[-1]
+    logits = q @ np.swapaxes(k, 1, 2) / np.sqrt(pd)  # [B, from, to]
+    ppo = head["ip4_pol_w"].values.reshape(4, pd)
+    offs = k[:, 56:64, :] @ ppo.T  # [B, to-file, q r b n]
+    promo = np.empty((len(tokens), 8, 8, 3))
+    for piece in range(3):  # from-file, to-file, piece; knight offset added to each
+        promo[..., piece] = logits[:, 48:56, 56:64] + (offs[:, :, piece] + offs[:, :, 3])[:, None, :]
+    full = np.concatenate([logits.reshape(len(tokens), -1), promo.reshape(len(tokens), -1)], axis=1)
+    return full[:, ATTENTION_GATHER]
+
+
+def test_every_policy_head_runs_from_the_files_shared_embedding(models):
+    """Each lc0 policy head (vanilla, optimistic_st, soft, opponent; 'next' in policy_head_map),
+    computed as the engine does from the exported layers, gives our head's logits."""
+    model, variables, x, apply = models["transformer_smolgen_multihead"]
+    net, _ = snapshot_to_net(NetworkSnapshot(step=1, model=dict(model.cfg), params=variables), "float32")
+    ph = net.weights["policy_heads"]
+    assert set(ph) == {"ip_pol_w", "ip_pol_b", "vanilla", "optimistic_st", "soft", "opponent", "policy_head_map"}
+    assert [e["key"] for e in ph["policy_head_map"]] == ["next"]
+    assert not any(k in ph[f] for f in ("vanilla", "optimistic_st", "soft", "opponent") for k in ("ip_pol_w", "ip_pol_b"))
+    _, inter = model.apply(variables, x, train=False, capture_intermediates=lambda m, _: m.name == "body")
+    tokens = np.asarray(inter["intermediates"]["body"]["__call__"][0], np.float64)
+    out = apply(variables, x)
+    lc0_heads = {"vanilla": ph["vanilla"], "optimistic": ph["optimistic_st"], "soft": ph["soft"],
+                 "opponent": ph["opponent"], "next": ph["policy_head_map"][0]["value"]}
+    for ours, head in lc0_heads.items():
+        ref = _engine_attention_policy(tokens, ph["ip_pol_w"], ph["ip_pol_b"], head, model.cfg["activation"])
+        got = np.asarray(out["policy"][ours])
+        assert np.abs(got - ref).max() <= 1e-4 * max(1.0, np.abs(ref).max()), ours
+    # the heads differ, so a swapped field would be seen
+    assert np.abs(np.asarray(out["policy"]["opponent"]) - np.asarray(out["policy"]["next"])).max() > 1e-2
+
+
+def test_a_head_with_its_own_embedding_is_refused(models, tmp_path):
     model, variables, _, _ = models["transformer_smolgen_multihead"]
-    v = copy.deepcopy(variables)
-    v["params"]["policy_soft"]["embedding"] = {k: a + 1.0 for k, a in v["params"]["policy_soft"]["embedding"].items()}
-    _, notes = snapshot_to_net(NetworkSnapshot(step=1, model=dict(model.cfg), params=v), "linear16")
-    assert any("'soft' has its own embedding" in n for n in notes)
+    net, _ = snapshot_to_net(NetworkSnapshot(step=1, model=dict(model.cfg), params=variables), "float32")
+    ph = net.weights["policy_heads"]
+    # a copy of the shared embedding in a head changes nothing for the engine: accepted
+    ph["soft"]["ip_pol_w"] = ph["ip_pol_w"]
+    ph["soft"]["ip_pol_b"] = ph["ip_pol_b"]
+    imp = import_net(Lc0Net.from_bytes(net.to_bytes("float32")))
+    assert imp.model["policy_heads"] == CONFIGS["transformer_smolgen_multihead"]["policy_heads"]
+    # a different one overrides the shared embedding for that head in lc0: not representable
+    from lcpipe.nets.lc0net import Layer
+
+    ph["soft"]["ip_pol_b"] = Layer(ph["ip_pol_b"].values + 1.0)
+    with pytest.raises(UnsupportedNetwork, match="'soft' has its own embedding"):
+        import_net(Lc0Net.from_bytes(net.to_bytes("float32")))
 
 
 def test_maia_import_describe_reexport(lc0_fixtures, tmp_path):

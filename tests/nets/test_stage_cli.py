@@ -99,9 +99,11 @@ def test_cli_import_then_export_round_trip(lc0_fixtures, tmp_path):
     ck = tmp_path / "ck"
     assert _cli(["net", "import", str(src), str(ck)]) == 0
     assert (ck / "lc0-import.json").is_file()
+    assert sorted(p.name for p in ck.iterdir() if p.name.isdigit()) == ["400000"]  # lc0's training_steps
     out = tmp_path / "again.pb.gz"
     assert _cli(["net", "export", str(ck), str(out)]) == 0
     a, b = read_net(src), read_net(out)
+    assert b.training_params["training_steps"] == a.training_params["training_steps"] == 400000
     assert [p for p, _ in a.iter_layers()] == [p for p, _ in b.iter_layers()]
     for (p, la), (_, lb) in zip(a.iter_layers(), b.iter_layers()):
         step = (la.values.max() - la.values.min()) / 65535

@@ -158,23 +158,27 @@ def transformer_forward(variables, cfg, planes):
         x = layer_norm(f, L["ln2"], 1e-3, skip=x, alpha=alpha)
     R = variables["params"]
     out = {}
-    pol = R["policy_vanilla"]
-    h = fc(x, to_lc0_dense(pol["embedding"]), a)
-    q = fc(h, to_lc0_dense(pol["wq"]))
-    k = fc(h, to_lc0_dense(pol["wk"]))
-    dm = q.shape[-1]
-    qk = np.einsum("bqd,bkd->bqk", q, k) / np.sqrt(dm)
-    w4 = np.asarray(pol["promotion"]).T  # lc0 ip4_pol_w [4][d]
-    full = np.zeros((B, 4288))
-    for b in range(B):
-        offs = np.array([[k[b, 56 + j] @ w4[i] for j in range(8)] for i in range(4)])
-        offs[:3] += offs[3]
-        full[b, :4096] = qk[b].reshape(-1)
-        for kk in range(8):
-            for j in range(8):
-                for i in range(3):
-                    full[b, 4096 + 24 * kk + 3 * j + i] = qk[b, 48 + kk, 56 + j] + offs[i, j]
-    out["policy"] = full[:, ATTENTION_GATHER]
+    # lc0: one policy embedding (policy_heads.ip_pol_w/b) feeds every head's own Q/K/promotion weights
+    h = fc(x, to_lc0_dense(R["policy_embedding"]), a)
+    out["policies"] = {}
+    for name in cfg["policy_heads"]:
+        pol = R[f"policy_{name}"]
+        q = fc(h, to_lc0_dense(pol["wq"]))
+        k = fc(h, to_lc0_dense(pol["wk"]))
+        dm = q.shape[-1]
+        qk = np.einsum("bqd,bkd->bqk", q, k) / np.sqrt(dm)
+        w4 = np.asarray(pol["promotion"]).T  # lc0 ip4_pol_w [4][d]
+        full = np.zeros((B, 4288))
+        for b in range(B):
+            offs = np.array([[k[b, 56 + j] @ w4[i] for j in range(8)] for i in range(4)])
+            offs[:3] += offs[3]
+            full[b, :4096] = qk[b].reshape(-1)
+            for kk in range(8):
+                for j in range(8):
+                    for i in range(3):
+                        full[b, 4096 + 24 * kk + 3 * j + i] = qk[b, 48 + kk, 56 + j] + offs[i, j]
+        out["policies"][name] = full[:, ATTENTION_GATHER]
+    out["policy"] = out["policies"]["vanilla"]
     vh = R["value_winner"]
     h = fc(x, to_lc0_dense(vh["embedding"]), a).reshape(B, -1)
     h = fc(h, to_lc0_dense(vh["dense1"]), a)

@@ -43,14 +43,22 @@ def test_resnet_matches_lc0_engine_math(policy_type):
 
 
 def test_transformer_matches_lc0_engine_math():
-    cfg = dict(TINY_TRANSFORMER, encoder_layers=2, activation="mish", ffn_activation="relu_2")
+    cfg = dict(TINY_TRANSFORMER, encoder_layers=2, activation="mish", ffn_activation="relu_2",
+               policy_heads=["vanilla", "optimistic", "opponent", "next"], policy_embedding=12, policy_d_model=6)
     model = build_model(cfg)
     planes = make_batch(3, seed=2).inputs
     planes[0, 12:24] = planes[0, :12]  # some history
     v = model.init(jax.random.PRNGKey(0), jnp.asarray(planes))
     v = {"params": _perturb(v["params"], 3)}
+    # one policy embedding for all heads, as in lc0's format; each head its own Q/K/promotion
+    assert v["params"]["policy_embedding"]["kernel"].shape == (16, 12)
+    assert all("embedding" not in v["params"][f"policy_{h}"] for h in cfg["policy_heads"])
     out = jax.jit(lambda v, x: model.apply(v, x, train=False))(v, planes)
-    _check(out, transformer_forward(v, model.cfg, planes))
+    ref = transformer_forward(v, model.cfg, planes)
+    _check(out, ref)
+    for head in cfg["policy_heads"]:
+        np.testing.assert_allclose(np.asarray(out["policy"][head]), ref["policies"][head], rtol=2e-3, atol=2e-3)
+    assert not np.allclose(np.asarray(out["policy"]["optimistic"]), np.asarray(out["policy"]["vanilla"]), atol=1e-2)
 
 
 def test_promotion_logits_reach_their_moves():

@@ -20,10 +20,17 @@ def _env(devices: int | None):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     env["JAX_PLATFORMS"] = "cpu"
+    import jax
+
+    cache = jax.config.jax_compilation_cache_dir  # the session's cache (conftest): the two init programs of
+    if cache:  # the local run compile once
+        env.update(JAX_COMPILATION_CACHE_DIR=cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+                   JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+    # keep the suite's XLA flags (tests/conftest.py), replace any device count
+    flags = [f for f in env.get("XLA_FLAGS", "").split() if "xla_force_host_platform_device_count" not in f]
     if devices:
-        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
-    else:
-        env.pop("XLA_FLAGS", None)
+        flags.append(f"--xla_force_host_platform_device_count={devices}")
+    env["XLA_FLAGS"] = " ".join(flags)
     return env
 
 

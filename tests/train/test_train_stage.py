@@ -17,6 +17,10 @@ from lcpipe.train.stage import TrainStage
 from lcpipe.train.stages import lcpipe_stage_types
 
 
+# What the compiled train step depends on, shared by the tests below (one compilation, cached).
+PROGRAM = {"model": TINY_RESNET, "swa": {"enabled": True, "period": 1}, "schedule": {"lr": 0.01, "warmup_steps": 100}}
+
+
 def run_stage(config, tmp_path, n_train=12, n_test=4):
     stop = threading.Event()
     bus = EventBus()
@@ -57,9 +61,8 @@ def test_stage_declaration_schema_has_defaults_and_descriptions():
 
 def test_stage_trains_emits_checkpoints_and_resumes(tmp_path):
     config = normalize_settings({
-        "model": TINY_RESNET, "total_steps": 6, "steps_per_network": 3, "test_every": 3, "test_batches": 2,
-        "metrics_every": 1, "swa": {"enabled": True, "period": 1}, "checkpoint": {"every": 3, "async": True},
-        "schedule": {"lr": 0.01}})
+        **PROGRAM, "total_steps": 6, "steps_per_network": 3, "test_every": 3, "test_batches": 2,
+        "metrics_every": 1, "checkpoint": {"every": 3, "async": True}})
     snaps, bus = run_stage(config, tmp_path)
     assert [(s.step, s.kind) for s in snaps] == [(3, "raw"), (3, "swa"), (6, "raw"), (6, "swa")]
     assert snaps[0].model["body"] == "resnet" and "batch_stats" in snaps[0].params
@@ -68,7 +71,7 @@ def test_stage_trains_emits_checkpoints_and_resumes(tmp_path):
     assert steps == [3, 6]
     metrics = bus.latest_metrics["train"]
     assert np.isfinite(metrics["train/loss"]) and np.isfinite(metrics["test/loss"])
-    assert np.isfinite(metrics["test_swa/loss"]) and metrics["train/lr"] == pytest.approx(0.01)
+    assert np.isfinite(metrics["test_swa/loss"]) and metrics["train/lr"] == pytest.approx(0.01 * 6 / 100)
 
     # A second run with a larger budget resumes from step 6 (and ends at 9).
     config = dict(config, total_steps=9)
@@ -76,3 +79,45 @@ def test_stage_trains_emits_checkpoints_and_resumes(tmp_path):
     assert [(s.step, s.kind) for s in snaps2] == [(9, "raw"), (9, "swa")]
     assert not np.array_equal(snaps2[0].params["params"]["body"]["input"]["conv"]["kernel"],
                               snaps[2].params["params"]["body"]["input"]["conv"]["kernel"])
+
+
+def test_imported_net_carries_on_its_step_through_fine_tune_and_export(tmp_path):
+    """lcpipe net import keeps lc0's training_steps; a fine-tune from it counts on from
+    there (total_steps and intervals count the steps of this run), restarts its schedule,
+    resumes with the same origin, and the exported nets carry on the count."""
+    import argparse
+
+    import jax
+
+    from lcpipe.nets.cli import register
+    from lcpipe.nets.export import export_snapshot, snapshot_to_net
+    from lcpipe.nets.lc0net import read_net
+    from lcpipe.train.models import build_model
+    from lcpipe.types import NetworkSnapshot
+
+    model = build_model(TINY_RESNET)
+    variables = jax.tree.map(np.asarray, model.init(jax.random.PRNGKey(3), make_batch(2).inputs, train=False))
+    src = export_snapshot(NetworkSnapshot(step=123_456, model=dict(model.cfg), params=variables),
+                          tmp_path / "src.pb.gz", "float32")
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["net", "import", str(src), str(tmp_path / "imported")])
+    assert args.handler(args) == 0
+    assert sorted(p.name for p in (tmp_path / "imported").iterdir() if p.name.isdigit()) == ["123456"]
+
+    config = normalize_settings({
+        **PROGRAM, "init_checkpoint": str(tmp_path / "imported"), "total_steps": 4, "steps_per_network": 2,
+        "metrics_every": 1, "test_every": 0, "checkpoint": {"every": 2, "async": False}, "export_kinds": ["raw"]})
+    work = tmp_path / "run"
+    work.mkdir()
+    snaps, bus = run_stage(config, work)
+    assert [s.step for s in snaps] == [123_458, 123_460]
+    # the schedule restarted: after 4 applied updates the warmup is at 4/100 (not at step 123460)
+    assert bus.latest_metrics["train"]["train/lr"] == pytest.approx(0.01 * 4 / 100)
+    net, _ = snapshot_to_net(snaps[-1], "float32")
+    assert net.training_params["training_steps"] == 123_460
+    # a resume keeps the run's origin: total_steps 6 trains 2 more steps, not 123460 - 6
+    snaps2, _ = run_stage(dict(config, total_steps=6), work)
+    assert [s.step for s in snaps2] == [123_462]
+    path = export_snapshot(snaps2[-1], tmp_path / "out.pb.gz")
+    assert read_net(path).training_params["training_steps"] == 123_462

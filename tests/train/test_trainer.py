@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from helpers import TINY_TRANSFORMER, make_batch
-from lcpipe.train.trainer import NonFiniteError, Trainer
+from lcpipe.train.trainer import NonFiniteError, Trainer, schedule_count
 
 SETTINGS = {
     "model": TINY_TRANSFORMER,
     "optimizer": {"name": "sgd", "momentum": 0.9, "weight_decay": 1e-4},
-    "schedule": {"lr": 0.05, "warmup_steps": 2},
+    "schedule": {"lr": 0.05, "warmup_steps": 8},  # an lr that changes over the first steps
     "swa": {"enabled": True, "period": 1, "max_count": 1000},
     "ema": {"enabled": True, "decay": 0.5},
     "max_nan_steps": 2,
@@ -115,15 +115,13 @@ def test_nan_guard_skips_and_stops(trained):
     assert int(t.state["nan_total"]) == 2
 
 
-def test_gradient_accumulation_equals_the_big_batch():
-    one = Trainer(SETTINGS)
-    one.init()
+def test_gradient_accumulation_equals_the_big_batch(trained):
+    _, history, _ = trained  # the same init (seed), then BATCHES[0], BATCHES[1] as whole batches
     acc = Trainer(dict(SETTINGS, optimizer=dict(SETTINGS["optimizer"], accumulate=2)))
     acc.init()
     for i in range(2):
-        one.step(BATCHES[i])
         acc.step(BATCHES[i])
-    assert_trees_equal(params_np(acc.state["params"]), params_np(one.state["params"]), atol=1e-6)
+    assert_trees_equal(params_np(acc.state["params"]), history[1], atol=1e-6)
 
 
 def test_bad_settings_are_clear_errors():
@@ -134,8 +132,9 @@ def test_bad_settings_are_clear_errors():
 
 
 def test_float16_dynamic_loss_scaling():
-    t = Trainer(dict(SETTINGS, precision="float16", loss_scale={"initial": 8.0, "period": 2},
-                     swa={"enabled": False}, ema={"enabled": False}))
+    # (a smaller model than SETTINGS': what matters here is the loss scale, and it compiles faster)
+    t = Trainer(dict(SETTINGS, model=dict(TINY_TRANSFORMER, smolgen=False, moves_left=False), precision="float16",
+                     loss_scale={"initial": 8.0, "period": 2}, swa={"enabled": False}, ema={"enabled": False}))
     t.init()
     bad = make_batch(16, seed=9)
     bad.inputs[0, 0, 0, 0] = np.nan
@@ -146,3 +145,48 @@ def test_float16_dynamic_loss_scaling():
     t.step(BATCHES[1])  # two finite steps: the scale doubles
     assert float(t.state["loss_scale"]) == 8.0
     assert all(leaf.dtype == np.float32 for leaf in jax.tree.leaves(t.state["params"]))
+
+
+def test_lr_metric_is_the_applied_lr_after_a_skipped_step():
+    """The schedule runs on the count of applied updates: a skipped (non-finite) step
+    does not advance it, and the reported lr is the one the update used."""
+    lr = lambda k: 0.05 * min(1.0, (k + 1) / 8)  # noqa: E731  SETTINGS' warmup
+    bad = make_batch(16, seed=9)
+    bad.inputs[0, 0, 0, 0] = np.nan
+    t = Trainer(SETTINGS)
+    t.init()
+    got = [float(t.step(b)["lr"]) for b in (BATCHES[0], bad, BATCHES[1], BATCHES[2])]
+    # applied updates 0, (skipped: the next one would use lr(1)), 1, 2
+    np.testing.assert_allclose(got, [lr(0), lr(1), lr(1), lr(2)], rtol=1e-6)
+    assert t.step_count == 4
+    # and the weights are those of the same three good steps without the skipped one
+    ref = Trainer(SETTINGS)
+    ref.init()
+    for b in (BATCHES[0], BATCHES[1], BATCHES[2]):
+        ref.step(b)
+    for key in ("params", "opt_state", "swa", "ema"):
+        assert_trees_equal(params_np(t.state[key]), params_np(ref.state[key]))
+
+
+def test_start_from_variables_keeps_the_step_and_restarts_the_schedule(trained):
+    """An imported net carries on its step count; its fine-tune starts the schedule afresh."""
+    t, _, _ = trained
+    fine = Trainer(SETTINGS)
+    fine.init_from_variables(t.snapshot().params, step=400_000)
+    assert fine.step_count == 400_000 and fine.start_step == 400_000
+    lrs = [float(fine.step(BATCHES[i])["lr"]) for i in range(2)]
+    np.testing.assert_allclose(lrs, [0.05 / 8, 0.05 * 2 / 8], rtol=1e-6)  # warmup from its start
+    assert fine.step_count == 400_002 and fine.snapshot().step == 400_002
+
+
+def test_start_from_a_checkpoints_weights_with_another_optimizer(trained, tmp_path):
+    """init_checkpoint (weights_only) takes params, batch statistics and the step, whatever
+    optimizer state or averages the checkpoint holds."""
+    t, _, _ = trained
+    t.save(str(tmp_path / "ck"), wait=True)
+    other = Trainer(dict(SETTINGS, optimizer={"name": "adamw"}, swa={"enabled": False}, ema={"enabled": False}))
+    assert other.restore(str(tmp_path / "ck"), weights_only=True) == 24
+    assert other.step_count == 24 and other.start_step == 24
+    assert_trees_equal(params_np(other.state["params"]), params_np(t.state["params"]))
+    assert int(schedule_count(other.state["opt_state"])) == 0  # a fresh optimizer: the schedule starts over
+    other.close()

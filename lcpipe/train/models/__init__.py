@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from lcpipe.train.model_config import model_defaults, normalize
 from lcpipe.train.models.heads import (AttentionPolicyHead, ClassicalPolicyHead, ConvPolicyHead, MovesLeftHead,
-                                       ValueHead)
+                                       ValueHead, attention_policy_embedding)
 from lcpipe.train.models.resnet import ResNetBody
 from lcpipe.train.models.transformer import TransformerBody
 
@@ -46,15 +46,19 @@ class LC0Net(nn.Module):
             width = c["d_model"]
             ptype = "attention"
         out: dict[str, Any] = {"policy": {}, "value": {}}
+        if ptype == "attention":  # one embedding for all policy heads, as lc0's format and engine have it
+            emb = c["policy_embedding"] or width
+            pol_x = attention_policy_embedding(x, emb, act, self.dtype)
+        else:
+            pol_x = x
         for name in c["policy_heads"]:
             if ptype == "attention":
-                emb = c["policy_embedding"] or width
-                head = AttentionPolicyHead(emb, c["policy_d_model"] or emb, act, self.dtype, name=f"policy_{name}")
+                head = AttentionPolicyHead(c["policy_d_model"] or emb, self.dtype, name=f"policy_{name}")
             elif ptype == "conv":
                 head = ConvPolicyHead(c["filters"], act, bn, self.dtype, name=f"policy_{name}")
             else:
                 head = ClassicalPolicyHead(c["policy_channels"], act, bn, self.dtype, name=f"policy_{name}")
-            out["policy"][name] = head(x, train)
+            out["policy"][name] = head(pol_x, train)
         for name in c["value_heads"]:
             out["value"][name] = ValueHead(c["value_channels"], c["value_hidden"], act, bn,
                                            name in c["value_error"], c["value_categorical"], self.dtype,

@@ -93,25 +93,31 @@ class ClassicalPolicyHead(nn.Module):
         return dense(1858, "dense", self.dtype)(nchw_flatten(h)).astype(F32)
 
 
-class AttentionPolicyHead(nn.Module):
-    """lc0's attention policy: embedding (act), Q/K projections, from-to logits
-    Q K^T / sqrt(d), promotion offsets from the rank-8 keys, gather 4288 -> 1858.
+def attention_policy_embedding(x, features: int, act: str, dtype: Any = F32):
+    """lc0's policy embedding (``policy_heads.ip_pol_w/b``): one dense layer on
+    the body's tokens, computed once and shared by every attention policy head.
+    Call it inside a compact module: its parameters are ``policy_embedding``.
 
-    On a conv body the embedding uses selu, as the engine hard-codes for it.
+    On a conv body (NHWC, square = rank*8+file) the tokens are the squares'
+    channels and the activation is selu, as the engine hard-codes for it.
+    """
+    if x.ndim == 4:
+        x = x.reshape(x.shape[0], 64, x.shape[-1])
+        act = "selu"
+    return activation(act)(dense(features, "policy_embedding", dtype)(x))
+
+
+class AttentionPolicyHead(nn.Module):
+    """One of lc0's attention policy heads on the shared policy embedding
+    (``attention_policy_embedding``): Q/K projections, from-to logits
+    Q K^T / sqrt(d), promotion offsets from the rank-8 keys, gather 4288 -> 1858.
     """
 
-    embedding: int
     d_model: int
-    act: str
     dtype: Any = F32
 
     @nn.compact
-    def __call__(self, x, train: bool):
-        act = self.act
-        if x.ndim == 4:  # conv body: NHWC -> tokens (square = rank*8+file)
-            x = x.reshape(x.shape[0], 64, x.shape[-1])
-            act = "selu"
-        h = activation(act)(dense(self.embedding, "embedding", self.dtype)(x))
+    def __call__(self, h, train: bool):
         q = dense(self.d_model, "wq", self.dtype)(h).astype(F32)
         k = dense(self.d_model, "wk", self.dtype)(h).astype(F32)
         logits = jnp.einsum("bqd,bkd->bqk", q, k) / np.sqrt(self.d_model)
