@@ -27,3 +27,14 @@ def lc0_fixtures() -> Path:
     """../shared/fixtures (real lc0 self-play tars and networks)."""
     assert FIXTURES.is_dir(), f"real lc0 fixtures missing at {FIXTURES}"
     return FIXTURES
+
+
+SYZYGY_TEST_DIR = REPO / ".venv" / "syzygy-test"
+
+
+@pytest.fixture(scope="session")
+def syzygy_dir() -> Path:
+    """The 3- and 4-piece Syzygy tables `make setup` fetches (tests/fetch_syzygy_tables.py)."""
+    path = Path(os.environ.get("LCPIPE_SYZYGY_TEST_DIR", SYZYGY_TEST_DIR))
+    assert any(path.glob("*.rtbw")), f"Syzygy test tables missing in {path}: run `make setup`"
+    return path
