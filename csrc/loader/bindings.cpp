@@ -7,6 +7,7 @@
 
 #include "loader/core.h"
 #include "loader/crc32.h"
+#include "loader/frame_position.h"
 #include "loader/gz.h"
 #include "loader/inflate.h"
 #include "loader/segment.h"
@@ -148,6 +149,25 @@ py::tuple decode_gz(const py::bytes& data) {
   return py::make_tuple(batch_arrays(b), problems);
 }
 
+// Test helper: the prober's view of each record's current position (see
+// frame_position.h) as (ours, theirs, [P, N, B, R, Q, K], ep square, rule50,
+// castling, black to move) per record.
+py::list frame_positions(const py::bytes& records) {
+  std::string_view s = records;
+  ParsedChunk pc;
+  parse_chunk(reinterpret_cast<const uint8_t*>(s.data()), s.size(), pc);
+  if (!pc.problems.empty()) throw std::invalid_argument("frame_positions: " + pc.problems[0]);
+  py::list out;
+  for (const auto& f : pc.frames) {
+    const lcpipe::tb::Position p = frame_position(*f);
+    py::list types;
+    for (uint64_t t : p.by_type) types.append(t);
+    out.append(py::make_tuple(p.by_color[0], p.by_color[1], types, p.ep_square, p.rule50, p.castling,
+                              frame_black_to_move(*f)));
+  }
+  return out;
+}
+
 py::tuple tar_index(const py::bytes& data) {
   std::string s = data;
   TarIndex idx;
@@ -235,6 +255,7 @@ void register_loader(py::module_& m) {
       .def("problems", &PySegment::problems)
       .def("errors", &PySegment::errors);
   sub.def("decode_gz", &decode_gz, "Decode one gzipped chunk to batch arrays (inputs, probs, values, opp, next).");
+  sub.def("frame_positions", &frame_positions, "Test helper: each record's current position as the Syzygy prober sees it.");
   sub.def("tar_index", &tar_index, "Index a tar held in memory: (members [(name, offset, size)], problems, skipped).");
   sub.def("gunzip", &py_gunzip, "Inflate gzip bytes: (data, problem or '').", py::arg("data"),
           py::arg("inflater") = "native", py::arg("check_crc") = true);

@@ -19,7 +19,9 @@
 
 #include "hashing.h"
 #include "loader/dirwatch.h"
+#include "loader/frame_position.h"
 #include "loader/segment.h"
+#include "loader/syzygy.h"
 #include "loader/tar.h"
 
 namespace lcl {
@@ -735,9 +737,17 @@ class Rescore : public Stage {
     lambda_ = cfg_.num("short_term_lambda", 0.8);
     overwrite_ = cfg_.flag("overwrite_short_term", false);
     gz_opts_ = gz_options(cfg_);
+    open_tablebases(d.name);
   }
   int threads() const override { return threads_; }
   void close_outputs() override { out_.close(); }
+  void gauges(std::map<std::string, double>& g) const override {
+    if (!tb_) return;
+    g["tb_games"] = static_cast<double>(tb_games_.load());
+    g["tb_frames_changed"] = static_cast<double>(tb_changed_.load());
+    g["tb_probes"] = static_cast<double>(tb_probes_.load());
+    g["tb_misses"] = static_cast<double>(tb_misses_.load());
+  }
 
   void work(int) override {
     ChunkPtr c;
@@ -761,6 +771,7 @@ class Rescore : public Stage {
         }
         if (temperature_ != 1.0 || offset_ != 0.0)
           for (auto& f : g->frames) policy(*f);
+        if (tb_) tablebase_results(*g, c->where());
         if (deblunder_) deblunder(*g);
         if (short_term_) short_term(*g);
         fresh->game = std::move(g);
@@ -784,6 +795,92 @@ class Rescore : public Stage {
     }
     if (sum <= 0) return;
     for (int k = 0; k < f.n_legal; ++k) p[k] = static_cast<float>(q[k] / sum);
+  }
+
+  // "syzygy_paths" holds the directories one per line (lcpipe.loader.segment).
+  void open_tablebases(const std::string& stage) {
+    std::vector<std::string> dirs;
+    const std::string all = cfg_.str("syzygy_paths", "");
+    for (size_t at = 0; at < all.size();) {
+      size_t nl = all.find('\n', at);
+      if (nl == std::string::npos) nl = all.size();
+      if (nl > at) dirs.push_back(all.substr(at, nl - at));
+      at = nl + 1;
+    }
+    if (dirs.empty()) return;
+    try {
+      tb_ = std::make_unique<lcpipe::tb::Tablebases>(dirs);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(stage + ": syzygy_paths: " + e.what());
+    }
+    tb_pieces_ = tb_->max_pieces();
+    std::string where;
+    for (auto& dir : dirs) where += (where.empty() ? "" : ", ") + dir;
+    if (tb_->wdl_tables() == 0)
+      problem(where, "no Syzygy WDL tables (*.rtbw) found: results are not rescored");
+    else
+      seg_.info(stage + ": " + std::to_string(tb_->wdl_tables()) + " Syzygy WDL tables, up to " +
+                std::to_string(tb_pieces_) + " pieces, from " + where);
+  }
+
+  // Tablebase rescoring of the game result (docs/loader.md): an anchor is a
+  // frame whose position the tables cover (no castling, few enough pieces)
+  // with rule50 == 0, so the table's WDL is exact under the 50-move rule.
+  // Its value (win +1, loss -1, anything else 0: lc0 games end drawn at the
+  // 50-move rule) becomes the result of every frame since the previous
+  // anchor, signed for each frame's side to move. Frames after the last
+  // anchor keep the game result.
+  void tablebase_results(Game& g, const std::string& where) {
+    size_t first = 0;  // first frame not yet given an anchor's value
+    bool anchored = false;
+    uint64_t changed = 0;
+    for (size_t i = 0; i < g.frames.size(); ++i) {
+      const Frame& f = *g.frames[i];
+      if (f.rule50 != 0) continue;
+      const lcpipe::tb::Position pos = frame_position(f);
+      if (pos.castling || pos.piece_count() > tb_pieces_) continue;
+      tb_probes_.fetch_add(1, std::memory_order_relaxed);
+      const std::optional<lcpipe::tb::Wdl> wdl = tb_->probe_wdl(pos);
+      if (!wdl) {
+        tb_misses_.fetch_add(1, std::memory_order_relaxed);
+        problem(material(pos), "no tablebase value (table missing or unreadable), first seen in " + where);
+        continue;
+      }
+      const int value = *wdl == lcpipe::tb::Wdl::kWin ? 1 : *wdl == lcpipe::tb::Wdl::kLoss ? -1 : 0;
+      const bool black = frame_black_to_move(f);
+      for (size_t k = first; k <= i; ++k) {
+        Frame& h = *g.frames[k];
+        const float q = value == 0 ? 0.0f : static_cast<float>(frame_black_to_move(h) == black ? value : -value);
+        const float d = value == 0 ? 1.0f : 0.0f;
+        if (h.v[kResult][0] != q || h.v[kResult][1] != d) ++changed;
+        h.v[kResult][0] = q;
+        h.v[kResult][1] = d;
+      }
+      first = i + 1;
+      anchored = true;
+    }
+    if (anchored) tb_games_.fetch_add(1, std::memory_order_relaxed);
+    tb_changed_.fetch_add(changed, std::memory_order_relaxed);
+  }
+
+  // "KQRvKR"-style name of a position's material (problems are logged once
+  // per name).
+  static std::string material(const lcpipe::tb::Position& p) {
+    auto side = [&](int c) {
+      std::string s;
+      const char* names = "PNBRQK";
+      for (int t = 5; t >= 0; --t)
+        for (int n = __builtin_popcountll(p.by_color[c] & p.by_type[t]); n > 0; --n) s += names[t];
+      return s;
+    };
+    auto worth = [](const std::string& s) {
+      int v = 0;
+      for (char ch : s) v += ch == 'Q' ? 9 : ch == 'R' ? 5 : ch == 'B' || ch == 'N' ? 3 : ch == 'P' ? 1 : 0;
+      return v;
+    };
+    std::string a = side(lcpipe::tb::kWhite), b = side(lcpipe::tb::kBlack);
+    if (worth(b) > worth(a)) std::swap(a, b);  // stronger side first, as table names go
+    return "syzygy " + a + "v" + b;
   }
 
   // Walking back from the end: after a blunder (played move worse than the
@@ -837,6 +934,9 @@ class Rescore : public Stage {
   double temperature_, offset_, threshold_, lambda_;
   bool deblunder_, short_term_, overwrite_;
   GzOptions gz_opts_;
+  std::unique_ptr<lcpipe::tb::Tablebases> tb_;  // shared by the stage's threads
+  int tb_pieces_ = 0;
+  std::atomic<uint64_t> tb_games_{0}, tb_changed_{0}, tb_probes_{0}, tb_misses_{0};
 };
 
 // --------------------------------------------------------------- unpack --

@@ -9,6 +9,10 @@ evaluation per game that drifts towards the final result, so q/d/m agree
 from ply to ply and with the result; plies_left counts down. Frames are
 encoded with ``encoder`` for any input format, as V6 or V7 records (V7 fills
 q_st/d_st and the opponent/next move indices). Same seed, same bytes.
+
+Games start from the standard position or from given FENs (``start_fen``,
+or ``start_fens`` in ``generate_games``); ``random_endgame`` makes random
+legal positions of a given material (e.g. "KRPvKR") for tablebase tests.
 """
 
 from __future__ import annotations
@@ -37,10 +41,39 @@ class SynthConfig:
     max_plies: int = 100
     capture_bias: float = 8.0
     alpha: float = 0.3  # Dirichlet concentration of the visit fractions
+    start_fen: str | None = None  # None: the standard start position
+
+
+_SYMBOLS = {"K": chess.KING, "Q": chess.QUEEN, "R": chess.ROOK, "B": chess.BISHOP, "N": chess.KNIGHT,
+            "P": chess.PAWN}
+
+
+def random_endgame(rng: np.random.Generator, material: str, tries: int = 10000) -> str:
+    """FEN of a random legal position with ``material`` ("KQvKR": one side K+Q,
+    the other K+R; which side is white and who moves are random too). No
+    castling, no en passant; pawns never on the first or last rank; the side
+    not to move is not in check; not already over (mate, stalemate)."""
+    sides = material.upper().split("V")
+    if len(sides) != 2 or any(s.count("K") != 1 for s in sides) or any(c not in _SYMBOLS for c in "".join(sides)):
+        raise ValueError(f"material must look like 'KQvKR', not {material!r}")
+    for _ in range(tries):
+        board = chess.Board.empty()
+        first_white = bool(rng.integers(2))
+        squares = rng.permutation(64)
+        k = 0
+        for side, pieces in enumerate(sides):
+            color = chess.WHITE if (side == 0) == first_white else chess.BLACK
+            for c in pieces:
+                board.set_piece_at(int(squares[k]), chess.Piece(_SYMBOLS[c], color))
+                k += 1
+        board.turn = bool(rng.integers(2))
+        if board.is_valid() and not board.is_game_over(claim_draw=False):
+            return board.fen()
+    raise RuntimeError(f"no legal {material} position found in {tries} tries")
 
 
 def _play(rng: np.random.Generator, cfg: SynthConfig):
-    game = GameHistory()
+    game = GameHistory(chess.Board(cfg.start_fen) if cfg.start_fen else None)
     board = game.board
     policies: list[tuple[np.ndarray, np.ndarray]] = []  # (indices, fractions)
     played: list[int] = []
@@ -85,12 +118,13 @@ def generate_game(rng: np.random.Generator, cfg: SynthConfig | None = None) -> n
     if n == 0:
         return arr
     result_white, bits = _outcome(game.board)
+    white_first = game.snapshots[0].black_to_move is False
     encoded = [encode(game.snapshots, t, cfg.input_format) for t in range(n)]
     fill_frames(arr, encoded, cfg.input_format)
     arr["invariance_info"] |= bits
 
     ply = np.arange(n)
-    sign = np.where(ply % 2 == 0, 1.0, -1.0)  # white to move on even plies
+    sign = np.where((ply % 2 == 0) == white_first, 1.0, -1.0)  # +1 where white is to move
     drift = np.cumsum(rng.normal(0.0, 0.08, n))
     lam = (ply / max(n - 1, 1)) ** 2
     q_white = np.clip((1 - lam) * np.tanh(drift) + lam * result_white, -1, 1)
@@ -145,18 +179,26 @@ def generate_game(rng: np.random.Generator, cfg: SynthConfig | None = None) -> n
 
 
 def generate_games(n: int, seed: int = 0, input_format: int = 1, version: int = 6,
-                   max_plies: int = 100) -> list[tuple[str, np.ndarray]]:
-    """``n`` games named ``game_{seed:06d}_{i:06d}.gz`` (sorted = generated order)."""
-    cfg = SynthConfig(input_format=input_format, version=version, max_plies=max_plies)
+                   max_plies: int = 100, start_fens: list[str] | None = None) -> list[tuple[str, np.ndarray]]:
+    """``n`` games named ``game_{seed:06d}_{i:06d}.gz`` (sorted = generated order).
+
+    ``start_fens``: game i starts from ``start_fens[i % len(start_fens)]``.
+    """
     rng = np.random.default_rng(seed)
-    return [(f"game_{seed:06d}_{i:06d}.gz", generate_game(rng, cfg)) for i in range(n)]
+    games = []
+    for i in range(n):
+        fen = start_fens[i % len(start_fens)] if start_fens else None
+        cfg = SynthConfig(input_format=input_format, version=version, max_plies=max_plies, start_fen=fen)
+        games.append((f"game_{seed:06d}_{i:06d}.gz", generate_game(rng, cfg)))
+    return games
 
 
 def write_games(out_dir: str | os.PathLike, n: int, seed: int = 0, input_format: int = 1, version: int = 6,
-                tar: bool = False, max_plies: int = 100, tar_name: str | None = None) -> list[Path]:
+                tar: bool = False, max_plies: int = 100, tar_name: str | None = None,
+                start_fens: list[str] | None = None) -> list[Path]:
     """Generate ``n`` games into ``out_dir``: one .gz per game, or one .tar of them."""
     out = Path(out_dir)
-    games = generate_games(n, seed, input_format, version, max_plies)
+    games = generate_games(n, seed, input_format, version, max_plies, start_fens)
     if tar:
         return [chunks.write_tar(out / (tar_name or f"games_{seed:06d}.tar"), games)]
     return [chunks.write_chunk(out / name, arr) for name, arr in games]

@@ -10,6 +10,7 @@ once a second; problems with input files are logged once per file.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -48,6 +49,17 @@ def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def _resolve(path: str, workdir: Path) -> str:
     p = Path(path)
     return str(p if p.is_absolute() else workdir / p)
+
+
+def _syzygy_paths(stage: str, paths: list, workdir: Path) -> str:
+    """Tablebase directories, resolved and checked, one per line for the C++ side."""
+    out = []
+    for p in paths:
+        d = Path(_resolve(str(p), workdir))
+        if "\n" in str(d) or not d.is_dir() or not os.access(d, os.R_OK | os.X_OK):
+            raise ValueError(f"{stage}: syzygy_paths: cannot read directory {d}")
+        out.append(str(d))
+    return "\n".join(out)
 
 
 def describe(members, internal_links, has_input, has_output, workdir: Path = Path(".")):
@@ -103,6 +115,8 @@ def describe(members, internal_links, has_input, has_output, workdir: Path = Pat
             config["dir"] = _resolve(str(config.get("dir", "games")), workdir)
         if m.stage_type == "loader.chunk_pool" and config.get("anchor_file"):
             config["anchor_file"] = _resolve(str(config["anchor_file"]), workdir)
+        if m.stage_type == "loader.rescore":
+            config["syzygy_paths"] = _syzygy_paths(m.name, (m.config or {}).get("syzygy_paths") or [], workdir)
         stages.append({"name": m.name, "type": m.stage_type, "config": config, "inputs": inputs, "outputs": outputs})
     return list(queues.values()), stages, ext_in, ext_out
 

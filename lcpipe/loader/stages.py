@@ -168,8 +168,9 @@ def lcpipe_stage_types():
         ),
         _stage(
             "loader.rescore",
-            "Rewrites targets of whole games: policy temperature/offset, deblunder of the result target, and "
-            "the short-term value plus opponent/next move indices for V6 data.",
+            "Rewrites targets of whole games: policy temperature/offset, Syzygy tablebase rescoring and "
+            "deblunder of the result target, and the short-term value plus opponent/next move indices for V6 "
+            "data.",
             [Port("chunks", "chunks")],
             [Port("chunks", "chunks")],
             {
@@ -190,6 +191,12 @@ def lcpipe_stage_types():
                                       "description": "Decay of the short-term value's look-ahead per ply."},
                 "overwrite_short_term": {"type": "boolean", "default": False,
                                          "description": "Recompute them even where the data has them (V7)."},
+                "syzygy_paths": {"type": "array", "items": {"type": "string", "minLength": 1}, "default": [],
+                                 "description": "Directories of Syzygy tables (*.rtbw, *.rtbz); empty: off. The "
+                                                "game result target is rescored from the tables' WDL value "
+                                                "(docs/loader.md, 'Tablebase rescoring'). Relative paths are "
+                                                "resolved from the pipeline's directory; a directory that "
+                                                "cannot be read stops the start."},
                 **_gzip(),
                 "queue": _queue(256),
             },

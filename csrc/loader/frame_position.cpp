@@ -1,0 +1,61 @@
+#include "loader/frame_position.h"
+
+namespace lcl {
+
+namespace {
+
+bool canonical(uint32_t fmt) { return fmt != 1 && fmt != 2; }
+
+// En passant square (rank 6 in our view) or -1. Canonical formats store the
+// file in the aux byte (set only when a capture is possible; flipped along
+// with the planes). Formats 1 and 2 do not store it: it is inferred from
+// history block 1 (their pawn that stood on its start rank moved two ranks
+// down this ply, over an empty square).
+int ep_square(const Frame& f) {
+  if (canonical(f.input_format)) {
+    const uint8_t m = f.stm_ep;
+    if (m == 0 || (m & (m - 1)) != 0) return -1;  // none, or not a single file
+    return 40 + __builtin_ctz(m);
+  }
+  const uint64_t now = plane_mask(f.planes[6]);      // their pawns now
+  const uint64_t before = plane_mask(f.planes[19]);  // their pawns one ply earlier
+  const uint64_t from = before & ~now, to = now & ~before;
+  if (__builtin_popcountll(from) != 1 || __builtin_popcountll(to) != 1) return -1;
+  const int src = __builtin_ctzll(from), dst = __builtin_ctzll(to);
+  if (src / 8 != 6 || dst != src - 16) return -1;
+  uint64_t occupied = 0;
+  for (int k = 0; k < 12; ++k) occupied |= plane_mask(f.planes[k]);
+  const int behind = src - 8;
+  return (occupied >> behind & 1) ? -1 : behind;
+}
+
+}  // namespace
+
+uint64_t plane_mask(uint64_t x) {
+  // The record reverses the bits inside each byte; undo it.
+  x = ((x >> 1) & 0x5555555555555555ULL) | ((x & 0x5555555555555555ULL) << 1);
+  x = ((x >> 2) & 0x3333333333333333ULL) | ((x & 0x3333333333333333ULL) << 2);
+  x = ((x >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((x & 0x0F0F0F0F0F0F0F0FULL) << 4);
+  return x;
+}
+
+bool frame_black_to_move(const Frame& f) {
+  return canonical(f.input_format) ? (f.invariance & 0x80) != 0 : f.stm_ep != 0;
+}
+
+lcpipe::tb::Position frame_position(const Frame& f) {
+  lcpipe::tb::Position p;
+  for (int t = 0; t < 6; ++t) {
+    const uint64_t ours = plane_mask(f.planes[t]), theirs = plane_mask(f.planes[6 + t]);
+    p.by_type[t] = ours | theirs;
+    p.by_color[lcpipe::tb::kWhite] |= ours;
+    p.by_color[lcpipe::tb::kBlack] |= theirs;
+  }
+  p.to_move = lcpipe::tb::kWhite;
+  p.rule50 = f.rule50;
+  p.castling = (f.castling[0] | f.castling[1] | f.castling[2] | f.castling[3]) != 0;
+  p.ep_square = ep_square(f);
+  return p;
+}
+
+}  // namespace lcl
