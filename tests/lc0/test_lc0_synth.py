@@ -68,3 +68,48 @@ def test_generation_speed():
     elapsed = time.process_time() - start
     assert sum(len(a) for _, a in out) > 1000
     assert elapsed < 10.0  # ~200 games in a few seconds on an idle core
+
+
+def test_random_endgames_are_legal_positions_of_the_material():
+    import chess
+
+    rng = np.random.default_rng(2)
+    for material in ("KQvKR", "KRPvKR", "KPPvKP", "KvKQ"):
+        counts = sorted("".join(sorted(side)) for side in material.split("v"))
+        for _ in range(20):
+            board = chess.Board(synth.random_endgame(rng, material))
+            assert board.is_valid() and not board.is_game_over()
+            sides = sorted("".join(sorted(board.piece_at(s).symbol().upper()
+                                          for s in chess.SquareSet(board.occupied_co[c])))
+                           for c in (chess.WHITE, chess.BLACK))
+            assert sides == counts
+    with pytest.raises(ValueError):
+        synth.random_endgame(rng, "QvKR")
+
+
+@pytest.mark.parametrize("fmt", [1, 3])
+def test_games_start_from_given_positions(fmt):
+    fens = ["4k3/8/8/8/8/8/1QQ5/4K3 b - - 0 1", "4k3/8/8/8/3pP3/8/8/4K3 b - e3 0 1", "8/3k4/8/8/8/8/2RK4/8 w - - 3 9",
+            "4K3/8/8/8/8/8/1qq5/4k3 w - - 0 1"]
+    decisive = 0
+    for (name, arr), fen in zip(synth.generate_games(4, seed=4, input_format=fmt, start_fens=fens, max_plies=21),
+                                fens):
+        first = decoder.decode_frame(arr[0]).board
+        start = chess_board(fen)
+        assert first.board_fen() == start.board_fen() and first.turn == start.turn
+        assert first.ep_square == start.ep_square and first.halfmove_clock == start.halfmove_clock
+        # result_q is the final result from each frame's side to move
+        last = decoder.decode_frame(arr[-1])
+        end = last.board
+        end.push(policy.index_to_move(end, int(arr["played_idx"][-1]), last.transform))
+        result_white, _ = synth._outcome(end)
+        black = np.array([decoder.decode_frame(f).black_to_move for f in arr])
+        np.testing.assert_array_equal(np.where(black, -arr["result_q"], arr["result_q"]), result_white)
+        decisive += result_white != 0
+    assert decisive >= 2
+
+
+def chess_board(fen):
+    import chess
+
+    return chess.Board(fen)

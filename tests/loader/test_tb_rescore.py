@@ -144,3 +144,9 @@ def test_unreadable_directory_is_a_start_error_naming_it(tmp_path, syzygy_dir):
     descs[1]["config"]["syzygy_paths"] = f"{syzygy_dir}\n{missing}"
     with pytest.raises(ValueError, match="no-such-tables"):
         _native.loader.Segment(queues, descs)
+
+
+def test_relative_syzygy_paths_resolve_from_the_pipeline_directory(tmp_path, syzygy_dir):
+    (tmp_path / "tables").symlink_to(syzygy_dir)
+    assert lseg._syzygy_paths("rescore", ["tables"], tmp_path) == str(tmp_path / "tables")
+    assert lseg._syzygy_paths("rescore", [], tmp_path) == ""
