@@ -50,7 +50,13 @@ int Material::total() const {
 bool Material::symmetric() const { return std::memcmp(count[0], count[1], sizeof(count[0])) == 0; }
 
 TableFile::~TableFile() {
-  if (data_) munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ && mapped_) munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+bool TableFile::attach(const uint8_t* data, size_t size, std::string* error) {
+  data_ = data;
+  size_ = size;
+  return parse(error);
 }
 
 bool TableFile::open(const std::string& path, std::string* error) {
@@ -73,6 +79,7 @@ bool TableFile::open(const std::string& path, std::string* error) {
   }
   data_ = static_cast<const uint8_t*>(p);
   size_ = size_t(st.st_size);
+  mapped_ = true;
   if (!parse(error)) {
     *error = path + ": " + *error;
     return false;
@@ -198,6 +205,9 @@ bool TableFile::parse(std::string* error) {
       off = (off + 63) & ~size_t(63);
       if (!take(slices_[s][f].pairs.data_bytes(), &blocks[s][f])) return fail("truncated data blocks");
     }
+  // Files end with a 16-byte checksum after 64-byte alignment: a shorter file
+  // was cut off, even where the cut only reached padding.
+  if (((off + 63) & ~size_t(63)) + 16 > size_) return fail("truncated: shorter than its layout and checksum");
   for (int f = 0; f < files_; ++f)
     for (int s = 0; s < sides_; ++s) slices_[s][f].pairs.place(sparse[s][f], lengths[s][f], blocks[s][f]);
   return true;

@@ -32,6 +32,9 @@ class TableFile {
 
   // Maps and checks the file; false with a reason in *error.
   bool open(const std::string& path, std::string* error);
+  // Parses a file image the caller keeps alive (the sanitizer fuzz uses it);
+  // call open() or attach() once.
+  bool attach(const uint8_t* data, size_t size, std::string* error);
 
   enum class Status { kOk, kOtherSide, kCorrupt };
   struct Result {
@@ -60,6 +63,7 @@ class TableFile {
   Material material_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  bool mapped_ = false;
   bool pawns_ = false;
   int sides_ = 1;
   int files_ = 1;
