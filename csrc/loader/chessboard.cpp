@@ -94,7 +94,7 @@ void add(MoveList* out, int from, int to, int promotion, bool capture, bool ep, 
   m.pawn = pawn;
 }
 
-void pawn_moves(const Position& p, int from, uint64_t occ, MoveList* out) {
+void pawn_moves(const Position& p, int from, uint64_t occ, bool captures_only, MoveList* out) {
   const AttackTables& t = tables();
   const Color us = p.to_move;
   const int fwd = us == kWhite ? 8 : -8;
@@ -108,7 +108,7 @@ void pawn_moves(const Position& p, int from, uint64_t occ, MoveList* out) {
     }
   };
   int one = from + fwd;
-  if (!(occ & bit(one))) {
+  if (!captures_only && !(occ & bit(one))) {
     emit(one, false);
     if (from / 8 == start_rank && !(occ & bit(one + fwd))) add(out, from, one + fwd, -1, false, false, true);
   }
@@ -172,7 +172,7 @@ Position make_move(const Position& p, const Move& m) {
   return n;
 }
 
-void legal_moves(const Position& p, MoveList* out) {
+void legal_moves(const Position& p, MoveList* out, bool captures_only) {
   const AttackTables& t = tables();
   out->size = 0;
   const Color us = p.to_move;
@@ -184,10 +184,10 @@ void legal_moves(const Position& p, MoveList* out) {
     b &= b - 1;
     int type = piece_type_on(p, from);
     if (type == kPawn) {
-      pawn_moves(p, from, occ, &pseudo);
+      pawn_moves(p, from, occ, captures_only, &pseudo);
       continue;
     }
-    uint64_t targets = piece_attacks(t, us, type, from, occ) & ~own;
+    uint64_t targets = piece_attacks(t, us, type, from, occ) & (captures_only ? theirs : ~own);
     while (targets) {
       int to = lsb(targets);
       targets &= targets - 1;

@@ -38,8 +38,9 @@ int piece_type_on(const Position& p, int sq);  // -1 when empty
 bool square_attacked(const Position& p, int sq, Color by);
 bool in_check(const Position& p, Color side);
 
-// Every legal move of the side to move.
-void legal_moves(const Position& p, MoveList* out);
+// Every legal move of the side to move (only captures, en passant included,
+// when `captures_only`).
+void legal_moves(const Position& p, MoveList* out, bool captures_only = false);
 // The position after `m` (which must come from legal_moves of `p`).
 Position make_move(const Position& p, const Move& m);
 bool is_checkmate(const Position& p);

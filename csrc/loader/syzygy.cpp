@@ -164,9 +164,9 @@ struct Tablebases::Impl {
   // (python-chess's "success == 2").
   bool search_captures(const Position& p, int alpha, int beta, int* value, bool* best_is_capture) const {
     MoveList moves;
-    legal_moves(p, &moves);
+    legal_moves(p, &moves, /*captures_only=*/true);
     for (const Move& m : moves) {
-      if (!m.capture || m.en_passant) continue;
+      if (m.en_passant) continue;
       int child;
       bool unused;
       if (!search_captures(make_move(p, m), -beta, -alpha, &child, &unused)) return false;
