@@ -11,7 +11,7 @@ STAMP := $(VENV)/.lcpipe-installed
 PIPELINE ?= pipelines/rl.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test setup bench fuzz-inflate clean
+.PHONY: run test setup bench fuzz-inflate fuzz-syzygy clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,16 @@ fuzz-inflate:
 	  csrc/fuzz/inflate_fuzz.cpp csrc/loader/inflate.cpp csrc/loader/crc32.cpp csrc/loader/gz.cpp -lz \
 	  -o build/fuzz/inflate_fuzz
 	build/fuzz/inflate_fuzz $(ITERATIONS)
+
+# The Syzygy table reader on truncated / byte-changed copies of real tables
+# under AddressSanitizer/UBSan (exact-size heap copies: any read past the end stops it).
+SYZYGY_DIR ?= $(VENV)/syzygy-test
+fuzz-syzygy:
+	mkdir -p build/fuzz
+	$(CXX) -std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Icsrc \
+	  csrc/fuzz/syzygy_fuzz.cpp csrc/loader/chessboard.cpp csrc/loader/syzygy_index.cpp \
+	  csrc/loader/syzygy_pairs.cpp csrc/loader/syzygy_table.cpp -o build/fuzz/syzygy_fuzz
+	build/fuzz/syzygy_fuzz $(SYZYGY_DIR) $(ITERATIONS)
 
 clean:
 	rm -rf $(VENV) build

@@ -3,6 +3,7 @@
 
 #include "hashing.h"
 #include "loader/bindings.h"
+#include "loader/syzygy_bindings.h"
 
 namespace py = pybind11;
 
@@ -14,4 +15,5 @@ PYBIND11_MODULE(_native, m) {
   m.def("unit_interval", [](std::string_view key, uint64_t seed) { return lcpipe::unit_interval(key, seed); },
         py::arg("key"), py::arg("seed") = 0, "stable_hash mapped to [0, 1).");
   lcl::register_loader(m);
+  lcpipe::tb::register_syzygy(m);
 }
