@@ -127,7 +127,7 @@ def test_corrupt_tables_are_counted_and_never_stall(tmp_path, syzygy_dir):
     np.testing.assert_array_equal(result.values, plain.values)
     st = tb_stats(result)
     assert st["tb_games"] == st["tb_frames_changed"] == 0
-    assert st["tb_misses"] == st["tb_probes"]
+    assert st["tb_misses"] == st["tb_probes"] > 0
     logged = [p for p in result.problems if "syzygy" in p.lower() and not p.startswith("info: ")]
     assert logged, result.problems
 
