@@ -58,7 +58,7 @@ def main(argv=None):
 
     out(f"# bench_tb_rescore  {time.strftime('%Y-%m-%d %H:%M:%S')}  cores={os.cpu_count()}  "
         f"command: .venv/bin/python benchmarks/bench_tb_rescore.py {' '.join(argv or sys.argv[1:])}")
-    n_games, repeats = (60, 3) if args.quick else (400, 7)
+    n_games, repeats = (60, 3) if args.quick else (400, 15)
     tmp = Path(tempfile.mkdtemp(prefix="bench_tb_"))
     try:
         rng = np.random.default_rng(0)
@@ -84,13 +84,17 @@ def main(argv=None):
             f"{st['s2_rescore/tb_games']:,.0f}, frames changed {st['s2_rescore/tb_frames_changed']:,.0f}, "
             f"misses {st['s2_rescore/tb_misses']:,.0f}")
         for t in (False, True):
-            out(f"[tables {'on' if t else 'off'}] rescore stage busy {busy[t] * 1e3:,.1f} ms "
-                f"({busy[t] / games * 1e6:,.1f} us/game, {busy[t] / rows * 1e9:,.0f} ns/position); whole chain "
+            spread = sorted(r[2]["s2_rescore/busy_s"] * 1e3 for r in runs[t])
+            out(f"[tables {'on' if t else 'off'}] rescore stage busy {busy[t] * 1e3:,.1f} ms median "
+                f"(runs {spread[0]:,.1f}-{spread[-1]:,.1f}; {busy[t] / games * 1e6:,.1f} us/game, "
+                f"{busy[t] / rows * 1e9:,.0f} ns/position, decoding included); whole chain "
                 f"{rate[t]:,.0f} positions/CPU-s")
         extra = busy[True] - busy[False]
-        out(f"[cost] tables add {extra * 1e3:,.1f} ms to the rescore stage: {extra / max(probes, 1) * 1e6:,.2f} us "
-            f"per probe, {extra / rows * 1e9:,.0f} ns per position; whole chain {rate[False] / rate[True]:.2f}x "
-            f"CPU per position (includes opening the tables once per run)")
+        iqr = max(np.subtract(*np.percentile([r[2]["s2_rescore/busy_s"] for r in runs[t]], [75, 25])) for t in runs)
+        out(f"[cost] tables add {extra * 1e3:,.1f} ms (median difference; interquartile range of the runs "
+            f"{iqr * 1e3:,.1f} ms) to the rescore stage: {extra / max(probes, 1) * 1e6:,.2f} us per probe, "
+            f"{extra / rows * 1e9:,.0f} ns per position; whole chain {rate[False] / rate[True]:.2f}x CPU per "
+            f"position (tables opened once per run included)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if args.out:
