@@ -771,7 +771,7 @@ class Rescore : public Stage {
         }
         if (temperature_ != 1.0 || offset_ != 0.0)
           for (auto& f : g->frames) policy(*f);
-        if (tb_) tablebase_results(*g, c->where());
+        if (tb_) tablebase_results(*g, *c);
         if (deblunder_) deblunder(*g);
         if (short_term_) short_term(*g);
         fresh->game = std::move(g);
@@ -830,7 +830,7 @@ class Rescore : public Stage {
   // 50-move rule) becomes the result of every frame since the previous
   // anchor, signed for each frame's side to move. Frames after the last
   // anchor keep the game result.
-  void tablebase_results(Game& g, const std::string& where) {
+  void tablebase_results(Game& g, const ChunkRef& chunk) {
     size_t first = 0;  // first frame not yet given an anchor's value
     bool anchored = false;
     uint64_t changed = 0;
@@ -843,7 +843,7 @@ class Rescore : public Stage {
       const std::optional<lcpipe::tb::Wdl> wdl = tb_->probe_wdl(pos);
       if (!wdl) {
         tb_misses_.fetch_add(1, std::memory_order_relaxed);
-        problem(material(pos), "no tablebase value (table missing or unreadable), first seen in " + where);
+        problem(material(pos), "no tablebase value (table missing or unreadable), first seen in " + chunk.where());
         continue;
       }
       const int value = *wdl == lcpipe::tb::Wdl::kWin ? 1 : *wdl == lcpipe::tb::Wdl::kLoss ? -1 : 0;

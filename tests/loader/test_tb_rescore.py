@@ -150,3 +150,15 @@ def test_relative_syzygy_paths_resolve_from_the_pipeline_directory(tmp_path, syz
     (tmp_path / "tables").symlink_to(syzygy_dir)
     assert lseg._syzygy_paths("rescore", ["tables"], tmp_path) == str(tmp_path / "tables")
     assert lseg._syzygy_paths("rescore", [], tmp_path) == ""
+
+
+def test_directory_without_tables_is_logged_and_changes_nothing(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    paths = synth.write_games(tmp_path / "g", 4, seed=6, input_format=1, version=6, max_plies=30,
+                              start_fens=start_fens(6))
+    plain = run_chain(paths, in_order({}))
+    result = run_chain(paths, in_order({"syzygy_paths": [str(empty)]}))
+    np.testing.assert_array_equal(result.values, plain.values)
+    assert tb_stats(result)["tb_probes"] == 0
+    assert any("no Syzygy WDL tables" in p and str(empty) in p for p in result.problems), result.problems
