@@ -7,7 +7,7 @@ namespace {
 constexpr uint8_t kSingleValue = 0x80;
 constexpr uint32_t kLeaf = 0xFFF;          // right child of a symbol that is a plain value
 constexpr uint32_t kMaxExpansion = 65535;  // a block holds at most 65536 values
-constexpr int kMaxCodeLength = 32;         // the bit buffer always holds 33 unread bits
+constexpr int kMaxCodeLength = 33;         // the bit buffer holds at least 33 unread bits
 }  // namespace
 
 uint32_t PairsData::u16(size_t at) const { return uint32_t(file_[at]) | uint32_t(file_[at + 1]) << 8; }
