@@ -46,12 +46,12 @@ def has_accelerator_plugin() -> bool:
 
 
 def resolve(devices: str | int) -> int:
+    """Device count for a `cpu_devices` setting: 'auto' (one per usable core) or a positive integer."""
     if devices == "auto":
         return usable_cores()
-    n = int(devices)
-    if n < 1:
+    if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
         raise ValueError(f"cpu_devices must be 'auto' or a positive integer, not {devices!r}")
-    return n
+    return devices
 
 
 def configure(devices: str | int = "auto") -> str:

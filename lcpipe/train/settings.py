@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from lcpipe.train import cpu_devices
 from lcpipe.train.model_config import MODEL_SETTINGS, normalize
 
 ROWS = {"result": 0, "best": 1, "played": 2, "orig": 3, "root": 4, "st": 5}
@@ -230,8 +231,7 @@ def normalize_settings(given: dict | None) -> dict:
         out[name] = _normalize_group(name, GROUPS[name][0], given.get(name))
     if out["precision"] not in ("float32", "bfloat16", "float16"):
         raise ValueError("precision must be float32, bfloat16 or float16")
-    if out["cpu_devices"] != "auto" and (not isinstance(out["cpu_devices"], int) or out["cpu_devices"] < 1):
-        raise ValueError(f"cpu_devices must be 'auto' or a positive integer, not {out['cpu_devices']!r}")
+    cpu_devices.resolve(out["cpu_devices"])  # raises on anything but 'auto' or a positive integer
     return out
 
 

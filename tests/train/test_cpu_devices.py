@@ -53,6 +53,6 @@ def test_one_device_keeps_xla_default(monkeypatch):
 def test_setting_is_validated():
     assert normalize_settings({})["cpu_devices"] == "auto"
     assert normalize_settings({"cpu_devices": 2})["cpu_devices"] == 2
-    for bad in (0, -1, "many", 1.5):
+    for bad in (0, -1, "many", 1.5, True):
         with pytest.raises(ValueError, match="cpu_devices"):
             normalize_settings({"cpu_devices": bad})
