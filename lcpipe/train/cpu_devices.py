@@ -1,12 +1,12 @@
 """How the trainer uses the cores of a machine without an accelerator.
 
-XLA:CPU runs one device with a multi-threaded Eigen pool: every operation is
-split across the cores and the threads meet after each one, which on a small
-model wastes about a third of the CPU time in synchronisation. Data parallelism
-over one single-threaded XLA device per core does the same computation (the
-step is sharded by batch, exactly as on several GPUs) with the cores working
+XLA:CPU runs one device with a multi-threaded pool: every operation is split
+across the cores and the threads meet after each one. Data parallelism over one
+single-threaded XLA device per core does the same computation (the step is
+sharded by batch, exactly as on several GPUs) with the cores working
 independently between the gradient all-reduces: on 2 cores the reference
-transformer step needs ~40% less CPU time (benchmarks/results/trainer_cpu.txt).
+transformer step ran 1.09-1.21x faster in interleaved runs
+(benchmarks/results/cpu_layout.txt).
 
 This must happen before JAX creates its CPU client, which is why the train.jax
 stage declares `prepare` (run by the runtime before any stage starts).
