@@ -616,7 +616,7 @@ class ChunkPool : public Stage {
   // hanse_ratio times as likely as the oldest (weights grow exponentially).
   ChunkPtr draw_hanse() {
     while (true) {
-      if (dirty_ || snapshot_.empty() || ++draws_ % 1024 == 0) {
+      if (dirty_ || snapshot_.empty() || draws_since_snapshot_ >= 1024) {
         snapshot_.clear();
         for (auto it = pool_.begin(); it != pool_.end();) {
           if (it->second->file->gone.load()) {
@@ -627,6 +627,7 @@ class ChunkPool : public Stage {
           ++it;
         }
         dirty_ = false;
+        draws_since_snapshot_ = 0;
         if (snapshot_.empty()) return nullptr;
       }
       if (passes_ && draws_ >= passes_ * snapshot_.size()) {
@@ -637,7 +638,12 @@ class ChunkPool : public Stage {
       double x = u(rng_);
       if (hanse_ratio_ > 1.0) x = std::log1p(x * (hanse_ratio_ - 1.0)) / std::log(hanse_ratio_);
       size_t r = std::min(snapshot_.size() - 1, static_cast<size_t>(x * snapshot_.size()));
-      if (!snapshot_[r]->file->gone.load()) return snapshot_[r];
+      if (!snapshot_[r]->file->gone.load()) {
+        ++draws_;
+        ++draws_since_snapshot_;
+        passes_done_.store(draws_ / snapshot_.size());  // a "pass" is as many draws as chunks in the pool
+        return snapshot_[r];
+      }
       dirty_ = true;  // deleted: the rebuilt snapshot leaves it (and any other) out
     }
   }
@@ -665,7 +671,7 @@ class ChunkPool : public Stage {
   std::vector<std::string> order_;
   size_t pos_ = 0;
   std::vector<ChunkPtr> snapshot_;
-  uint64_t draws_ = 0;
+  uint64_t draws_ = 0, draws_since_snapshot_ = 0;  // hanse draws served; since the snapshot was taken
   std::mt19937_64 rng_;
   std::atomic<uint64_t> size_{0}, passes_done_{0};
   std::atomic<int64_t> new_since_anchor_{0};

@@ -46,7 +46,10 @@ def test_chunk_pool_hanse_and_anchor_survive_restart(tmp_path):
                                                           "start_after_idle_seconds": 0.1}),
               ("loader.unpack", {"threads": 1}), ("loader.batch", {"batch_size": 10000})]
     result = run_chain(paths, stages)
-    assert len(result) > 0
+    assert {len(chunks.read_frames([p])) for p in paths} == {4}
+    assert result.stats["s1_chunk_pool/out"] == 12  # 2 passes over 6 chunks: 12 draws
+    assert result.stats["s1_chunk_pool/passes"] == 2
+    assert len(result) == 12 * 4
     assert anchor.read_text().strip() == max(p.name for p in paths)
     # restart: no chunk is newer than the anchor, so nothing is emitted
     result2 = run_chain(paths, stages)
