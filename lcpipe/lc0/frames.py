@@ -125,11 +125,12 @@ def _upgrade_old(old: np.ndarray, version: int) -> np.ndarray:
     if version == 5:
         for name in ("root_m", "best_m", "plies_left"):
             out[name] = old[name]
+    # A result byte other than -1/0/1 has no meaning: NaN makes bad_frame_reason drop that frame
+    # (only that one, as the native reader does).
     result = old["result"].astype(np.int16)
-    if np.any((result < -1) | (result > 1)):
-        raise FrameError(f"invalid game result byte in version {version} record")
-    out["result_q"] = result.astype(np.float32)
-    out["result_d"] = (result == 0).astype(np.float32)
+    valid = (result >= -1) & (result <= 1)
+    out["result_q"] = np.where(valid, result, np.nan).astype(np.float32)
+    out["result_d"] = np.where(valid, result == 0, np.nan).astype(np.float32)
     nan = np.float32(np.nan)
     for name in ("orig_q", "orig_d", "orig_m", "q_st", "d_st"):
         out[name] = nan
@@ -237,14 +238,12 @@ def parse(data: bytes | memoryview, source: str = "", report: ReadReport | None 
             count = int(np.argmin(same))
             block = block[:count]
         if version < 6:
-            try:
-                block = _upgrade_old(block, version)
-            except FrameError as exc:
-                _problem(report, source, index, str(exc))
-                block = block[:0]
-                count = 0
-                break
+            invalid_result = (block["result"] < -1) | (block["result"] > 1)
+            block = _upgrade_old(block, version)
         reasons = bad_frame_reason(block)
+        if version < 6:
+            for i in np.flatnonzero(invalid_result):
+                reasons[i] = f"invalid game result byte in version {version} record"
         if any(r is not None for r in reasons):
             keep = np.array([r is None for r in reasons])
             for i, r in enumerate(reasons):

@@ -69,6 +69,21 @@ def test_old_versions_are_upgraded_like_the_reference(tmp_path):
     assert len(ref) == len(v6)
     assert_same(result, ref)
 
+    # A result byte that is not -1/0/1 costs that frame only, in both readers.
+    from lcpipe.lc0.report import ReadReport
+
+    old["result"][3] = 7
+    bad = tmp_path / "old_bad_result.gz"
+    chunks.atomic_write(bad, __import__("gzip").compress(old.tobytes()))
+    result = run_chain([bad], in_order())
+    report = ReadReport()
+    ref = tensors.frames_to_batch(chunks.read_frames([bad], report=report))
+    assert len(ref) == len(v6) - 1
+    assert_same(result, ref)
+    assert [p.frame for p in report.problems] == [3]
+    assert "invalid game result byte" in report.problems[0].message
+    assert any("invalid game result byte" in p for p in result.problems)
+
 
 @pytest.mark.parametrize("version", [6, 7])
 def test_frames_without_a_game_result_are_dropped_by_both(tmp_path, version):
