@@ -35,6 +35,7 @@ from lcpipe.compiler.compile import Link  # noqa: E402
 from lcpipe.lc0 import chunks  # noqa: E402
 from lcpipe.loader import segment as lseg  # noqa: E402
 from lcpipe.loader.stages import lcpipe_stage_types  # noqa: E402
+from report import Report  # noqa: E402
 
 DECL = {st.name: st for st in lcpipe_stage_types()}
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "lc0-selfplay"
@@ -184,14 +185,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="smaller runs (smoke test)")
     ap.add_argument("--out", help="also write the figures to this file")
     args = ap.parse_args(argv)
-    lines = []
-
-    def out(s):
-        print(s, flush=True)
-        lines.append(s)
-
-    out(f"# bench_loader  {time.strftime('%Y-%m-%d %H:%M:%S')}  cores={os.cpu_count()}  "
-        f"command: .venv/bin/python benchmarks/bench_loader.py {' '.join(argv or sys.argv[1:])}")
+    out = Report("bench_loader", argv)
     repeat = 2 if args.quick else 6
     real = [FIXTURES / f"selfplay-fmt{f}.tar" for f in (1, 3, 5)]
     bench_dataset("real lc0 fixtures V6 fmt 1/3/5", real, repeat, out)
@@ -205,8 +199,7 @@ def main(argv=None):
             first_batch(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if args.out:
-        Path(args.out).write_text("\n".join(lines) + "\n")
+    out.save(args.out)
 
 
 if __name__ == "__main__":

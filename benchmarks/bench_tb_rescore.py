@@ -19,7 +19,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_loader import drive  # noqa: E402
 from lcpipe.lc0 import synth  # noqa: E402
+from report import Report  # noqa: E402
 
 TABLES = Path(os.environ.get("LCPIPE_SYZYGY_TEST_DIR", ROOT / ".venv" / "syzygy-test"))
 MATERIALS = ["KQvKR", "KRvKP", "KPvKP", "KRvKN", "KQvKP", "KRPvKR", "KQPvKQ", "KPPvKP", "KBPvKN", "KRvKB",
@@ -50,14 +50,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="smaller runs (smoke test)")
     ap.add_argument("--out", help="also write the figures to this file")
     args = ap.parse_args(argv)
-    lines = []
-
-    def out(s):
-        print(s, flush=True)
-        lines.append(s)
-
-    out(f"# bench_tb_rescore  {time.strftime('%Y-%m-%d %H:%M:%S')}  cores={os.cpu_count()}  "
-        f"command: .venv/bin/python benchmarks/bench_tb_rescore.py {' '.join(argv or sys.argv[1:])}")
+    out = Report("bench_tb_rescore", argv)
     n_games, repeats = (60, 3) if args.quick else (400, 15)
     tmp = Path(tempfile.mkdtemp(prefix="bench_tb_"))
     try:
@@ -97,8 +90,7 @@ def main(argv=None):
             f"position (tables opened once per run included)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if args.out:
-        Path(args.out).write_text("\n".join(lines) + "\n")
+    out.save(args.out)
 
 
 if __name__ == "__main__":

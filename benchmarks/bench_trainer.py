@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from lcpipe.train import cpu_devices  # noqa: E402
 from lcpipe.train.losses import compute_losses, l2_penalty  # noqa: E402
-from lcpipe.train.trainer import Trainer, batch_arrays  # noqa: E402
+from lcpipe.train.trainer import Trainer  # noqa: E402
 from lcpipe.types import Batch  # noqa: E402
 
 CONFIGS = {

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_loader import chain  # noqa: E402
 from lcpipe.fileio import atomic_write  # noqa: E402
 from lcpipe.lc0 import synth  # noqa: E402
+from report import Report  # noqa: E402
 
 
 def proc_status() -> tuple[float, int, int]:
@@ -89,14 +90,7 @@ def main(argv=None):
     ap.add_argument("--keep", type=int, default=3000, help="files kept on disk; older ones are deleted")
     ap.add_argument("--out", help="also write the report to this file")
     args = ap.parse_args(argv)
-    lines: list[str] = []
-
-    def out(s):
-        print(s, flush=True)
-        lines.append(s)
-
-    out(f"# soak_loader  {time.strftime('%Y-%m-%d %H:%M:%S')}  cores={os.cpu_count()}  "
-        f"command: .venv/bin/python benchmarks/soak_loader.py {' '.join(argv or sys.argv[1:])}")
+    out = Report("soak_loader", argv)
     tmp = Path(tempfile.mkdtemp(prefix="soak_loader_"))
     games = [p.read_bytes() for p in synth.write_games(tmp / "src", 64, seed=1, input_format=3, version=7)]
     d = tmp / "games"
@@ -165,8 +159,7 @@ def main(argv=None):
         if len(half) >= 2:
             out(f"last segment, second half (minute {half[0][0]:.1f} to {half[-1][0]:.1f}): "
                 f"RSS {half[-1][1] - half[0][1]:+.1f} MB")
-    if args.out:
-        Path(args.out).write_text("\n".join(lines) + "\n")
+    out.save(args.out)
 
 
 if __name__ == "__main__":
