@@ -313,8 +313,7 @@ void encode_inputs(const Frame& f, float* out) {
   }
   const size_t aux = 104 * 64;
   const uint32_t fmt = f.input_format;
-  const bool canonical = fmt != 1 && fmt != 2;
-  const bool black = canonical ? (f.invariance & 0x80) != 0 : f.stm_ep != 0;
+  const bool black = frame_black_to_move(f);
   if (fmt == 1) {
     for (int i = 0; i < 4; ++i) fill_plane(f.castling[i] ? 1.0f : 0.0f, o, aux + i * 64);
   } else {
@@ -323,7 +322,7 @@ void encode_inputs(const Frame& f, float* out) {
     o.plane(aux + 128, kZeros);
     o.plane(aux + 192, kZeros);
   }
-  if (canonical)
+  if (canonical_format(fmt))
     natural_plane(uint64_t(f.stm_ep) << 56, o, aux + 256);
   else
     fill_plane(black ? 1.0f : 0.0f, o, aux + 256);

@@ -44,6 +44,13 @@ struct Frame {
   size_t bytes() const { return bytes_for(n_legal); }
 };
 
+// Canonical input formats (all but 1 and 2) keep the side to move in
+// invariance bit 7; the others in their own byte.
+inline bool canonical_format(uint32_t fmt) { return fmt != 1 && fmt != 2; }
+inline bool frame_black_to_move(const Frame& f) {
+  return canonical_format(f.input_format) ? (f.invariance & 0x80) != 0 : f.stm_ep != 0;
+}
+
 void frame_free(void* p, size_t bytes);
 
 struct FreeDeleter {

@@ -4,15 +4,13 @@ namespace lcl {
 
 namespace {
 
-bool canonical(uint32_t fmt) { return fmt != 1 && fmt != 2; }
-
 // En passant square (rank 6 in our view) or -1. Canonical formats store the
 // file in the aux byte (set only when a capture is possible; flipped along
 // with the planes). Formats 1 and 2 do not store it: it is inferred from
 // history block 1 (their pawn that stood on its start rank moved two ranks
 // down this ply, over an empty square).
 int ep_square(const Frame& f) {
-  if (canonical(f.input_format)) {
+  if (canonical_format(f.input_format)) {
     const uint8_t m = f.stm_ep;
     if (m == 0 || (m & (m - 1)) != 0) return -1;  // none, or not a single file
     return 40 + __builtin_ctz(m);
@@ -37,10 +35,6 @@ uint64_t plane_mask(uint64_t x) {
   x = ((x >> 2) & 0x3333333333333333ULL) | ((x & 0x3333333333333333ULL) << 2);
   x = ((x >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((x & 0x0F0F0F0F0F0F0F0FULL) << 4);
   return x;
-}
-
-bool frame_black_to_move(const Frame& f) {
-  return canonical(f.input_format) ? (f.invariance & 0x80) != 0 : f.stm_ep != 0;
 }
 
 lcpipe::tb::Position frame_position(const Frame& f) {

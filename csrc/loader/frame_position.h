@@ -16,9 +16,6 @@ namespace lcl {
 // current position, with the side to move as white.
 lcpipe::tb::Position frame_position(const Frame& f);
 
-// Whether black was to move in the game (to compare sides between frames).
-bool frame_black_to_move(const Frame& f);
-
 // A stored plane as a bitboard with square s at bit s.
 uint64_t plane_mask(uint64_t stored);
 

@@ -46,14 +46,18 @@ def _base_board(white: list[int], black: list[int]) -> chess.BaseBoard:
     return b
 
 
+def frame_black_to_move(frame: np.void) -> bool:
+    """Canonical formats keep the side to move in invariance_info bit 7, the others in its own byte."""
+    if int(frame["input_format"]) in CANONICAL_FORMATS:
+        return bool(int(frame["invariance_info"]) & 128)
+    return bool(frame["side_to_move_or_enpassant"])
+
+
 def frame_masks(frame: np.void) -> tuple[list[int], int, bool]:
     """(104 bitboards with the transform undone, transform, black to move)."""
-    fmt = int(frame["input_format"])
-    info = int(frame["invariance_info"])
-    if fmt in CANONICAL_FORMATS:
-        transform, black = info & 7, bool(info & 128)
-    else:
-        transform, black = 0, bool(frame["side_to_move_or_enpassant"])
+    canonical = int(frame["input_format"]) in CANONICAL_FORMATS
+    transform = int(frame["invariance_info"]) & 7 if canonical else 0
+    black = frame_black_to_move(frame)
     masks = [int(x) for x in bits.from_stored(frame["planes"])]
     if transform:
         masks = [bits.undo_transform(m, transform) for m in masks]

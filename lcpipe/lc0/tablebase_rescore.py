@@ -26,8 +26,7 @@ import chess
 import chess.syzygy
 import numpy as np
 
-from lcpipe.lc0.decoder import decode_frame
-from lcpipe.lc0.frames import CANONICAL_FORMATS
+from lcpipe.lc0.decoder import decode_frame, frame_black_to_move
 
 
 @dataclass
@@ -36,12 +35,6 @@ class TablebaseStats:
     frames_changed: int = 0  # frames whose (result_q, result_d) changed
     probes: int = 0  # positions looked up (covered, rule50 == 0)
     misses: int = 0  # looked up but no value (table missing or unreadable)
-
-
-def black_to_move(frame: np.void) -> bool:
-    if int(frame["input_format"]) in CANONICAL_FORMATS:
-        return bool(int(frame["invariance_info"]) & 128)
-    return bool(frame["side_to_move_or_enpassant"])
 
 
 def max_pieces(directories: list[str | os.PathLike]) -> int:
@@ -89,7 +82,7 @@ class TablebaseRescorer:
     def rescore(self, frames: np.ndarray) -> np.ndarray:
         """A copy of one game's frames with result_q / result_d rescored."""
         out = frames.copy()
-        black = [black_to_move(f) for f in out]
+        black = [frame_black_to_move(f) for f in out]
         first = 0
         anchored = False
         for i in range(len(out)):
