@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lcpipe.spec.errors import SpecErrors
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 def _warn_plugin_problems(registry) -> None:

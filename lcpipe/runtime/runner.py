@@ -32,7 +32,7 @@ from lcpipe.runtime.stage import InputPort, OutputPort, StageContext, StageFaile
 
 log = logging.getLogger("lcpipe.runtime")
 
-EXIT_OK, EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 130, 143
+from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
 
 
 @dataclass
