@@ -77,6 +77,9 @@ class StageType:
     # before any stage of the pipeline starts: process-wide set-up that must
     # precede everything else (e.g. how JAX lays out CPU devices).
     prepare: str = ""
+    # Commands a client may send the running stage (``lcpipe daemon``'s
+    # train_now, export_now, ...); the stage reads them with ctx.take_commands().
+    commands: tuple[str, ...] = ()
 
     @property
     def native(self) -> bool:

@@ -9,6 +9,7 @@ it raises. Long loops check ``ctx.stopping``.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from pathlib import Path
@@ -22,13 +23,44 @@ class StageFailed(Exception):
     """A stage asks for the pipeline to stop with a user-facing message."""
 
 
+class PauseGate:
+    """Open unless a stage is paused: its ports' get and put wait here meanwhile.
+
+    Pausing a stage this way needs nothing from the stage itself; upstream
+    queues fill and back-pressure pauses what feeds it.
+    """
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._open.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._open.is_set()
+
+    def pause(self) -> None:
+        self._open.clear()
+
+    def resume(self) -> None:
+        self._open.set()
+
+    def wait(self, stop: threading.Event) -> None:
+        while not self._open.is_set() and not stop.is_set():
+            self._open.wait(0.2)
+
+
+_ALWAYS_OPEN = PauseGate()
+
+
 class InputPort:
     """Reading side of an input port (one channel, possibly many writers)."""
 
-    def __init__(self, name: str, channel: StreamChannel | LatestChannel | None, stop: threading.Event):
+    def __init__(self, name: str, channel: StreamChannel | LatestChannel | None, stop: threading.Event,
+                 gate: PauseGate = _ALWAYS_OPEN):
         self.name = name
         self.channel = channel
         self._stop = stop
+        self._gate = gate
         self._seen_version = 0
 
     @property
@@ -58,6 +90,7 @@ class InputPort:
         """
         if self.channel is None:
             raise ChannelClosed(self.name)
+        self._gate.wait(self._stop)
         if isinstance(self.channel, LatestChannel):
             value, version = self.channel.wait_newer(self._seen_version, timeout)
             if version == self._seen_version:
@@ -81,10 +114,12 @@ class InputPort:
 class OutputPort:
     """Writing side of an output port: fans out to every connected edge."""
 
-    def __init__(self, name: str, channels: list[StreamChannel | LatestChannel], stop: threading.Event, on_put=None):
+    def __init__(self, name: str, channels: list[StreamChannel | LatestChannel], stop: threading.Event, on_put=None,
+                 gate: PauseGate = _ALWAYS_OPEN):
         self.name = name
         self.channels = channels
         self._stop = stop
+        self._gate = gate
         self._on_put = on_put
         self.count = 0
 
@@ -94,6 +129,7 @@ class OutputPort:
 
     def put(self, item: Any) -> bool:
         """Send an item downstream. Returns False when the pipeline is stopping."""
+        self._gate.wait(self._stop)
         if self._stop.is_set():
             return False
         ok = True
@@ -131,6 +167,20 @@ class StageContext:
         self.pipeline = pipeline
         self.log = logging.getLogger(f"lcpipe.stage.{name}")
         self._last_metrics = 0.0
+        self._commands: queue.SimpleQueue[str] = queue.SimpleQueue()
+
+    def take_commands(self) -> list[str]:
+        """Commands sent to this stage since the last call (names its StageType.commands declares)."""
+        out = []
+        while True:
+            try:
+                out.append(self._commands.get_nowait())
+            except queue.Empty:
+                return out
+
+    def send_command(self, name: str) -> None:
+        """Queue a command for the stage (the runtime calls this for a client's request)."""
+        self._commands.put(name)
 
     @property
     def stopping(self) -> bool:
