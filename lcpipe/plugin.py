@@ -80,6 +80,10 @@ class StageType:
     # Commands a client may send the running stage (``lcpipe daemon``'s
     # train_now, export_now, ...); the stage reads them with ctx.take_commands().
     commands: tuple[str, ...] = ()
+    # Metric names (glob patterns; "{stage}" stands for the stage's name) that
+    # summarise the stage in one line: the console and the dashboard show these
+    # first (a stage naming none: its rates).
+    summary: tuple[str, ...] = ()
 
     @property
     def native(self) -> bool:

@@ -116,7 +116,9 @@ MESSAGES = {m.name: m for m in (
                 ("stage", "message")),
     MessageType("pipeline", "The pipeline started, is stopping or finished.",
                 {"event": _STR, "pipeline": _STR, "reason": _STR, "exit_code": _INT, "elapsed": _NUM,
-                 "stages": _STR_LIST}, ("event",)),
+                 "stages": _STR_LIST,
+                 "summary": {"type": "object", "additionalProperties": _STR_LIST,
+                             "description": "Per stage, the metric names that summarise it."}}, ("event",)),
     MessageType("bye", "The daemon is ending (after shutdown).", {"exit_code": _INT}),
 )}
 

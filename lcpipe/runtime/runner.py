@@ -137,6 +137,12 @@ class Runtime:
             self._check_bounds()
         return count
 
+    def _summaries(self) -> dict[str, list[str]]:
+        """Per segment, the summary metrics its stage types name (StageType.summary; "{stage}" is the stage's name)."""
+        g = self.pipeline.graph
+        return {seg.name: [m.replace("{stage}", n) for n in seg.stages for m in g.nodes[n]["stage_type"].summary]
+                for seg in self.plan.segments}
+
     # -- control (clients of lcpipe daemon / the run's socket) ---------------------
     def counts(self) -> dict[str, int]:
         """Items put so far, by "stage.port" and by port type."""
@@ -337,7 +343,8 @@ class Runtime:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, handler)
         self.bus.publish("pipeline", "runtime", {"event": "started", "pipeline": self.pipeline.name,
-                                                 "stages": [s.name for s in self.plan.segments]})
+                                                 "stages": [s.name for s in self.plan.segments],
+                                                 "summary": self._summaries()})
         try:
             for worker in self._workers:
                 worker.thread.start()

@@ -202,6 +202,13 @@ class StageContext:
         """Publish metrics on the bus (sinks pick them up)."""
         self.bus.publish("metrics", self.name, {"values": dict(values), "step": step})
 
+    def progress(self, step: int, total_steps: int | None = None, next_network: int | None = None,
+                 steps_per_s: float | None = None, loss: float | None = None) -> None:
+        """A trainer's progress at a step (the console's progress line, the daemon's progress messages)."""
+        self.bus.publish("progress", self.name, {"step": int(step), "total_steps": total_steps,
+                                                 "next_network": next_network, "steps_per_s": steps_per_s,
+                                                 "loss": loss})
+
     def state(self, state: str, detail: str = "") -> None:
         self.bus.publish("state", self.name, {"state": state, "detail": detail})
 
