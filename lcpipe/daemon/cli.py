@@ -1,4 +1,4 @@
-"""`lcpipe daemon` and `lcpipe status`."""
+"""`lcpipe daemon`, `lcpipe status` and `lcpipe attach`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the status message as JSON")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the answer (default 10)")
     p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("attach", help="open the dashboard on a running pipeline (quitting leaves it going)",
+                       description="Connects the dashboard to the Unix socket a running pipeline serves in its "
+                                   "run directory. q detaches and the run goes on; s pressed twice stops it.")
+    p.add_argument("run", metavar="RUN", help="the run directory (or the socket file itself)")
+    p.set_defaults(handler=cmd_attach)
 
 
 def cmd_daemon(args) -> int:
@@ -88,6 +94,31 @@ def cmd_status(args) -> int:
         return EXIT_OK
     print(format_status(msg))
     return EXIT_OK
+
+
+def cmd_attach(args) -> int:
+    path = socket_path(args.run)
+    if not path.exists():
+        print(f"lcpipe attach: no running pipeline serves {path} (is the run going?)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from lcpipe.tui.app import Dashboard
+        from lcpipe.tui.link import RemoteRun
+    except ImportError as exc:
+        print(f"lcpipe attach needs the 'tui' extra (pip install 'lcpipe[tui]'): {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        run = RemoteRun.attach(path)
+    except (OSError, TimeoutError) as exc:
+        print(f"lcpipe attach: cannot reach {path}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    app = Dashboard(run, hold=1.5)
+    app.run()
+    if run.detached:
+        print(f"detached; the run goes on (lcpipe attach {args.run} to come back)", file=sys.stderr)
+        return EXIT_OK
+    result = run.result
+    return result.exit_code if result is not None else EXIT_FAILED
 
 
 def format_status(msg: dict) -> str:

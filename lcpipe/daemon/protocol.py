@@ -70,11 +70,17 @@ REQUESTS = {m.name: m for m in (
 )}
 
 _STAGE_STATE = {"type": "object", "properties": {"state": _STR, "detail": _STR}}
+_PLAN = {"type": ["object", "null"], "description": "The running pipeline's segments (lcpipe.compiler.describe_plan).",
+         "properties": {"pipeline": _STR, "segments": {"type": "array", "items": {
+             "type": "object", "properties": {"name": _STR, "type": _STR, "stages": _STR_LIST,
+                                              "inputs": {"type": "array"}, "outputs": _STR_LIST,
+                                              "summary": _STR_LIST}}}}}
 
 MESSAGES = {m.name: m for m in (
     MessageType("hello", "First message on every connection.",
                 {"protocol": _INT, "lcpipe": _STR, "pid": _INT,
-                 "pipeline": {"type": ["string", "null"], "description": "Name of the running pipeline, if any."}},
+                 "pipeline": {"type": ["string", "null"], "description": "Name of the running pipeline, if any."},
+                 "plan": _PLAN},
                 ("protocol", "lcpipe", "pid")),
     MessageType("ack", "A request was carried out.",
                 {"id": _ID, "request": _STR, "detail": {"type": "object"}}, ("request",)),
@@ -118,7 +124,8 @@ MESSAGES = {m.name: m for m in (
                 {"event": _STR, "pipeline": _STR, "reason": _STR, "exit_code": _INT, "elapsed": _NUM,
                  "stages": _STR_LIST,
                  "summary": {"type": "object", "additionalProperties": _STR_LIST,
-                             "description": "Per stage, the metric names that summarise it."}}, ("event",)),
+                             "description": "Per stage, the metric names that summarise it."},
+                 "plan": _PLAN}, ("event",)),
     MessageType("bye", "The daemon is ending (after shutdown).", {"exit_code": _INT}),
 )}
 

@@ -99,15 +99,28 @@ class Controller:
         self._stages: dict[str, dict[str, str]] = {}
         self._started = 0.0
         self._stopping = False
+        self._started_event: dict | None = None
         self.shutdown_requested = threading.Event()
 
     # -- clients ---------------------------------------------------------------------
     def connect(self, client: Client) -> None:
         with self._lock:
             self._clients.append(client)
-        name = self.runtime.pipeline.name if self.runtime is not None else None
+        from lcpipe.compiler.plan import describe_plan
+
+        rt = self.runtime
         client.send(protocol.encode("hello", protocol=protocol.PROTOCOL_VERSION, lcpipe=__version__,
-                                    pid=os.getpid(), pipeline=name))
+                                    pid=os.getpid(), pipeline=rt.pipeline.name if rt is not None else None,
+                                    plan=describe_plan(rt.plan) if rt is not None else None))
+        # A client arriving late first sees where the run stands: its start, each stage's state
+        # and newest metrics (then the stream continues).
+        if self._started_event is not None:
+            client.send(protocol.encode("pipeline", **self._started_event))
+        for stage, st in list(self._stages.items()):
+            client.send(protocol.encode("state", stage=stage, state=st["state"], detail=st["detail"]))
+        if rt is not None:
+            for stage, values in list(rt.bus.latest_metrics.items()):
+                client.send(protocol.encode("metrics", stage=stage, step=None, values=dict(values)))
 
     def disconnect(self, client: Client) -> None:
         with self._lock:
@@ -154,7 +167,10 @@ class Controller:
         elif event.kind == "log":
             self.broadcast("log", stage=event.stage, level=data.get("level", ""), message=data.get("message", ""))
         elif event.kind == "pipeline":
-            self.broadcast("pipeline", **_known(data, protocol.MESSAGES["pipeline"].fields))
+            fields = _known(data, protocol.MESSAGES["pipeline"].fields)
+            if data.get("event") == "started":
+                self._started_event = fields
+            self.broadcast("pipeline", **fields)
 
     def _start(self, request: dict) -> dict:
         from lcpipe.compiler import compile_file, plan_pipeline
@@ -177,6 +193,7 @@ class Controller:
             raise ProtocolError("spec", f"cannot read {request['spec']}: {exc.strerror or exc}") from None
         runtime = Runtime(plan, stop_after=bounds)
         self._stages = {}
+        self._started_event = None
         self.result = None
         self._stopping = False
         self.attach(runtime)

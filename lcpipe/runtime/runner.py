@@ -24,7 +24,7 @@ from typing import Any
 import networkx as nx
 
 from lcpipe.compiler.compile import Link
-from lcpipe.compiler.plan import Plan, Segment
+from lcpipe.compiler.plan import Plan, Segment, describe_plan
 from lcpipe.registry import load_factory, load_prepare
 from lcpipe.runtime.bus import EventBus
 from lcpipe.runtime.channels import LatestChannel, StreamChannel
@@ -139,9 +139,7 @@ class Runtime:
 
     def _summaries(self) -> dict[str, list[str]]:
         """Per segment, the summary metrics its stage types name (StageType.summary; "{stage}" is the stage's name)."""
-        g = self.pipeline.graph
-        return {seg.name: [m.replace("{stage}", n) for n in seg.stages for m in g.nodes[n]["stage_type"].summary]
-                for seg in self.plan.segments}
+        return {seg["name"]: seg["summary"] for seg in describe_plan(self.plan)["segments"]}
 
     # -- control (clients of lcpipe daemon / the run's socket) ---------------------
     def counts(self) -> dict[str, int]:
@@ -344,7 +342,7 @@ class Runtime:
                 previous[sig] = signal.signal(sig, handler)
         self.bus.publish("pipeline", "runtime", {"event": "started", "pipeline": self.pipeline.name,
                                                  "stages": [s.name for s in self.plan.segments],
-                                                 "summary": self._summaries()})
+                                                 "summary": self._summaries(), "plan": describe_plan(self.plan)})
         try:
             for worker in self._workers:
                 worker.thread.start()
