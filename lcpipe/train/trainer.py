@@ -92,6 +92,7 @@ class Trainer:
         self._eval_steps: dict[str, Any] = {}
         self._predict = None
         self._ckpt = None
+        self.checkpoint_meta: dict = {}  # the meta of the checkpoint restored last
         self.compile_seconds = 0.0
         self._last_step_time: float | None = None
         self._rate_window: list[tuple[float, int]] = []
@@ -374,11 +375,12 @@ class Trainer:
             self._ckpt = (directory, ocp.CheckpointManager(os.path.abspath(directory), options=opts))
         return self._ckpt[1]
 
-    def save(self, directory: str, wait: bool = False) -> None:
+    def save(self, directory: str, wait: bool = False, extra: dict | None = None) -> None:
+        """Checkpoint the whole state; ``extra`` is recorded in its meta (read back as ``checkpoint_meta``)."""
         import orbax.checkpoint as ocp
         mgr = self.checkpointer(directory)
-        meta = {"model": self.model_config, "precision": self.settings["precision"], "step": self.step_count,
-                "start_step": self.start_step}
+        meta = {**(extra or {}), "model": self.model_config, "precision": self.settings["precision"],
+                "step": self.step_count, "start_step": self.start_step}
         mgr.save(self.step_count, args=ocp.args.Composite(state=ocp.args.StandardSave(self.state),
                                                            meta=ocp.args.JsonSave(meta)))
         if wait:
@@ -418,6 +420,7 @@ class Trainer:
         else:
             self.state = got["state"]
             self.start_step = int(meta.get("start_step", 0))
+        self.checkpoint_meta = dict(meta)
         self._train_step = None
         return int(step)
 
