@@ -175,8 +175,7 @@ def cmd_plugins(args) -> int:
 # -- run --------------------------------------------------------------------------
 def cmd_run(args) -> int:
     from lcpipe.compiler import plan_pipeline
-    from lcpipe.runtime.runner import Runtime, StopBound
-    from lcpipe.runtime.reporter import attach_reporter
+    from lcpipe.runtime.runner import StopBound
 
     try:
         bounds = [StopBound.parse(text) for text in args.stop_after]
@@ -188,6 +187,29 @@ def cmd_run(args) -> int:
     except SpecErrors as exc:
         _print_spec_errors(exc)
         return EXIT_USAGE
+    from lcpipe.runtime.runlock import RunLock, RunLocked, clean_interrupted_writes, state_directories
+
+    directories = state_directories(plan.pipeline)
+    try:
+        lock = RunLock(directories).acquire()
+    except RunLocked as exc:
+        print(f"lcpipe run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"lcpipe run: cannot lock the run directory: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        for path in clean_interrupted_writes(directories):
+            print(f"removed {path} (left by an interrupted write)", file=sys.stderr)
+        return _run_locked(args, plan, bounds)
+    finally:
+        lock.release()
+
+
+def _run_locked(args, plan, bounds) -> int:
+    from lcpipe.runtime.reporter import attach_reporter
+    from lcpipe.runtime.runner import Runtime
+
     runtime = Runtime(plan, stop_after=bounds, debug=args.debug, grace=args.grace)
     if args.tui:
         try:

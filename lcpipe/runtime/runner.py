@@ -263,6 +263,10 @@ class Runtime:
         finally:
             for link in seg.outputs:
                 self._channels[(link.dst, link.dst_port)].writer_done()
+            # a finished stage reads no more: writers blocked on its full inputs (an endless
+            # chunk_pool segment feeding a trainer that reached total_steps) are released and end
+            for link in seg.inputs:
+                self._channels[(link.dst, link.dst_port)].reader_done()
         if worker.error:
             self.bus.publish("state", seg.name, {"state": "failed", "detail": worker.error[1]})
             self._exit_code = EXIT_FAILED

@@ -68,13 +68,14 @@ class InputPort:
         return self.channel is not None
 
     def __iter__(self) -> Iterator[Any]:
-        """Every item of a stream until upstream ends or the pipeline stops.
-
-        On a latest port, yields each newer value as it appears.
+        """Every item of a stream until upstream ends: after a stop, what is queued is drained
+        (upstream stages stop first, so the stream ends; the runtime aborts it after the grace
+        period). On a latest port, yields each newer value as it appears, until the stop.
         """
         if self.channel is None:
             return
-        while not self._stop.is_set():
+        latest = isinstance(self.channel, LatestChannel)
+        while not (latest and self._stop.is_set()):
             try:
                 item = self.get(timeout=0.2)
             except TimeoutError:
@@ -139,6 +140,18 @@ class OutputPort:
         if self._on_put is not None:
             self._on_put(self.name, item)
         return ok and not self._stop.is_set()
+
+    def put_final(self, item: Any) -> bool:
+        """The last item of a stage that was asked to stop (e.g. the network trained since the last
+        one): delivered unless the run gave up waiting (its channels aborted after the grace period).
+        Consumers drain their stream inputs after a stop, so it is not lost in the queue."""
+        ok = True
+        for channel in self.channels:
+            ok = channel.put(item) and ok
+        self.count += 1
+        if self._on_put is not None:
+            self._on_put(self.name, item)
+        return ok
 
 
 class StageContext:
