@@ -207,10 +207,25 @@ def cmd_run(args) -> int:
 
 
 def _run_locked(args, plan, bounds) -> int:
-    from lcpipe.runtime.reporter import attach_reporter
     from lcpipe.runtime.runner import Runtime
 
+    from lcpipe.daemon.server import serve_run
+    from lcpipe.daemon.session import Controller
+
     runtime = Runtime(plan, stop_after=bounds, debug=args.debug, grace=args.grace)
+    controller = Controller(can_start=False)
+    controller.attach(runtime)
+    server = serve_run(runtime, controller)  # lcpipe status / lcpipe attach RUN_DIR reach the run here
+    try:
+        return _run_served(args, plan, runtime)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def _run_served(args, plan, runtime) -> int:
+    from lcpipe.runtime.reporter import attach_reporter
+
     if args.tui:
         try:
             from lcpipe.tui.app import run_dashboard

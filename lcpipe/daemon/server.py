@@ -133,6 +133,19 @@ def _remove_stale(path: Path) -> None:
     raise FileExistsError(f"{path}: another lcpipe process serves this run directory")
 
 
+def serve_run(runtime, controller: Controller) -> SocketServer | None:
+    """Serve ``runtime``'s control socket in its run directory; None (with a warning on stderr) when
+    that is not possible: the run goes on without it."""
+    from lcpipe.runtime.runlock import run_directory
+
+    path = run_directory(runtime.pipeline) / SOCKET_NAME
+    try:
+        return SocketServer(path, controller)
+    except (OSError, FileExistsError) as exc:
+        print(f"lcpipe: no control socket for this run ({path}): {exc}", file=sys.stderr)
+        return None
+
+
 def connect(path: str | Path, timeout: float = 10.0) -> socket.socket:
     """A client connection to a run's socket."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

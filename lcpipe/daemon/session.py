@@ -191,18 +191,34 @@ class Controller:
             raise SpecRequestError(exc) from None
         except OSError as exc:
             raise ProtocolError("spec", f"cannot read {request['spec']}: {exc.strerror or exc}") from None
+        from lcpipe.runtime.runlock import RunLock, RunLocked, clean_interrupted_writes, state_directories
+
+        directories = state_directories(plan.pipeline)
+        try:  # one writer per run directory, as for lcpipe run
+            lock = RunLock(directories).acquire()
+        except (RunLocked, OSError) as exc:
+            raise ProtocolError("state", str(exc)) from None
+        clean_interrupted_writes(directories)
         runtime = Runtime(plan, stop_after=bounds)
         self._stages = {}
         self._started_event = None
         self.result = None
         self._stopping = False
         self.attach(runtime)
-        self._thread = threading.Thread(target=self._run, args=(runtime,), name="pipeline", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(runtime, lock), name="pipeline", daemon=True)
         self._thread.start()
         return {"pipeline": plan.pipeline.name, "stages": [s.name for s in plan.segments]}
 
-    def _run(self, runtime) -> None:
-        self.result = runtime.run(install_signals=False)
+    def _run(self, runtime, lock) -> None:
+        from lcpipe.daemon.server import serve_run
+
+        server = serve_run(runtime, self)  # lcpipe attach / status reach a daemon's run the same way
+        try:
+            self.result = runtime.run(install_signals=False)
+        finally:
+            if server is not None:
+                server.close()
+            lock.release()
 
     def running(self) -> bool:
         if self.runtime is None:

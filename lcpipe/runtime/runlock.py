@@ -154,3 +154,12 @@ def clean_interrupted_writes(directories: list[Path]) -> list[Path]:
             except OSError:
                 pass
     return removed
+
+
+def run_directory(pipeline) -> Path:
+    """Where a run's control socket lives: the deepest directory holding all its state
+    directories (runs/rl for runs/rl/{checkpoints,games,nets}), else the workdir."""
+    directories = state_directories(pipeline)
+    if not directories:
+        return Path(pipeline.runtime.get("workdir", ".")).resolve()
+    return Path(os.path.commonpath([str(d) for d in directories]))
