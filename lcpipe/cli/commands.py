@@ -187,8 +187,19 @@ def cmd_run(args) -> int:
     except SpecErrors as exc:
         _print_spec_errors(exc)
         return EXIT_USAGE
-    from lcpipe.runtime.runlock import RunLock, RunLocked, clean_interrupted_writes, state_directories
+    from lcpipe.runtime.runlock import RunLock, RunLocked, clean_interrupted_writes, run_directory, state_directories
 
+    if args.tui:
+        try:
+            from lcpipe.tui.app import run_dashboard_daemon, terminal_available
+        except ImportError as exc:
+            print(f"lcpipe run --tui needs the 'tui' extra (pip install 'lcpipe[tui]'): {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if terminal_available():  # the run lives in a daemon subprocess; the dashboard is its client
+            return run_dashboard_daemon(args.file, args.set, args.stop_after, args.grace,
+                                        run_directory(plan.pipeline) / "lcpipe-daemon.log")
+        print("lcpipe: --tui needs a terminal on stderr; running without the dashboard", file=sys.stderr)
+        args.tui = False
     directories = state_directories(plan.pipeline)
     try:
         lock = RunLock(directories).acquire()
@@ -226,16 +237,8 @@ def _run_locked(args, plan, bounds) -> int:
 def _run_served(args, plan, runtime) -> int:
     from lcpipe.runtime.reporter import attach_reporter
 
-    if args.tui:
-        try:
-            from lcpipe.tui.app import run_dashboard
-        except ImportError as exc:
-            print(f"lcpipe run --tui needs the 'tui' extra (pip install 'lcpipe[tui]'): {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        result = run_dashboard(runtime)
-    else:
-        attach_reporter(runtime.bus, quiet=args.quiet)
-        result = runtime.run()
+    attach_reporter(runtime.bus, quiet=args.quiet)
+    result = runtime.run()
     for stage, message in result.failures:
         print(f"lcpipe run: stage {stage!r} failed: {message}", file=sys.stderr)
     if not args.quiet:

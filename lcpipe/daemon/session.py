@@ -199,7 +199,7 @@ class Controller:
         except (RunLocked, OSError) as exc:
             raise ProtocolError("state", str(exc)) from None
         clean_interrupted_writes(directories)
-        runtime = Runtime(plan, stop_after=bounds)
+        runtime = Runtime(plan, stop_after=bounds, grace=float(request.get("grace", 60.0)))
         self._stages = {}
         self._started_event = None
         self.result = None
@@ -285,7 +285,7 @@ class Controller:
             return None
         rt = self._require_run(kind)
         if kind == "stop":
-            self.stop("stop requested by a client")
+            self.stop(request.get("reason") or "stop requested by a client")
             return None
         stage = request.get("stage")
         try:

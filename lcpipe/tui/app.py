@@ -212,6 +212,7 @@ class Dashboard(App[RunResult]):
     def refresh_view(self) -> None:
         snap = self.model.snapshot(self._log_seq)
         self.last_snapshot = snap
+        self.title = f"lcpipe · {snap.pipeline}"
         self._update_table(snap)
         self._update_queues(snap)
         self._update_log(snap.logs)
@@ -415,6 +416,11 @@ class Dashboard(App[RunResult]):
         self.refresh_view()
 
 
+def terminal_available() -> bool:
+    """Textual draws on the process's original stderr: is it a terminal?"""
+    return _terminal()
+
+
 def _terminal() -> bool:
     # Textual draws on the process's original stderr.
     stream = sys.__stderr__
@@ -457,3 +463,77 @@ def run_dashboard(runtime: Runtime, *, hold: float = 1.5, metric: str | None = N
     for line in summary_lines(snap):
         print(line, file=sys.stderr)
     return result
+
+
+def run_dashboard_daemon(spec: str, overrides: list[str], stop_after: list[str], grace: float,
+                         log_path) -> int:
+    """`lcpipe run --tui`: start `lcpipe daemon` as a subprocess running the pipeline and show it.
+
+    Quitting the dashboard detaches: the daemon (in its own session, its log in
+    ``log_path``) runs on and serves the run's socket (`lcpipe attach`). Stop
+    keys and SIGINT/SIGTERM stop the run; then the exit code is the run's.
+    """
+    import os
+    import signal
+    import subprocess
+    from pathlib import Path
+
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "lcpipe.cli.main", "daemon"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+    try:
+        run = RemoteRun.over_pipes(proc)
+        answer = run.request({"type": "start", "spec": str(Path(spec).resolve()), "set": list(overrides),
+                              "stop_after": list(stop_after), "grace": grace})
+    except (OSError, TimeoutError) as exc:
+        proc.kill()
+        print(f"lcpipe run --tui: the daemon did not start the run: {exc} (its log: {log_path})", file=sys.stderr)
+        return 1
+    if answer["type"] == "error":
+        run.send({"type": "shutdown"})
+        proc.wait(60)
+        print(f"lcpipe run --tui: {answer['message']}", file=sys.stderr)
+        for err in answer.get("errors", []):
+            print(f"{err.get('file')}:{err.get('line')}:{err.get('column')}: error: {err.get('message')}",
+                  file=sys.stderr)
+        return 2
+    app = Dashboard(run)
+    signalled: list[int] = []
+
+    def on_signal(signum, _frame) -> None:
+        signalled.append(signum)
+        run.stop(f"received {signal.Signals(signum).name}")
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            app.run()
+        except Exception as exc:  # never lose a training run to a display problem
+            print(f"lcpipe: the dashboard failed ({type(exc).__name__}: {exc}); the run goes on "
+                  f"(lcpipe attach to watch it)", file=sys.stderr)
+            run.detach()
+        if run.detached and not signalled:
+            print(f"detached: the run goes on in process {proc.pid} (log: {log_path}); "
+                  "`lcpipe attach RUN_DIR` to watch it again, `lcpipe status RUN_DIR` for a summary", file=sys.stderr)
+            return 0
+        result = run.wait()
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    if not run.detached:
+        run.send({"type": "shutdown"})
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    snap = app.model.snapshot(logs_after=1 << 62)
+    print(f"pipeline {snap.pipeline!r}, final state of its stages:", file=sys.stderr)
+    for line in summary_lines(snap):
+        print(line, file=sys.stderr)
+    if result is not None:
+        print(f"pipeline {snap.pipeline!r} stopped after {result.elapsed:.1f}s: {result.reason}", file=sys.stderr)
+    if signalled:
+        return 130 if signalled[0] == signal.SIGINT else 143
+    return result.exit_code if result is not None else 1

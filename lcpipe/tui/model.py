@@ -134,19 +134,12 @@ class PipelineModel:
 
         desc = plan if isinstance(plan, dict) else describe_plan(plan)
         self._lock = threading.Lock()
-        self.pipeline = desc["pipeline"]
         self._rows: dict[str, StageRow] = {}
         self._inputs: dict[str, list[str]] = {}   # segment -> its input queues
         self._outputs: dict[str, list[str]] = {}  # segment -> queues it alone writes
         self._queues: dict[str, QueueRow] = {}
         self.summary: dict[str, list[str]] = {}
-        for seg in desc["segments"]:
-            self._rows[seg["name"]] = StageRow(seg["name"], seg["type"])
-            self._inputs[seg["name"]] = sorted({q["queue"] for q in seg["inputs"]})
-            self._outputs[seg["name"]] = list(seg["outputs"])
-            self.summary[seg["name"]] = list(seg.get("summary", []))
-            for q in seg["inputs"]:
-                self._queues[q["queue"]] = QueueRow(q["queue"], 0.0, kind=q["kind"])
+        self._apply_plan(desc)
         self._items: dict[str, tuple[float, float]] = {}  # queue -> (time, items) of the last report
         self._queue_rate: dict[str, float] = {}
         self._history: dict[str, collections.deque[float]] = {}
@@ -163,6 +156,16 @@ class PipelineModel:
         self._started: float | None = None
         self._elapsed: float | None = None
         self.subscription = None
+
+    def _apply_plan(self, desc: dict) -> None:
+        self.pipeline = desc["pipeline"]
+        for seg in desc["segments"]:
+            self._rows.setdefault(seg["name"], StageRow(seg["name"], seg["type"])).kind = seg["type"]
+            self._inputs[seg["name"]] = sorted({q["queue"] for q in seg["inputs"]})
+            self._outputs[seg["name"]] = list(seg["outputs"])
+            self.summary[seg["name"]] = list(seg.get("summary", []))
+            for q in seg["inputs"]:
+                self._queues.setdefault(q["queue"], QueueRow(q["queue"], 0.0, kind=q["kind"]))
 
     # -- feeding -------------------------------------------------------------------
     def attach(self, bus) -> None:
@@ -207,6 +210,8 @@ class PipelineModel:
     def _on_pipeline(self, event: Event) -> None:
         what = event.data.get("event")
         if what == "started":
+            if event.data.get("plan"):  # a daemon's run: the plan is known once it has started
+                self._apply_plan(event.data["plan"])
             self.status, self._started = "running", event.time
             self._log(event, "pipeline", f"pipeline {event.data.get('pipeline', self.pipeline)!r} started")
         elif what == "stopping":

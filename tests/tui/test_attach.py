@@ -11,7 +11,7 @@ from test_dashboard import _table_rows, _wait_for, screen_text
 
 from lcpipe.daemon.server import SOCKET_NAME, SocketServer
 from lcpipe.daemon.session import Controller
-from lcpipe.tui.app import COLUMNS, Dashboard
+from lcpipe.tui.app import COLUMNS, STOP_REASON, Dashboard
 from lcpipe.tui.link import RemoteRun
 
 COL = {name: i for i, name in enumerate(COLUMNS)}
@@ -87,7 +87,7 @@ def test_s_twice_stops_the_run_and_once_does_not(served):
 
     asyncio.run(drive())
     assert app.runner.result is not None and app.runner.result.exit_code == 0
-    assert "stop requested by a client" in app.runner.result.reason
+    assert app.runner.result.reason == STOP_REASON
 
 
 def test_palette_commands_reach_the_run(served):
