@@ -427,44 +427,6 @@ def _terminal() -> bool:
     return stream is not None and stream.isatty()
 
 
-def run_dashboard(runtime: Runtime, *, hold: float = 1.5, metric: str | None = None,
-                  force: bool = False) -> RunResult:
-    """Run ``runtime`` under the dashboard and return its RunResult.
-
-    Ends by itself when the pipeline ends. Without a terminal (CI, output
-    redirected to a file) or if the UI fails, the pipeline runs without the
-    dashboard, reporting to stderr as usual; ``force`` draws it anyway.
-    """
-    from lcpipe.runtime.reporter import attach_reporter
-
-    if not force and not _terminal():
-        print("lcpipe: --tui needs a terminal on stderr; running without the dashboard", file=sys.stderr)
-        attach_reporter(runtime.bus)
-        return runtime.run()
-    app = Dashboard(runtime, hold=hold, metric=metric)
-    restore = app.runner.install_signals()
-    try:
-        try:
-            app.run()
-        except Exception as exc:  # never lose a training run to a display problem
-            print(f"lcpipe: the dashboard failed ({type(exc).__name__}: {exc}); "
-                  "the pipeline goes on without it", file=sys.stderr)
-        if not app.runner.done:
-            attach_reporter(runtime.bus)
-            if app.model.subscription is None:  # the app never got as far as mounting
-                app.model.attach(runtime.bus)
-            app.runner.start()
-        result = app.runner.wait()
-    finally:
-        restore()
-    # The dashboard's screen is gone once the app closes: leave the final state in the scrollback.
-    snap = app.model.snapshot(logs_after=1 << 62)
-    print(f"pipeline {snap.pipeline!r}, final state of its stages:", file=sys.stderr)
-    for line in summary_lines(snap):
-        print(line, file=sys.stderr)
-    return result
-
-
 def run_dashboard_daemon(spec: str, overrides: list[str], stop_after: list[str], grace: float,
                          log_path) -> int:
     """`lcpipe run --tui`: start `lcpipe daemon` as a subprocess running the pipeline and show it.
