@@ -16,7 +16,8 @@ from lcpipe import __version__
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # Areas that add their own command groups (data, net, ...); each has register(subparsers).
-AREA_CLIS = ("lcpipe.lc0.cli", "lcpipe.nets.cli", "lcpipe.train.cli", "lcpipe.loader.cli", "lcpipe.selfplay.cli")
+AREA_CLIS = ("lcpipe.lc0.cli", "lcpipe.nets.cli", "lcpipe.train.cli", "lcpipe.loader.cli", "lcpipe.selfplay.cli",
+              "lcpipe.arena.cli")
 
 
 class _Parser(argparse.ArgumentParser):
