@@ -130,25 +130,26 @@ def play_match(a: Player, b: Player, openings: list[Opening], settings: MatchSet
                     raise RuntimeError(f"player {player.name!r} chose illegal move {move} in {g.board.fen()}")
                 g.board.push(move)
                 g.plies += 1
-        still = []
-        for g in running:
-            end = game_end(g.board, g.plies, settings)
-            if end is None:
-                still.append(g)
-                continue
-            record = GameRecord(g.pairing, g.board, end[0], end[1], _a_score(end[0], g.pairing.a_white))
-            _count(result, record, first_of_pair)
-            if settings.sprt is not None and result.decision is None:
-                result.llr = result.tally.llr(settings.sprt)
-                result.decision = settings.sprt.decide(result.llr)
-                if result.decision is not None:
-                    queue.clear()
-            if on_game is not None:
-                on_game(record, result)
-        running = still
+                end = game_end(g.board, g.plies, settings)
+                if end is not None:  # over before the other player's turn in this round
+                    running.remove(g)
+                    _finish(result, g, end, first_of_pair, settings, queue, on_game)
     if settings.sprt is not None:
         result.llr = result.tally.llr(settings.sprt)
     return result
+
+
+def _finish(result: MatchResult, g: _Running, end: tuple[str, str], first_of_pair: dict[int, float],
+            settings: MatchSettings, queue: deque, on_game) -> None:
+    record = GameRecord(g.pairing, g.board, end[0], end[1], _a_score(end[0], g.pairing.a_white))
+    _count(result, record, first_of_pair)
+    if settings.sprt is not None and result.decision is None:
+        result.llr = result.tally.llr(settings.sprt)
+        result.decision = settings.sprt.decide(result.llr)
+        if result.decision is not None:
+            queue.clear()  # start no more games; the running ones finish and count
+    if on_game is not None:
+        on_game(record, result)
 
 
 def _count(result: MatchResult, record: GameRecord, first_of_pair: dict[int, float]) -> None:

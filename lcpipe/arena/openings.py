@@ -80,7 +80,7 @@ def _playable(opening: Opening, where: str) -> Opening:
 
 
 def read_epd(path: str | Path) -> list[Opening]:
-    """One position per line: FEN fields (4 to 6) and optional EPD operations."""
+    """One position per line: EPD (4 FEN fields and optional operations such as id) or a full FEN."""
     out = []
     for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         line = line.strip()
@@ -91,7 +91,10 @@ def read_epd(path: str | Path) -> list[Opening]:
         try:
             ops = board.set_epd(line)
         except ValueError as exc:
-            raise OpeningsError(f"{where}: not an EPD position: {exc}") from None
+            try:  # a full FEN (with move counters) is accepted too
+                board, ops = chess.Board(line), {}
+            except ValueError:
+                raise OpeningsError(f"{where}: not an EPD or FEN position: {exc}") from None
         status = board.status()
         if status != chess.STATUS_VALID:
             raise OpeningsError(f"{where}: illegal position ({status!r})")
