@@ -5,8 +5,8 @@ go to A in one call, the others to B in one call, so a network player
 searches all its games together. A game ends by the rules (mate,
 stalemate, insufficient material, threefold repetition, the 50-move rule)
 or, past ``max_plies`` plies after the opening, by adjudication. With an
-SPRT, no new game starts once it decides; the games already running finish
-and count.
+SPRT, no new pair of games starts once it decides; the games already
+running, and the second game of a started pair, finish and count.
 """
 
 from __future__ import annotations
@@ -112,12 +112,14 @@ def play_match(a: Player, b: Player, openings: list[Opening], settings: MatchSet
     running: list[_Running] = []
     result = MatchResult(Tally())
     first_of_pair: dict[int, float] = {}
+    started: set[int] = set()
     while queue or running:
         if should_stop is not None and should_stop():
             result.aborted = True
             break
         while queue and len(running) < settings.parallel:
             running.append(_Running(queue.popleft()))
+            started.add(running[-1].pairing.pair)
         for player, mine in ((a, True), (b, False)):
             group = [g for g in running if g.a_to_move == mine]
             if not group:
@@ -133,23 +135,27 @@ def play_match(a: Player, b: Player, openings: list[Opening], settings: MatchSet
                 end = game_end(g.board, g.plies, settings)
                 if end is not None:  # over before the other player's turn in this round
                     running.remove(g)
-                    _finish(result, g, end, first_of_pair, settings, queue, on_game)
+                    if _finish(result, g, end, first_of_pair, settings, on_game):
+                        # the SPRT decided: start no new pair; running games and started pairs finish and count
+                        queue = deque(p for p in queue if p.pair in started)
     if settings.sprt is not None:
         result.llr = result.tally.llr(settings.sprt)
     return result
 
 
 def _finish(result: MatchResult, g: _Running, end: tuple[str, str], first_of_pair: dict[int, float],
-            settings: MatchSettings, queue: deque, on_game) -> None:
+            settings: MatchSettings, on_game) -> bool:
+    """Count a finished game; True when this game made the SPRT decide."""
     record = GameRecord(g.pairing, g.board, end[0], end[1], _a_score(end[0], g.pairing.a_white))
     _count(result, record, first_of_pair)
+    decided = False
     if settings.sprt is not None and result.decision is None:
         result.llr = result.tally.llr(settings.sprt)
         result.decision = settings.sprt.decide(result.llr)
-        if result.decision is not None:
-            queue.clear()  # start no more games; the running ones finish and count
+        decided = result.decision is not None
     if on_game is not None:
         on_game(record, result)
+    return decided
 
 
 def _count(result: MatchResult, record: GameRecord, first_of_pair: dict[int, float]) -> None:
