@@ -61,6 +61,8 @@ class GateStage(Stage):
             raise StageFailed(str(exc)) from None
         self._write = write_ladder
         self.best = self._resume()
+        if self.best is not None:
+            self._promote(self.best)  # after a restart, self-play continues with the best network
         ctx.state("waiting", "for a network")
         for network in ctx.input("network"):
             snapshot = self._load(network)
