@@ -15,6 +15,11 @@ import math
 import time
 from pathlib import Path
 
+from lcpipe.arena.ladder import LadderError, read_ladder, write_ladder
+from lcpipe.arena.match import MatchSettings, play_match
+from lcpipe.arena.networks import PlayerSpecError, load_snapshot
+from lcpipe.arena.openings import OpeningsError, load_openings
+from lcpipe.arena.player import MctsPlayer
 from lcpipe.runtime.stage import Stage, StageFailed
 from lcpipe.types import ExportedNetwork, NetworkSnapshot
 
@@ -43,10 +48,6 @@ class _Contender:
 
 class GateStage(Stage):
     def run(self) -> None:
-        from lcpipe.arena.ladder import LadderError, read_ladder, write_ladder
-        from lcpipe.arena.match import MatchSettings
-        from lcpipe.arena.openings import OpeningsError, load_openings
-
         ctx, cfg = self.ctx, self.config
         try:
             self.openings = load_openings(cfg.get("openings") or None)
@@ -59,7 +60,6 @@ class GateStage(Stage):
             self.entries = read_ladder(self.ladder_file) if self.ladder_file.exists() else []
         except LadderError as exc:
             raise StageFailed(str(exc)) from None
-        self._write = write_ladder
         self.best = self._resume()
         if self.best is not None:
             self._promote(self.best)  # after a restart, self-play continues with the best network
@@ -85,8 +85,6 @@ class GateStage(Stage):
         return None
 
     def _load(self, network: ExportedNetwork) -> NetworkSnapshot | None:
-        from lcpipe.arena.networks import PlayerSpecError, load_snapshot
-
         try:
             return load_snapshot(network.path)
         except PlayerSpecError as exc:
@@ -102,9 +100,6 @@ class GateStage(Stage):
         self._promote(self.best)
 
     def _gate(self, network: ExportedNetwork, snapshot: NetworkSnapshot) -> bool:
-        from lcpipe.arena.match import play_match
-        from lcpipe.arena.player import MctsPlayer
-
         ctx, cfg, best = self.ctx, self.config, self.best
         cand = _Contender(network, snapshot, best.rating)
         visits = int(cfg["visits"])
@@ -143,7 +138,7 @@ class GateStage(Stage):
     def _record(self, entry: dict) -> None:
         entry["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.entries.append(entry)
-        self._write(self.ladder_file, self.entries)
+        write_ladder(self.ladder_file, self.entries)
 
     def _promote(self, best: _Contender) -> bool:
         ctx = self.ctx

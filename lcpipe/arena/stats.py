@@ -9,7 +9,8 @@ opening costs each side once). Unpaired games use the trinomial W/D/L
 variance.
 
 The interval is the normal approximation on the mean score mapped through
-the logistic Elo curve, as cutechess and fishtest report it. The SPRT is
+the logistic Elo curve, as cutechess and fishtest report it (unbounded for
+a single game or pair). The SPRT is
 the generalized SPRT with the normal approximation of the log-likelihood
 ratio, LLR = N (s1 - s0) (2 s - s0 - s1) / (2 var), on the same per-game or
 per-pair scores.
@@ -30,7 +31,7 @@ def elo_from_score(score: float) -> float:
         return -math.inf
     if score >= 1.0:
         return math.inf
-    return -400.0 * math.log10(1.0 / score - 1.0)
+    return -400.0 * math.log10(1.0 / score - 1.0) + 0.0  # + 0.0: an even score is 0, not -0
 
 
 def score_from_elo(elo: float) -> float:
@@ -77,6 +78,8 @@ def _mean_var(counts: list[int], values: tuple[float, ...]) -> tuple[float, floa
 
 def _estimate(counts: list[int], values: tuple[float, ...], model: str) -> EloEstimate:
     mean, var, n = _mean_var(counts, values)
+    if n < 2:  # one sample says nothing about the spread: the interval is unbounded
+        return EloEstimate(elo_from_score(mean), -math.inf, math.inf, mean, n, model)
     half = Z95 * math.sqrt(var / n)
     return EloEstimate(elo_from_score(mean), elo_from_score(mean - half), elo_from_score(mean + half), mean, n, model)
 

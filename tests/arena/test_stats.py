@@ -18,6 +18,7 @@ def test_elo_of_a_score_is_the_logistic_curve():
     assert elo_from_score(0.75) == pytest.approx(190.8485, abs=1e-3)  # the well-known "75% = +191"
     assert elo_from_score(0.25) == pytest.approx(-190.8485, abs=1e-3)
     assert elo_from_score(1.0) == math.inf and elo_from_score(0.0) == -math.inf
+    assert math.copysign(1.0, elo_from_score(0.5)) == 1.0  # printed as 0.0, not -0.0
     for elo in (-300.0, -20.0, 0.0, 35.0, 400.0):
         assert elo_from_score(score_from_elo(elo)) == pytest.approx(elo)
 
@@ -94,6 +95,11 @@ def test_tally_counts_and_falls_back_to_trinomial_for_an_unfinished_pair():
     assert t.elo().model == "trinomial" and t.games == 11
     with pytest.raises(ValueError):
         t.add_game(0.3)
+
+
+def test_one_sample_has_an_unbounded_interval():
+    for est in (elo_trinomial(0, 1, 0), elo_pentanomial([0, 0, 1, 0, 0])):
+        assert est.elo == 0.0 and est.low == -math.inf and est.high == math.inf and est.samples == 1
 
 
 def test_bad_counts_are_refused():
