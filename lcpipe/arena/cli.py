@@ -89,7 +89,10 @@ def cmd_match(args) -> int:
     if a.name == b.name:
         a.name, b.name = f"{a.name} (A)", f"{b.name} (B)"
 
+    finished = []  # every finished game, for the PGN even if the match ends on an error or Ctrl-C
+
     def progress(record, result):
+        finished.append(record)
         if args.quiet:
             return
         t = result.tally
@@ -99,7 +102,6 @@ def cmd_match(args) -> int:
             line += f"  LLR {result.llr:+.2f}"
         print(line, flush=True)
 
-    result = None
     try:
         result = play_match(a, b, openings, settings, on_game=progress)
     except UciEngineError as exc:
@@ -107,8 +109,8 @@ def cmd_match(args) -> int:
     finally:
         for p in players:
             p.close()
-        if args.pgn and result is not None:
-            write_pgn(args.pgn, result.games, a.name, b.name)
+        if args.pgn and finished:
+            write_pgn(args.pgn, finished, a.name, b.name)
     _print_summary(result, a.name, b.name, sprt)
     if args.pgn:
         print(f"games saved to {args.pgn}")

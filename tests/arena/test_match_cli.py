@@ -84,3 +84,43 @@ def test_usage_errors(args, message, capsys):
 def test_builtin_players_play_without_networks(capsys):
     assert main(["match", "builtin:material", "builtin:uniform", "--games", "2", *QUICK]) == 0
     assert "builtin:material vs builtin:uniform: 2 games" in capsys.readouterr().out
+
+
+DYING_ENGINE = '''
+import sys, chess
+board = chess.Board()
+gos = 0
+for line in sys.stdin:
+    cmd = line.split()
+    if not cmd:
+        continue
+    if cmd[0] == "uci":
+        print("id name dying"); print("uciok", flush=True)
+    elif cmd[0] == "isready":
+        print("readyok", flush=True)
+    elif cmd[0] == "position":
+        board = chess.Board() if cmd[1] == "startpos" else chess.Board(" ".join(cmd[2:8]))
+        for m in cmd[cmd.index("moves") + 1:] if "moves" in cmd else []:
+            board.push_uci(m)
+    elif cmd[0] == "go":
+        gos += 1
+        if gos == 3:
+            sys.exit(3)  # dies in the middle of the second game
+        print("bestmove " + min(m.uci() for m in board.legal_moves), flush=True)
+    elif cmd[0] == "quit":
+        break
+'''
+
+
+def test_engine_that_dies_ends_the_match_and_keeps_the_finished_games(tmp_path, capsys):
+    import sys
+
+    script = tmp_path / "dying.py"
+    script.write_text(DYING_ENGINE)
+    pgn = tmp_path / "partial.pgn"
+    code = main(["match", "builtin:uniform", "--opponent", f"uci:{sys.executable} {script}", "--games", "2",
+                 "--parallel", "1", "--max-plies", "4", "--visits", "2", "--pgn", str(pgn)])
+    assert code == 1
+    assert "UCI engine 'dying' failed" in capsys.readouterr().err
+    games = _games(pgn)
+    assert len(games) == 1 and games[0].headers["Black"] == "dying"
