@@ -218,6 +218,13 @@ class UciEngine:
             self._worker = None
 
     def _search(self, session: SearchSession, limits: Limits) -> None:
+        try:
+            self._run_search(session, limits)
+        except Exception as exc:  # a GUI waits for bestmove: never leave it hanging
+            self.send(f"info string error: search failed: {type(exc).__name__}: {exc}")
+            self.send(f"bestmove {next(iter(session.board.legal_moves)).uci()}")
+
+    def _run_search(self, session: SearchSession, limits: Limits) -> None:
         start = time.monotonic()
         deadline = start + limits.seconds if limits.seconds is not None else None
         next_info = start + INFO_EVERY

@@ -98,3 +98,24 @@ def test_ladder_errors(tmp_path, capsys):
     bad.write_text('{"step": 1, "rating": 0}\nnot json\n')
     assert main(["ladder", str(bad)]) == 2
     assert "ladder.jsonl:2" in capsys.readouterr().err
+
+
+def test_stage_declaration_is_light_and_its_defaults_validate():
+    import ast
+    import inspect
+
+    import jsonschema
+
+    from lcpipe.arena import stages
+
+    (st,) = stages.lcpipe_stage_types()
+    assert st.name == "eval.gate" and st.input("network").type == "network"
+    assert st.output("weights").type == "weights" and not st.output("network").required
+    cfg = {k: v["default"] for k, v in st.schema["properties"].items()}
+    jsonschema.validate(cfg, st.schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**cfg, "games": 3}, st.schema)  # pairs: an even number of games
+    tree = ast.parse(inspect.getsource(stages))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert imported <= {"__future__", "lcpipe.plugin"}

@@ -149,3 +149,24 @@ def test_go_limits():
     assert 0 < lim.seconds <= 0.5  # black's clock, never more than half of it
     with pytest.raises(ValueError, match="nodes needs a number"):
         parse_go(["nodes", "x"], True)
+
+
+def test_a_failing_search_still_answers_bestmove():
+    import io
+
+    from lcpipe.arena.uci import UciEngine
+
+    class Broken:
+        input_format = 1
+
+        def __call__(self, encoded, fmt):
+            raise RuntimeError("device lost")
+
+    out = io.StringIO()
+    engine = UciEngine(Broken(), out=out)
+    engine.handle("position startpos")
+    engine.handle("go nodes 10")
+    engine.handle("stop")  # joins the search thread
+    lines = out.getvalue().splitlines()
+    assert "info string error: search failed: RuntimeError: device lost" in lines
+    assert lines[-1].startswith("bestmove ") and chess.Move.from_uci(lines[-1].split()[1]) in chess.Board().legal_moves
