@@ -147,7 +147,7 @@ void register_chess(py::module_& parent) {
       "position_hash",
       [](const std::string& fen, const std::vector<std::string>& moves) { return play(fen, moves).last().hash; },
       py::arg("fen"), py::arg("moves") = std::vector<std::string>{},
-      "Zobrist key after the moves (kept incrementally by make_move).");
+      "Zobrist key of the position after the moves (as make_move keeps it).");
   m.def(
       "game_state",
       [](const std::string& fen, const std::vector<std::string>& moves, int plies_from_root) {
