@@ -10,6 +10,9 @@ import random
 from pathlib import Path
 
 import chess
+import numpy as np
+
+from lcpipe.lc0 import synth
 
 
 @functools.lru_cache(maxsize=None)
@@ -40,6 +43,24 @@ def random_games(n: int, seed: int, max_plies: int = 300, chess960: bool = False
                 if undo in legal:
                     move = undo
             moves.append(board.uci(move))
+            board.push(move)
+        out.append((start, tuple(moves)))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=None)
+def endgame_games(materials: tuple[str, ...], seed: int, max_plies: int = 40) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Random play from random pawnless endgames: where canonical formats mirror and transpose."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for material in materials:
+        board = chess.Board(synth.random_endgame(rng, material))
+        start = board.fen()
+        moves: list[str] = []
+        while len(moves) < max_plies and not board.is_game_over(claim_draw=False):
+            legal = list(board.legal_moves)
+            move = legal[int(rng.integers(len(legal)))]
+            moves.append(move.uci())
             board.push(move)
         out.append((start, tuple(moves)))
     return tuple(out)
