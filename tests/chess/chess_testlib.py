@@ -49,8 +49,10 @@ def random_games(n: int, seed: int, max_plies: int = 300, chess960: bool = False
 
 
 @functools.lru_cache(maxsize=None)
-def endgame_games(materials: tuple[str, ...], seed: int, max_plies: int = 40) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Random play from random pawnless endgames: where canonical formats mirror and transpose."""
+def endgame_games(materials: tuple[str, ...], seed: int, max_plies: int = 40,
+                  take_mates: bool = False) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Random play from random endgames (pawnless ones are where canonical formats mirror and
+    transpose); with ``take_mates`` a mating move is played whenever there is one."""
     rng = np.random.default_rng(seed)
     out = []
     for material in materials:
@@ -60,10 +62,20 @@ def endgame_games(materials: tuple[str, ...], seed: int, max_plies: int = 40) ->
         while len(moves) < max_plies and not board.is_game_over(claim_draw=False):
             legal = list(board.legal_moves)
             move = legal[int(rng.integers(len(legal)))]
+            if take_mates:
+                move = next((m for m in legal if _mates(board, m)), move)
             moves.append(move.uci())
             board.push(move)
         out.append((start, tuple(moves)))
     return tuple(out)
+
+
+def _mates(board: chess.Board, move: chess.Move) -> bool:
+    board.push(move)
+    try:
+        return board.is_checkmate()
+    finally:
+        board.pop()
 
 
 def boards_along(fen: str, moves: tuple[str, ...] | list[str], chess960: bool = False):
