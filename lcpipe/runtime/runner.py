@@ -77,6 +77,7 @@ class _Worker:
     def __init__(self, segment: Segment, target):
         self.segment = segment
         self.stop = threading.Event()
+        self.bound = threading.Event()  # stopped because a --stop-after bound it feeds was reached
         self.error: tuple[str, str] | None = None
         self.thread = threading.Thread(target=target, args=(self,), name=f"stage-{segment.name}", daemon=True)
 
@@ -230,7 +231,7 @@ class Runtime:
         return StageContext(
             name=seg.name, stage_type=g.nodes[first]["use"],
             config=g.nodes[first]["config"] if not seg.native or len(seg.stages) == 1 else {},
-            inputs=inputs, outputs=outputs, bus=self.bus, stop=worker.stop, workdir=self.workdir,
+            inputs=inputs, outputs=outputs, bus=self.bus, stop=worker.stop, workdir=self.workdir, bound=worker.bound,
             pipeline=self.pipeline.name)
 
     # -- running -----------------------------------------------------------------
@@ -293,6 +294,7 @@ class Runtime:
         deadline = time.monotonic() + self.grace
         for worker in self._workers:
             if not worker.observer and self._stop_first.intersection(worker.segment.stages):
+                worker.bound.set()
                 worker.stop.set()
         for worker in self._workers:
             if worker.observer:

@@ -168,6 +168,7 @@ class StageContext:
         stop: threading.Event,
         workdir: Path,
         pipeline: str = "",
+        bound: threading.Event | None = None,
     ):
         self.name = name
         self.stage_type = stage_type
@@ -175,6 +176,7 @@ class StageContext:
         self._inputs = inputs
         self._outputs = outputs
         self.bus = bus
+        self._bound = bound or threading.Event()
         self.stop_event = stop
         self.workdir = workdir
         self.pipeline = pipeline
@@ -194,6 +196,11 @@ class StageContext:
     def send_command(self, name: str) -> None:
         """Queue a command for the stage (the runtime calls this for a client's request)."""
         self._commands.put(name)
+
+    @property
+    def stopped_by_bound(self) -> bool:
+        """Stopped because a --stop-after bound this stage feeds was reached: it should produce nothing more."""
+        return self._bound.is_set()
 
     @property
     def stopping(self) -> bool:

@@ -54,6 +54,15 @@ def progress_line(p: dict) -> str:
     return " · ".join(parts)
 
 
+def _labels(chosen: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Metric names without their area prefix when they all share it ('train/loss' -> 'loss');
+    a fused segment's members keep theirs ('pool/size')."""
+    prefixes = {k.split("/", 1)[0] for k, _ in chosen if "/" in k}
+    if len(prefixes) == 1 and all("/" in k for k, _ in chosen):
+        return [(k.split("/", 1)[1], v) for k, v in chosen]
+    return chosen
+
+
 class ConsoleSink(Stage):
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -104,7 +113,7 @@ class ConsoleSink(Stage):
 
     def lines(self) -> list[str]:
         with self._lock:
-            stages = self.order + sorted(set(self.states) | set(self.metrics) - set(self.order))
+            stages = self.order + sorted((set(self.states) | set(self.metrics)) - set(self.order))
             out = [f"[{time.strftime('%H:%M:%S')}] running for {_duration(time.monotonic() - self.started)}"]
             width = max((len(s) for s in stages), default=0)
             for stage in stages:
@@ -112,7 +121,8 @@ class ConsoleSink(Stage):
                     continue
                 state, detail = self.states.get(stage, ("", ""))
                 head = state + (f" ({detail})" if detail and state != "running" else "")
-                parts = [f"{k.split('/', 1)[-1]} {_fmt(v)}" for k, v in self._chosen(stage, self.metrics.get(stage, {}))]
+                chosen = self._chosen(stage, self.metrics.get(stage, {}))
+                parts = [f"{label} {_fmt(v)}" for label, v in _labels(chosen)]
                 if stage in self.networks:
                     count, path = self.networks[stage]
                     parts.append(f"{count} network{'s' if count != 1 else ''}, last {path.rsplit('/', 1)[-1]}")

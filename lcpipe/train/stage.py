@@ -98,7 +98,9 @@ class TrainStage(Stage):
                 trainer.save(ckdir, wait=True, extra={"network_step": last_sent})
             trainer.close()
             raise StageFailed(str(exc)) from exc
-        final_network = step != last_sent and (not ctx.stopping or cfg["export_on_stop"])
+        # a --stop-after bound means "this many networks, not more": no extra one on such a stop
+        final_network = step != last_sent and (not ctx.stopping or (cfg["export_on_stop"]
+                                                                     and not ctx.stopped_by_bound))
         if final_network:
             save_with_network()
         elif step != last_saved:

@@ -69,7 +69,7 @@ def test_net_export_restores_only_weights_of_an_rl_checkpoint(tmp_path):
     for kind in ("swa", "raw"):
         out = tmp_path / f"{kind}.pb.gz"
         cmd = [sys.executable, "-m", "lcpipe.cli.main", "net", "export", str(run_dir / "checkpoints"), str(out),
-               "--kind", kind]
+               "--kind", kind, "--step", "10"]  # the network's step (the run may checkpoint a few more)
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert read_net(out).training_params["training_steps"] == 10
