@@ -69,8 +69,9 @@ class StageOutcome(RunOutcome):
     outputs: dict[str, list[Any]] = field(default_factory=dict)
 
 
-def _key(port_type: str) -> str:
-    return port_type.replace("/", "__")
+def _suffix(port_type: str, kind: str) -> str:
+    """The part of a feeder's or collector's stage name that names its port type and edge kind."""
+    return port_type.replace("/", "__") + ("_latest" if kind == "latest" else "")
 
 
 class Feed(Stage):
@@ -99,7 +100,7 @@ def _helper_types(port_types: Iterable[tuple[str, str]]) -> list[StageType]:
     """A feeder and a collector for each (port type, edge kind) asked for."""
     out = []
     for port_type, kind in sorted(set(port_types)):
-        suffix = _key(port_type) + ("_latest" if kind == "latest" else "")
+        suffix = _suffix(port_type, kind)
         out.append(StageType(
             name=f"testing.feed_{suffix}", factory="lcpipe.testing:Feed",
             description=f"Test feeder of {port_type} items.",
@@ -211,7 +212,7 @@ def run_stage(stage_type: str, settings: Mapping[str, Any] | None = None, *,
             p = declared.input(port)
             feed_id = f"{run_id}.{port}"
             _FEEDS[feed_id] = list(items)
-            suffix = _key(p.type) + ("_latest" if p.kind == "latest" else "")
+            suffix = _suffix(p.type, p.kind)
             stages[f"feed_{port}"] = {"use": f"testing.feed_{suffix}", "with": {"feed": feed_id}}
             sources[port] = f"feed_{port}"
     stage_spec: dict[str, Any] = {"use": stage_type, "with": dict(settings or {})}
@@ -219,7 +220,7 @@ def run_stage(stage_type: str, settings: Mapping[str, Any] | None = None, *,
         stage_spec["from"] = sources
     stages["stage"] = stage_spec
     for p in declared.outputs:
-        suffix = _key(p.type) + ("_latest" if p.kind == "latest" else "")
+        suffix = _suffix(p.type, p.kind)
         stages[f"collect_{p.name}"] = {"use": f"testing.collect_{suffix}", "from": f"stage.{p.name}",
                                        "with": {"collect": f"{run_id}.{p.name}"}}
     spec = {"lcpipe": 1, "name": "run-stage", "stages": stages}
