@@ -83,6 +83,7 @@ class SocketServer:
         os.chmod(self.path, 0o600)
         self._sock.listen(16)
         self._closed = threading.Event()
+        self._clients: list[Client] = []
         self._thread = threading.Thread(target=self._accept, name="socket-server", daemon=True)
         self._thread.start()
 
@@ -98,16 +99,22 @@ class SocketServer:
 
     def _serve(self, conn: socket.socket, n: int) -> None:
         client = Client(conn.sendall, f"socket{n}")
+        self._clients.append(client)
         self.controller.connect(client)
         try:
             serve_connection(self.controller, client, conn.recv)
         finally:
             self.controller.disconnect(client)
+            with contextlib.suppress(ValueError):
+                self._clients.remove(client)
             with contextlib.suppress(OSError):
                 conn.close()
 
-    def close(self) -> None:
+    def close(self, flush_timeout: float = 5.0) -> None:
+        """Stop accepting; each client first gets what is queued for it (a stop's ack, the last states)."""
         self._closed.set()
+        for client in list(self._clients):
+            client.close(flush_timeout)
         with contextlib.suppress(OSError):
             self._sock.close()
         with contextlib.suppress(FileNotFoundError):

@@ -255,8 +255,11 @@ class Controller:
         request: dict | None = None
         try:
             request = protocol.parse_request(line)
-            detail = self.handle(client, request)
+            then: list[Callable[[], None]] = []
+            detail = self.handle(client, request, then)
             client.send(protocol.encode("ack", id=request.get("id"), request=request["type"], detail=detail or {}))
+            for action in then:  # a stop acts after its ack is queued: the ack goes out before the run ends
+                action()
         except SpecRequestError as exc:
             client.send(protocol.encode("error", id=_id(request), request="start", code="spec",
                                         message=f"the spec has {len(exc.errors)} error(s)", errors=exc.errors))
@@ -265,7 +268,8 @@ class Controller:
                                         request=exc.request or (request or {}).get("type"), code=exc.code,
                                         message=str(exc)))
 
-    def handle(self, client: Client, request: dict) -> dict | None:
+    def handle(self, client: Client, request: dict, then: list[Callable[[], None]]) -> dict | None:
+        """Carry out ``request``; actions that may end the run go to ``then``, run after the ack."""
         kind = request["type"]
         if kind == "start":
             return self._start(request)
@@ -278,14 +282,11 @@ class Controller:
             return {"kinds": sorted(client.kinds) if client.kinds is not None else list(STREAMED),
                     "metrics": client.metric_patterns}
         if kind == "shutdown":
-            self.stop("shutdown requested by a client")
-            self.shutdown_requested.set()
-            if self.on_shutdown is not None:
-                self.on_shutdown()
+            then.append(self._shut_down)
             return None
         rt = self._require_run(kind)
         if kind == "stop":
-            self.stop(request.get("reason") or "stop requested by a client")
+            then.append(lambda: self.stop(request.get("reason") or "stop requested by a client"))
             return None
         stage = request.get("stage")
         try:
@@ -302,6 +303,19 @@ class Controller:
                                 kind, request.get("id")) from None
         except ValueError as exc:
             raise ProtocolError("state", str(exc), kind, request.get("id")) from None
+
+    def _shut_down(self) -> None:
+        self.stop("shutdown requested by a client")
+        self.shutdown_requested.set()
+        if self.on_shutdown is not None:
+            self.on_shutdown()
+
+    def close_clients(self, flush_timeout: float = 5.0) -> None:
+        """Send every client what is queued for it (the process is about to end)."""
+        with self._lock:
+            clients = list(self._clients)
+        for c in clients:
+            c.close(flush_timeout)
 
     def _require_run(self, kind: str):
         if self.runtime is None or self.result is not None:
