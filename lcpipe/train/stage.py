@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lcpipe.runtime.channels import ChannelClosed
 from lcpipe.runtime.stage import Stage, StageFailed
+from lcpipe.train.throttle import StepThrottle, ThrottleError
 
 
 def _init_distributed(cfg: dict) -> None:
@@ -51,9 +52,12 @@ class TrainStage(Stage):
         total = int(cfg["total_steps"])
         kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg.get(k, {}).get("enabled")]
         check_every = max(1, min(int(cfg["metrics_every"]) or 1, int(cfg["max_nan_steps"]) or 1))
+        throttle = StepThrottle(cfg["max_steps_per_game"], ctx.stop_event) if cfg["max_steps_per_game"] else None
         try:
             for batch in ctx.input("train"):
                 if total and step - origin >= total:
+                    break
+                if throttle is not None and not self._admit(throttle, batch, step - origin + 1):
                     break
                 try:
                     metrics = trainer.step(batch)
@@ -67,6 +71,8 @@ class TrainStage(Stage):
                 if cfg["metrics_every"] and done % cfg["metrics_every"] == 0:
                     values = {f"train/{k}": float(v) for k, v in fetch(metrics).items()}
                     values.update({f"train/{k}": v for k, v in trainer.rates().items()})
+                    if throttle is not None:
+                        values.update(throttle.metrics(done))
                     ctx.metrics(values, step)
                 self._maybe_eval(trainer, "test", step, done)
                 self._maybe_eval(trainer, "validation", step, done)
@@ -79,6 +85,9 @@ class TrainStage(Stage):
                     last_saved = step
                 if total and done >= total:
                     break
+        except StageFailed:
+            trainer.close()
+            raise
         except NonFiniteError as exc:
             if step != last_saved:  # keep the last good state for inspection
                 trainer.save(ckdir, wait=True)
@@ -90,6 +99,23 @@ class TrainStage(Stage):
         if step != last_sent and not ctx.stopping:
             self._emit(trainer, kinds)
         ctx.info(f"training stopped at step {step}")
+
+    def _admit(self, throttle: StepThrottle, batch, step: int) -> bool:
+        """Holds step ``step`` until self-play delivered enough games; False when stopping."""
+        waited = []
+
+        def on_wait(games: int, needed: int) -> None:
+            waited.append(True)
+            self.ctx.state("waiting", f"for games: {games} delivered, step {step} needs {needed} "
+                                      f"(max_steps_per_game {throttle.ratio:g})")
+
+        try:
+            ok = throttle.admit(step, batch, on_wait)
+        except ThrottleError as exc:
+            raise StageFailed(f"train.jax: {exc}") from exc
+        if waited and ok:
+            self.ctx.state("running")
+        return ok
 
     def _emit(self, trainer, kinds) -> bool:
         ok = True

@@ -1,0 +1,106 @@
+"""The RL throttle: the trainer takes at most max_steps_per_game steps per game
+its data source delivered, waiting when it is ahead."""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import pytest
+
+from helpers import TINY_RESNET, make_batch
+from lcpipe.loader.progress import GamesDelivered
+from lcpipe.runtime.bus import EventBus
+from lcpipe.runtime.channels import StreamChannel
+from lcpipe.runtime.stage import InputPort, OutputPort, StageContext, StageFailed
+from lcpipe.train.settings import normalize_settings
+from lcpipe.train.stage import TrainStage
+from lcpipe.train.throttle import StepThrottle, ThrottleError
+
+PROGRAM = {"model": TINY_RESNET, "swa": {"enabled": True, "period": 1}, "schedule": {"lr": 0.01, "warmup_steps": 100}}
+
+
+def test_games_delivered_only_grows_and_wakes_waiters():
+    d = GamesDelivered(3)
+    d.advance(2)
+    assert d.games == 3
+    assert d.wait_for(5, 0.0) == 3
+    got = []
+    t = threading.Thread(target=lambda: got.append(d.wait_for(5, 30.0)))
+    t.start()
+    d.advance(5)
+    t.join(30.0)
+    assert got == [5]
+
+
+def test_throttle_admits_by_ratio_and_refuses_a_source_without_a_count():
+    stop = threading.Event()
+    th = StepThrottle(2.5, stop, poll_s=0.01)
+    assert [th.games_needed(s) for s in (1, 2, 3, 5, 6)] == [1, 1, 2, 2, 3]
+    batch = make_batch(2)
+    with pytest.raises(ThrottleError, match="loader.chunk_pool"):
+        th.admit(1, batch)
+    batch.games_delivered = GamesDelivered(2)
+    assert th.admit(5, batch)
+    stop.set()
+    assert not th.admit(6, batch)  # ahead of the games, and the pipeline stops: no step
+    assert th.waits == 1
+
+
+def _stage(config, train: StreamChannel, bus: EventBus, stop: threading.Event, tmp_path) -> TrainStage:
+    out = StreamChannel("weights", capacity=64)
+    ctx = StageContext("train", "train.jax", config, {"train": InputPort("train", train, stop)},
+                       {"weights": OutputPort("weights", [out], stop)}, bus, stop, tmp_path)
+    return TrainStage(ctx)
+
+
+def test_trainer_never_runs_ahead_of_a_slow_source(tmp_path):
+    ratio, total = 2, 9
+    config = normalize_settings({**PROGRAM, "total_steps": total, "steps_per_network": 0, "metrics_every": 1,
+                                 "test_every": 0, "max_steps_per_game": ratio, "checkpoint": {"every": 0}})
+    delivered = GamesDelivered(1)
+    train = StreamChannel("train", capacity=64)
+    for i in range(total + 2):  # plenty of batches: only the games hold the trainer back
+        batch = make_batch(8, seed=i % 4)
+        batch.games_delivered = delivered
+        train.put(batch)
+    train.writer_done()
+    bus, stop = EventBus(), threading.Event()
+    events: queue.Queue = queue.Queue()
+    bus.subscribe(events.put, kinds={"state", "metrics"})  # one queue: the bus keeps their order
+    runner = threading.Thread(target=_stage(config, train, bus, stop, tmp_path).run)
+    runner.start()
+    step, waits, last = 0, 0, {}
+    try:
+        while step < total:
+            event = events.get(timeout=120)
+            if event.stage != "train":
+                continue
+            if event.kind == "metrics" and "train/loss" in event.data["values"]:
+                step, last = event.data["step"], event.data["values"]
+                assert step <= ratio * delivered.games
+            elif event.kind == "state" and event.data["state"] == "waiting":
+                assert step == ratio * delivered.games  # as far as the games allow, and no further
+                waits += 1
+                delivered.advance(delivered.games + 1)  # self-play delivers one more game
+    finally:
+        stop.set()
+        runner.join(120)
+    assert not runner.is_alive()
+    assert waits == 4  # games 1..4 each held the trainer; the 5th allowed the last step
+    assert last["train/games_delivered"] == 5 and last["train/steps_per_game"] == pytest.approx(total / 5)
+    assert last["train/throttle_waits"] == 4 and last["train/throttle_wait_s"] > 0
+
+
+def test_trainer_fails_clearly_on_a_source_that_counts_no_games(tmp_path):
+    config = normalize_settings({**PROGRAM, "total_steps": 2, "max_steps_per_game": 1.0})
+    train = StreamChannel("train", capacity=4)
+    train.put(make_batch(8))
+    train.writer_done()
+    with pytest.raises(StageFailed, match="max_steps_per_game needs batches"):
+        _stage(config, train, EventBus(), threading.Event(), tmp_path).run()
+
+
+def test_max_steps_per_game_must_not_be_negative():
+    with pytest.raises(ValueError, match="max_steps_per_game"):
+        normalize_settings({"max_steps_per_game": -1})
