@@ -104,3 +104,71 @@ def test_trainer_fails_clearly_on_a_source_that_counts_no_games(tmp_path):
 def test_max_steps_per_game_must_not_be_negative():
     with pytest.raises(ValueError, match="max_steps_per_game"):
         normalize_settings({"max_steps_per_game": -1})
+
+
+LOOP = """
+lcpipe: 1
+name: throttle
+stages:
+  files:   {{use: loader.watch, with: {{dir: "{games}", mode: poll, poll_seconds: 0.05, settle_seconds: 0.05}}}}
+  sources: {{use: loader.read, from: files}}
+  pool:    {{use: loader.chunk_pool, from: sources, with: {{window: 100, min_chunks: 4}}}}
+  frames:  {{use: loader.unpack, from: pool, with: {{threads: 1}}}}
+  batches: {{use: loader.batch, from: frames, with: {{batch_size: 8}}}}
+  train:
+    use: train.jax
+    from: {{train: batches}}
+    with:
+      model: {{body: resnet, filters: 8, blocks: 1, se_ratio: 2, value_channels: 4, value_hidden: 8,
+               moves_left_channels: 2, moves_left_hidden: 8, policy_type: conv}}
+      cpu_devices: 1
+      max_steps_per_game: {ratio}
+      total_steps: 0
+      steps_per_network: 0
+      metrics_every: 1
+      test_every: 0
+      validation_every: 0
+      checkpoint: {{dir: "{ckpt}", every: 0, async: false}}
+"""
+
+
+def test_native_loader_feeds_the_throttle_games_as_they_arrive(tmp_path):
+    """Games written one at a time into a watched directory: the trainer stays within ratio x games."""
+    from lcpipe.compiler import compile_file, plan_pipeline
+    from lcpipe.lc0 import synth
+    from lcpipe.registry import load_registry
+    from lcpipe.runtime.runner import Runtime
+
+    ratio, games_dir = 1.5, tmp_path / "games"
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(LOOP.format(games=games_dir, ckpt=tmp_path / "ckpt", ratio=ratio))
+    plan = plan_pipeline(compile_file(spec, registry=load_registry()))
+    synth.write_games(games_dir, 4, seed=0, max_plies=8)  # min_chunks: the first training waits for them
+    written = 4
+    bus = EventBus()
+    events: queue.Queue = queue.Queue()
+    bus.subscribe(events.put, kinds={"state", "metrics"})
+    rt = Runtime(plan, bus=bus, grace=20)
+    results = []
+    runner = threading.Thread(target=lambda: results.append(rt.run(install_signals=False)))
+    runner.start()
+    step, waits = 0, 0
+    try:
+        while waits < 4:
+            event = events.get(timeout=120)
+            if event.stage != "train":
+                continue
+            if event.kind == "metrics" and "train/loss" in event.data["values"]:
+                step = event.data["step"]
+                assert step <= ratio * written
+                assert event.data["values"]["train/games_delivered"] <= written
+            elif event.kind == "state" and event.data["state"] == "waiting":
+                assert step >= ratio * written - ratio  # it trained up to what the games allowed
+                waits += 1
+                synth.write_games(games_dir, 1, seed=waits, max_plies=8)  # self-play delivers a game
+                written += 1
+    finally:
+        rt.request_stop("test done")
+        runner.join(120)
+    assert results and results[0].exit_code == 0, results and results[0].failures
+    assert bus.latest_metrics["native0"]["pool/games_seen"] >= written - 1  # the last one may come after the stop
