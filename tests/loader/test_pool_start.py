@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from loader_testlib import build_chain, run_chain
+from loader_testlib import Member, build_chain, run_chain
 from lcpipe.lc0 import synth
 
 IDLE = 0.2
@@ -84,3 +84,18 @@ def test_ended_input_starts_below_min_chunks(tmp_path):
     result = run_chain(paths, stages)  # a fixed data set: the input ends after the last path
     assert result.stats["s1_chunk_pool/out"] == 6
     assert any("input ended" in p for p in result.problems)
+
+
+def test_each_output_counts_the_games_of_its_own_pools():
+    from pathlib import Path
+
+    from lcpipe.compiler import compile_file, plan_pipeline
+    from lcpipe.loader.segment import upstream_pools
+    from lcpipe.registry import load_registry
+
+    rl = Path(__file__).resolve().parents[2] / "pipelines" / "rl.yaml"
+    plan = plan_pipeline(compile_file(rl, registry=load_registry()))
+    (seg,) = [s for s in plan.segments if s.native]
+    members = [Member(n, plan.pipeline.graph.nodes[n]["use"]) for n in seg.stages]
+    assert upstream_pools("batches", members, seg.internal) == ["pool"]
+    assert upstream_pools("test_batches", members, seg.internal) == ["test_pool"]
