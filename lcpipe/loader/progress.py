@@ -17,11 +17,18 @@ class GamesDelivered:
     def __init__(self, games: int = 0):
         self._cond = threading.Condition()
         self._games = int(games)
+        self._waiting = 0
 
     @property
     def games(self) -> int:
         with self._cond:
             return self._games
+
+    @property
+    def waiting(self) -> int:
+        """Threads now blocked in wait_for (a consumer held back by the count)."""
+        with self._cond:
+            return self._waiting
 
     def advance(self, games: int) -> None:
         """Raise the count to ``games`` (a smaller value is ignored) and wake waiters."""
@@ -33,5 +40,9 @@ class GamesDelivered:
     def wait_for(self, games: int, timeout: float) -> int:
         """Wait until at least ``games`` were delivered or ``timeout`` passed; returns the count."""
         with self._cond:
-            self._cond.wait_for(lambda: self._games >= games, timeout)
+            self._waiting += 1
+            try:
+                self._cond.wait_for(lambda: self._games >= games, timeout)
+            finally:
+                self._waiting -= 1
             return self._games

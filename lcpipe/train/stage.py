@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from lcpipe.runtime.channels import ChannelClosed
@@ -19,6 +20,11 @@ def _init_distributed(cfg: dict) -> None:
 
 
 class TrainStage(Stage):
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self._shown_waiting = False  # the stage's state says it waits for self-play
+        self._last_wait = 0.0
+
     def run(self) -> None:
         from lcpipe.train.trainer import NonFiniteError, Trainer, fetch
 
@@ -100,20 +106,29 @@ class TrainStage(Stage):
             self._emit(trainer, kinds)
         ctx.info(f"training stopped at step {step}")
 
+    # A throttled trainer waits once per game or so: its state says "waiting" from
+    # the first wait until it has trained this long without one (no flood of states).
+    RUNNING_AFTER_S = 30.0
+
     def _admit(self, throttle: StepThrottle, batch, step: int) -> bool:
         """Holds step ``step`` until self-play delivered enough games; False when stopping."""
-        waited = []
 
         def on_wait(games: int, needed: int) -> None:
-            waited.append(True)
-            self.ctx.state("waiting", f"for games: {games} delivered, step {step} needs {needed} "
-                                      f"(max_steps_per_game {throttle.ratio:g})")
+            if not self._shown_waiting:
+                self._shown_waiting = True
+                self.ctx.state("waiting", f"for self-play games: {games} delivered, step {step} needs {needed} "
+                                          f"(max_steps_per_game {throttle.ratio:g}; train/throttle_* metrics)")
 
+        waits = throttle.waits
         try:
             ok = throttle.admit(step, batch, on_wait)
         except ThrottleError as exc:
             raise StageFailed(f"train.jax: {exc}") from exc
-        if waited and ok:
+        now = time.monotonic()
+        if throttle.waits != waits:
+            self._last_wait = now
+        elif self._shown_waiting and now - self._last_wait >= self.RUNNING_AFTER_S:
+            self._shown_waiting = False
             self.ctx.state("running")
         return ok
 

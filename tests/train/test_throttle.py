@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 
 import pytest
 
@@ -20,6 +21,13 @@ from lcpipe.train.throttle import StepThrottle, ThrottleError
 PROGRAM = {"model": TINY_RESNET, "swa": {"enabled": True, "period": 1}, "schedule": {"lr": 0.01, "warmup_steps": 100}}
 
 
+def wait_until(cond, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
 def test_games_delivered_only_grows_and_wakes_waiters():
     d = GamesDelivered(3)
     d.advance(2)
@@ -28,9 +36,10 @@ def test_games_delivered_only_grows_and_wakes_waiters():
     got = []
     t = threading.Thread(target=lambda: got.append(d.wait_for(5, 30.0)))
     t.start()
+    wait_until(lambda: d.waiting == 1)
     d.advance(5)
     t.join(30.0)
-    assert got == [5]
+    assert got == [5] and d.waiting == 0
 
 
 def test_throttle_admits_by_ratio_and_refuses_a_source_without_a_count():
@@ -67,29 +76,45 @@ def test_trainer_never_runs_ahead_of_a_slow_source(tmp_path):
     train.writer_done()
     bus, stop = EventBus(), threading.Event()
     events: queue.Queue = queue.Queue()
-    bus.subscribe(events.put, kinds={"state", "metrics"})  # one queue: the bus keeps their order
+    bus.subscribe(events.put, kinds={"state", "metrics"})
     runner = threading.Thread(target=_stage(config, train, bus, stop, tmp_path).run)
     runner.start()
-    step, waits, last = 0, 0, {}
+    step, last, states = 0, {}, []
+
+    def next_metrics():
+        event = events.get(timeout=120)
+        if event.kind == "state" and event.stage == "train":
+            states.append(event.data["state"])
+        if event.kind == "metrics" and event.stage == "train" and "train/loss" in event.data["values"]:
+            return event.data
+        return None
+
     try:
         while step < total:
-            event = events.get(timeout=120)
-            if event.stage != "train":
-                continue
-            if event.kind == "metrics" and "train/loss" in event.data["values"]:
-                step, last = event.data["step"], event.data["values"]
+            # the trainer is held back by the games ...
+            wait_until(lambda: delivered.waiting > 0 or not runner.is_alive())
+            if not runner.is_alive():
+                break
+            while step < ratio * delivered.games:  # ... after exactly as many steps as they allow
+                m = next_metrics()
+                if m:
+                    step, last = m["step"], m["values"]
+                    assert step <= ratio * delivered.games
+            delivered.advance(delivered.games + 1)  # self-play delivers one more game
+            wait_until(lambda: delivered.waiting == 0)  # the trainer woke up
+        while step < total:
+            m = next_metrics()
+            if m:
+                step, last = m["step"], m["values"]
                 assert step <= ratio * delivered.games
-            elif event.kind == "state" and event.data["state"] == "waiting":
-                assert step == ratio * delivered.games  # as far as the games allow, and no further
-                waits += 1
-                delivered.advance(delivered.games + 1)  # self-play delivers one more game
     finally:
         stop.set()
         runner.join(120)
     assert not runner.is_alive()
-    assert waits == 4  # games 1..4 each held the trainer; the 5th allowed the last step
+    assert step == total and delivered.games == 5  # 9 steps at 2 per game needed the 5th game
     assert last["train/games_delivered"] == 5 and last["train/steps_per_game"] == pytest.approx(total / 5)
     assert last["train/throttle_waits"] == 4 and last["train/throttle_wait_s"] > 0
+    assert states.count("waiting") == 1  # shown once, not once per game
 
 
 def test_trainer_fails_clearly_on_a_source_that_counts_no_games(tmp_path):
@@ -152,23 +177,22 @@ def test_native_loader_feeds_the_throttle_games_as_they_arrive(tmp_path):
     results = []
     runner = threading.Thread(target=lambda: results.append(rt.run(install_signals=False)))
     runner.start()
-    step, waits = 0, 0
+    step, held = 0, 0
     try:
-        while waits < 4:
+        while held < 4:
             event = events.get(timeout=120)
-            if event.stage != "train":
+            if event.stage != "train" or event.kind != "metrics" or "train/loss" not in event.data["values"]:
                 continue
-            if event.kind == "metrics" and "train/loss" in event.data["values"]:
-                step = event.data["step"]
-                assert step <= ratio * written
-                assert event.data["values"]["train/games_delivered"] <= written
-            elif event.kind == "state" and event.data["state"] == "waiting":
-                assert step >= ratio * written - ratio  # it trained up to what the games allowed
-                waits += 1
-                synth.write_games(games_dir, 1, seed=waits, max_plies=8)  # self-play delivers a game
+            step = event.data["step"]
+            assert step <= ratio * written
+            if step == int(ratio * written):  # as far as the games allow: the trainer must wait for more
+                held += 1
+                synth.write_games(games_dir, 1, seed=held, max_plies=8)  # self-play delivers a game
                 written += 1
+        last = event.data["values"]
     finally:
         rt.request_stop("test done")
         runner.join(120)
     assert results and results[0].exit_code == 0, results and results[0].failures
     assert bus.latest_metrics["native0"]["pool/games_seen"] >= written - 1  # the last one may come after the stop
+    assert last["train/throttle_waits"] >= 1 and last["train/steps_per_game"] <= ratio
