@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lcpipe.spec.errors import SpecErrors
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 def _warn_plugin_problems(registry) -> None:
@@ -102,7 +102,7 @@ def cmd_stages(args) -> int:
     types = registry.stage_types
     if args.json:
         names = [args.name] if args.name else sorted(types)
-        out = {n: {"description": types[n].description, "plugin": types[n].plugin, "native": types[n].native,
+        out = {n: {"description": types[n].description, "plugin": types[n].plugin, "segment": types[n].segment,
                    "inputs": [vars(p) for p in types[n].inputs], "outputs": [vars(p) for p in types[n].outputs],
                    "settings": types[n].schema} for n in names if n in types}
         print(json.dumps(out, indent=2))
@@ -175,8 +175,7 @@ def cmd_plugins(args) -> int:
 # -- run --------------------------------------------------------------------------
 def cmd_run(args) -> int:
     from lcpipe.compiler import plan_pipeline
-    from lcpipe.runtime.runner import Runtime, StopBound
-    from lcpipe.runtime.reporter import attach_reporter
+    from lcpipe.runtime.runner import StopBound
 
     try:
         bounds = [StopBound.parse(text) for text in args.stop_after]
@@ -188,17 +187,58 @@ def cmd_run(args) -> int:
     except SpecErrors as exc:
         _print_spec_errors(exc)
         return EXIT_USAGE
-    runtime = Runtime(plan, stop_after=bounds, debug=args.debug, grace=args.grace)
+    from lcpipe.runtime.runlock import RunLock, RunLocked, clean_interrupted_writes, run_directory, state_directories
+
     if args.tui:
         try:
-            from lcpipe.tui.app import run_dashboard
+            from lcpipe.tui.app import run_dashboard_daemon, terminal_available
         except ImportError as exc:
             print(f"lcpipe run --tui needs the 'tui' extra (pip install 'lcpipe[tui]'): {exc}", file=sys.stderr)
             return EXIT_USAGE
-        result = run_dashboard(runtime)
-    else:
-        attach_reporter(runtime.bus, quiet=args.quiet)
-        result = runtime.run()
+        if terminal_available():  # the run lives in a daemon subprocess; the dashboard is its client
+            return run_dashboard_daemon(args.file, args.set, args.stop_after, args.grace,
+                                        run_directory(plan.pipeline) / "lcpipe-daemon.log")
+        print("lcpipe: --tui needs a terminal on stderr; running without the dashboard", file=sys.stderr)
+        args.tui = False
+    directories = state_directories(plan.pipeline)
+    try:
+        lock = RunLock(directories).acquire()
+    except RunLocked as exc:
+        print(f"lcpipe run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"lcpipe run: cannot lock the run directory: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        for path in clean_interrupted_writes(directories):
+            print(f"removed {path} (left by an interrupted write)", file=sys.stderr)
+        return _run_locked(args, plan, bounds)
+    finally:
+        lock.release()
+
+
+def _run_locked(args, plan, bounds) -> int:
+    from lcpipe.runtime.runner import Runtime
+
+    from lcpipe.daemon.server import serve_run
+    from lcpipe.daemon.session import Controller
+
+    runtime = Runtime(plan, stop_after=bounds, debug=args.debug, grace=args.grace)
+    controller = Controller(can_start=False)
+    controller.attach(runtime)
+    server = serve_run(runtime, controller)  # lcpipe status / lcpipe attach RUN_DIR reach the run here
+    try:
+        return _run_served(args, plan, runtime)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def _run_served(args, plan, runtime) -> int:
+    from lcpipe.runtime.reporter import attach_reporter
+
+    attach_reporter(runtime.bus, quiet=args.quiet)
+    result = runtime.run()
     for stage, message in result.failures:
         print(f"lcpipe run: stage {stage!r} failed: {message}", file=sys.stderr)
     if not args.quiet:

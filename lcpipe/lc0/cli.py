@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 FORMATS = (1, 2, 3, 4, 5, 132, 133)
 
 

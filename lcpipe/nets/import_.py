@@ -35,10 +35,8 @@ class ImportedNet:
 
 def trainer_normalize(cfg: dict) -> dict:
     """The trainer's own normalisation of ``model:`` settings (defaults filled)."""
-    try:
-        from lcpipe.train.model_config import normalize  # pure python, no jax
-    except ImportError:  # older layout of the trainer package
-        from lcpipe.train.models.config import normalize
+    from lcpipe.train.model_config import normalize  # pure python, no jax
+
     return normalize(cfg)
 
 

@@ -16,11 +16,14 @@ def lcpipe_stage_types():
         StageType(
             name="sink.console",
             factory="lcpipe.stages.console_sink:ConsoleSink",
-            description="Prints the latest metrics of every stage to the terminal at a fixed interval.",
+            description="Prints a short summary of the run at a fixed interval: one line per stage (state, rates, "
+                        "its main metrics) and a progress line per trainer.",
             schema=settings({
                 "interval": {"type": "number", "exclusiveMinimum": 0, "default": 10.0,
                              "description": "Seconds between two reports."},
-                "include": _FILTER,
+                "include": {**_FILTER, "default": [],
+                            "description": "Glob patterns over 'stage/metric' names shown beside each stage's "
+                                           "summary ('*': every metric)."},
                 "stream": {"enum": ["stdout", "stderr"], "default": "stderr",
                            "description": "Where to print."},
             }),

@@ -194,6 +194,7 @@ TOP_SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "init_checkpoint": ("", "string", "Start from the weights of this checkpoint directory (not a resume): its step count carries on, the optimizer state and the learning-rate schedule start afresh."),
     "input_format": (1, "integer", "lc0 input format of the training data (recorded in the emitted snapshots)."),
     "export_kinds": (["raw", "swa", "ema"], "array", "Which weights to emit: raw and, when enabled, swa / ema."),
+    "export_on_stop": (True, "boolean", "On a clean stop (Ctrl-C, SIGTERM, a --stop-after bound) emit the steps trained since the last network before exiting, so an interrupted run keeps its last work."),
 }
 
 

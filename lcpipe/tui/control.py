@@ -12,7 +12,8 @@ import signal
 import threading
 from typing import Callable
 
-from lcpipe.runtime.runner import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, RunResult, Runtime
+from lcpipe.exit_codes import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
+from lcpipe.runtime.runner import RunResult, Runtime
 
 
 class PipelineThread:

@@ -24,3 +24,12 @@ def test_schemas_are_up_to_date():
     for name, st in registry.stage_types.items():
         on_disk = json.loads((REPO / "schemas" / "stages" / f"{name}.schema.json").read_text())
         assert on_disk["properties"] == st.schema.get("properties"), f"{name}: {HINT}"
+
+
+def test_protocol_schemas_are_up_to_date():
+    from lcpipe.daemon.protocol import schemas
+
+    for name, schema in schemas().items():
+        assert json.loads((REPO / "schemas" / "protocol" / name).read_text()) == schema, f"{name}: {HINT}"
+    on_disk = {p.name for p in (REPO / "schemas" / "protocol").iterdir()}
+    assert on_disk == set(schemas()), HINT

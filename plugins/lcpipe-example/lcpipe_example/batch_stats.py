@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from lcpipe.runtime.stage import Stage
+from lcpipe.plugin import Stage
 
 
 def batch_statistics(batch) -> dict[str, float]:
