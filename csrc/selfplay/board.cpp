@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "loader/syzygy.h"
 #include "selfplay/board_impl.h"
 
 namespace lcpipe::selfplay {
@@ -103,5 +104,17 @@ bool Board::parse_uci(const std::string& uci, Move* out) const {
   return chess::move_from_uci(impl_->positions.back(), uci, out);
 }
 std::string Board::fen() const { return chess::to_fen(impl_->positions.back()); }
+
+bool Board::probe_syzygy(const void* tablebases, int* score_white) const {
+  const auto* tables = static_cast<const tb::Tablebases*>(tablebases);
+  const Position& p = impl_->positions.back();
+  if (!tables || p.has_castling() || p.piece_count() > tables->max_pieces()) return false;
+  const auto wdl = tables->probe_wdl(p);
+  if (!wdl) return false;
+  // a cursed win or blessed loss cannot be won under the 50-move rule: a draw
+  const int stm = *wdl == tb::Wdl::kWin ? 1 : *wdl == tb::Wdl::kLoss ? -1 : 0;
+  *score_white = p.to_move == chess::kWhite ? stm : -stm;
+  return true;
+}
 
 }  // namespace lcpipe::selfplay

@@ -170,6 +170,4 @@ int Board::encode_input(int input_format, float* out) const {
   return 0;
 }
 
-bool Board::probe_syzygy(const void*, int*) const { return false; }
-
 }  // namespace lcpipe::selfplay
