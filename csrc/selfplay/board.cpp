@@ -23,24 +23,11 @@ const char* game_end_name(GameEnd e) {
   }
 }
 
-int Board::Impl::count_repetitions() const {
-  // only positions since the last irreversible move can repeat; same side to move: every second ply
-  const Position& cur = positions.back();
-  const int k = int(positions.size()) - 1;
-  int reps = 0;
-  for (int j = k - 2; j >= 0 && j >= k - cur.rule50; j -= 2) {
-    const Position& p = positions[j];
-    if (p.hash == cur.hash && chess::same_position(p, cur)) ++reps;
-  }
-  return reps;
-}
-
 Board::Board(const std::string& fen) : impl_(std::make_unique<Impl>()) {
   const std::string f = fen.empty() || fen == "startpos" ? std::string(chess::kStartFen) : fen;
   Position p = chess::position_from_fen(f);  // throws std::invalid_argument with the reason
   if (!chess::is_valid(p)) throw std::invalid_argument("not a legal position: " + f);
-  impl_->positions.push_back(p);
-  impl_->reps.push_back(0);
+  impl_->history.reset(p);
 }
 
 Board::Board(const Board& o) : impl_(std::make_unique<Impl>(*o.impl_)) {}
@@ -50,30 +37,29 @@ Board& Board::operator=(const Board& o) {
 }
 Board::~Board() = default;
 
-void Board::push(Move m) {
-  impl_->positions.push_back(chess::make_move(impl_->positions.back(), m));
-  impl_->reps.push_back(impl_->count_repetitions());
-}
+void Board::push(Move m) { impl_->history.push(m); }
 
 void Board::pop() {
-  if (impl_->positions.size() <= 1) throw std::logic_error("pop past the start position");
-  impl_->positions.pop_back();
-  impl_->reps.pop_back();
+  if (impl_->history.size() <= 1) throw std::logic_error("pop past the start position");
+  impl_->history.pop();
 }
 
-int Board::plies() const { return int(impl_->positions.size()) - 1; }
-bool Board::black_to_move() const { return impl_->positions.back().to_move == chess::kBlack; }
-bool Board::black_to_move_at(int ply) const { return impl_->positions.at(size_t(ply)).to_move == chess::kBlack; }
-int Board::repetitions() const { return impl_->reps.back(); }
+int Board::plies() const { return impl_->history.size() - 1; }
+bool Board::black_to_move() const { return impl_->history.last().to_move == chess::kBlack; }
+bool Board::black_to_move_at(int ply) const {
+  if (ply < 0 || ply >= impl_->history.size()) throw std::out_of_range("no such ply");
+  return impl_->history.at(ply).to_move == chess::kBlack;
+}
+int Board::repetitions() const { return impl_->history.repetitions(impl_->history.size() - 1); }
 
 std::vector<Move> Board::legal_moves() const {
   chess::MoveList list;
-  chess::legal_moves(impl_->positions.back(), &list);
+  chess::legal_moves(impl_->history.last(), &list);
   return std::vector<Move>(list.begin(), list.end());
 }
 
 Terminal Board::terminal(const std::vector<Move>& moves, bool in_tree) const {
-  const Position& p = impl_->positions.back();
+  const Position& p = impl_->history.last();
   if (moves.empty()) return chess::in_check(p) ? Terminal::kMate : Terminal::kDraw;
   if (p.rule50 >= 100 || chess::insufficient_material(p)) return Terminal::kDraw;
   if (repetitions() >= (in_tree ? 1 : 2)) return Terminal::kDraw;
@@ -81,7 +67,7 @@ Terminal Board::terminal(const std::vector<Move>& moves, bool in_tree) const {
 }
 
 GameEnd Board::game_end(const std::vector<Move>& moves) const {
-  const Position& p = impl_->positions.back();
+  const Position& p = impl_->history.last();
   if (moves.empty()) return chess::in_check(p) ? GameEnd::kCheckmate : GameEnd::kStalemate;
   if (p.rule50 >= 100) return GameEnd::kFiftyMoves;
   if (chess::insufficient_material(p)) return GameEnd::kInsufficientMaterial;
@@ -91,7 +77,7 @@ GameEnd Board::game_end(const std::vector<Move>& moves) const {
 
 int Board::material_balance() const {
   static const int kValue[5] = {1, 3, 3, 5, 9};
-  const Position& p = impl_->positions.back();
+  const Position& p = impl_->history.last();
   int diff = 0;
   for (int t = 0; t < 5; ++t)
     diff += kValue[t] * (chess::popcount(chess::pieces(p, chess::kWhite, chess::PieceType(t))) -
@@ -99,15 +85,15 @@ int Board::material_balance() const {
   return diff;
 }
 
-std::string Board::uci(Move m) const { return chess::move_to_uci(impl_->positions.back(), m); }
+std::string Board::uci(Move m) const { return chess::move_to_uci(impl_->history.last(), m); }
 bool Board::parse_uci(const std::string& uci, Move* out) const {
-  return chess::move_from_uci(impl_->positions.back(), uci, out);
+  return chess::move_from_uci(impl_->history.last(), uci, out);
 }
-std::string Board::fen() const { return chess::to_fen(impl_->positions.back()); }
+std::string Board::fen() const { return chess::to_fen(impl_->history.last()); }
 
 bool Board::probe_syzygy(const void* tablebases, int* score_white) const {
   const auto* tables = static_cast<const tb::Tablebases*>(tablebases);
-  const Position& p = impl_->positions.back();
+  const Position& p = impl_->history.last();
   if (!tables || p.has_castling() || p.piece_count() > tables->max_pieces()) return false;
   const auto wdl = tables->probe_wdl(p);
   if (!wdl) return false;

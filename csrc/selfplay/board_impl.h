@@ -1,17 +1,13 @@
-// Board's state, shared by board.cpp (rules) and board_encode.cpp (encoder, policy, tables).
+// Board's state, shared by board.cpp (rules) and board_encode.cpp (encoder, policy index).
 #pragma once
 
-#include <vector>
-
-#include "chess/board.h"
+#include "chess/history.h"
 #include "selfplay/board.h"
 
 namespace lcpipe::selfplay {
 
 struct Board::Impl {
-  std::vector<chess::Position> positions;  // the start position, then one per pushed move
-  std::vector<int> reps;                   // earlier occurrences of each position
-  int count_repetitions() const;           // of the last position
+  chess::PositionHistory history;  // the start position, then one per pushed move, with repetition counts
 };
 
 }  // namespace lcpipe::selfplay
