@@ -13,10 +13,11 @@ void backup(const Path& path, Node& leaf, Value v) {
     const size_t i = it->second;
     q = -q;
     m += 1.0;
-    node.n_edge[i] += 1;
-    node.w_edge[i] += q;
-    node.d_edge[i] += d;
-    node.m_edge[i] += m;
+    Edge& e = node.edges[i];
+    e.n += 1;
+    e.w += q;
+    e.d += d;
+    e.m += m;
     node.n += 1;
     node.q_sum += q;
     node.d_sum += d;

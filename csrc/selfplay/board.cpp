@@ -53,9 +53,15 @@ bool Board::black_to_move_at(int ply) const {
 int Board::repetitions() const { return impl_->history.repetitions(impl_->history.size() - 1); }
 
 std::vector<Move> Board::legal_moves() const {
+  std::vector<Move> out;
+  legal_moves(&out);
+  return out;
+}
+
+void Board::legal_moves(std::vector<Move>* out) const {
   chess::MoveList list;
   chess::legal_moves(impl_->history.last(), &list);
-  return std::vector<Move>(list.begin(), list.end());
+  out->assign(list.begin(), list.end());
 }
 
 Terminal Board::terminal(const std::vector<Move>& moves, bool in_tree) const {

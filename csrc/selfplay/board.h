@@ -32,6 +32,7 @@ class Board {
   bool black_to_move() const;
   bool black_to_move_at(int ply) const;  // position `ply` (0 = the start)
   std::vector<Move> legal_moves() const;
+  void legal_moves(std::vector<Move>* out) const;  // into a reused buffer
   // Repetitions of the current position before it (0: first occurrence).
   int repetitions() const;
   // The rules' verdict on the current position, given its legal moves:

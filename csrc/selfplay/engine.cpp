@@ -34,6 +34,7 @@ Engine::Engine(EngineConfig cfg) : cfg_(std::move(cfg)), next_id_(cfg_.first_gam
     groups_[g].slots.resize(n);
     groups_[g].inputs.assign(size_t(n) * kInputFloats, 0.0f);
     if (cfg_.evaluators > 1) groups_[g].scratch.assign(size_t(n) * kInputFloats, 0.0f);
+    groups_[g].slot_of_row.assign(size_t(n), -1);
   }
   const int extra = std::max(cfg_.threads, 1) - 1;  // the calling thread works too
   for (int t = 0; t < extra; ++t) pool_.emplace_back([this] { worker_loop(); });
@@ -96,12 +97,21 @@ void Engine::work_slot(Group& grp, size_t i, const float* logits, const float* w
   }
   s.eval_slot = -1;
   s.row = -1;
-  float* in = (cfg_.evaluators > 1 ? grp.scratch.data() : grp.inputs.data()) + i * kInputFloats;
+  // One evaluator: the leaf goes straight into a batch row claimed here (rows
+  // then follow the threads' finishing order); two: into the slot's scratch
+  // row, ordered by evaluator afterwards.
+  const bool direct = cfg_.evaluators == 1;
+  int row = -1;
+  float* in = direct ? nullptr : grp.scratch.data() + i * kInputFloats;
   while (true) {
     if (!s.game) {
       s.game = new_game();
       if (!s.game) break;
       lg = nullptr;
+    }
+    if (direct && row < 0) {
+      row = grp.next_row.fetch_add(1);
+      in = grp.inputs.data() + size_t(row) * kInputFloats;
     }
     const int before = s.game->ply();
     const auto stepped = s.game->advance(lg, w, m, in);
@@ -109,6 +119,10 @@ void Engine::work_slot(Group& grp, size_t i, const float* logits, const float* w
     if (stepped == SelfPlayGame::Step::kNeedsEval) {
       const auto [white, black] = players(s.game->id());
       s.eval_slot = s.game->board().black_to_move() ? black : white;
+      if (direct) {
+        s.row = row;
+        grp.slot_of_row[size_t(row)] = int(i);
+      }
       evals_.fetch_add(1, std::memory_order_relaxed);
       break;
     }
@@ -116,6 +130,7 @@ void Engine::work_slot(Group& grp, size_t i, const float* logits, const float* w
     s.game.reset();
     lg = nullptr;
   }
+  if (direct && row >= 0 && s.row < 0) grp.slot_of_row[size_t(row)] = -1;  // claimed, then no game to search
   busy_ns_.fetch_add(now_ns() - t0, std::memory_order_relaxed);
 }
 
@@ -123,23 +138,42 @@ std::vector<int> Engine::step(int g, const float* logits, const float* wdl, cons
   if (g < 0 || g >= int(groups_.size())) throw std::out_of_range("no such group");
   const uint64_t t0 = now_ns();
   Group& grp = groups_[g];
+  grp.next_row = 0;
   run_parallel([&](size_t i) { work_slot(grp, i, logits, wdl, moves_left); }, grp.slots.size());
-  // rows: by evaluator slot, then by game slot; moved only where a row changes place
   std::vector<int> counts(cfg_.evaluators, 0);
-  int row = 0;
-  for (int e = 0; e < cfg_.evaluators; ++e) {
-    for (size_t i = 0; i < grp.slots.size(); ++i) {
-      Slot& s = grp.slots[i];
-      if (s.eval_slot != e) continue;
-      s.row = row;
-      if (cfg_.evaluators > 1)
+  if (cfg_.evaluators == 1) {
+    // close the holes of rows claimed for games that ended with no new one: move the last rows in
+    int total = grp.next_row.load();
+    for (int h = 0; h < total; ++h) {
+      if (grp.slot_of_row[size_t(h)] >= 0) continue;
+      while (total - 1 > h && grp.slot_of_row[size_t(total - 1)] < 0) --total;
+      if (total - 1 <= h) {
+        total = h;
+        break;
+      }
+      const int from = total - 1;
+      std::memcpy(grp.inputs.data() + size_t(h) * kInputFloats, grp.inputs.data() + size_t(from) * kInputFloats,
+                  kInputFloats * sizeof(float));
+      const int slot = grp.slot_of_row[size_t(from)];
+      grp.slots[size_t(slot)].row = h;
+      grp.slot_of_row[size_t(h)] = slot;
+      grp.slot_of_row[size_t(from)] = -1;
+      --total;
+    }
+    counts[0] = total;
+  } else {
+    // rows by evaluator slot, then by game slot
+    int row = 0;
+    for (int e = 0; e < cfg_.evaluators; ++e) {
+      for (size_t i = 0; i < grp.slots.size(); ++i) {
+        Slot& s = grp.slots[i];
+        if (s.eval_slot != e) continue;
+        s.row = row;
         std::memcpy(grp.inputs.data() + size_t(row) * kInputFloats, grp.scratch.data() + i * kInputFloats,
                     kInputFloats * sizeof(float));
-      else if (size_t(row) != i)  // row < i: moving down in order never overwrites a row still to move
-        std::memcpy(grp.inputs.data() + size_t(row) * kInputFloats, grp.inputs.data() + i * kInputFloats,
-                    kInputFloats * sizeof(float));
-      ++row;
-      ++counts[e];
+        ++row;
+        ++counts[e];
+      }
     }
   }
   step_wall_ns_ += now_ns() - t0;

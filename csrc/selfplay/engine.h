@@ -96,7 +96,13 @@ class Engine {
   struct Group {
     std::vector<Slot> slots;
     std::vector<float> inputs;   // f32[capacity, 112*64], rows ordered by evaluator
-    std::vector<float> scratch;  // f32[capacity, 112*64], each slot's own row before ordering
+    std::vector<float> scratch;  // two evaluators: f32[capacity, 112*64], each slot's own row before ordering
+    std::atomic<int> next_row{0};  // one evaluator: rows are claimed as the threads reach leaves
+    std::vector<int> slot_of_row;  // the slot whose leaf is in each row (-1: none)
+    Group() = default;
+    Group(Group&& o) noexcept
+        : slots(std::move(o.slots)), inputs(std::move(o.inputs)), scratch(std::move(o.scratch)),
+          next_row(o.next_row.load()), slot_of_row(std::move(o.slot_of_row)) {}
   };
 
   void work_slot(Group& grp, size_t i, const float* logits, const float* wdl, const float* ml);

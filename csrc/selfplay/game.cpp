@@ -69,10 +69,11 @@ SelfPlayGame::Step SelfPlayGame::advance(const float* logits, const float* wdl, 
 size_t SelfPlayGame::choose(const Node& root) {
   const double t = temperature();
   if (t <= 0) return root.best_edge();
-  const int64_t most = *std::max_element(root.n_edge.begin(), root.n_edge.end());
+  int64_t most = 0;
+  for (const Edge& e : root.edges) most = std::max(most, e.n);
   std::vector<double> w(root.size());
   double sum = 0;
-  for (size_t i = 0; i < w.size(); ++i) sum += (w[i] = std::pow(double(root.n_edge[i]) / double(most), 1.0 / t));
+  for (size_t i = 0; i < w.size(); ++i) sum += (w[i] = std::pow(double(root.edges[i].n) / double(most), 1.0 / t));
   std::uniform_real_distribution<double> u01(0.0, sum);
   double x = u01(rng_);
   for (size_t i = 0; i < w.size(); ++i) {
@@ -85,7 +86,7 @@ size_t SelfPlayGame::choose(const Node& root) {
 bool SelfPlayGame::make_move() {
   Node& root = search_.root();
   const size_t best = root.best_edge();
-  const Value best_v = root.edge_value(best);
+  const Value best_v = root.edges[best].value();
   if (may_resign_ && ply() >= gp_.resign_earliest_ply && root.q() <= -gp_.resign_q && best_v.q <= -gp_.resign_q) {
     result_ = GameResult{board_.black_to_move() ? 1 : -1, "resign", 0};
     finished_ = true;
@@ -93,17 +94,19 @@ bool SelfPlayGame::make_move() {
   }
   const size_t i = choose(root);
   PlyRecord rec;
-  rec.moves = root.moves;
-  rec.visits_per_move = root.n_edge;
-  rec.prior = root.prior_raw;
+  for (const Edge& e : root.edges) {
+    rec.moves.push_back(e.move);
+    rec.visits_per_move.push_back(e.n);
+    rec.prior.push_back(e.prior_raw);
+  }
   rec.root = Value{root.q(), root.d(), root.m()};
   rec.orig = root.eval;
   rec.best = best_v;
-  rec.played = root.edge_value(i);
+  rec.played = root.edges[i].value();
   rec.best_i = best;
   rec.played_i = i;
   rec.visits = root.n;
-  const Move move = root.moves[i];
+  const Move move = root.edges[i].move;
   records_.push_back(std::move(rec));
   moves_.push_back(move);
   uci_.push_back(board_.uci(move));

@@ -34,15 +34,14 @@ Value PositionSearch::root_value() const {
 std::vector<EdgeInfo> PositionSearch::edges() const {
   const Node& r = search_.root();
   std::vector<EdgeInfo> out;
-  for (size_t i = 0; i < r.size(); ++i)
-    out.push_back(EdgeInfo{board_.uci(r.moves[i]), r.n_edge[i], r.prior_raw[i], r.edge_value(i)});
+  for (const Edge& e : r.edges) out.push_back(EdgeInfo{board_.uci(e.move), e.n, e.prior_raw, e.value()});
   return out;
 }
 
 std::string PositionSearch::best_move() const {
   const Node& r = search_.root();
   if (r.size() == 0) return "";
-  return board_.uci(r.moves[r.best_edge()]);
+  return board_.uci(r.edges[r.best_edge()].move);
 }
 
 std::vector<std::string> PositionSearch::pv(int max_len) const {
@@ -50,11 +49,11 @@ std::vector<std::string> PositionSearch::pv(int max_len) const {
   Board b = board_;
   const Node* node = &search_.root();
   while (node && node->size() > 0 && int(out.size()) < max_len) {
-    const size_t i = node->best_edge();
-    if (node->n_edge[i] == 0) break;
-    out.push_back(b.uci(node->moves[i]));
-    b.push(node->moves[i]);
-    node = node->children[i].get();
+    const Edge& e = node->edges[node->best_edge()];
+    if (e.n == 0) break;
+    out.push_back(b.uci(e.move));
+    b.push(e.move);
+    node = e.child.get();
   }
   return out;
 }

@@ -13,7 +13,7 @@ bool Search::playout(Board& board, float* input, Rng& rng) {
     auto moves = board.legal_moves();
     if (moves.empty()) throw std::invalid_argument("search from a position without legal moves");
     path_.clear();
-    prepare_leaf(board, node, std::move(moves), input);
+    prepare_leaf(board, node, moves, input);
     return true;
   }
   if (!noised_) {
@@ -29,14 +29,14 @@ bool Search::playout(Board& board, float* input, Rng& rng) {
       break;
     }
     const size_t i = select_edge(*node, params_, path_.empty());
-    board.push(node->moves[i]);
+    board.push(node->edges[i].move);
     ++pushed;
     path_.emplace_back(node, i);
-    auto& slot = node->children[i];
+    auto& slot = node->edges[i].child;
     if (!slot) {
       slot = std::make_unique<Node>();
-      auto moves = board.legal_moves();
-      const Terminal t = board.terminal(moves, /*in_tree=*/true);
+      board.legal_moves(&moves_);
+      const Terminal t = board.terminal(moves_, /*in_tree=*/true);
       if (t != Terminal::kNone) {
         slot->terminal = t;
         slot->eval = terminal_value(t);
@@ -44,7 +44,7 @@ bool Search::playout(Board& board, float* input, Rng& rng) {
         backup(path_, *slot, slot->eval);
         break;
       }
-      prepare_leaf(board, slot.get(), std::move(moves), input);
+      prepare_leaf(board, slot.get(), moves_, input);
       leaf = true;
       break;
     }
@@ -54,15 +54,15 @@ bool Search::playout(Board& board, float* input, Rng& rng) {
   return leaf;
 }
 
-void Search::prepare_leaf(Board& board, Node* node, std::vector<Move> moves, float* input) {
+void Search::prepare_leaf(Board& board, Node* node, const std::vector<Move>& moves, float* input) {
   const int transform = board.encode_input(params_.input_format, input);
-  pending_idx0_.resize(moves.size());
-  pending_idx_.resize(moves.size());
+  pending_edges_.resize(moves.size());
   for (size_t j = 0; j < moves.size(); ++j) {
-    pending_idx0_[j] = board.policy_index(moves[j], 0);
-    pending_idx_[j] = transform ? board.policy_index(moves[j], transform) : pending_idx0_[j];
+    PendingEdge& e = pending_edges_[j];
+    e.move = moves[j];
+    e.idx0 = board.policy_index(moves[j], 0);
+    e.idx = transform ? board.policy_index(moves[j], transform) : e.idx0;
   }
-  pending_moves_ = std::move(moves);
   pending_ = node;
 }
 
@@ -70,11 +70,7 @@ void Search::apply(const float* logits, const float* wdl, float moves_left) {
   if (!pending_) throw std::logic_error("no leaf waits for the network");
   Node& node = *pending_;
   pending_ = nullptr;
-  expand_node(node, std::move(pending_moves_), std::move(pending_idx0_), std::move(pending_idx_), logits,
-              params_.policy_temperature);
-  pending_moves_ = {};
-  pending_idx0_ = {};
-  pending_idx_ = {};
+  expand_node(node, pending_edges_, logits, params_.policy_temperature);
   node.eval = Value{double(wdl[0] - wdl[2]), double(wdl[1]), double(moves_left)};
   backup(path_, node, node.eval);
   path_.clear();
@@ -82,11 +78,11 @@ void Search::apply(const float* logits, const float* wdl, float moves_left) {
 
 void Search::advance(size_t i) {
   std::unique_ptr<Node> child;
-  if (params_.tree_reuse && i < root_->children.size()) child = std::move(root_->children[i]);
+  if (params_.tree_reuse && i < root_->size()) child = std::move(root_->edges[i].child);
   if (!child || child->terminal != Terminal::kNone) {
     child = std::make_unique<Node>();
   } else {
-    child->prior = child->prior_raw;
+    for (Edge& e : child->edges) e.prior = e.prior_raw;
   }
   root_ = std::move(child);
   noised_ = false;

@@ -41,15 +41,15 @@ class Search {
   SearchParams& params() { return params_; }
 
  private:
-  void prepare_leaf(Board& board, Node* node, std::vector<Move> moves, float* input);
+  void prepare_leaf(Board& board, Node* node, const std::vector<Move>& moves, float* input);
 
   SearchParams params_;
   std::unique_ptr<Node> root_;
   bool noised_ = false;
   Path path_;
   Node* pending_ = nullptr;
-  std::vector<Move> pending_moves_;
-  std::vector<uint16_t> pending_idx0_, pending_idx_;
+  std::vector<PendingEdge> pending_edges_;  // reused: no allocation per leaf once warm
+  std::vector<Move> moves_;
 };
 
 }  // namespace lcpipe::selfplay

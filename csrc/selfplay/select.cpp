@@ -26,9 +26,9 @@ size_t select_edge(const Node& node, const SearchParams& p, bool is_root) {
   const size_t k = node.size();
   int64_t children_visits = 0;
   double visited_policy = 0.0;  // summed in edge order, as the reference does
-  for (size_t i = 0; i < k; ++i) {
-    children_visits += node.n_edge[i];
-    if (node.n_edge[i] > 0) visited_policy += node.prior[i];
+  for (const Edge& e : node.edges) {
+    children_visits += e.n;
+    if (e.n > 0) visited_policy += e.prior;
   }
   const double reduction = is_root ? p.fpu_reduction_root : p.fpu_reduction;
   const double fpu = node.q() - reduction * std::sqrt(visited_policy);
@@ -37,10 +37,10 @@ size_t select_edge(const Node& node, const SearchParams& p, bool is_root) {
   size_t best = 0;
   double best_score = -INFINITY;
   for (size_t i = 0; i < k; ++i) {
-    const int64_t n = node.n_edge[i];
-    double q = n > 0 ? node.w_edge[i] / double(n) : fpu;
-    if (n > 0) q += moves_left_bonus(p, q, node.m_edge[i] / double(n), m_parent);
-    const double u = factor * node.prior[i] / (1.0 + double(n));
+    const Edge& e = node.edges[i];
+    double q = e.n > 0 ? e.w / double(e.n) : fpu;
+    if (e.n > 0) q += moves_left_bonus(p, q, e.m / double(e.n), m_parent);
+    const double u = factor * e.prior / (1.0 + double(e.n));
     const double score = q + u;
     if (score > best_score) {  // the first of equal scores, like numpy's argmax
       best_score = score;

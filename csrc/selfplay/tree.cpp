@@ -1,62 +1,50 @@
 #include "selfplay/tree.h"
 
 #include <algorithm>
-#include <numeric>
 
 namespace lcpipe::selfplay {
 
 size_t Node::best_edge() const {
   size_t best = 0;
-  for (size_t i = 1; i < moves.size(); ++i) {
-    const double qi = n_edge[i] > 0 ? w_edge[i] / n_edge[i] : -2.0;
-    const double qb = n_edge[best] > 0 ? w_edge[best] / n_edge[best] : -2.0;
+  for (size_t i = 1; i < edges.size(); ++i) {
+    const Edge& e = edges[i];
+    const Edge& b = edges[best];
+    const double qi = e.n > 0 ? e.w / e.n : -2.0;
+    const double qb = b.n > 0 ? b.w / b.n : -2.0;
     // later edges win exact ties, as numpy's stable lexsort()[-1] does
-    if (n_edge[i] != n_edge[best] ? n_edge[i] > n_edge[best]
-        : qi != qb                ? qi > qb
-                                  : prior_raw[i] >= prior_raw[best])
-      best = i;
+    if (e.n != b.n ? e.n > b.n : qi != qb ? qi > qb : e.prior_raw >= b.prior_raw) best = i;
   }
   return best;
 }
 
-int64_t Node::children_visits() const { return std::accumulate(n_edge.begin(), n_edge.end(), int64_t(0)); }
+int64_t Node::children_visits() const {
+  int64_t total = 0;
+  for (const Edge& e : edges) total += e.n;
+  return total;
+}
 
-void expand_node(Node& node, std::vector<Move> moves, std::vector<uint16_t> idx0, std::vector<uint16_t> idx,
-                 const float* logits, double policy_temperature) {
-  const size_t k = moves.size();
-  std::vector<size_t> order(k);
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return idx0[a] < idx0[b]; });
-  node.moves.resize(k);
-  node.idx0.resize(k);
-  node.idx.resize(k);
-  for (size_t j = 0; j < k; ++j) {
-    node.moves[j] = moves[order[j]];
-    node.idx0[j] = idx0[order[j]];
-    node.idx[j] = idx[order[j]];
-  }
-  // softmax in double of float32 logits / temperature (max subtracted)
+void expand_node(Node& node, std::vector<PendingEdge>& pending, const float* logits, double policy_temperature) {
+  std::sort(pending.begin(), pending.end(), [](const PendingEdge& a, const PendingEdge& b) { return a.idx0 < b.idx0; });
+  const size_t k = pending.size();
+  node.edges.clear();
+  node.edges.resize(k);
+  // softmax in double of float32 logits / temperature (max subtracted), summed left to right
   const double t = std::max(policy_temperature, 1e-6);
-  std::vector<double> x(k);
   double mx = -INFINITY;
   for (size_t j = 0; j < k; ++j) {
-    x[j] = double(logits[node.idx[j]]) / t;
-    mx = std::max(mx, x[j]);
+    Edge& e = node.edges[j];
+    e.move = pending[j].move;
+    e.idx0 = pending[j].idx0;
+    e.idx = pending[j].idx;
+    e.prior = double(logits[e.idx]) / t;
+    mx = std::max(mx, e.prior);
   }
   double sum = 0;
-  for (size_t j = 0; j < k; ++j) {
-    x[j] = std::exp(x[j] - mx);
-    sum += x[j];
+  for (Edge& e : node.edges) {
+    e.prior = std::exp(e.prior - mx);
+    sum += e.prior;
   }
-  for (auto& v : x) v /= sum;
-  node.prior_raw = x;
-  node.prior = std::move(x);
-  node.n_edge.assign(k, 0);
-  node.w_edge.assign(k, 0.0);
-  node.d_edge.assign(k, 0.0);
-  node.m_edge.assign(k, 0.0);
-  node.children.clear();
-  node.children.resize(k);
+  for (Edge& e : node.edges) e.prior_raw = e.prior = e.prior / sum;
   node.expanded = true;
 }
 
