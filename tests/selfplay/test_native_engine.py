@@ -228,3 +228,15 @@ def test_engine_rejects_bad_settings_and_outputs():
         eng.step(0, np.zeros((1, 1858), np.float32), np.zeros((1, 3), np.float32), None)
     logits, wdl, ml = UniformEvaluator().evaluate_planes(eng.inputs(0, n))
     assert sum(eng.step(0, logits, wdl, ml)) == 2
+
+
+def test_a_network_of_another_input_format_restarts_the_search():
+    pool = NativePool({**QUICK, "parallel_games": 2, "stop_after_games": 2, "max_plies": 6})
+    ev = MaterialEvaluator()
+    pool.step(ev)
+    pool.step(ev)  # games under way, leaves in flight, encoded in format 1
+    pool.restart_search(3)  # what the stage does when a format-3 network arrives
+    games = list(pool.play(ev))
+    assert sorted(g.game_id for g in games) == [0, 1]
+    for g in games:
+        assert np.all(g.frames["input_format"] == 3)
