@@ -194,6 +194,16 @@ void register_chess(py::module_& parent) {
       },
       py::arg("fen"), py::arg("transform") = 0, "(uci, policy index) of every legal move.");
   m.def(
+      "policy_move",
+      [](int index) {
+        int from, to, promotion;
+        policy_move(index, &from, &to, &promotion);
+        std::string s{char('a' + from % 8), char('1' + from / 8), char('a' + to % 8), char('1' + to / 8)};
+        if (promotion) s += " qrb"[promotion];
+        return s;
+      },
+      py::arg("index"), "The move of a policy index in white's view, as lcpipe.lc0.policy.MOVES writes it.");
+  m.def(
       "move_from_policy_index",
       [](const std::string& fen, int index, int transform) -> py::object {
         const Position p = fen_position(fen);

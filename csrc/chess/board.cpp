@@ -221,20 +221,34 @@ bool same_position(const Position& a, const Position& b) {
 }
 
 Position make_move(const Position& p, const Move& m) {
+  // The Zobrist key is updated with each change (callers keep p.hash valid:
+  // parse_fen, make_move and compute_hash set it).
+  const Tables& t = tables();
   Position n = p;
   const Color us = p.to_move, them = Color(1 - us);
   const uint64_t back_rank = us == kWhite ? kRank1 : kRank8;
+  uint64_t h = p.hash ^ t.zobrist_black;
+  const int old_ep = ep_capture_file(p);
+  if (old_ep >= 0) h ^= t.zobrist_ep[old_ep];
+  auto move_piece = [&](Color c, int type, int from, int to) {
+    n.by_color[c] ^= bit(from) | bit(to);
+    n.by_type[type] ^= bit(from) | bit(to);
+    h ^= t.zobrist_piece[c][type][from] ^ t.zobrist_piece[c][type][to];
+  };
   n.ep_square = -1;
   if (m.castle) {
     const int base = us == kWhite ? 0 : 56;
     const bool h_side = m.to > m.from;
     const int king_to = base + (h_side ? 6 : 2), rook_to = base + (h_side ? 5 : 3);
+    // lift both first: in Chess960 the king may land where the rook stood, or the other way round
     n.by_color[us] &= ~(bit(m.from) | bit(m.to));
     n.by_type[kKing] &= ~bit(m.from);
     n.by_type[kRook] &= ~bit(m.to);
     n.by_color[us] |= bit(king_to) | bit(rook_to);
     n.by_type[kKing] |= bit(king_to);
     n.by_type[kRook] |= bit(rook_to);
+    h ^= t.zobrist_piece[us][kKing][m.from] ^ t.zobrist_piece[us][kKing][king_to] ^
+         t.zobrist_piece[us][kRook][m.to] ^ t.zobrist_piece[us][kRook][rook_to];
     n.castling_rooks &= ~back_rank;
     n.rule50 = p.rule50 + 1;
   } else {
@@ -242,20 +256,29 @@ Position make_move(const Position& p, const Move& m) {
     const int victim_sq = m.en_passant ? m.to + (us == kWhite ? -8 : 8) : m.to;
     const bool capture = (p.by_color[them] & bit(victim_sq)) != 0;
     if (capture) {
-      n.by_color[them] &= ~bit(victim_sq);
-      for (uint64_t& b : n.by_type) b &= ~bit(victim_sq);
+      const int victim = piece_type_on(p, victim_sq);
+      n.by_color[them] ^= bit(victim_sq);
+      n.by_type[victim] ^= bit(victim_sq);
+      h ^= t.zobrist_piece[them][victim][victim_sq];
     }
-    n.by_color[us] ^= bit(m.from) | bit(m.to);
-    n.by_type[type] ^= bit(m.from);
-    n.by_type[m.promotion >= 0 ? m.promotion : type] |= bit(m.to);
+    move_piece(us, type, m.from, m.to);
+    if (m.promotion >= 0) {
+      n.by_type[type] ^= bit(m.to);
+      n.by_type[m.promotion] |= bit(m.to);
+      h ^= t.zobrist_piece[us][type][m.to] ^ t.zobrist_piece[us][m.promotion][m.to];
+    }
     if (type == kPawn && (m.to - m.from == 16 || m.from - m.to == 16)) n.ep_square = (m.from + m.to) / 2;
     if (type == kKing) n.castling_rooks &= ~back_rank;
     n.castling_rooks &= ~(bit(m.from) | bit(m.to));
     n.rule50 = (capture || type == kPawn) ? 0 : p.rule50 + 1;
   }
+  for (uint64_t lost = p.castling_rooks & ~n.castling_rooks; lost; lost &= lost - 1)
+    h ^= t.zobrist_castling[lsb(lost)];
   n.to_move = them;
   n.ply = p.ply + 1;
-  n.hash = compute_hash(n);
+  const int new_ep = ep_capture_file(n);
+  if (new_ep >= 0) h ^= t.zobrist_ep[new_ep];
+  n.hash = h;
   return n;
 }
 

@@ -30,7 +30,7 @@ struct Position {
   int ply = 0;                  // plies since the start of the game: 2 * (fullmove - 1) + black
   uint64_t castling_rooks = 0;  // squares of rooks that may still castle (rank 1: white, rank 8: black)
   bool chess960 = false;        // UCI castling as king-to-rook (else e1g1); set by parse_fen
-  uint64_t hash = 0;            // Zobrist key (see compute_hash); kept by make_move and parse_fen
+  uint64_t hash = 0;            // Zobrist key (compute_hash); set by parse_fen, updated by make_move
 
   int piece_count() const;
   bool has_castling() const { return castling_rooks != 0; }

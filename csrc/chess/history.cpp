@@ -38,10 +38,14 @@ void PositionHistory::record(const Position& p) {
 GameResult PositionHistory::result() const { return search_result(-1); }
 
 GameResult PositionHistory::search_result(int plies_from_root) const {
-  const Position& p = last();
   MoveList moves;
-  legal_moves(p, &moves);
-  if (moves.size == 0) {
+  legal_moves(last(), &moves);
+  return search_result(plies_from_root, moves.size);
+}
+
+GameResult PositionHistory::search_result(int plies_from_root, int legal_move_count) const {
+  const Position& p = last();
+  if (legal_move_count == 0) {
     if (!in_check(p)) return GameResult::kDraw;
     return p.to_move == kWhite ? GameResult::kBlackWon : GameResult::kWhiteWon;
   }

@@ -37,6 +37,9 @@ class PositionHistory {
   // a position seen once before counts as a draw too when that earlier
   // occurrence is at or after the root (lc0's two-fold draw in the tree).
   GameResult search_result(int plies_from_root) const;
+  // The same when the caller already generated last()'s legal moves (a
+  // search expanding the node): skips generating them again.
+  GameResult search_result(int plies_from_root, int legal_move_count) const;
 
  private:
   struct Entry {

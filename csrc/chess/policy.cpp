@@ -59,6 +59,14 @@ void install_policy_table(const int16_t* from, const int16_t* to, const int8_t* 
 
 bool policy_table_installed() { return g_installed.load(std::memory_order_acquire); }
 
+void policy_move(int index, int* from, int* to, int* promotion) {
+  const PolicyTable& t = table();
+  if (index < 0 || index >= kPolicySize) throw std::out_of_range("policy index out of range");
+  *from = t.from[index];
+  *to = t.to[index];
+  *promotion = t.promotion[index];
+}
+
 int move_transform(int transform) { return (transform & kTranspose) ? (kFlip | kMirror) : transform; }
 
 int transform_square(int sq, int transform) {

@@ -24,6 +24,9 @@ bool policy_table_installed();
 int move_transform(int transform);
 int transform_square(int sq, int transform);  // FLIP, then MIRROR, then TRANSPOSE
 
+// The move of `index` in white's view: from, to and promotion code.
+void policy_move(int index, int* from, int* to, int* promotion);
+
 // Policy index of a legal move of `p` under `transform` (0..7); -1 only for
 // a move lc0's table lacks (none that is legal). Throws std::logic_error if
 // the table was not installed.

@@ -134,3 +134,12 @@ def test_network_input_equals_the_reference_decoder(fmt):
         encoder.fill_frames(rows, _reference(fen, moves, fmt, "fen_only"), fmt)
         want = np.concatenate([tensors.planes_to_floats(rows["planes"]), tensors.aux_planes(rows)], axis=1)
         assert np.array_equal(got["inputs"], want.reshape(len(rows), 112, 64)), fen
+
+
+def test_bad_arguments_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown input format 6"):
+        native.encode_game(chess.STARTING_FEN, [], 6)
+    with pytest.raises(ValueError, match="fill must be"):
+        native.encode_game(chess.STARTING_FEN, [], 1, "sometimes")
+    with pytest.raises(ValueError, match="illegal move 'e1e2'"):
+        native.encode_game(chess.STARTING_FEN, ["e1e2"], 1)

@@ -61,7 +61,10 @@ def test_legal_moves_equal_python_chess_in_chess960_games():
 def test_playing_the_moves_gives_python_chess_positions(games, chess960):
     for fen, moves in games:
         for board, i in boards_along(fen, moves, chess960=chess960):
-            assert _same_position(board, native.play(fen, list(moves[:i]))), (fen, moves[:i])
+            fen_now = native.play(fen, list(moves[:i]))
+            assert _same_position(board, fen_now), (fen, moves[:i])
+            # the key make_move updates equals the one computed afresh
+            assert native.position_hash(fen, list(moves[:i])) == native.position_hash(fen_now)
 
 
 def test_zobrist_key_stands_for_the_repetition_key():
@@ -72,6 +75,7 @@ def test_zobrist_key_stands_for_the_repetition_key():
     for fen, moves in games:
         for board, i in boards_along(fen, moves):
             h = native.position_hash(fen, list(moves[:i]))
+            assert h == native.position_hash(native.play(fen, list(moves[:i])))  # updated == recomputed
             key = position_key(board)
             assert seen.setdefault(key, h) == h
             assert hashes.setdefault(h, key) == key

@@ -68,6 +68,25 @@ def test_depth_zero_is_one_node():
     assert native.perft(native.START_FEN, 0) == 1
 
 
-def test_bad_fen_is_a_clear_error():
-    with pytest.raises(ValueError, match="FEN board"):
-        native.perft("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBN w KQkq - 0 1", 1)
+@pytest.mark.parametrize("fen,reason", [
+    ("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBN w KQkq - 0 1", "not 8 ranks of 8 squares"),
+    ("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNRR w KQkq - 0 1", "unexpected 'R'"),
+    ("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBXKBNR w KQkq - 0 1", "unexpected 'X'"),
+    ("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBKKBNR w KQkq - 0 1", "more than one king"),
+    ("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR x KQkq - 0 1", "side to move"),
+    ("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQz - 0 1", "castling field"),
+    ("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq e5 0 1", "en-passant field"),
+    ("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - x 1", "move counters"),
+    ("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - -3 1", "must not be negative"),
+    ("", "at least a board"),
+])
+def test_bad_fen_is_a_clear_error(fen, reason):
+    with pytest.raises(ValueError, match=reason):
+        native.perft(fen, 1)
+
+
+def test_castling_rights_without_their_rook_are_dropped():
+    # KQkq with the h1 rook gone: no h-side castling, and the FEN written back says so
+    fen = "r3k2r/8/8/8/8/8/8/R3K3 w KQkq - 0 1"
+    assert "e1g1" not in native.legal_moves(fen)
+    assert native.play(fen, []) == "r3k2r/8/8/8/8/8/8/R3K3 w Qkq - 0 1"

@@ -73,6 +73,12 @@ def test_played_moves_of_real_lc0_records(lc0_fixtures):
     assert len(transforms) > 1
 
 
+def test_the_native_table_is_the_python_one():
+    assert [native.policy_move(i) for i in range(policy.NUM_MOVES)] == policy.MOVES
+    with pytest.raises(IndexError):
+        native.policy_move(policy.NUM_MOVES)
+
+
 def test_bad_transform_is_a_clear_error():
     with pytest.raises(ValueError, match="transform must be 0..7"):
         native.policy_index(native.START_FEN, "e2e4", 8)
