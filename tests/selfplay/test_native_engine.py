@@ -240,3 +240,31 @@ def test_a_network_of_another_input_format_restarts_the_search():
     assert sorted(g.game_id for g in games) == [0, 1]
     for g in games:
         assert np.all(g.frames["input_format"] == 3)
+
+
+def test_position_search_reports_best_move_value_and_pv():
+    from lcpipe.selfplay.native import search_position
+
+    settings = {"visits": 200, "noise_epsilon": 0.0}
+    s = search_position(MaterialEvaluator(), settings, "6k1/5ppp/8/8/8/8/8/4R1K1 w - - 0 1")  # Re8#
+    assert s.visits == 200 and s.best_move() == "e1e8" and s.pv()[0] == "e1e8"
+    q, d, m = s.value()
+    assert q > 0.8 and d == 0.0  # most visits go to the mate (q = 1)
+    edges = {uci: (n, prior, eq) for uci, n, prior, eq, _, _ in s.edges()}
+    assert edges["e1e8"][2] == 1.0 and sum(n for n, _, _ in edges.values()) == 199
+    assert sum(p for _, p, _ in edges.values()) == pytest.approx(1.0)
+    # history matters: after 1.Nf3 Nf6 2.Ng1 the reply Ng8 repeats the start position (a draw inside the tree)
+    s = search_position(UniformEvaluator(), settings, "", ["g1f3", "g8f6", "f3g1"])
+    draws = {e[0]: e[4] for e in s.edges()}  # d of each move: 1/3 from the uniform evaluator, 1 for a draw
+    assert draws["f6g8"] == 1.0 and draws["e7e5"] == pytest.approx(1 / 3)
+    assert s.fen.startswith("rnbqkb1r/pppppppp/5n2")
+    # stopped early: fewer visits, still a move
+    calls = []
+    s = search_position(UniformEvaluator(), settings, stop=lambda: calls.append(1) or len(calls) > 10)
+    assert 1 < s.visits < 200 and s.best_move()
+    with pytest.raises(ValueError, match="FEN|fen"):
+        search_position(UniformEvaluator(), settings, "not a fen")
+    with pytest.raises(ValueError, match="no legal moves"):
+        search_position(UniformEvaluator(), settings, "7k/7Q/6K1/8/8/8/8/8 b - - 0 1")
+    with pytest.raises(ValueError, match="not legal"):
+        search_position(UniformEvaluator(), settings, "", ["e2e5"])
