@@ -26,6 +26,10 @@ def game_config(cfg: dict) -> GameConfig:
     return GameConfig(**{k: cfg[k] for k in keys if k in cfg})
 
 
+# settings only the native engine reads (their "off" values: None, 0, [], and syzygy_adjudicate's True)
+NATIVE_ONLY = ("threads", "openings", "random_opening_plies", "syzygy_paths", "moves_left_slope")
+
+
 def native_settings(cfg: dict, first_game: int) -> dict:
     """The native engine's settings: the stage's own, plus where numbering starts and the openings."""
     out = dict(cfg)
@@ -54,6 +58,9 @@ class SelfPlayStage(Stage):
                                  seed=int(cfg.get("seed", 0)), max_games=int(cfg.get("stop_after_games", 0)),
                                  first_game=first_game, groups=int(cfg.get("network_batches", 2)))
             write = write_game
+            ignored = [k for k in NATIVE_ONLY if cfg.get(k) not in (None, 0, 0.0, [], True)]
+            if ignored:
+                ctx.warning(f"engine: python ignores {', '.join(ignored)} (native engine settings)")
         if first_game:
             ctx.info(f"self-play continues at game {first_game} (games already in {out_dir})")
         self.evaluator: Evaluator = make_evaluator(cfg.get("bootstrap", "uniform"))

@@ -174,3 +174,17 @@ def test_native_stage_reports_its_search_share(tmp_path):
     stage, paths, bus = run_stage(cfg, tmp_path)
     assert stage.engine_kind == "native" and len(paths) == 2
     assert 0 < bus.latest_metrics["selfplay"]["selfplay/search_share"] <= 1
+
+
+def test_python_engine_warns_about_native_only_settings(tmp_path):
+    cfg = defaults(out_dir=str(tmp_path), stop_after_games=1, engine="python", random_opening_plies=4, **QUICK)
+    _, paths, bus = run_stage(cfg, tmp_path)
+    assert len(paths) == 1
+    warned = threading.Event()
+
+    def on_log(event):
+        if event.data.get("level") == "warning" and "random_opening_plies" in event.data["message"]:
+            warned.set()
+
+    bus.subscribe(on_log, kinds={"log"})  # replays the run's events
+    assert warned.wait(timeout=30)
