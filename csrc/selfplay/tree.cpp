@@ -17,12 +17,6 @@ size_t Node::best_edge() const {
   return best;
 }
 
-int64_t Node::children_visits() const {
-  int64_t total = 0;
-  for (const Edge& e : edges) total += e.n;
-  return total;
-}
-
 void expand_node(Node& node, std::vector<PendingEdge>& pending, const float* logits, double policy_temperature) {
   std::sort(pending.begin(), pending.end(), [](const PendingEdge& a, const PendingEdge& b) { return a.idx0 < b.idx0; });
   const size_t k = pending.size();

@@ -62,7 +62,6 @@ struct Node {
   // Most visited edge; ties broken by q, then by prior, then the later edge
   // (numpy's lexsort()[-1] in the reference).
   size_t best_edge() const;
-  int64_t children_visits() const;
 };
 
 // A leaf's moves and their policy indices, before the network has spoken.
