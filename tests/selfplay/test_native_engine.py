@@ -268,3 +268,32 @@ def test_position_search_reports_best_move_value_and_pv():
         search_position(UniformEvaluator(), settings, "7k/7Q/6K1/8/8/8/8/8 b - - 0 1")
     with pytest.raises(ValueError, match="not legal"):
         search_position(UniformEvaluator(), settings, "", ["e2e5"])
+
+
+def test_moves_left_utility_prefers_the_longest_loss():
+    """Every child position is won for its side to move, only the plies left differ: once each root move
+    has one visit, the next visit goes to the longest loss with the utility on, by edge order without."""
+
+    class SameValue(UniformEvaluator):
+        def evaluate_planes(self, planes):
+            logits, _, _ = super().evaluate_planes(planes)
+            weights = ((np.arange(12 * 64) * 37) % 101).astype(np.float32).reshape(12, 8, 8)
+            m = (planes[:, 0:12] * weights).sum(axis=(1, 2, 3)) % 89  # plies left spread over the moves
+            wdl = np.tile(np.array([0.75, 0.0, 0.25], np.float32), (len(planes), 1))
+            return logits, wdl, m.astype(np.float32)
+
+    from lcpipe.selfplay.native import search_position
+
+    def second_visit(slope):
+        # 20 root moves: the root's evaluation, one visit each, then one more
+        s = search_position(SameValue(), {"visits": 22, "noise_epsilon": 0.0, "moves_left_slope": slope,
+                                          "moves_left_max_effect": 0.2}, "")
+        edges = s.edges()
+        assert sorted(n for _, n, *_ in edges) == [1] * 19 + [2]
+        return [u for u, n, *_ in edges if n == 2][0], {u: m for u, n, _, _, _, m in edges if n == 1}
+
+    plain, m_plain = second_visit(0.0)
+    chosen, _ = second_visit(0.002)  # small enough that no move's effect reaches the cap
+    longest = max(m_plain, key=m_plain.get)
+    assert list(m_plain.values()).count(m_plain[longest]) == 1
+    assert chosen == longest and plain != chosen
