@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LCPIPE = [sys.executable, "-m", "lcpipe.cli.main"]
 _WDL = re.compile(r"W/D/L (\d+)/(\d+)/(\d+)")
 _PAIRS = re.compile(r"pentanomial .*: \[([\d, ]+)\]")
-_STEP = re.compile(r"(\d+)\.pb\.gz$")
+_STEP = re.compile(r"(\d+)(?:-[a-z]+)?\.pb\.gz$")  # rl-00000200-swa.pb.gz
 
 
 def train(pipeline: Path, run_dir: Path, minutes: float, extra_sets: list[str], out: Report) -> None:
@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     first_step, first = nets[0]
+    rows.append({"step": first_step, "opponent": "first", "elo": 0.0, "low": 0.0, "high": 0.0})  # by definition
     out(f"matches: {args.games} games (paired openings), {args.visits} visits per move, engine {args.engine}")
     out(f"{'step':>8}  {'opponent':>8}  {'W/D/L':>9}  {'score':>6}  {'Elo':>7}  {'95% interval':>17}")
     for step, path in nets:
