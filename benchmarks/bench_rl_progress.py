@@ -42,7 +42,9 @@ def train(pipeline: Path, run_dir: Path, minutes: float, extra_sets: list[str], 
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
-    cmd = [*LCPIPE, "run", str(pipeline), "--quiet", "--set", f"vars.run={run_dir}"]
+    # keep every network: the first one is the curve's reference
+    cmd = [*LCPIPE, "run", str(pipeline), "--quiet", "--set", f"vars.run={run_dir}",
+           "--set", "stages.export.with.keep_last=0"]
     for s in extra_sets:
         cmd += ["--set", s]
     out(f"training: {' '.join(cmd[2:])}  ({minutes:g} min)")
@@ -72,6 +74,14 @@ def networks(run_dir: Path) -> list[tuple[int, Path]]:
         if m:
             found.append((int(m.group(1)), path))
     return sorted(found)
+
+
+def spread(nets: list, count: int) -> list:
+    """At most ``count`` of ``nets``, evenly spaced, the first and the last always among them."""
+    if count >= len(nets) or count < 2:
+        return nets if count >= len(nets) else nets[:1]
+    picks = sorted({round(k * (len(nets) - 1) / (count - 1)) for k in range(count)})
+    return [nets[k] for k in picks]
 
 
 def match(a: str, b: str, games: int, visits: int, engine: str) -> tuple[list[int], list[int]]:
@@ -129,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run-dir", default="runs/bench-rl-progress", help="emptied first unless --matches-only")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="passed to lcpipe run")
     ap.add_argument("--matches-only", action="store_true", help="rate the networks already in --run-dir")
+    ap.add_argument("--networks", type=int, default=8,
+                    help="rate at most this many networks, evenly spaced by export order (default 8)")
     ap.add_argument("--games", type=int, default=20, help="games per match (even; default 20)")
     ap.add_argument("--visits", type=int, default=32, help="visits per move (default 32)")
     ap.add_argument("--engine", choices=["native", "python"], default="native")
@@ -148,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from lcpipe.arena.stats import elo_pentanomial
 
+    nets = spread(nets, args.networks)
+    out(f"rated: steps {[s for s, _ in nets]}")
     rows = []
     first_step, first = nets[0]
     rows.append({"step": first_step, "opponent": "first", "elo": 0.0, "low": 0.0, "high": 0.0})  # by definition
