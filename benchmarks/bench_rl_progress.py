@@ -54,6 +54,8 @@ def train(pipeline: Path, run_dir: Path, minutes: float, extra_sets: list[str], 
     try:
         proc.wait(timeout=minutes * 60)
         out(f"the pipeline ended by itself after {time.monotonic() - t0:.0f} s (exit {proc.returncode})")
+        if proc.returncode != 0:
+            out(f"WARNING: the pipeline failed; see {run_dir / 'pipeline.log'}")
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGINT)
         try:
