@@ -1,15 +1,15 @@
-"""Self-play throughput: games/s, plies/s and network evaluations/s.
+"""Self-play throughput: the native engine against the Python reference search.
 
-Plays the same number of games (a) all at once, their leaves evaluated in
-one network call per playout round, (a') all at once in two batches per
-round (Python searches one while the network evaluates the other: the stage's
-default), and (b) one game at a time (a batch of one per call), with a tiny
-network, and prints the rates and their ratios. Also
-reports where the time goes (search + encoding in Python vs the network).
+1. Search alone: the uniform evaluator (no network) on the same games and
+   visits, native engine vs Python engine, network evaluations per second.
+2. With the rl.yaml network (its model section, random weights) on this
+   machine: the native engine's evaluations/s and the share of wall time its
+   own timers put in search + encoding (the rest is the network and Python).
+3. For reference, the Python engine with the same network.
 Usage:
 
-    python benchmarks/bench_selfplay.py [--games 16] [--visits 32] [--max-plies 40]
-                                        [--body resnet|transformer] [--out FILE]
+    python benchmarks/bench_selfplay.py [--games 16] [--visits 32] [--max-plies 40] [--net-games 32]
+                                        [--threads 2] [--out FILE]
 """
 
 from __future__ import annotations
@@ -28,15 +28,6 @@ from lcpipe.selfplay.evaluator import NetworkEvaluator, UniformEvaluator  # noqa
 from lcpipe.selfplay.game import GameConfig, GamePool  # noqa: E402
 from lcpipe.selfplay.mcts import SearchConfig  # noqa: E402
 from lcpipe.types import NetworkSnapshot  # noqa: E402
-
-MODELS = {
-    "resnet": dict(body="resnet", filters=16, blocks=2, se_ratio=2, value_channels=8, value_hidden=32,
-                   moves_left_channels=4, moves_left_hidden=16, policy_type="conv"),
-    "transformer": dict(body="transformer", d_model=32, heads=2, dff=64, encoder_layers=2, embedding_dense=8,
-                        embedding_dff=32, smolgen_hidden_channels=4, smolgen_hidden_size=16, smolgen_gen_size=8,
-                        value_channels=8, value_hidden=32, moves_left_channels=4, moves_left_hidden=16),
-}
-
 
 def random_snapshot(model: dict, seed: int = 0) -> NetworkSnapshot:
     """Random parameters in the trainer's variable layout (shapes from a traced init)."""
@@ -70,45 +61,84 @@ def play(evaluator, games: int, parallel: int, visits: int, max_plies: int, grou
                 games_s=s.games / wall, plies_s=s.plies / wall, evals_s=s.evals / wall)
 
 
+def rl_model() -> dict:
+    """The network rl.yaml trains (its train stage's model section)."""
+    import yaml
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "pipelines", "rl.yaml")) as f:
+        spec = yaml.safe_load(f)
+    return spec["stages"]["train"]["with"]["model"]
+
+
+def play_native(evaluator, games: int, parallel: int, visits: int, max_plies: int, threads: int,
+                groups: int = 2) -> dict:
+    from lcpipe.selfplay.native import NativePool
+
+    pool = NativePool(dict(visits=visits, max_plies=max_plies, parallel_games=parallel, threads=threads,
+                           network_batches=groups, stop_after_games=games, seed=1))
+    start = time.perf_counter()
+    finished = list(pool.play(evaluator))
+    wall = time.perf_counter() - start
+    assert len(finished) == games
+    s = pool.stats
+    return dict(wall=wall, games=s.games, plies=s.plies, evals=s.evals, calls=s.calls,
+                search=pool.engine.step_wall_s, busy=pool.engine.thread_busy_s,
+                games_s=s.games / wall, plies_s=s.plies / wall, evals_s=s.evals / wall)
+
+
 def line(name: str, r: dict) -> str:
-    return (f"{name:<26} {r['games']:>3} games {r['plies']:>5} plies {r['evals']:>6} evals in {r['wall']:6.1f} s | "
-            f"{r['games_s']:6.3f} games/s {r['plies_s']:7.1f} plies/s {r['evals_s']:7.0f} evals/s | "
-            f"batch {r['evals'] / max(r['calls'], 1):5.1f}, network {100 * r['net'] / r['wall']:4.1f}% of time")
+    out = (f"{name:<34} {r['games']:>3} games {r['plies']:>5} plies {r['evals']:>7} evals in {r['wall']:6.1f} s | "
+           f"{r['plies_s']:7.1f} plies/s {r['evals_s']:8.0f} evals/s | batch {r['evals'] / max(r['calls'], 1):5.1f}")
+    if "search" in r:
+        out += f" | search+encoding {100 * r['search'] / r['wall']:4.1f}% of wall (engine timer)"
+    elif r.get("net"):
+        out += f" | network {100 * r['net'] / r['wall']:4.1f}% of wall"
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--games", type=int, default=16)
-    ap.add_argument("--sequential-games", type=int, default=4, help="games for the one-at-a-time run")
+    ap.add_argument("--games", type=int, default=16, help="games of the search-alone comparison")
     ap.add_argument("--visits", type=int, default=32)
     ap.add_argument("--max-plies", type=int, default=40)
-    ap.add_argument("--body", choices=sorted(MODELS), default="resnet")
+    ap.add_argument("--net-games", type=int, default=32, help="games in parallel with the network (rl.yaml: 32)")
+    ap.add_argument("--net-visits", type=int, default=24, help="visits with the network (rl.yaml: 24)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="native search threads")
+    ap.add_argument("--skip-python-network", action="store_true")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     import jax
 
-    snap = random_snapshot(MODELS[args.body])
-    net = NetworkEvaluator(snap)
+    lines = [f"# bench_selfplay: jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} cpus, "
+             f"python {platform.python_version()}, native threads {args.threads}"]
+    # 1. search alone
+    lines.append(f"# search alone: uniform evaluator, {args.games} games at once, {args.visits} visits, "
+                 f"stopped at {args.max_plies} plies")
+    py_uniform = play(UniformEvaluator(), args.games, args.games, args.visits, args.max_plies)
+    lines.append(line("python engine, uniform", py_uniform))
+    nat_uniform = play_native(UniformEvaluator(), args.games, args.games, args.visits, args.max_plies, args.threads)
+    lines.append(line("native engine, uniform", nat_uniform))
+    wide = play_native(UniformEvaluator(), args.games * 16, args.games * 16, args.visits, args.max_plies,
+                       args.threads)
+    lines.append(line(f"native engine, uniform, {args.games * 16} at once", wide))
+    lines.append(f"native / python, same games and visits: {nat_uniform['evals_s'] / py_uniform['evals_s']:.0f}x "
+                 f"evals/s; with {args.games * 16} games at once: {wide['evals_s'] / py_uniform['evals_s']:.0f}x")
+    # 2. the rl.yaml network
+    model = rl_model()
+    lines.append(f"# rl.yaml network {model}, random weights; {args.net_games} games at once, "
+                 f"{args.net_visits} visits, stopped at {args.max_plies} plies")
+    net = NetworkEvaluator(random_snapshot(model))
     t = time.perf_counter()
-    for b in (1, args.games):  # compile the batch shapes used below before timing
-        net.evaluate_planes(np.zeros((b, 112, 8, 8), np.float32))
-    compile_s = time.perf_counter() - t
-    lines = [f"# bench_selfplay: {args.body} {MODELS[args.body]}",
-             f"# visits {args.visits}, games stopped at {args.max_plies} plies (adjudicated), jax {jax.__version__} "
-             f"on {jax.devices()[0].platform}, {os.cpu_count()} cpus, python {platform.python_version()}",
-             f"# compile (batch 1 and {args.games}): {compile_s:.1f} s"]
-    batched = play(net, args.games, args.games, args.visits, args.max_plies)
-    lines.append(line(f"network, {args.games} at once", batched))
-    overlapped = play(net, args.games, args.games, args.visits, args.max_plies, groups=2)
-    lines.append(line(f"network, {args.games} in 2 batches", overlapped).rsplit(", network", 1)[0]
-                 + " (network overlaps search)")
-    single = play(net, args.sequential_games, 1, args.visits, args.max_plies)
-    lines.append(line("network, one at a time", single))
-    uniform = play(UniformEvaluator(), args.games, args.games, args.visits, args.max_plies)
-    lines.append(line(f"uniform, {args.games} at once", uniform))
-    lines.append(f"batched / one-at-a-time: {batched['plies_s'] / single['plies_s']:.2f}x plies/s, "
-                 f"{batched['evals_s'] / single['evals_s']:.2f}x evals/s; "
-                 f"2 overlapped batches / one-at-a-time: {overlapped['evals_s'] / single['evals_s']:.2f}x evals/s")
+    for b in sorted({1, 2, 4, 8, 16, 32, 64, args.net_games, args.net_games // 2}):  # compile before timing
+        if b > 0:
+            net.evaluate_planes(np.zeros((b, 112, 8, 8), np.float32))
+    lines.append(f"# compile: {time.perf_counter() - t:.1f} s")
+    nat_net = play_native(net, args.net_games, args.net_games, args.net_visits, args.max_plies, args.threads)
+    lines.append(line("native engine, rl.yaml network", nat_net))
+    if not args.skip_python_network:
+        py_net = play(net, args.net_games // 4, args.net_games // 4, args.net_visits, args.max_plies)
+        lines.append(line(f"python engine, rl.yaml network ({args.net_games // 4} games)", py_net))
+        lines.append(f"native / python with the network: {nat_net['evals_s'] / py_net['evals_s']:.1f}x evals/s")
     text = "\n".join(lines)
     print(text)
     if args.out:

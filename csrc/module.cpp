@@ -5,6 +5,7 @@
 #include "hashing.h"
 #include "loader/bindings.h"
 #include "loader/syzygy_bindings.h"
+#include "selfplay/bindings.h"
 
 namespace py = pybind11;
 
@@ -18,4 +19,5 @@ PYBIND11_MODULE(_native, m) {
   lcl::register_loader(m);
   lcpipe::tb::register_syzygy(m);
   lcpipe::chess::register_chess(m);
+  lcpipe::selfplay::register_selfplay(m);
 }

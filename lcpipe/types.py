@@ -49,6 +49,9 @@ class Batch:
     values f32[B,6,3] (rows result, best, played, orig, root, short-term;
     columns q, d, m). opponent_idx / next_idx are int32[B] policy indices of
     the opponent's reply and our next move, -1 where unknown.
+    ``games_delivered`` is the source's live count of games taken in so far (a
+    ``lcpipe.loader.progress.GamesDelivered`` shared by all its batches), or
+    None when the source does not count games.
     """
 
     inputs: np.ndarray
@@ -57,6 +60,7 @@ class Batch:
     opponent_idx: np.ndarray | None = None
     next_idx: np.ndarray | None = None
     weights: np.ndarray | None = None
+    games_delivered: Any = None
 
     def __len__(self) -> int:
         return int(self.inputs.shape[0])

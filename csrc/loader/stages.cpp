@@ -441,6 +441,10 @@ class ChunkPool : public Stage {
     g["passes"] = static_cast<double>(passes_done_.load());
     g["new_since_anchor"] = static_cast<double>(new_since_anchor_.load());
     g["anchor_waiting"] = waiting_.load() ? 1.0 : 0.0;
+    g["started"] = started_.load() ? 1.0 : 0.0;
+    // Distinct games taken in since the start (games already on disk
+    // included): the trainer's max_steps_per_game throttle reads it.
+    g["games_seen"] = static_cast<double>(games_seen_.load());
   }
 
   void work(int) override {
@@ -519,6 +523,7 @@ class ChunkPool : public Stage {
       return;
     }
     pool_.emplace(key, std::move(c));
+    games_seen_.fetch_add(1);
     dirty_ = true;
     if (key > anchor_) new_since_anchor_++;
     while (pool_.size() > window_) {
@@ -532,12 +537,10 @@ class ChunkPool : public Stage {
   bool ready(bool input_open, std::chrono::steady_clock::time_point last_input) {
     if (pool_.empty()) return false;
     if (!started_) {
-      // min_chunks counts chunks received (more than the window is fine: the
-      // pool then starts on the newest of them); 0 waits for a full window.
-      const bool enough = min_chunks_ ? received_ >= min_chunks_ : pool_.size() >= window_;
-      double idle = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_input).count();
-      if (input_open && !enough && idle < start_idle_) return false;
+      if (input_open && !may_start(last_input)) return false;
       started_ = true;
+      seg_.info(name_ + ": started on " + std::to_string(pool_.size()) + " chunks (" + std::to_string(received_) +
+                " received" + (input_open ? "" : ", input ended") + ")");
     }
     if (wait_for_new_ > 0) {
       if (per_anchor_ > 0 && emitted_since_anchor_ >= per_anchor_ && !waiting_) waiting_ = true;
@@ -550,6 +553,20 @@ class ChunkPool : public Stage {
       }
     }
     return true;
+  }
+
+  // The first output while the input may still grow. min_chunks (counting
+  // chunks received; more than the window starts on the newest of them) is a
+  // hard floor: a watched directory that is still filling never starts below
+  // it. Only without a floor (min_chunks 0: a full window) may an idle input
+  // start the pool early, for a finished directory smaller than the window.
+  // Once the input has ended the pool starts on whatever it holds.
+  bool may_start(std::chrono::steady_clock::time_point last_input) const {
+    if (min_chunks_) return received_ >= min_chunks_;
+    if (pool_.size() >= window_) return true;
+    if (start_idle_ <= 0) return false;
+    double idle = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_input).count();
+    return idle >= start_idle_;
   }
 
   void move_anchor() {
@@ -665,7 +682,8 @@ class ChunkPool : public Stage {
   uint64_t passes_;
   std::string anchor_file_, anchor_;
   uint64_t wait_for_new_, per_anchor_, emitted_since_anchor_ = 0;
-  bool anchored_ = true, started_ = false, dirty_ = true, done_ = false;
+  bool anchored_ = true, dirty_ = true, done_ = false;
+  std::atomic<bool> started_{false};  // read by gauges()
   std::atomic<bool> waiting_{false};
   std::map<std::string, ChunkPtr> pool_;
   std::vector<std::string> order_;
@@ -673,7 +691,7 @@ class ChunkPool : public Stage {
   std::vector<ChunkPtr> snapshot_;
   uint64_t draws_ = 0, draws_since_snapshot_ = 0;  // hanse draws served; since the snapshot was taken
   std::mt19937_64 rng_;
-  std::atomic<uint64_t> size_{0}, passes_done_{0};
+  std::atomic<uint64_t> size_{0}, passes_done_{0}, games_seen_{0};
   std::atomic<int64_t> new_since_anchor_{0};
 };
 

@@ -22,6 +22,8 @@ def register(sub) -> None:
     p.add_argument("--opponent-movetime", type=float, metavar="SECONDS", help="time per move of the UCI opponent")
     p.add_argument("--games", type=int, default=20, help="games to play (even; default 20)")
     p.add_argument("--visits", type=int, default=64, help="visits per move of network players (default 64)")
+    p.add_argument("--engine", choices=["native", "python"], default="native",
+                   help="search of network players: the native engine (default) or the Python reference")
     p.add_argument("--parallel", type=int, default=16, help="games played at once (default 16)")
     p.add_argument("--openings", metavar="FILE", help=".epd or .pgn openings (default: a built-in set)")
     p.add_argument("--max-plies", type=int, default=300,
@@ -39,6 +41,8 @@ def register(sub) -> None:
                        description="Speak UCI on stdin/stdout with NET (.pb.gz, checkpoint directory or "
                                    "builtin:material), for chess GUIs and match tools.")
     p.add_argument("net", metavar="NET")
+    p.add_argument("--engine", choices=["native", "python"], default="native",
+                   help="the search: the native engine (default) or the Python reference")
     p.set_defaults(handler=cmd_uci)
 
     p = sub.add_parser("ladder", help="print (and plot) the rating ladder an eval.gate stage keeps",
@@ -78,9 +82,9 @@ def cmd_match(args) -> int:
         return _err(f"match: {exc}")
     players = []
     try:
-        players.append(open_player(args.a, args.visits))
+        players.append(open_player(args.a, args.visits, engine=args.engine))
         players.append(open_player(args.b or args.opponent, args.visits, uci_nodes=args.opponent_nodes,
-                                   uci_movetime=args.opponent_movetime, uci_options=options))
+                                   uci_movetime=args.opponent_movetime, uci_options=options, engine=args.engine))
     except (PlayerSpecError, UciEngineError, ValueError) as exc:
         for p in players:
             p.close()
@@ -139,7 +143,7 @@ def cmd_uci(args) -> int:
         evaluator, name = evaluator_for(args.net)
     except PlayerSpecError as exc:
         return _err(f"uci: {exc}")
-    return serve_stdio(evaluator, f"lcpipe {name}")
+    return serve_stdio(evaluator, f"lcpipe {name}", engine=args.engine)
 
 
 def cmd_ladder(args) -> int:

@@ -17,9 +17,8 @@ from pathlib import Path
 
 from lcpipe.arena.ladder import LadderError, read_ladder, write_ladder
 from lcpipe.arena.match import MatchSettings, play_match
-from lcpipe.arena.networks import PlayerSpecError, load_snapshot
+from lcpipe.arena.networks import PlayerSpecError, load_snapshot, search_player
 from lcpipe.arena.openings import OpeningsError, load_openings
-from lcpipe.arena.player import MctsPlayer
 from lcpipe.runtime.stage import Stage, StageFailed
 from lcpipe.types import ExportedNetwork, NetworkSnapshot
 
@@ -105,8 +104,9 @@ class GateStage(Stage):
         visits = int(cfg["visits"])
         ctx.state("running", f"step {network.step} vs best step {best.network.step}")
         t0 = time.monotonic()
-        result = play_match(MctsPlayer(cand.evaluator, visits, name=cand.name),
-                            MctsPlayer(best.evaluator, visits, name=best.name),
+        engine = cfg.get("engine", "native")
+        result = play_match(search_player(cand.evaluator, visits, cand.name, engine),
+                            search_player(best.evaluator, visits, best.name, engine),
                             self.openings, self.match, should_stop=lambda: ctx.stopping)
         if result.aborted:
             return False

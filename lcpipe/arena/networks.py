@@ -73,9 +73,25 @@ def evaluator_for(spec: str):
     return evaluator, name
 
 
+ENGINES = ("native", "python")
+
+
+def search_player(evaluator, visits: int, name: str, engine: str = "native"):
+    """A Player searching with ``evaluator``: the native engine, or the Python reference search."""
+    if engine == "native":
+        from lcpipe.arena.native_player import NativePlayer
+
+        return NativePlayer(evaluator, visits, name=name)
+    if engine == "python":
+        from lcpipe.arena.player import MctsPlayer
+
+        return MctsPlayer(evaluator, visits, name=name)
+    raise PlayerSpecError(f"unknown search engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+
 def open_player(spec: str, visits: int, uci_nodes: int | None = None, uci_movetime: float | None = None,
-                uci_options: dict[str, str] | None = None):
-    """A Player for ``spec`` (see the module docstring)."""
+                uci_options: dict[str, str] | None = None, engine: str = "native"):
+    """A Player for ``spec`` (see the module docstring); network players search with ``engine``."""
     if spec.startswith("uci:"):
         from lcpipe.arena.uci_player import UciPlayer
 
@@ -86,7 +102,5 @@ def open_player(spec: str, visits: int, uci_nodes: int | None = None, uci_moveti
             uci_nodes = visits
         return UciPlayer(command, nodes=uci_nodes if uci_movetime is None else None, movetime=uci_movetime,
                          options=uci_options)
-    from lcpipe.arena.player import MctsPlayer
-
     evaluator, name = evaluator_for(spec)
-    return MctsPlayer(evaluator, visits, name=name)
+    return search_player(evaluator, visits, name, engine)

@@ -28,6 +28,9 @@ GATE_SETTINGS = {
                                     "games) is at least this.", minimum=0, maximum=1),
     "pass_elo_low": _s(["number", "null"], None, "Also require the 95% interval's lower end of the Elo "
                                                  "difference to be at least this (null: no such requirement)."),
+    "engine": {"enum": ["native", "python"], "default": "native",
+               "description": "Search of both networks: 'native' (the C++ engine; the leaves of all games in "
+                              "one batch per network) or 'python' (the slow reference search)."},
     "ladder": _s("string", "ladder.jsonl", "Rating ladder file (JSON lines, rewritten atomically); an existing "
                                            "one is continued: its last promoted network is the best again."),
 }

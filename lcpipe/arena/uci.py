@@ -21,6 +21,8 @@ import chess
 
 from lcpipe.arena.python_search import SearchSession, play_config
 
+ENGINES = ("native", "python")
+
 INFO_EVERY = 0.5  # seconds between info lines
 MOVE_OVERHEAD = 0.05  # seconds kept back from every clock-based budget
 
@@ -76,7 +78,10 @@ def _float_option(name: str, value: str) -> float:
 class UciEngine:
     """The protocol state machine; ``handle`` one line at a time, or ``serve`` a stream."""
 
-    def __init__(self, evaluator, name: str = "lcpipe", out: IO[str] | None = None):
+    def __init__(self, evaluator, name: str = "lcpipe", out: IO[str] | None = None, engine: str = "native"):
+        if engine not in ENGINES:
+            raise ValueError(f"unknown search engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        self.engine = engine
         self.evaluator = evaluator
         self.name = name
         self.out = out or sys.stdout
@@ -148,8 +153,16 @@ class UciEngine:
     def _warm_up(self) -> None:
         """Evaluate one position so the network is compiled before the first ``go``."""
         if not self._warm:
-            SearchSession(chess.Board(), self.evaluator, self.cfg).playout()
+            self._session(chess.Board()).playout()
             self._warm = True
+
+    def _session(self, board: chess.Board):
+        """A fresh search of ``board`` on the chosen engine (same settings, same reports)."""
+        if self.engine == "native":
+            from lcpipe.arena.native_search import NativeSession, native_settings
+
+            return NativeSession(board, self.evaluator, native_settings(self.cfg))
+        return SearchSession(board, self.evaluator, self.cfg)
 
     def _setoption(self, args: list[str]) -> None:
         text = " ".join(args)
@@ -205,7 +218,7 @@ class UciEngine:
             self.send("bestmove 0000")
             return
         self._stop.clear()
-        session = SearchSession(self.board, self.evaluator, self.cfg)
+        session = self._session(self.board)
         self._worker = threading.Thread(target=self._search, args=(session, limits), name="uci-search",
                                         daemon=True)
         self._worker.start()
@@ -256,7 +269,7 @@ class UciEngine:
         self.send(" ".join(parts))
 
 
-def serve_stdio(evaluator, name: str) -> int:
-    engine = UciEngine(evaluator, name)
+def serve_stdio(evaluator, name: str, engine: str = "native") -> int:
+    engine = UciEngine(evaluator, name, engine=engine)
     engine.serve(sys.stdin)
     return 0

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lcpipe.loader.progress import GamesDelivered
 from lcpipe.types import Batch
 
 # Default queue capacity per item type (items are cheap handles except frames).
@@ -126,6 +127,19 @@ def batch_from_arrays(arrays) -> Batch:
     return Batch(inputs=inputs, probabilities=probs, values=values, opponent_idx=opp, next_idx=nxt)
 
 
+def upstream_pools(output_stage: str, members, internal_links) -> list[str]:
+    """Names of the loader.chunk_pool stages whose chunks reach ``output_stage``."""
+    kinds = {m.name: m.stage_type for m in members}
+    seen, todo = set(), [output_stage]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(l.src for l in internal_links if l.dst == name)
+    return sorted(n for n in seen if kinds.get(n) == "loader.chunk_pool")
+
+
 class LoaderSegment:
     """Factory of every loader stage: one instance runs the whole fused segment."""
 
@@ -137,6 +151,12 @@ class LoaderSegment:
         queues, stages, self.ext_in, self.ext_out = describe(
             self.members, list(internal_links), ctx.has_input, ctx.has_output, Path(ctx.workdir))
         self.native = _native.loader.Segment(queues, stages)
+        # Outputs fed by chunk pools carry the pools' live count of games taken in.
+        self._delivered: dict[str, tuple[GamesDelivered, list[str]]] = {}
+        for key in self.ext_out:
+            pools = upstream_pools(key.rpartition(".")[0], self.members, list(internal_links))
+            if pools:
+                self._delivered[key] = (GamesDelivered(), [f"{p}/games_seen" for p in pools])
         self.interval = 1.0
         self._last: dict[str, float] = {}
         self._last_t = time.monotonic()
@@ -157,12 +177,23 @@ class LoaderSegment:
 
     def _pump_out(self, key: str, qid: str) -> None:
         out = self.ctx.output(key)
+        delivered = self._delivered.get(key, (None, []))[0]
         while not self.ctx.stopping:
             status, arrays = self.native.pop_batch(qid, 0.1)
             if status < 0:
                 return
-            if status == 1 and not out.put(batch_from_arrays(arrays)):
-                return
+            if status == 1:
+                batch = batch_from_arrays(arrays)
+                batch.games_delivered = delivered
+                if not out.put(batch):
+                    return
+
+    def _count_games(self) -> None:
+        if not self._delivered:
+            return
+        stats = self.native.stats()
+        for delivered, keys in self._delivered.values():
+            delivered.advance(int(sum(stats.get(k, 0.0) for k in keys)))
 
     # -- metrics ----------------------------------------------------------------
     def _publish(self) -> None:
@@ -212,6 +243,7 @@ class LoaderSegment:
                 if not outs and not self.native.running():
                     break
                 self.ctx.stop_event.wait(0.05)
+                self._count_games()
                 if time.monotonic() - last >= self.interval:
                     self._publish()
                     last = time.monotonic()

@@ -125,13 +125,15 @@ def lcpipe_stage_types():
                 "window": {"type": "integer", "minimum": 1, "default": 50000,
                            "description": "Number of newest chunks kept."},
                 "min_chunks": {"type": "integer", "minimum": 0, "default": 0,
-                               "description": "Chunks received before the first output (0: a full window; more "
-                                              "than the window starts on the newest of them); the pool also "
-                                              "starts once its input has been idle for "
-                                              "start_after_idle_seconds."},
+                               "description": "Chunks received before the first output, a hard floor while the "
+                                              "input may still grow (a watched directory); more than the window "
+                                              "starts on the newest of them. 0: wait for a full window (or see "
+                                              "start_after_idle_seconds). An input that has ended starts the "
+                                              "pool on what it holds."},
                 "start_after_idle_seconds": {"type": "number", "minimum": 0, "default": 1.0,
-                                             "description": "Start emitting when no new chunk arrived for this "
-                                                            "long, even below min_chunks."},
+                                             "description": "Only with min_chunks 0: start below a full window "
+                                                            "once no new chunk arrived for this long (a finished "
+                                                            "directory smaller than the window). 0: never."},
                 "sampling": {"enum": ["pass", "hanse"], "default": "pass",
                              "description": "'pass': each chunk once per pass; 'hanse': with replacement, weight "
                                             "growing exponentially with recency."},

@@ -194,6 +194,10 @@ class GamePool:
     def started(self) -> int:
         return self.next_id - self.first_game
 
+    @property
+    def running(self) -> int:
+        return len(self.games)
+
     def can_start(self) -> bool:
         return self.allow_new and (not self.max_games or self.started < self.max_games)
 

@@ -125,8 +125,12 @@ def select_edge(node: Node, cfg: SearchConfig, is_root: bool) -> int:
     visited = n_edge > 0
     children_visits = int(n_edge.sum())
     reduction = cfg.fpu_reduction_root if is_root else cfg.fpu_reduction
-    # first-play urgency: unvisited moves look a bit worse than the parent
-    fpu = node.q() - reduction * math.sqrt(float(node.prior[visited].sum()))
+    # first-play urgency: unvisited moves look a bit worse than the parent; summed left to right
+    # (not numpy's pairwise sum) so the native engine can round exactly the same way
+    visited_policy = 0.0
+    for p in node.prior[visited].tolist():
+        visited_policy += p
+    fpu = node.q() - reduction * math.sqrt(visited_policy)
     q = np.where(visited, node.w_edge / np.maximum(n_edge, 1), fpu)
     u = cpuct_at(cfg, node.n) * math.sqrt(max(children_visits, 1)) * node.prior / (1.0 + n_edge)
     return int(np.argmax(q + u))
@@ -208,7 +212,12 @@ class Tree:
             if not moves:
                 raise ValueError("search from a position without legal moves")
         enc = encode(snaps, -1, self.cfg.input_format)
-        idx = legal_move_indices(board, moves, enc.transform)
+        # edges in the order of their untransformed policy index: ties in selection then break the
+        # same way whatever order a move generator lists the moves in (the native engine sorts too)
+        idx0 = legal_move_indices(board, moves)
+        order = np.argsort(idx0, kind="stable")
+        moves = [moves[k] for k in order]
+        idx = idx0[order] if enc.transform == 0 else legal_move_indices(board, moves, enc.transform)
         return Leaf(self, path, node, moves, enc, idx)
 
     def _add_noise(self) -> None:
@@ -242,9 +251,14 @@ def expand(leaf: Leaf, logits: np.ndarray, wdl: np.ndarray, m: float, policy_tem
     node.moves = leaf.moves
     node.idx = leaf.idx
     node.transform = leaf.encoded.transform
-    x = logits[leaf.idx].astype(np.float64) / max(policy_temperature, 1e-6)
-    x = np.exp(x - x.max())
-    node.prior_raw = node.prior = x / x.sum()
+    # softmax with libm's exp and a left-to-right sum, as the native engine computes it
+    x = (logits[leaf.idx].astype(np.float64) / max(policy_temperature, 1e-6)).tolist()
+    top = max(x)
+    e = [math.exp(v - top) for v in x]
+    total = 0.0
+    for v in e:
+        total += v
+    node.prior_raw = node.prior = np.array([v / total for v in e], np.float64)
     k = len(leaf.moves)
     node.n_edge = np.zeros(k, np.int64)
     node.w_edge = np.zeros(k, np.float64)

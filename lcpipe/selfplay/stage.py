@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from lcpipe.runtime.channels import ChannelClosed
@@ -9,6 +10,7 @@ from lcpipe.runtime.stage import Stage
 from lcpipe.selfplay.evaluator import Evaluator, NetworkEvaluator, make_evaluator
 from lcpipe.selfplay.game import GameConfig, GamePool
 from lcpipe.selfplay.mcts import SearchConfig
+from lcpipe.selfplay.native import NativePool, first_game_in, read_openings, write_native_game
 from lcpipe.selfplay.writer import write_game
 
 
@@ -24,21 +26,49 @@ def game_config(cfg: dict) -> GameConfig:
     return GameConfig(**{k: cfg[k] for k in keys if k in cfg})
 
 
+# settings only the native engine reads (their "off" values: None, 0, [], and syzygy_adjudicate's True)
+NATIVE_ONLY = ("threads", "openings", "random_opening_plies", "syzygy_paths", "moves_left_slope")
+
+
+def native_settings(cfg: dict, first_game: int) -> dict:
+    """The native engine's settings: the stage's own, plus where numbering starts and the openings."""
+    out = dict(cfg)
+    out["first_game"] = first_game
+    out["threads"] = int(cfg.get("threads", 0)) or max(1, min(os.cpu_count() or 1, 8))
+    path = cfg.get("openings")
+    out["openings"] = read_openings(path) if path else None
+    out["syzygy_paths"] = list(cfg.get("syzygy_paths") or [])
+    return out
+
+
 class SelfPlayStage(Stage):
     def run(self) -> None:
         ctx, cfg = self.ctx, self.config
         self.search = search_config(cfg)
-        self.pool = GamePool(self.search, game_config(cfg), parallel=int(cfg.get("parallel_games", 16)),
-                             seed=int(cfg.get("seed", 0)), max_games=int(cfg.get("stop_after_games", 0)),
-                             groups=int(cfg.get("network_batches", 2)))
+        out_dir = cfg.get("out_dir", "runs/selfplay/games")
+        prefix = cfg.get("chunk_prefix", "selfplay")
+        # a restarted run continues numbering (and so every game's random stream) after the games it wrote
+        first_game = first_game_in(out_dir, prefix)
+        self.engine_kind = cfg.get("engine", "native")
+        if self.engine_kind == "native":
+            self.pool = NativePool(native_settings(cfg, first_game))
+            write = write_native_game
+        else:
+            self.pool = GamePool(self.search, game_config(cfg), parallel=int(cfg.get("parallel_games", 16)),
+                                 seed=int(cfg.get("seed", 0)), max_games=int(cfg.get("stop_after_games", 0)),
+                                 first_game=first_game, groups=int(cfg.get("network_batches", 2)))
+            write = write_game
+            ignored = [k for k in NATIVE_ONLY if cfg.get(k) not in (None, 0, 0.0, [], True)]
+            if ignored:
+                ctx.warning(f"engine: python ignores {', '.join(ignored)} (native engine settings)")
+        if first_game:
+            ctx.info(f"self-play continues at game {first_game} (games already in {out_dir})")
         self.evaluator: Evaluator = make_evaluator(cfg.get("bootstrap", "uniform"))
         self.network_closed = not ctx.has_input("network")
         self.games_at_load = 0  # pool.started when the current network was loaded
         self.bad_networks = 0
         self.start = time.monotonic()
         per_network = int(cfg.get("games_per_network", 0))
-        out_dir = cfg.get("out_dir", "runs/selfplay/games")
-        prefix = cfg.get("chunk_prefix", "selfplay")
         if cfg.get("wait_for_network") and not self.network_closed:
             ctx.state("waiting", "for the first network")
             while not ctx.stopping and not self.network_closed and self.evaluator.step < 0:
@@ -49,7 +79,7 @@ class SelfPlayStage(Stage):
             waiting = (per_network > 0 and not self.network_closed
                        and self.pool.started - self.games_at_load >= per_network)
             self.pool.allow_new = not waiting
-            if not self.pool.games and not self.pool.can_start():
+            if not self.pool.running and not self.pool.can_start():
                 if not waiting or (self.pool.max_games and self.pool.started >= self.pool.max_games):
                     break  # stop_after_games reached
                 self._poll(timeout=0.5)  # all games done: wait for a newer network
@@ -57,7 +87,7 @@ class SelfPlayStage(Stage):
             for game in self.pool.step(self.evaluator, self.evaluator.step):
                 if not game.records:
                     continue  # resigned before its first move: nothing to learn from
-                path, _ = write_game(out_dir, game, prefix)
+                path, _ = write(out_dir, game, prefix)
                 if not ctx.output("paths").put(path):
                     self._report()
                     return
@@ -93,6 +123,8 @@ class SelfPlayStage(Stage):
             self.ctx.warning(f"network was trained on input format {fmt}; self-play switches from "
                              f"{self.search.input_format} to {fmt}")
             self.search.input_format = fmt
+            if isinstance(self.pool, NativePool):
+                self.pool.restart_search(fmt)
         self.games_at_load = self.pool.started
         self.ctx.info(f"self-play now uses network step {self.evaluator.step} ({self.evaluator.kind})")
         self.ctx.state("running", f"network step {self.evaluator.step}")
@@ -117,4 +149,7 @@ class SelfPlayStage(Stage):
             "selfplay/network_step": self.evaluator.step,
             "selfplay/bad_networks": self.bad_networks,
         }
+        if isinstance(self.pool, NativePool):
+            # the engine's own timer: native search + encoding, against the stage's wall time
+            values["selfplay/search_share"] = self.pool.engine.step_wall_s / elapsed
         self.ctx.metrics(values, step=s.games)

@@ -17,7 +17,7 @@ SETTINGS = {
     "parallel_games": _s("integer", 16, "Games played at once; their leaves are evaluated together, so this is "
                                         "also the network batch size.", minimum=1),
     "network_batches": _s("integer", 2, "Network calls per playout round: the running games are split into this "
-                                        "many batches so that Python searches one while the network evaluates "
+                                        "many batches so that the search of one runs while the network evaluates "
                                         "another (1: one batch of all games).", minimum=1),
     "stop_after_games": _s("integer", 0, "Finish after this many games (0: play until the pipeline stops).",
                            minimum=0),
@@ -63,6 +63,27 @@ SETTINGS = {
                      "description": "lc0 input format of the planes (network input and written frames). A network "
                                     "trained on another format overrides it, with a warning."},
     "seed": _s("integer", 0, "Seed: game k draws its randomness from (seed, k)."),
+    "engine": {"enum": ["native", "python"], "default": "native",
+               "description": "Search engine: 'native' (C++ threads, leaves of many games batched for the network) "
+                              "or 'python' (the slow reference search)."},
+    "threads": _s("integer", 0, "Native engine: search threads (0: one per CPU core, at most 8).", minimum=0,
+                  maximum=256),
+    "openings": _s(["string", "null"], None, "Native engine: start positions from an .epd file (one FEN per line) "
+                                             "or a .pgn file (each game's start position and moves), in turn "
+                                             "(null: the standard start position)."),
+    "random_opening_plies": _s("integer", 0, "Native engine: play this many uniformly random plies from the start "
+                                             "(or opening) position, retried until material is equal, for "
+                                             "diversity (0: none).", minimum=0, maximum=40),
+    "syzygy_paths": _s("array", [], "Native engine: directories of Syzygy tables; a game whose position is in the "
+                                    "tables ends there with the tables' result (frames marked adjudicated).",
+                       items={"type": "string"}),
+    "syzygy_adjudicate": _s("boolean", True, "With syzygy_paths: adjudicate games by the tables."),
+    "moves_left_slope": _s("number", 0.0, "Native engine: moves-left utility slope (lc0 --moves-left-slope); "
+                                          "0 disables it.", minimum=0, maximum=1),
+    "moves_left_max_effect": _s("number", 0.0, "Native engine: cap of the moves-left utility "
+                                               "(lc0 --moves-left-max-effect).", minimum=0, maximum=1),
+    "moves_left_threshold": _s("number", 0.0, "Native engine: |q| below which the moves-left utility is off "
+                                              "(lc0 --moves-left-threshold).", minimum=0, maximum=1),
     "metrics_every": _s("number", 5.0, "Seconds between metric reports.", exclusiveMinimum=0),
 }
 

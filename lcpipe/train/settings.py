@@ -189,6 +189,7 @@ TOP_SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "validation_every": (500, "integer", "Evaluate on 'validation' batches every this many steps (0 = never)."),
     "validation_batches": (8, "integer", "Batches per validation evaluation."),
     "metrics_every": (10, "integer", "Publish training metrics every this many steps."),
+    "max_steps_per_game": (0.0, "number", "RL throttle: train at most this many steps per game the loader's chunk pools have taken in (steps and games both counted from the run's start; games on disk at a restart included): the trainer waits for self-play when it is ahead. 0 = no limit."),
     "max_nan_steps": (20, "integer", "Stop with an error after this many consecutive non-finite steps (skipped)."),
     "init_checkpoint": ("", "string", "Start from the weights of this checkpoint directory (not a resume): its step count carries on, the optimizer state and the learning-rate schedule start afresh."),
     "input_format": (1, "integer", "lc0 input format of the training data (recorded in the emitted snapshots)."),
@@ -232,6 +233,8 @@ def normalize_settings(given: dict | None) -> dict:
         out[name] = _normalize_group(name, GROUPS[name][0], given.get(name))
     if out["precision"] not in ("float32", "bfloat16", "float16"):
         raise ValueError("precision must be float32, bfloat16 or float16")
+    if not isinstance(out["max_steps_per_game"], (int, float)) or out["max_steps_per_game"] < 0:
+        raise ValueError(f"max_steps_per_game must be a number >= 0, not {out['max_steps_per_game']!r}")
     cpu_devices.resolve(out["cpu_devices"])  # raises on anything but 'auto' or a positive integer
     return out
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from lcpipe.runtime.channels import ChannelClosed
 from lcpipe.runtime.stage import Stage, StageFailed
+from lcpipe.train.throttle import StepThrottle, ThrottleError
 
 
 def _init_distributed(cfg: dict) -> None:
@@ -18,6 +20,11 @@ def _init_distributed(cfg: dict) -> None:
 
 
 class TrainStage(Stage):
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self._shown_waiting = False  # the stage's state says it waits for self-play
+        self._last_wait = 0.0
+
     def run(self) -> None:
         from lcpipe.train.trainer import NonFiniteError, Trainer, fetch
 
@@ -52,6 +59,7 @@ class TrainStage(Stage):
         total = int(cfg["total_steps"])
         kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg.get(k, {}).get("enabled")]
         check_every = max(1, min(int(cfg["metrics_every"]) or 1, int(cfg["max_nan_steps"]) or 1))
+        throttle = StepThrottle(cfg["max_steps_per_game"], ctx.stop_event) if cfg["max_steps_per_game"] else None
         if resumed and trainer.checkpoint_meta.get("network_step") == step:
             # Exactly once: a network step's checkpoint is written before its network is handed
             # over, so the network may not have reached the exporter before the crash. Hand it over
@@ -68,6 +76,8 @@ class TrainStage(Stage):
             for batch in ctx.input("train"):
                 if ctx.stopping or (total and step - origin >= total):
                     break
+                if throttle is not None and not self._admit(throttle, batch, step - origin + 1):
+                    break
                 try:
                     metrics = trainer.step(batch)
                 except ValueError as exc:  # bad batch shape: count and skip
@@ -80,6 +90,8 @@ class TrainStage(Stage):
                 if cfg["metrics_every"] and done % cfg["metrics_every"] == 0:
                     values = {f"train/{k}": float(v) for k, v in fetch(metrics).items()}
                     values.update({f"train/{k}": v for k, v in trainer.rates().items()})
+                    if throttle is not None:
+                        values.update(throttle.metrics(done))
                     ctx.metrics(values, step)
                 self._maybe_eval(trainer, "test", step, done)
                 self._maybe_eval(trainer, "validation", step, done)
@@ -93,6 +105,9 @@ class TrainStage(Stage):
                     last_saved = step
                 if total and done >= total:
                     break
+        except StageFailed:
+            trainer.close()
+            raise
         except NonFiniteError as exc:
             if step != last_saved:  # keep the last good state for inspection
                 trainer.save(ckdir, wait=True, extra={"network_step": last_sent})
@@ -109,6 +124,32 @@ class TrainStage(Stage):
         if final_network:
             self._emit(trainer, kinds, final=ctx.stopping)
         ctx.info(f"training stopped at step {step}")
+
+    # A throttled trainer waits once per game or so: its state says "waiting" from
+    # the first wait until it has trained this long without one (no flood of states).
+    RUNNING_AFTER_S = 30.0
+
+    def _admit(self, throttle: StepThrottle, batch, step: int) -> bool:
+        """Holds step ``step`` until self-play delivered enough games; False when stopping."""
+
+        def on_wait(games: int, needed: int) -> None:
+            if not self._shown_waiting:
+                self._shown_waiting = True
+                self.ctx.state("waiting", f"for self-play games: {games} delivered, step {step} needs {needed} "
+                                          f"(max_steps_per_game {throttle.ratio:g}; train/throttle_* metrics)")
+
+        waits = throttle.waits
+        try:
+            ok = throttle.admit(step, batch, on_wait)
+        except ThrottleError as exc:
+            raise StageFailed(f"train.jax: {exc}") from exc
+        now = time.monotonic()
+        if throttle.waits != waits:
+            self._last_wait = now
+        elif self._shown_waiting and now - self._last_wait >= self.RUNNING_AFTER_S:
+            self._shown_waiting = False
+            self.ctx.state("running")
+        return ok
 
     def _emit(self, trainer, kinds, final: bool = False) -> bool:
         """Hand the current weights over; ``final``: the last item of a stopping run."""

@@ -154,3 +154,37 @@ def test_batched_network_evaluation_matches_one_by_one(tiny_snapshots):
         np.testing.assert_allclose(l1[0], logits[k], rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(w1[0], wdl[k], rtol=1e-4, atol=1e-6)
     assert np.allclose(wdl.sum(axis=1), 1.0) and logits.shape == (5, 1858) and ml.shape == (5,)
+
+
+@pytest.mark.parametrize("engine", ["native", "python"])
+def test_restart_continues_numbering_without_duplicate_games(tmp_path, engine):
+    out = tmp_path / "games"
+    cfg = defaults(out_dir=str(out), stop_after_games=3, bootstrap="material", engine=engine, **QUICK)
+    _, first, _ = run_stage(cfg, tmp_path)
+    stage, second, bus = run_stage(cfg, tmp_path)  # the same run restarted: same seed, same directory
+    assert sorted(game_id(p) for p in first) == [0, 1, 2]
+    assert sorted(game_id(p) for p in second) == [3, 4, 5]
+    contents = [p.read_bytes() for p in out.iterdir()]
+    assert len(contents) == 6 and len(set(contents)) == 6  # no game file is a copy of another
+    assert bus.latest_metrics["selfplay"]["selfplay/games"] == 3
+
+
+def test_native_stage_reports_its_search_share(tmp_path):
+    cfg = defaults(out_dir=str(tmp_path), stop_after_games=2, **QUICK)
+    stage, paths, bus = run_stage(cfg, tmp_path)
+    assert stage.engine_kind == "native" and len(paths) == 2
+    assert 0 < bus.latest_metrics["selfplay"]["selfplay/search_share"] <= 1
+
+
+def test_python_engine_warns_about_native_only_settings(tmp_path):
+    cfg = defaults(out_dir=str(tmp_path), stop_after_games=1, engine="python", random_opening_plies=4, **QUICK)
+    _, paths, bus = run_stage(cfg, tmp_path)
+    assert len(paths) == 1
+    warned = threading.Event()
+
+    def on_log(event):
+        if event.data.get("level") == "warning" and "random_opening_plies" in event.data["message"]:
+            warned.set()
+
+    bus.subscribe(on_log, kinds={"log"})  # replays the run's events
+    assert warned.wait(timeout=30)
