@@ -71,7 +71,10 @@ class StageType:
     inputs: tuple[Port, ...] = ()
     outputs: tuple[Port, ...] = ()
     schema: dict[str, Any] = dataclasses.field(default_factory=lambda: {"type": "object", "properties": {}})
-    native: bool = False
+    # Fusion engine: stages with the same non-empty ``segment`` joined by
+    # stream edges run as ONE segment built by the first stage's factory (the
+    # built-in C++ loader's engine is "loader"). Empty: a Python thread of its own.
+    segment: str = ""
     plugin: str = ""
     # "module:function" called with the stage's settings in the main thread
     # before any stage of the pipeline starts: process-wide set-up that must
@@ -80,6 +83,11 @@ class StageType:
     # Rules between settings, run by `lcpipe validate` on the defaulted settings:
     # each is called with them and yields lcpipe.settings.Problem (path inside `with:`).
     checks: tuple[Callable[[dict], Iterable[Problem]], ...] = ()
+
+    @property
+    def native(self) -> bool:
+        """Runs fused in an engine segment (not as a Python thread of its own)."""
+        return bool(self.segment)
 
     def input(self, name: str) -> Port | None:
         return next((p for p in self.inputs if p.name == name), None)

@@ -102,7 +102,7 @@ def cmd_stages(args) -> int:
     types = registry.stage_types
     if args.json:
         names = [args.name] if args.name else sorted(types)
-        out = {n: {"description": types[n].description, "plugin": types[n].plugin, "native": types[n].native,
+        out = {n: {"description": types[n].description, "plugin": types[n].plugin, "segment": types[n].segment,
                    "inputs": [vars(p) for p in types[n].inputs], "outputs": [vars(p) for p in types[n].outputs],
                    "settings": types[n].schema} for n in names if n in types}
         print(json.dumps(out, indent=2))

@@ -1,6 +1,6 @@
 """Compiles a validated spec into a networkx DiGraph of stage instances.
 
-Nodes are stage names (attributes: ``stage_type``, ``config``, ``native``,
+Nodes are stage names (attributes: ``stage_type``, ``config``, ``segment``,
 ``queue``). An edge u -> v carries ``links``: a list of ``Link`` (which output
 port feeds which input port, the port type and the edge kind). The compiler
 checks references, port types, required inputs and cycles; a cycle is legal
@@ -128,7 +128,7 @@ def compile_document(doc: SpecDocument, registry: Registry | None = None) -> Pip
     graph = nx.DiGraph(name=data.get("name", ""))
     for name, st in types.items():
         spec = stage_specs[name]
-        graph.add_node(name, stage_type=st, config=spec.get("with") or {}, native=st.native,
+        graph.add_node(name, stage_type=st, config=spec.get("with") or {}, segment=st.segment,
                        queue=spec.get("queue") or {}, use=st.name)
 
     for name, st in types.items():

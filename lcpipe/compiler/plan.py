@@ -1,8 +1,9 @@
 """Execution plan: which stages run as Python threads and which native stages
 are fused into one C++ segment.
 
-A native segment is a weakly connected group of native stages joined by stream
-edges: the data between them never enters Python. Its external inputs and
+A native segment is a weakly connected group of stages of the same engine
+(their ``StageType.segment``) joined by stream edges: the data between them
+never enters Python. Stages of different engines never fuse. Its external inputs and
 outputs are the ports that connect it to the rest of the pipeline, named
 "stage.port".
 """
@@ -22,10 +23,14 @@ class Segment:
 
     name: str
     stages: list[str]
-    native: bool
+    engine: str  # the StageType.segment of its stages; "" for a Python stage
     internal: list[Link] = field(default_factory=list)
     inputs: list[Link] = field(default_factory=list)   # edges entering from outside
     outputs: list[Link] = field(default_factory=list)  # edges leaving to outside
+
+    @property
+    def native(self) -> bool:
+        return bool(self.engine)
 
 
 @dataclass
@@ -40,9 +45,10 @@ class Plan:
 def _native_groups(pipeline: Pipeline, order: dict[str, int]) -> list[list[str]]:
     g = pipeline.graph
     fused = nx.Graph()
-    fused.add_nodes_from(n for n in g.nodes if g.nodes[n]["native"])
+    fused.add_nodes_from(n for n in g.nodes if g.nodes[n]["segment"])
     for u, v, data in g.edges(data=True):
-        if g.nodes[u]["native"] and g.nodes[v]["native"] and any(l.kind == "stream" for l in data["links"]):
+        engine = g.nodes[u]["segment"]
+        if engine and g.nodes[v]["segment"] == engine and any(l.kind == "stream" for l in data["links"]):
             fused.add_edge(u, v)
     groups = [sorted(c, key=order.__getitem__) for c in nx.connected_components(fused)]
     return sorted(groups, key=lambda grp: order[grp[0]])
@@ -66,7 +72,8 @@ def plan_pipeline(pipeline: Pipeline) -> Plan:
     for i, group in enumerate(_native_groups(pipeline, order)):
         members = set(group)
         grouped |= members
-        seg = Segment(name=f"native{i}" if len(group) > 1 else group[0], stages=group, native=True)
+        seg = Segment(name=f"native{i}" if len(group) > 1 else group[0], stages=group,
+                      engine=g.nodes[group[0]]["segment"])
         for link in links:
             inside_src, inside_dst = link.src in members, link.dst in members
             if inside_src and inside_dst and link.kind == "stream":
@@ -84,7 +91,7 @@ def plan_pipeline(pipeline: Pipeline) -> Plan:
     for name in topo:
         if name in grouped:
             continue
-        seg = Segment(name=name, stages=[name], native=False)
+        seg = Segment(name=name, stages=[name], engine="")
         seg.inputs = by_dst.get(name, [])
         seg.outputs = by_src.get(name, [])
         segments.append(seg)

@@ -49,7 +49,7 @@ def _gzip() -> dict:
 
 def _stage(name: str, description: str, inputs, outputs, props: dict) -> StageType:
     return StageType(name=name, factory=FACTORY, description=description, inputs=tuple(inputs),
-                     outputs=tuple(outputs), schema=settings(props), native=True)
+                     outputs=tuple(outputs), schema=settings(props), segment="loader")
 
 
 @hookimpl

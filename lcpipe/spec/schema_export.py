@@ -75,7 +75,7 @@ def stage_reference(registry: Registry) -> str:
     for name in sorted(registry.stage_types):
         st = registry.stage_types[name]
         out += [f"## `{name}`", "", st.description, "",
-                f"Plugin: `{st.plugin}`{' — native (fused into the C++ loader)' if st.native else ''}", ""]
+                f"Plugin: `{st.plugin}`{f' — fused into {st.segment!r} segments' if st.segment else ''}", ""]
         for title, ports in (("Inputs", st.inputs), ("Outputs", st.outputs)):
             if ports:
                 out.append(f"{title}:")

@@ -196,3 +196,19 @@ def test_cli_conventions():
     done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", "run", "missing.yaml"], capture_output=True,
                           text=True)
     assert done.returncode == 2 and "no such file: missing.yaml" in done.stderr
+
+
+def test_only_stages_of_the_same_engine_fuse(tmp_path, registry):
+    text = """
+    lcpipe: 1
+    name: engines
+    stages:
+      a: {use: toy.native_a}
+      b: {use: toy.native_b, from: a}
+      other: {use: toy.other_engine, from: b}
+      c: {use: toy.native_b, from: other}
+      sink: {use: toy.collect, from: c, with: {path: x.json}}
+    """
+    plan = plan_pipeline(compile_file(spec(tmp_path, text), registry=registry))
+    assert [(s.stages, s.engine) for s in plan.segments if s.native] == [
+        (["a", "b"], "toy"), (["other"], "other"), (["c"], "toy")]

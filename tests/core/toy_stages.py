@@ -94,8 +94,11 @@ def lcpipe_stage_types():
                   schema=settings({"token": {"type": "string", "default": "t"},
                                    "prepare_fails": {"type": "boolean", "default": False}})),
         StageType("toy.native_a", f"{__name__}:Count", "A native-declared stage (for planning tests).",
-                  outputs=(Port("numbers", INT),), native=True, schema=settings({})),
+                  outputs=(Port("numbers", INT),), segment="toy", schema=settings({})),
         StageType("toy.native_b", f"{__name__}:Scale", "A native-declared stage (for planning tests).",
-                  inputs=(Port("numbers", INT),), outputs=(Port("numbers", INT),), native=True,
+                  inputs=(Port("numbers", INT),), outputs=(Port("numbers", INT),), segment="toy",
+                  schema=settings({})),
+        StageType("toy.other_engine", f"{__name__}:Scale", "A stage of another engine: never fuses with toy's.",
+                  inputs=(Port("numbers", INT),), outputs=(Port("numbers", INT),), segment="other",
                   schema=settings({})),
     ]
