@@ -62,6 +62,18 @@ def _syzygy_paths(stage: str, paths: list, workdir: Path) -> str:
     return "\n".join(out)
 
 
+def native_config(member, workdir: Path) -> dict[str, Any]:
+    """A member's validated, defaulted settings as the C++ stage reads them: flat, paths resolved."""
+    config = flatten(member.config)
+    if member.stage_type == "loader.watch":
+        config["dir"] = _resolve(str(config["dir"]), workdir)
+    if member.stage_type == "loader.chunk_pool" and config["anchor_file"]:
+        config["anchor_file"] = _resolve(str(config["anchor_file"]), workdir)
+    if member.stage_type == "loader.rescore":
+        config["syzygy_paths"] = _syzygy_paths(member.name, member.config["syzygy_paths"], workdir)
+    return config
+
+
 def describe(members, internal_links, has_input, has_output, workdir: Path = Path(".")):
     """(queues, stages, external inputs {key: qid}, external outputs {key: qid}) for the C++ Segment."""
     decl = _declarations()
@@ -110,14 +122,8 @@ def describe(members, internal_links, has_input, has_output, workdir: Path = Pat
                 ext_out[key] = qid
             if targets:
                 outputs[port.name] = targets
-        config = flatten(m.config)
-        if m.stage_type == "loader.watch":
-            config["dir"] = _resolve(str(config.get("dir", "games")), workdir)
-        if m.stage_type == "loader.chunk_pool" and config.get("anchor_file"):
-            config["anchor_file"] = _resolve(str(config["anchor_file"]), workdir)
-        if m.stage_type == "loader.rescore":
-            config["syzygy_paths"] = _syzygy_paths(m.name, (m.config or {}).get("syzygy_paths") or [], workdir)
-        stages.append({"name": m.name, "type": m.stage_type, "config": config, "inputs": inputs, "outputs": outputs})
+        stages.append({"name": m.name, "type": m.stage_type, "config": native_config(m, workdir), "inputs": inputs,
+                       "outputs": outputs})
     return list(queues.values()), stages, ext_in, ext_out
 
 
