@@ -24,7 +24,7 @@ import jsonschema
 __all__ = ["Field", "Group", "Problem", "Check", "field", "group", "settings", "defaults", "normalize",
            "run_checks", "fill_defaults", "nonfinite_paths", "NO_DEFAULT"]
 
-_TYPES = ("string", "integer", "number", "boolean", "array", "object")
+_TYPES = ("string", "integer", "number", "boolean", "array", "object", "null")
 # A marker for the JSON Schema walker in lcpipe.spec.validate: this number may be nan/inf.
 NONFINITE_KEY = "x-lcpipe-nonfinite"
 UNIT_KEY = "x-lcpipe-unit"
@@ -71,18 +71,19 @@ class Field:
     max_length: int | None = None
     unique: bool = False
     finite: bool = True
+    pattern: str | None = None
 
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         types = self.type if isinstance(self.type, tuple) else (self.type,)
-        if self.enum is None:
-            out["type"] = list(types) if len(types) > 1 else types[0]
-        else:
+        out["type"] = list(types) if len(types) > 1 else types[0]
+        if self.enum is not None:
             out["enum"] = list(self.enum)
         for key, value in (("minimum", self.minimum), ("maximum", self.maximum),
                            ("exclusiveMinimum", self.exclusive_minimum),
                            ("exclusiveMaximum", self.exclusive_maximum), ("maxItems", self.max_items),
-                           ("minLength", self.min_length), ("maxLength", self.max_length)):
+                           ("minLength", self.min_length), ("maxLength", self.max_length),
+                           ("pattern", self.pattern)):
             if value is not None:
                 out[key] = value
         if self.items is not None:
@@ -133,7 +134,7 @@ def field(type: str | list[str] | tuple[str, ...], default: Any = NO_DEFAULT, de
           exclusive_minimum: float | None = None, exclusive_maximum: float | None = None, unit: str = "",
           items: "Field | Group | None" = None, values: "Field | None" = None, keys: Iterable[str] | None = None,
           max_items: int | None = None, min_length: int | None = None, max_length: int | None = None,
-          unique: bool = False, finite: bool = True) -> Field:
+          unique: bool = False, finite: bool = True, pattern: str | None = None) -> Field:
     """Declare one setting.
 
     ``type`` is a JSON type (or several); integers need a real upper bound
@@ -141,7 +142,8 @@ def field(type: str | list[str] | tuple[str, ...], default: Any = NO_DEFAULT, de
     stalled run. Numbers reject nan and infinity unless ``finite=False``.
     ``unit`` (e.g. "s", "MiB") is shown with the description. Arrays take
     ``items`` (a field or group without default); mappings with free keys take
-    ``values`` (and optionally the allowed ``keys``).
+    ``values`` (and optionally the allowed ``keys``); strings may take a
+    regular-expression ``pattern``.
     """
     types = tuple(type) if isinstance(type, (list, tuple)) else (type,)
     unknown = [t for t in types if t not in _TYPES]
@@ -152,7 +154,7 @@ def field(type: str | list[str] | tuple[str, ...], default: Any = NO_DEFAULT, de
     return Field(types if len(types) > 1 else types[0], default, description,
                  tuple(enum) if enum is not None else None, minimum, maximum, exclusive_minimum,
                  exclusive_maximum, unit, items, values, tuple(keys) if keys is not None else None, max_items,
-                 min_length, max_length, unique, finite)
+                 min_length, max_length, unique, finite, pattern)
 
 
 def group(description: str, fields: Mapping[str, Field | Group], required: Iterable[str] = ()) -> Group:
@@ -201,6 +203,9 @@ def fill_defaults(schema: dict[str, Any], instance: Any) -> Any:
         return instance
     if instance is None and "default" in schema:
         instance = copy.deepcopy(schema["default"])
+    items = schema.get("items")
+    if isinstance(instance, list) and isinstance(items, dict) and "properties" in items:
+        return [fill_defaults(items, element) for element in instance]
     props = schema.get("properties")
     if props is None:
         return instance
@@ -253,15 +258,15 @@ def normalize(schema: dict[str, Any], given: Mapping[str, Any] | None, checks: I
     (tool commands, tests); raises ValueError naming the first offending setting."""
     config = fill_defaults(schema, copy.deepcopy(dict(given or {})))
     for path in nonfinite_paths(config, schema):
-        raise ValueError(f"{where}.{_dotted(path)}: nan and infinity are not allowed")
+        raise ValueError(f"{_dotted(where, path)}: nan and infinity are not allowed")
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
     if error is not None:
-        raise ValueError(f"{where}.{_dotted(error.absolute_path)}: {error.message}")
+        raise ValueError(f"{_dotted(where, error.absolute_path)}: {error.message}")
     for problem in run_checks(checks, config):
         hint = f" ({problem.hint})" if problem.hint else ""
-        raise ValueError(f"{where}.{_dotted(problem.path)}: {problem.message}{hint}")
+        raise ValueError(f"{_dotted(where, problem.path)}: {problem.message}{hint}")
     return config
 
 
-def _dotted(path: Iterable) -> str:
-    return ".".join(str(p) for p in path) or "(top)"
+def _dotted(where: str, path: Iterable) -> str:
+    return ".".join([where, *(str(p) for p in path)])

@@ -15,31 +15,31 @@ from lcpipe.selfplay.writer import write_game
 def search_config(cfg: dict) -> SearchConfig:
     keys = ("visits", "cpuct", "cpuct_base", "cpuct_factor", "fpu_reduction", "fpu_reduction_root", "noise_alpha",
             "noise_epsilon", "policy_temperature", "tree_reuse", "input_format")
-    return SearchConfig(**{k: cfg[k] for k in keys if k in cfg})
+    return SearchConfig(**{k: cfg[k] for k in keys})
 
 
 def game_config(cfg: dict) -> GameConfig:
     keys = ("max_plies", "temperature", "temp_decay_plies", "temp_cutoff_ply", "temp_endgame", "resign_q",
             "resign_earliest_ply", "resign_playthrough", "adjudicate")
-    return GameConfig(**{k: cfg[k] for k in keys if k in cfg})
+    return GameConfig(**{k: cfg[k] for k in keys})
 
 
 class SelfPlayStage(Stage):
     def run(self) -> None:
         ctx, cfg = self.ctx, self.config
         self.search = search_config(cfg)
-        self.pool = GamePool(self.search, game_config(cfg), parallel=int(cfg.get("parallel_games", 16)),
-                             seed=int(cfg.get("seed", 0)), max_games=int(cfg.get("stop_after_games", 0)),
-                             groups=int(cfg.get("network_batches", 2)))
-        self.evaluator: Evaluator = make_evaluator(cfg.get("bootstrap", "uniform"))
+        self.pool = GamePool(self.search, game_config(cfg), parallel=int(cfg["parallel_games"]),
+                             seed=int(cfg["seed"]), max_games=int(cfg["stop_after_games"]),
+                             groups=int(cfg["network_batches"]))
+        self.evaluator: Evaluator = make_evaluator(cfg["bootstrap"])
         self.network_closed = not ctx.has_input("network")
         self.games_at_load = 0  # pool.started when the current network was loaded
         self.bad_networks = 0
         self.start = time.monotonic()
-        per_network = int(cfg.get("games_per_network", 0))
-        out_dir = cfg.get("out_dir", "runs/selfplay/games")
-        prefix = cfg.get("chunk_prefix", "selfplay")
-        if cfg.get("wait_for_network") and not self.network_closed:
+        per_network = int(cfg["games_per_network"])
+        out_dir = cfg["out_dir"]
+        prefix = cfg["chunk_prefix"]
+        if cfg["wait_for_network"] and not self.network_closed:
             ctx.state("waiting", "for the first network")
             while not ctx.stopping and not self.network_closed and self.evaluator.step < 0:
                 self._poll(timeout=0.5)
@@ -61,7 +61,7 @@ class SelfPlayStage(Stage):
                 if not ctx.output("paths").put(path):
                     self._report()
                     return
-            if ctx.every(float(cfg.get("metrics_every", 5.0))):
+            if ctx.every(float(cfg["metrics_every"])):
                 self._report()
         self._report()
         ctx.info(f"self-play finished: {self.pool.stats.games} games, {self.pool.stats.plies} plies")
