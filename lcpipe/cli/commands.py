@@ -189,7 +189,11 @@ def cmd_run(args) -> int:
     except SpecErrors as exc:
         _print_spec_errors(exc)
         return EXIT_USAGE
-    runtime = Runtime(plan, stop_after=bounds, debug=args.debug, grace=args.grace)
+    try:
+        runtime = Runtime(plan, stop_after=bounds, debug=args.debug, grace=args.grace)
+    except ValueError as exc:  # a --stop-after bound nothing in the pipeline counts
+        print(f"lcpipe run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.tui:
         try:
             from lcpipe.tui.app import run_dashboard

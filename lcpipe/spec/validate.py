@@ -80,8 +80,7 @@ def _errors_for(error: jsonschema.ValidationError, doc: SpecDocument, base: tupl
         return [doc.error(f"{json.dumps(error.instance, default=str)} is not allowed here", path, hint)]
     if v in ("anyOf", "oneOf"):
         desc = schema.get("description", "")
-        return [doc.error(f"{json.dumps(error.instance, default=str)[:60]} does not fit here"
-                          + (f": {desc}" if desc else ""), path)]
+        return [doc.error(f"{json.dumps(error.instance, default=str)[:60]} does not fit here", path, desc)]
     if v == "pattern" and "propertyNames" in error.schema_path:
         return [doc.error(f"the name {error.instance!r} is not allowed", path + (error.instance,),
                           "names use letters, digits, '_' and '-' (no spaces), starting with a letter or '_'",
