@@ -80,6 +80,13 @@ class StageType:
     # before any stage of the pipeline starts: process-wide set-up that must
     # precede everything else (e.g. how JAX lays out CPU devices).
     prepare: str = ""
+    # Commands a client may send the running stage (``lcpipe daemon``'s
+    # train_now, export_now, ...); the stage reads them with ctx.take_commands().
+    commands: tuple[str, ...] = ()
+    # Metric names (glob patterns; "{stage}" stands for the stage's name) that
+    # summarise the stage in one line: the console and the dashboard show these
+    # first (a stage naming none: its rates).
+    summary: tuple[str, ...] = ()
     # Rules between settings, run by `lcpipe validate` on the defaulted settings:
     # each is called with them and yields lcpipe.settings.Problem (path inside `with:`).
     checks: tuple[Callable[[dict], Iterable[Problem]], ...] = ()

@@ -176,8 +176,7 @@ def cmd_plugins(args) -> int:
 # -- run --------------------------------------------------------------------------
 def cmd_run(args) -> int:
     from lcpipe.compiler import plan_pipeline
-    from lcpipe.runtime.runner import Runtime, StopBound
-    from lcpipe.runtime.reporter import attach_reporter
+    from lcpipe.runtime.runner import StopBound
 
     try:
         bounds = [StopBound.parse(text) for text in args.stop_after]
@@ -189,21 +188,64 @@ def cmd_run(args) -> int:
     except SpecErrors as exc:
         _print_spec_errors(exc)
         return EXIT_USAGE
+    from lcpipe.runtime.runlock import RunLock, RunLocked, clean_interrupted_writes, run_directory, state_directories
+    from lcpipe.runtime.runner import check_stop_bounds
+
     try:
-        runtime = Runtime(plan, stop_after=bounds, debug=args.debug, grace=args.grace)
-    except ValueError as exc:  # a --stop-after bound nothing in the pipeline counts
+        check_stop_bounds(plan.pipeline, bounds)  # a bound nothing counts would never stop the run
+    except ValueError as exc:
         print(f"lcpipe run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.tui:
         try:
-            from lcpipe.tui.app import run_dashboard
+            from lcpipe.tui.app import run_dashboard_daemon, terminal_available
         except ImportError as exc:
             print(f"lcpipe run --tui needs the 'tui' extra (pip install 'lcpipe[tui]'): {exc}", file=sys.stderr)
             return EXIT_USAGE
-        result = run_dashboard(runtime)
-    else:
-        attach_reporter(runtime.bus, quiet=args.quiet)
-        result = runtime.run()
+        if terminal_available():  # the run lives in a daemon subprocess; the dashboard is its client
+            return run_dashboard_daemon(args.file, args.set, args.stop_after, args.grace,
+                                        run_directory(plan.pipeline) / "lcpipe-daemon.log")
+        print("lcpipe: --tui needs a terminal on stderr; running without the dashboard", file=sys.stderr)
+        args.tui = False
+    directories = state_directories(plan.pipeline)
+    try:
+        lock = RunLock(directories).acquire()
+    except RunLocked as exc:
+        print(f"lcpipe run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"lcpipe run: cannot lock the run directory: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        for path in clean_interrupted_writes(directories):
+            print(f"removed {path} (left by an interrupted write)", file=sys.stderr)
+        return _run_locked(args, plan, bounds)
+    finally:
+        lock.release()
+
+
+def _run_locked(args, plan, bounds) -> int:
+    from lcpipe.runtime.runner import Runtime
+
+    from lcpipe.daemon.server import serve_run
+    from lcpipe.daemon.session import Controller
+
+    runtime = Runtime(plan, stop_after=bounds, debug=args.debug, grace=args.grace)
+    controller = Controller(can_start=False)
+    controller.attach(runtime)
+    server = serve_run(runtime, controller)  # lcpipe status / lcpipe attach RUN_DIR reach the run here
+    try:
+        return _run_served(args, plan, runtime)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def _run_served(args, plan, runtime) -> int:
+    from lcpipe.runtime.reporter import attach_reporter
+
+    attach_reporter(runtime.bus, quiet=args.quiet)
+    result = runtime.run()
     for stage, message in result.failures:
         print(f"lcpipe run: stage {stage!r} failed: {message}", file=sys.stderr)
     if not args.quiet:

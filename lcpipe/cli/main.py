@@ -16,7 +16,8 @@ from lcpipe import __version__
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_USAGE
 
 # Areas that add their own command groups (data, net, ...); each has register(subparsers).
-AREA_CLIS = ("lcpipe.lc0.cli", "lcpipe.nets.cli", "lcpipe.train.cli", "lcpipe.loader.cli", "lcpipe.selfplay.cli")
+AREA_CLIS = ("lcpipe.lc0.cli", "lcpipe.nets.cli", "lcpipe.train.cli", "lcpipe.loader.cli", "lcpipe.selfplay.cli",
+             "lcpipe.daemon.cli")
 
 
 class _Parser(argparse.ArgumentParser):

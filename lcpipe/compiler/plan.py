@@ -97,3 +97,27 @@ def plan_pipeline(pipeline: Pipeline) -> Plan:
         segments.append(seg)
     segments.sort(key=lambda s: order[s.stages[0]])
     return Plan(pipeline, segments)
+
+
+def describe_plan(plan: Plan) -> dict:
+    """What a remote viewer needs of a plan, as plain data: per segment its type,
+    member stages, the queues it reads and the queues only it writes, and its
+    summary metrics (StageType.summary, "{stage}" filled in)."""
+    g = plan.pipeline.graph
+    writers: dict[str, int] = {}
+    for link in plan.pipeline.links():
+        key = f"{link.dst}.{link.dst_port}"
+        writers[key] = writers.get(key, 0) + 1
+    segments = []
+    for seg in plan.segments:
+        kind = g.nodes[seg.stages[0]]["use"]
+        if seg.native and len(seg.stages) > 1:
+            kind = "native: " + " + ".join(g.nodes[s]["use"] for s in seg.stages)
+        segments.append({
+            "name": seg.name, "type": kind, "stages": list(seg.stages),
+            "inputs": [{"queue": f"{l.dst}.{l.dst_port}", "kind": l.kind} for l in seg.inputs],
+            "outputs": sorted({f"{l.dst}.{l.dst_port}" for l in seg.outputs
+                               if writers[f"{l.dst}.{l.dst_port}"] == 1}),
+            "summary": [m.replace("{stage}", n) for n in seg.stages for m in g.nodes[n]["stage_type"].summary],
+        })
+    return {"pipeline": plan.pipeline.name, "segments": segments}

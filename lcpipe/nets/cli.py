@@ -111,21 +111,22 @@ def cmd_export(args) -> int:
         step, meta = read_checkpoint_meta(args.checkpoint, args.step)
     except (FileNotFoundError, KeyError, ValueError) as e:
         return _err(f"{args.checkpoint}: {e}")
-    from lcpipe.train.trainer import Trainer
+    from lcpipe.train.trainer import _plain, _to_numpy_tree, checkpoint_weights
+    from lcpipe.types import NetworkSnapshot
 
-    settings = {"model": meta.get("model", {})}
-    if meta.get("precision"):
-        settings["precision"] = meta["precision"]
-    kind = args.kind
-    if kind != "raw":
-        settings[kind] = {"enabled": True}
+    # Only the weights and the model configuration recorded with them: the optimizer, its
+    # settings and the rest of the trainer state play no part in an exported network.
+    if not meta.get("model"):
+        return _err(f"{args.checkpoint}: step {step} records no model configuration")
     try:
-        trainer = Trainer(settings)
-        trainer.restore(args.checkpoint, step)
-        snap = trainer.snapshot(kind)
-        trainer.close()
-    except (ValueError, KeyError) as e:
+        weights = checkpoint_weights(args.checkpoint, step, args.kind)
+    except (ValueError, KeyError, FileNotFoundError) as e:
         return _err(f"{args.checkpoint}: {e}")
+    variables = {"params": _to_numpy_tree(_plain(weights["params"]))}
+    if weights["batch_stats"]:
+        variables["batch_stats"] = _to_numpy_tree(_plain(weights["batch_stats"]))
+    snap = NetworkSnapshot(step=step, model=dict(meta["model"]), params=variables, kind=args.kind,
+                           extra={"precision": meta.get("precision", "float32")})
     snap.input_format = args.input_format
     try:
         net, notes = snapshot_to_net(snap, args.encoding)

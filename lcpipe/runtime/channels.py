@@ -32,14 +32,18 @@ class StreamChannel:
         self._cond = threading.Condition()
         self._open_writers = max(1, writers)
         self._aborted = False
+        self._reader_gone = False
         self.put_count = 0
         self.dropped = 0
 
     # -- writer side -------------------------------------------------------
     def put(self, item: Any, stop: threading.Event | None = None) -> bool:
-        """Add an item; blocks while full (policy "block"). False if aborted."""
+        """Add an item; blocks while full (policy "block"). False if aborted or the reader has finished
+        (nobody will ever take it: the writer should stop producing)."""
         with self._cond:
-            while len(self._items) >= self.capacity and not self._aborted:
+            if self._reader_gone:
+                return False
+            while len(self._items) >= self.capacity and not self._aborted and not self._reader_gone:
                 if self.overflow == "drop_newest":
                     self.dropped += 1
                     return True
@@ -50,7 +54,7 @@ class StreamChannel:
                 if stop is not None and stop.is_set():
                     return False
                 self._cond.wait(0.1)
-            if self._aborted:
+            if self._aborted or self._reader_gone:
                 return False
             self._items.append(item)
             self.put_count += 1
@@ -60,6 +64,13 @@ class StreamChannel:
     def writer_done(self) -> None:
         with self._cond:
             self._open_writers -= 1
+            self._cond.notify_all()
+
+    def reader_done(self) -> None:
+        """The reading stage has finished: release writers blocked on a full queue, refuse new items."""
+        with self._cond:
+            self._reader_gone = True
+            self._items.clear()
             self._cond.notify_all()
 
     def abort(self) -> None:
@@ -133,6 +144,9 @@ class LatestChannel:
         with self._cond:
             self._aborted = True
             self._cond.notify_all()
+
+    def reader_done(self) -> None:
+        """Nothing to release: writers of a latest channel never block."""
 
     @property
     def closed(self) -> bool:

@@ -24,11 +24,11 @@ from typing import Any
 import networkx as nx
 
 from lcpipe.compiler.compile import Link
-from lcpipe.compiler.plan import Plan, Segment
+from lcpipe.compiler.plan import Plan, Segment, describe_plan
 from lcpipe.registry import load_factory, load_prepare
 from lcpipe.runtime.bus import EventBus
 from lcpipe.runtime.channels import LatestChannel, StreamChannel
-from lcpipe.runtime.stage import InputPort, OutputPort, StageContext, StageFailed
+from lcpipe.runtime.stage import InputPort, OutputPort, PauseGate, StageContext, StageFailed
 
 log = logging.getLogger("lcpipe.runtime")
 
@@ -121,6 +121,8 @@ class Runtime:
         self._exit_code = EXIT_OK
         self._workers: list[_Worker] = []
         self._stop_first: set[str] = set()  # stages stopped at once (a --stop-after bound)
+        self._gates: dict[str, PauseGate] = {seg.name: PauseGate() for seg in plan.segments}
+        self._contexts: dict[str, StageContext] = {}
         workdir = self.pipeline.runtime.get("workdir", ".")
         self.workdir = Path(workdir)
 
@@ -147,8 +149,57 @@ class Runtime:
             with self._count_lock:
                 for key in (f"{stage}.{port}", port_type):
                     self._counts[key] = self._counts.get(key, 0) + 1
+            if port_type == "network":  # any exporter's network file, announced to clients and sinks
+                self.bus.publish("network", stage, {"path": str(getattr(item, "path", "")),
+                                                    "step": getattr(item, "step", None),
+                                                    "kind": getattr(item, "kind", "")})
             self._check_bounds()
         return count
+
+    def _summaries(self) -> dict[str, list[str]]:
+        """Per segment, the summary metrics its stage types name (StageType.summary; "{stage}" is the stage's name)."""
+        return {seg["name"]: seg["summary"] for seg in describe_plan(self.plan)["segments"]}
+
+    # -- control (clients of lcpipe daemon / the run's socket) ---------------------
+    def counts(self) -> dict[str, int]:
+        """Items put so far, by "stage.port" and by port type."""
+        with self._count_lock:
+            return dict(self._counts)
+
+    def segment_of_stage(self, stage: str) -> Segment:
+        """The segment running ``stage`` (a fused native stage runs in its segment); KeyError if none."""
+        for seg in self.plan.segments:
+            if stage == seg.name or stage in seg.stages:
+                return seg
+        raise KeyError(stage)
+
+    def pause(self, stage: str) -> None:
+        self._gates[self.segment_of_stage(stage).name].pause()
+
+    def resume(self, stage: str) -> None:
+        self._gates[self.segment_of_stage(stage).name].resume()
+
+    def paused(self) -> list[str]:
+        return [name for name, gate in self._gates.items() if gate.paused]
+
+    def command(self, name: str, stage: str | None = None) -> list[str]:
+        """Send a command to ``stage``, or to every stage whose type accepts it; the stages reached.
+
+        Raises KeyError for an unknown stage, ValueError when no stage accepts the command.
+        """
+        g = self.pipeline.graph
+        if stage is not None:
+            self.segment_of_stage(stage)
+        names = [stage] if stage is not None else list(g.nodes)
+        reached = [n for n in names if name in g.nodes[n]["stage_type"].commands]
+        if not reached:
+            where = f"stage {stage!r}" if stage else "no stage of this pipeline"
+            raise ValueError(f"{where} accepts {name!r}")
+        for n in reached:
+            ctx = self._contexts.get(self.segment_of_stage(n).name)
+            if ctx is not None:
+                ctx.send_command(name)
+        return reached
 
     def _check_bounds(self) -> None:
         for bound in self.stop_after:
@@ -185,13 +236,15 @@ class Runtime:
             for port in st.inputs:
                 if seg.native and any(l.dst == stage and l.dst_port == port.name for l in seg.internal):
                     continue
-                inputs[key(port.name)] = InputPort(port.name, self._channels.get((stage, port.name)), worker.stop)
+                inputs[key(port.name)] = InputPort(port.name, self._channels.get((stage, port.name)), worker.stop,
+                                                     self._gates[seg.name])
             for port in st.outputs:
                 if seg.native and any(l.src == stage and l.src_port == port.name for l in seg.internal):
                     continue
                 chans = [self._channels[(l.dst, l.dst_port)] for l in seg.outputs
                          if l.src == stage and l.src_port == port.name]
-                outputs[key(port.name)] = OutputPort(port.name, chans, worker.stop, self._on_put(stage, port.type))
+                outputs[key(port.name)] = OutputPort(port.name, chans, worker.stop, self._on_put(stage, port.type),
+                                                     self._gates[seg.name])
         first = seg.stages[0]
         return StageContext(
             name=seg.name, stage_type=g.nodes[first]["use"],
@@ -204,6 +257,7 @@ class Runtime:
         seg = worker.segment
         g = self.pipeline.graph
         ctx = self._context(seg, worker)
+        self._contexts[seg.name] = ctx
         self.bus.publish("state", seg.name, {"state": "starting"})
         try:
             st = g.nodes[seg.stages[0]]["stage_type"]
@@ -228,6 +282,10 @@ class Runtime:
         finally:
             for link in seg.outputs:
                 self._channels[(link.dst, link.dst_port)].writer_done()
+            # a finished stage reads no more: writers blocked on its full inputs (an endless
+            # chunk_pool segment feeding a trainer that reached total_steps) are released and end
+            for link in seg.inputs:
+                self._channels[(link.dst, link.dst_port)].reader_done()
         if worker.error:
             self.bus.publish("state", seg.name, {"state": "failed", "detail": worker.error[1]})
             self._exit_code = EXIT_FAILED
@@ -306,7 +364,8 @@ class Runtime:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, handler)
         self.bus.publish("pipeline", "runtime", {"event": "started", "pipeline": self.pipeline.name,
-                                                 "stages": [s.name for s in self.plan.segments]})
+                                                 "stages": [s.name for s in self.plan.segments],
+                                                 "summary": self._summaries(), "plan": describe_plan(self.plan)})
         try:
             for worker in self._workers:
                 worker.thread.start()

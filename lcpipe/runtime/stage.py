@@ -9,6 +9,7 @@ it raises. Long loops check ``ctx.stopping``.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from pathlib import Path
@@ -22,13 +23,44 @@ class StageFailed(Exception):
     """A stage asks for the pipeline to stop with a user-facing message."""
 
 
+class PauseGate:
+    """Open unless a stage is paused: its ports' get and put wait here meanwhile.
+
+    Pausing a stage this way needs nothing from the stage itself; upstream
+    queues fill and back-pressure pauses what feeds it.
+    """
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._open.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._open.is_set()
+
+    def pause(self) -> None:
+        self._open.clear()
+
+    def resume(self) -> None:
+        self._open.set()
+
+    def wait(self, stop: threading.Event) -> None:
+        while not self._open.is_set() and not stop.is_set():
+            self._open.wait(0.2)
+
+
+_ALWAYS_OPEN = PauseGate()
+
+
 class InputPort:
     """Reading side of an input port (one channel, possibly many writers)."""
 
-    def __init__(self, name: str, channel: StreamChannel | LatestChannel | None, stop: threading.Event):
+    def __init__(self, name: str, channel: StreamChannel | LatestChannel | None, stop: threading.Event,
+                 gate: PauseGate = _ALWAYS_OPEN):
         self.name = name
         self.channel = channel
         self._stop = stop
+        self._gate = gate
         self._seen_version = 0
 
     @property
@@ -36,13 +68,14 @@ class InputPort:
         return self.channel is not None
 
     def __iter__(self) -> Iterator[Any]:
-        """Every item of a stream until upstream ends or the pipeline stops.
-
-        On a latest port, yields each newer value as it appears.
+        """Every item of a stream until upstream ends: after a stop, what is queued is drained
+        (upstream stages stop first, so the stream ends; the runtime aborts it after the grace
+        period). On a latest port, yields each newer value as it appears, until the stop.
         """
         if self.channel is None:
             return
-        while not self._stop.is_set():
+        latest = isinstance(self.channel, LatestChannel)
+        while not (latest and self._stop.is_set()):
             try:
                 item = self.get(timeout=0.2)
             except TimeoutError:
@@ -58,6 +91,7 @@ class InputPort:
         """
         if self.channel is None:
             raise ChannelClosed(self.name)
+        self._gate.wait(self._stop)
         if isinstance(self.channel, LatestChannel):
             value, version = self.channel.wait_newer(self._seen_version, timeout)
             if version == self._seen_version:
@@ -81,10 +115,12 @@ class InputPort:
 class OutputPort:
     """Writing side of an output port: fans out to every connected edge."""
 
-    def __init__(self, name: str, channels: list[StreamChannel | LatestChannel], stop: threading.Event, on_put=None):
+    def __init__(self, name: str, channels: list[StreamChannel | LatestChannel], stop: threading.Event, on_put=None,
+                 gate: PauseGate = _ALWAYS_OPEN):
         self.name = name
         self.channels = channels
         self._stop = stop
+        self._gate = gate
         self._on_put = on_put
         self.count = 0
 
@@ -94,6 +130,7 @@ class OutputPort:
 
     def put(self, item: Any) -> bool:
         """Send an item downstream. Returns False when the pipeline is stopping."""
+        self._gate.wait(self._stop)
         if self._stop.is_set():
             return False
         ok = True
@@ -103,6 +140,18 @@ class OutputPort:
         if self._on_put is not None:
             self._on_put(self.name, item)
         return ok and not self._stop.is_set()
+
+    def put_final(self, item: Any) -> bool:
+        """The last item of a stage that was asked to stop (e.g. the network trained since the last
+        one): delivered unless the run gave up waiting (its channels aborted after the grace period).
+        Consumers drain their stream inputs after a stop, so it is not lost in the queue."""
+        ok = True
+        for channel in self.channels:
+            ok = channel.put(item) and ok
+        self.count += 1
+        if self._on_put is not None:
+            self._on_put(self.name, item)
+        return ok
 
 
 class StageContext:
@@ -131,6 +180,20 @@ class StageContext:
         self.pipeline = pipeline
         self.log = logging.getLogger(f"lcpipe.stage.{name}")
         self._last_metrics = 0.0
+        self._commands: queue.SimpleQueue[str] = queue.SimpleQueue()
+
+    def take_commands(self) -> list[str]:
+        """Commands sent to this stage since the last call (names its StageType.commands declares)."""
+        out = []
+        while True:
+            try:
+                out.append(self._commands.get_nowait())
+            except queue.Empty:
+                return out
+
+    def send_command(self, name: str) -> None:
+        """Queue a command for the stage (the runtime calls this for a client's request)."""
+        self._commands.put(name)
 
     @property
     def stopping(self) -> bool:
@@ -151,6 +214,13 @@ class StageContext:
     def metrics(self, values: dict[str, float], step: int | None = None) -> None:
         """Publish metrics on the bus (sinks pick them up)."""
         self.bus.publish("metrics", self.name, {"values": dict(values), "step": step})
+
+    def progress(self, step: int, total_steps: int | None = None, next_network: int | None = None,
+                 steps_per_s: float | None = None, loss: float | None = None) -> None:
+        """A trainer's progress at a step (the console's progress line, the daemon's progress messages)."""
+        self.bus.publish("progress", self.name, {"step": int(step), "total_steps": total_steps,
+                                                 "next_network": next_network, "steps_per_s": steps_per_s,
+                                                 "loss": loss})
 
     def state(self, state: str, detail: str = "") -> None:
         self.bus.publish("state", self.name, {"state": state, "detail": detail})

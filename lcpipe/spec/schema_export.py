@@ -33,10 +33,14 @@ def full_schema(registry: Registry) -> dict[str, Any]:
 
 
 def write_schema_dir(registry: Registry, out: Path) -> list[Path]:
-    """schemas/pipeline.schema.json, schemas/lcpipe.schema.json (everything)
-    and schemas/stages/<type>.schema.json for each stage type."""
+    """schemas/pipeline.schema.json, schemas/lcpipe.schema.json (everything),
+    schemas/stages/<type>.schema.json for each stage type and
+    schemas/protocol/<request|message>.<type>.schema.json for `lcpipe daemon`."""
+    from lcpipe.daemon.protocol import schemas as protocol_schemas
+
     out.mkdir(parents=True, exist_ok=True)
     (out / "stages").mkdir(exist_ok=True)
+    (out / "protocol").mkdir(exist_ok=True)
     written = []
 
     def dump(path: Path, data: dict) -> None:
@@ -52,6 +56,8 @@ def write_schema_dir(registry: Registry, out: Path) -> list[Path]:
         dump(out / "stages" / f"{name}.schema.json",
              {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": name,
               "description": st.description, **st.schema})
+    for name, schema in protocol_schemas().items():
+        dump(out / "protocol" / name, schema)
     return written
 
 

@@ -10,7 +10,8 @@ _FILTER = field("array", ["*"], "Glob patterns over 'stage/metric' names; only m
 CONSOLE = {
     "interval": field("number", 10.0, "Seconds between two reports.", exclusive_minimum=0, maximum=86_400,
                       unit="s"),
-    "include": _FILTER,
+    "include": field("array", [], "Glob patterns over 'stage/metric' names shown beside each stage's summary "
+                     "('*': every metric).", items=field("string", min_length=1), max_items=1000),
     "stream": field("string", "stderr", "Where to print.", enum=["stdout", "stderr"]),
 }
 JSONL = {
@@ -43,7 +44,8 @@ def lcpipe_stage_types():
         StageType(
             name="sink.console",
             factory="lcpipe.stages.console_sink:ConsoleSink",
-            description="Prints the latest metrics of every stage to the terminal at a fixed interval.",
+            description="Prints a short summary of the run at a fixed interval: one line per stage (state, rates, "
+                        "its main metrics) and a progress line per trainer.",
             schema=settings(CONSOLE),
         ),
         StageType(

@@ -186,6 +186,9 @@ TOP_SETTINGS: dict[str, Any] = {
                           enum=[1, 2, 3, 4, 5, 132, 133]),
     "export_kinds": field("array", ["raw", "swa", "ema"], "Which weights to emit: raw and, when enabled, swa / ema.",
                           items=field("string", enum=["raw", "swa", "ema"]), unique=True),
+    "export_on_stop": field("boolean", True, "On a clean stop (Ctrl-C, SIGTERM, a --stop-after bound) emit the steps "
+                            "trained since the last network before exiting, so an interrupted run keeps its last "
+                            "work."),
 }
 
 TRAIN_SETTINGS: dict[str, Any] = {**TOP_SETTINGS,

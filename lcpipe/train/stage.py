@@ -34,7 +34,8 @@ class TrainStage(Stage):
 
         ctx.info(f"training on {len(trainer.devices)} {jax.default_backend()} device(s)")
         ckdir = cfg["checkpoint"]["dir"] or str(Path(ctx.workdir) / "checkpoints")
-        if trainer.latest_checkpoint(ckdir) is not None:
+        resumed = trainer.latest_checkpoint(ckdir) is not None
+        if resumed:
             step = trainer.restore(ckdir)
             ctx.info(f"resumed from {ckdir} at step {step}")
         elif cfg["init_checkpoint"]:
@@ -51,9 +52,21 @@ class TrainStage(Stage):
         total = int(cfg["total_steps"])
         kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg[k]["enabled"]]
         check_every = max(1, min(int(cfg["metrics_every"]) or 1, int(cfg["max_nan_steps"]) or 1))
+        if resumed and trainer.checkpoint_meta.get("network_step") == step:
+            # Exactly once: a network step's checkpoint is written before its network is handed
+            # over, so the network may not have reached the exporter before the crash. Hand it over
+            # again; the exporter skips a step already on disk.
+            self._emit(trainer, kinds)
+
+        def save_with_network(wait: bool = False) -> None:
+            """Checkpoint the step and record it as a network step, before its network goes out."""
+            nonlocal last_saved, last_sent
+            trainer.save(ckdir, wait=wait, extra={"network_step": step})
+            last_saved = last_sent = step
+
         try:
             for batch in ctx.input("train"):
-                if total and step - origin >= total:
+                if ctx.stopping or (total and step - origin >= total):
                     break
                 try:
                     metrics = trainer.step(batch)
@@ -70,33 +83,39 @@ class TrainStage(Stage):
                     ctx.metrics(values, step)
                 self._maybe_eval(trainer, "test", step, done)
                 self._maybe_eval(trainer, "validation", step, done)
-                if cfg["steps_per_network"] and done % cfg["steps_per_network"] == 0:
+                network_due = bool(cfg["steps_per_network"]) and done % cfg["steps_per_network"] == 0
+                if network_due or (total and done >= total):
+                    save_with_network()
                     if not self._emit(trainer, kinds):
                         break
-                    last_sent = step
-                if cfg["checkpoint"]["every"] and done % cfg["checkpoint"]["every"] == 0:
-                    trainer.save(ckdir)
+                elif cfg["checkpoint"]["every"] and done % cfg["checkpoint"]["every"] == 0:
+                    trainer.save(ckdir, extra={"network_step": last_sent})
                     last_saved = step
                 if total and done >= total:
                     break
         except NonFiniteError as exc:
             if step != last_saved:  # keep the last good state for inspection
-                trainer.save(ckdir, wait=True)
+                trainer.save(ckdir, wait=True, extra={"network_step": last_sent})
             trainer.close()
             raise StageFailed(str(exc)) from exc
-        if step != last_saved:
-            trainer.save(ckdir)
+        final_network = step != last_sent and (not ctx.stopping or cfg["export_on_stop"])
+        if final_network:
+            save_with_network()
+        elif step != last_saved:
+            trainer.save(ckdir, extra={"network_step": last_sent})
         trainer.close()
-        if step != last_sent and not ctx.stopping:
-            self._emit(trainer, kinds)
+        if final_network:
+            self._emit(trainer, kinds, final=ctx.stopping)
         ctx.info(f"training stopped at step {step}")
 
-    def _emit(self, trainer, kinds) -> bool:
+    def _emit(self, trainer, kinds, final: bool = False) -> bool:
+        """Hand the current weights over; ``final``: the last item of a stopping run."""
         ok = True
+        out = self.ctx.output("weights")
         for kind in kinds:
             snap = trainer.snapshot(kind)
             snap.input_format = int(trainer.settings["input_format"])
-            ok = self.ctx.output("weights").put(snap) and ok
+            ok = (out.put_final(snap) if final else out.put(snap)) and ok
         return ok
 
     def _maybe_eval(self, trainer, port: str, step: int, done: int) -> None:

@@ -92,6 +92,7 @@ class Trainer:
         self._eval_steps: dict[str, Any] = {}
         self._predict = None
         self._ckpt = None
+        self.checkpoint_meta: dict = {}  # the meta of the checkpoint restored last
         self.compile_seconds = 0.0
         self._last_step_time: float | None = None
         self._rate_window: list[tuple[float, int]] = []
@@ -374,11 +375,12 @@ class Trainer:
             self._ckpt = (directory, ocp.CheckpointManager(os.path.abspath(directory), options=opts))
         return self._ckpt[1]
 
-    def save(self, directory: str, wait: bool = False) -> None:
+    def save(self, directory: str, wait: bool = False, extra: dict | None = None) -> None:
+        """Checkpoint the whole state; ``extra`` is recorded in its meta (read back as ``checkpoint_meta``)."""
         import orbax.checkpoint as ocp
         mgr = self.checkpointer(directory)
-        meta = {"model": self.model_config, "precision": self.settings["precision"], "step": self.step_count,
-                "start_step": self.start_step}
+        meta = {**(extra or {}), "model": self.model_config, "precision": self.settings["precision"],
+                "step": self.step_count, "start_step": self.start_step}
         mgr.save(self.step_count, args=ocp.args.Composite(state=ocp.args.StandardSave(self.state),
                                                            meta=ocp.args.JsonSave(meta)))
         if wait:
@@ -418,6 +420,7 @@ class Trainer:
         else:
             self.state = got["state"]
             self.start_step = int(meta.get("start_step", 0))
+        self.checkpoint_meta = dict(meta)
         self._train_step = None
         return int(step)
 
@@ -428,19 +431,28 @@ class Trainer:
             self._ckpt = None
 
 
-def _restore_weights(path: str) -> dict:
-    """params, batch_stats and step of a saved trainer state, whatever the rest of it holds
-    (another optimizer's state, SWA / EMA or not): what a start from its weights needs."""
+def _restore_weights(path: str, kind: str = "raw") -> dict:
+    """params (or the ``kind`` average: swa, ema), batch_stats and step of a saved trainer state,
+    whatever the rest of it holds (another optimizer's state, SWA / EMA or not): what a start from
+    its weights, or an export, needs. Nothing is restored into a trainer's structure."""
     import orbax.checkpoint as ocp
 
+    source = "params" if kind == "raw" else kind
     with ocp.PyTreeCheckpointer() as ckptr:
         tree = ckptr.metadata(path).item_metadata
-        keys = [k for k in ("params", "batch_stats", "step") if k in tree and jax.tree.leaves(tree[k])]
+        if source not in tree or not jax.tree.leaves(tree[source]):
+            raise ValueError(f"the checkpoint holds no {kind} weights (was {kind} enabled when it was written?)")
+        keys = [k for k in (source, "batch_stats", "step") if k in tree and jax.tree.leaves(tree[k])]
         abstract = {k: jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), tree[k]) for k in keys}
         restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
         got = ckptr.restore(path, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args,
                                                              partial_restore=True))
-    return {"params": got["params"], "batch_stats": got.get("batch_stats", {}), "step": got.get("step", 0)}
+    return {"params": got[source], "batch_stats": got.get("batch_stats", {}), "step": got.get("step", 0)}
+
+
+def checkpoint_weights(directory: str, step: int, kind: str = "raw") -> dict:
+    """The weights of one step of a train.jax checkpoint directory (see ``_restore_weights``)."""
+    return _restore_weights(os.path.join(os.path.abspath(directory), str(step), "state"), kind)
 
 
 def schedule_count(opt_state):

@@ -73,6 +73,16 @@ class LogLine:
 
 
 @dataclass
+class NetworkRow:
+    stage: str
+    path: str
+    step: int | None
+    kind: str
+    time: float
+    elo: str = ""  # an arena gate's verdict on it, when a gate runs
+
+
+@dataclass
 class Snapshot:
     pipeline: str
     status: str  # "starting" | "running" | "stopping" | "finished"
@@ -86,6 +96,23 @@ class Snapshot:
     spark: list[float]
     metric_names: list[str]
     lost_events: int = 0
+    networks: list[NetworkRow] = field(default_factory=list)
+    progress: dict[str, dict] = field(default_factory=dict)  # trainer stage -> its newest progress
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> newest metric values
+
+    def find(self, pattern: str) -> list[tuple[str, str, float]]:
+        """(stage, metric, value) of every metric matching a glob over 'metric' or 'stage/metric'."""
+        out = []
+        for stage, values in self.metrics.items():
+            for name, value in values.items():
+                if fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(f"{stage}/{name}", pattern):
+                    out.append((stage, name, value))
+        return sorted(out)
+
+    def history(self, metric: str) -> list[float]:
+        return list(self.histories.get(metric, ()))
+
+    histories: dict[str, list[float]] = field(default_factory=dict)
 
 
 def _number(value: Any) -> float | None:
@@ -102,28 +129,17 @@ class PipelineModel:
     """Thread-safe view of one run: stages, queues, log lines, metric history."""
 
     def __init__(self, plan, metric: str | None = None):
+        """``plan``: a compiled Plan, or its description (lcpipe.compiler.describe_plan) from a remote run."""
+        from lcpipe.compiler.plan import describe_plan
+
+        desc = plan if isinstance(plan, dict) else describe_plan(plan)
         self._lock = threading.Lock()
-        self.pipeline = plan.pipeline.name
         self._rows: dict[str, StageRow] = {}
-        self._stream_edges: set[str] = set()
         self._inputs: dict[str, list[str]] = {}   # segment -> its input queues
         self._outputs: dict[str, list[str]] = {}  # segment -> queues it alone writes
-        writers: dict[str, int] = collections.Counter()
-        for link in plan.pipeline.links():
-            writers[f"{link.dst}.{link.dst_port}"] += 1
         self._queues: dict[str, QueueRow] = {}
-        for seg in plan.segments:
-            g = plan.pipeline.graph
-            kind = g.nodes[seg.stages[0]]["use"]
-            if seg.native and len(seg.stages) > 1:
-                kind = "native: " + " + ".join(g.nodes[s]["use"] for s in seg.stages)
-            self._rows[seg.name] = StageRow(seg.name, kind)
-            self._inputs[seg.name] = sorted({f"{l.dst}.{l.dst_port}" for l in seg.inputs})
-            self._outputs[seg.name] = sorted({f"{l.dst}.{l.dst_port}" for l in seg.outputs
-                                              if writers[f"{l.dst}.{l.dst_port}"] == 1})
-            for link in seg.inputs:
-                name = f"{link.dst}.{link.dst_port}"
-                self._queues[name] = QueueRow(name, 0.0, kind=link.kind)
+        self.summary: dict[str, list[str]] = {}
+        self._apply_plan(desc)
         self._items: dict[str, tuple[float, float]] = {}  # queue -> (time, items) of the last report
         self._queue_rate: dict[str, float] = {}
         self._history: dict[str, collections.deque[float]] = {}
@@ -131,6 +147,8 @@ class PipelineModel:
         self._spark_pattern = metric
         self._spark_metric: str | None = None
         self._logs: collections.deque[LogLine] = collections.deque(maxlen=LOG_LINES)
+        self._networks: collections.deque[NetworkRow] = collections.deque(maxlen=200)
+        self._progress: dict[str, dict] = {}
         self._seq = 0
         self.status = "starting"
         self.reason = ""
@@ -138,6 +156,16 @@ class PipelineModel:
         self._started: float | None = None
         self._elapsed: float | None = None
         self.subscription = None
+
+    def _apply_plan(self, desc: dict) -> None:
+        self.pipeline = desc["pipeline"]
+        for seg in desc["segments"]:
+            self._rows.setdefault(seg["name"], StageRow(seg["name"], seg["type"])).kind = seg["type"]
+            self._inputs[seg["name"]] = sorted({q["queue"] for q in seg["inputs"]})
+            self._outputs[seg["name"]] = list(seg["outputs"])
+            self.summary[seg["name"]] = list(seg.get("summary", []))
+            for q in seg["inputs"]:
+                self._queues.setdefault(q["queue"], QueueRow(q["queue"], 0.0, kind=q["kind"]))
 
     # -- feeding -------------------------------------------------------------------
     def attach(self, bus) -> None:
@@ -148,6 +176,13 @@ class PipelineModel:
             handler = getattr(self, f"_on_{event.kind}", None)
             if handler is not None:
                 handler(event)
+
+    def on_message(self, message: dict) -> None:
+        """A protocol message of a remote run (lcpipe.daemon.protocol), fed like a bus event."""
+        kind = message.get("type", "")
+        if kind in ("state", "metrics", "log", "pipeline", "network", "progress"):
+            data = {k: v for k, v in message.items() if k not in ("type", "stage")}
+            self.on_event(Event(kind, message.get("stage", "runtime"), data))
 
     def _log(self, event: Event, level: str, text: str) -> None:
         self._seq += 1
@@ -175,6 +210,8 @@ class PipelineModel:
     def _on_pipeline(self, event: Event) -> None:
         what = event.data.get("event")
         if what == "started":
+            if event.data.get("plan"):  # a daemon's run: the plan is known once it has started
+                self._apply_plan(event.data["plan"])
             self.status, self._started = "running", event.time
             self._log(event, "pipeline", f"pipeline {event.data.get('pipeline', self.pipeline)!r} started")
         elif what == "stopping":
@@ -186,6 +223,15 @@ class PipelineModel:
             self.exit_code = event.data.get("exit_code")
             self._elapsed = event.data.get("elapsed")
             self._log(event, "pipeline", f"finished (exit {self.exit_code}): {self.reason}")
+
+    def _on_network(self, event: Event) -> None:
+        d = event.data
+        self._networks.append(NetworkRow(event.stage, str(d.get("path", "")), d.get("step"), str(d.get("kind", "")),
+                                         event.time))
+        self._log(event, "info", f"network {d.get('path', '')} (step {d.get('step')})")
+
+    def _on_progress(self, event: Event) -> None:
+        self._progress[event.stage] = dict(event.data)
 
     def _on_metrics(self, event: Event) -> None:
         values = event.data.get("values", {})
@@ -259,6 +305,12 @@ class PipelineModel:
             self._spark_pattern = self._spark_metric
             return self._spark_metric
 
+    def choose_metric(self, name: str) -> None:
+        """Show ``name`` ('stage/metric', or a pattern) in the chart."""
+        with self._lock:
+            self._spark_pattern = name
+            self._spark_metric = self._pick_spark()
+
     # -- reading -----------------------------------------------------------------------
     def _rate(self, row: StageRow) -> str:
         for metric, unit in RATE_METRICS:
@@ -292,8 +344,12 @@ class PipelineModel:
             else:
                 elapsed = 0.0
             lost = self.subscription.lost if self.subscription is not None else 0
+            networks = list(self._networks)
             return Snapshot(self.pipeline, self.status, self.reason, self.exit_code, elapsed, stages, queues,
-                            logs, self._spark_metric, spark, list(self._metric_order), lost)
+                            logs, self._spark_metric, spark, list(self._metric_order), lost, networks,
+                            {k: dict(v) for k, v in self._progress.items()},
+                            {r.name: dict(r.metrics) for r in stages},
+                            {k: list(v) for k, v in self._history.items()})
 
 
 def _short(value: float) -> str:

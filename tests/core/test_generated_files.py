@@ -26,3 +26,12 @@ def test_schemas_are_up_to_date():
         assert on_disk["properties"] == st.schema.get("properties"), f"{name}: {HINT}"
     on_disk = {p.name for p in (REPO / "schemas" / "stages").glob("*.schema.json")}
     assert on_disk == {f"{name}.schema.json" for name in registry.stage_types}, HINT
+
+
+def test_protocol_schemas_are_up_to_date():
+    from lcpipe.daemon.protocol import schemas
+
+    for name, schema in schemas().items():
+        assert json.loads((REPO / "schemas" / "protocol" / name).read_text()) == schema, f"{name}: {HINT}"
+    on_disk = {p.name for p in (REPO / "schemas" / "protocol").iterdir()}
+    assert on_disk == set(schemas()), HINT

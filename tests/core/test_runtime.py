@@ -198,3 +198,33 @@ def test_per_port_queue_overflow_never_blocks_the_writer(tmp_path, registry):
     channel = runtime._channels[("sink", "numbers")]
     assert channel.capacity == 3 and channel.overflow == "keep_newest"
     assert len(seen) + channel.dropped == 300
+
+
+def test_finished_reader_releases_its_blocked_writer_and_the_run_ends(tmp_path, registry):
+    """An endless producer blocked on a full queue whose only reader has finished (a trainer at
+    total_steps behind an endless chunk_pool) is released: the run ends by itself, exit 0."""
+    out = tmp_path / "out.json"
+    spec = write_spec(tmp_path, f"""
+        stages:
+          src: {{use: toy.count, with: {{limit: 0}}}}
+          take: {{use: toy.take, from: src, with: {{count: 5, path: "{out}"}}, queue: {{capacity: 2}}}}
+        """)
+    started = time.monotonic()
+    result = run_spec(spec, registry)
+    assert result.exit_code == 0, result.failures
+    assert result.reason == "finished" and time.monotonic() - started < 8  # not the 10 s grace
+    assert json.loads(out.read_text())["seen"] == [0, 1, 2, 3, 4]
+
+
+def test_stream_channel_refuses_writes_once_its_reader_is_done():
+    from lcpipe.runtime.channels import StreamChannel
+    import threading
+
+    ch = StreamChannel("c", capacity=1)
+    assert ch.put(1)
+    results = []
+    writer = threading.Thread(target=lambda: results.append(ch.put(2)))  # blocks: the queue is full
+    writer.start()
+    ch.reader_done()
+    writer.join(timeout=10)
+    assert results == [False] and not ch.put(3) and len(ch) == 0

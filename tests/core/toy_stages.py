@@ -52,6 +52,18 @@ class Collect(Stage):
         Path(self.config["path"]).write_text(json.dumps({"seen": seen, "hints": hints}))
 
 
+class Take(Stage):
+    """Reads `count` numbers, then finishes while its writer still has more to give."""
+
+    def run(self):
+        taken = []
+        for x in self.ctx.input("numbers"):
+            taken.append(x)
+            if len(taken) >= self.config["count"]:
+                break
+        Path(self.config["path"]).write_text(json.dumps({"seen": taken, "hints": []}))
+
+
 PREPARED: set[str] = set()
 
 
@@ -89,6 +101,10 @@ def lcpipe_stage_types():
                   inputs=(Port("numbers", INT), Port("hint", INT, kind="latest", required=False)),
                   outputs=(Port("feedback", INT, required=False),),
                   schema=settings({"path": {"type": "string"}}, required=["path"])),
+        StageType("toy.take", f"{__name__}:Take", "Takes a few numbers, then finishes.",
+                  inputs=(Port("numbers", INT),),
+                  schema=settings({"count": {"type": "integer", "minimum": 1, "default": 5},
+                                   "path": {"type": "string"}}, required=["path"])),
         StageType("toy.prepared", f"{__name__}:Prepared", "Needs its prepare to have run.",
                   outputs=(Port("numbers", INT),), prepare=f"{__name__}:prepare",
                   schema=settings({"token": {"type": "string", "default": "t"},

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from lcpipe.nets.lc0net import read_net
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,3 +53,27 @@ def test_rl_pipeline_exports_a_network_and_resumes(tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     nets = sorted((run_dir / "nets").glob("*.pb.gz"))
     assert [read_net(p).training_params["training_steps"] for p in nets] == [10, 20]
+
+
+def _layers(path: Path) -> dict:
+    return {p: layer.values for p, layer in read_net(path).iter_layers()}
+
+
+def test_net_export_restores_only_weights_of_an_rl_checkpoint(tmp_path):
+    """`lcpipe net export` on the checkpoint of a real rl.yaml run (nadamw optimizer settings, SWA):
+    it restores the weights and the recorded model configuration, nothing of the optimizer."""
+    run_dir = tmp_path / "rl"
+    first = run_rl(run_dir)
+    assert first.returncode == 0, first.stderr[-3000:]
+    [pipeline_net] = sorted((run_dir / "nets").glob("*.pb.gz"))
+    for kind in ("swa", "raw"):
+        out = tmp_path / f"{kind}.pb.gz"
+        cmd = [sys.executable, "-m", "lcpipe.cli.main", "net", "export", str(run_dir / "checkpoints"), str(out),
+               "--kind", kind]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert read_net(out).training_params["training_steps"] == 10
+    exported, swa, raw = _layers(pipeline_net), _layers(tmp_path / "swa.pb.gz"), _layers(tmp_path / "raw.pb.gz")
+    assert exported.keys() == swa.keys() == raw.keys()
+    assert all(np.array_equal(exported[p], swa[p]) for p in exported)  # the pipeline exported the SWA weights
+    assert any(not np.array_equal(exported[p], raw[p]) for p in exported)

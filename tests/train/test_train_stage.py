@@ -21,7 +21,21 @@ from lcpipe.train.stages import lcpipe_stage_types
 PROGRAM = {"model": TINY_RESNET, "swa": {"enabled": True, "period": 1}, "schedule": {"lr": 0.01, "warmup_steps": 100}}
 
 
-def run_stage(config, tmp_path, n_train=12, n_test=4):
+class _StopAfter(InputPort):
+    """The train input of a run that gets Ctrl-C while the trainer takes its ``n``-th batch."""
+
+    def __init__(self, name, channel, stop, n):
+        super().__init__(name, channel, stop)
+        self.n = n
+
+    def __iter__(self):
+        for i, item in enumerate(super().__iter__(), 1):
+            if i == self.n:
+                self._stop.set()
+            yield item
+
+
+def run_stage(config, tmp_path, n_train=12, n_test=4, stop_at_batch=0):
     stop = threading.Event()
     bus = EventBus()
     train, test = StreamChannel("train", capacity=64), StreamChannel("test", capacity=64)
@@ -32,7 +46,8 @@ def run_stage(config, tmp_path, n_train=12, n_test=4):
         test.put(make_batch(8, seed=100 + i))
     train.writer_done()
     test.writer_done()
-    ctx = StageContext("train", "train.jax", config, {"train": InputPort("train", train, stop),
+    train_port = _StopAfter("train", train, stop, stop_at_batch) if stop_at_batch else InputPort("train", train, stop)
+    ctx = StageContext("train", "train.jax", config, {"train": train_port,
                                                       "test": InputPort("test", test, stop)},
                        {"weights": OutputPort("weights", [out], stop)}, bus, stop, tmp_path)
     TrainStage(ctx).run()
@@ -73,12 +88,14 @@ def test_stage_trains_emits_checkpoints_and_resumes(tmp_path):
     assert np.isfinite(metrics["train/loss"]) and np.isfinite(metrics["test/loss"])
     assert np.isfinite(metrics["test_swa/loss"]) and metrics["train/lr"] == pytest.approx(0.01 * 6 / 100)
 
-    # A second run with a larger budget resumes from step 6 (and ends at 9).
+    # A second run with a larger budget resumes from step 6 (and ends at 9). Step 6 was a network
+    # step: its network is handed over again first (the exporter skips it when already on disk).
     config = dict(config, total_steps=9)
     snaps2, _ = run_stage(config, tmp_path)
-    assert [(s.step, s.kind) for s in snaps2] == [(9, "raw"), (9, "swa")]
-    assert not np.array_equal(snaps2[0].params["params"]["body"]["input"]["conv"]["kernel"],
-                              snaps[2].params["params"]["body"]["input"]["conv"]["kernel"])
+    assert [(s.step, s.kind) for s in snaps2] == [(6, "raw"), (6, "swa"), (9, "raw"), (9, "swa")]
+    kernel = lambda snap: snap.params["params"]["body"]["input"]["conv"]["kernel"]  # noqa: E731
+    assert np.array_equal(kernel(snaps2[0]), kernel(snaps[2]))  # the restored step 6, exactly
+    assert not np.array_equal(kernel(snaps2[2]), kernel(snaps[2]))
 
 
 def test_imported_net_carries_on_its_step_through_fine_tune_and_export(tmp_path):
@@ -118,6 +135,61 @@ def test_imported_net_carries_on_its_step_through_fine_tune_and_export(tmp_path)
     assert net.training_params["training_steps"] == 123_460
     # a resume keeps the run's origin: total_steps 6 trains 2 more steps, not 123460 - 6
     snaps2, _ = run_stage(dict(config, total_steps=6), work)
-    assert [s.step for s in snaps2] == [123_462]
+    assert [s.step for s in snaps2] == [123_460, 123_462]  # the resumed network step again, then on
     path = export_snapshot(snaps2[-1], tmp_path / "out.pb.gz")
     assert read_net(path).training_params["training_steps"] == 123_462
+
+
+def _export(snaps, template):
+    """Run the real export.lc0 stage over these snapshots; the files it wrote, with their mtimes."""
+    from lcpipe.nets.export_stage import ExportStage
+    from lcpipe.runtime.channels import LatestChannel
+
+    stop = threading.Event()
+    inp = StreamChannel("weights", capacity=64)
+    for snap in snaps:
+        inp.put(snap)
+    inp.writer_done()
+    ctx = StageContext("export", "export.lc0", {"path": str(template), "encoding": "float32", "keep_last": 0,
+                                                "kinds": [], "input_format": 0},
+                       {"weights": InputPort("weights", inp, stop)},
+                       {"network": OutputPort("network", [LatestChannel("network")], stop)}, EventBus(), stop,
+                       template.parent)
+    ExportStage(ctx).run()
+    return {p.name: p.stat().st_mtime_ns for p in template.parent.glob("*.pb.gz")}
+
+
+def test_crash_between_checkpoint_and_export_loses_no_network(tmp_path):
+    """A network step's checkpoint is written before its network goes out; a restart hands the
+    resumed step's network over again and the exporter writes it only if it is missing: every
+    network step is exported exactly once, the final one included."""
+    config = normalize_settings({
+        **PROGRAM, "total_steps": 6, "steps_per_network": 3, "test_every": 0, "export_kinds": ["raw", "swa"],
+        "checkpoint": {"every": 0, "async": True}})
+    work = tmp_path / "run"
+    template = tmp_path / "nets" / "n-{step:04d}.pb.gz"
+    snaps, _ = run_stage(config, work)
+    assert [s.step for s in snaps] == [3, 3, 6, 6]
+    # killed after the checkpoint of the final step 6, before the exporter got its networks
+    files = _export(snaps[:2], template)
+    assert sorted(files) == ["n-0003-swa.pb.gz", "n-0003.pb.gz"]
+    again, _ = run_stage(config, work)  # the restart: nothing left to train, step 6 is handed over
+    assert [(s.step, s.kind) for s in again] == [(6, "raw"), (6, "swa")]
+    files = _export(again, template)
+    assert sorted(files) == ["n-0003-swa.pb.gz", "n-0003.pb.gz", "n-0006-swa.pb.gz", "n-0006.pb.gz"]
+    # another restart: step 6 handed over again, already on disk, not rewritten
+    once_more, _ = run_stage(config, work)
+    assert _export(once_more, template) == files
+
+
+def test_clean_stop_emits_the_steps_since_the_last_network(tmp_path):
+    config = normalize_settings({
+        **PROGRAM, "total_steps": 100, "steps_per_network": 4, "test_every": 0, "export_kinds": ["raw"],
+        "checkpoint": {"every": 0, "async": True}})
+    # stopped as the 7th batch arrives: it is not trained, the 6 steps before are not lost
+    snaps, _ = run_stage(config, tmp_path / "on", stop_at_batch=7)
+    assert [s.step for s in snaps] == [4, 6]
+    steps = sorted(int(p.name) for p in (tmp_path / "on" / "checkpoints").iterdir() if p.name.isdigit())
+    assert steps == [4, 6]
+    snaps, _ = run_stage(dict(config, export_on_stop=False), tmp_path / "off", stop_at_batch=7)
+    assert [s.step for s in snaps] == [4]

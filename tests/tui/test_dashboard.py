@@ -164,11 +164,12 @@ def _cli(tmp_path, body: str):
     return [sys.executable, "-m", "lcpipe.cli.main", "run", "--tui", str(spec)], env
 
 
-def _in_terminal(args, env, keys: bytes = b"", sig: int | None = None, timeout: float = 40.0) -> tuple[int, str]:
+def _in_terminal(args, env, keys: bytes = b"", sig: int | None = None, timeout: float = 60.0,
+                 cwd=None) -> tuple[int, str]:
     """Run under a pseudo-terminal (nobody typing unless `keys`): exit code and all output."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    proc = subprocess.Popen(args, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    proc = subprocess.Popen(args, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True, cwd=cwd)
     os.close(slave)
     chunks, deadline, next_key = [], time.monotonic() + timeout, None
     try:
@@ -201,7 +202,7 @@ def _in_terminal(args, env, keys: bytes = b"", sig: int | None = None, timeout: 
 
 def test_lcpipe_run_tui_ends_by_itself_in_a_terminal(tmp_path):
     out = tmp_path / "out.json"
-    code, output = _in_terminal(*_cli(tmp_path, FINITE % out))
+    code, output = _in_terminal(*_cli(tmp_path, FINITE % out), cwd=tmp_path)
     assert code == 0, output[-2000:]
     assert "\x1b[?1049h" in output  # the dashboard took the alternate screen
     tail = output[output.rindex("\x1b[?1049l"):]  # what is left on the terminal after it closed
@@ -209,12 +210,37 @@ def test_lcpipe_run_tui_ends_by_itself_in_a_terminal(tmp_path):
     assert re.search(r"sink\s+finished\s+step 200", tail)
     assert "stopped after" in tail and "finished" in tail
     assert len(json.loads(out.read_text())["seen"]) == 200
+    assert (tmp_path / "lcpipe-daemon.log").exists()  # the run lived in a daemon subprocess
 
 
 @pytest.mark.parametrize("key", [b"q", b"\x03"], ids=["q", "ctrl-c"])
-def test_key_typed_in_a_terminal_stops_lcpipe_run_tui(tmp_path, key):
+def test_quitting_the_dashboard_detaches_and_the_run_goes_on(tmp_path, key):
+    from lcpipe.daemon.cli import request
+    from lcpipe.daemon.server import SOCKET_NAME
+
     out = tmp_path / "out.json"
-    code, output = _in_terminal(*_cli(tmp_path, ENDLESS % out), keys=key)
+    code, output = _in_terminal(*_cli(tmp_path, ENDLESS % out), keys=key, cwd=tmp_path)
+    assert code == 0, output[-2000:]
+    assert "detached: the run goes on" in output[output.rindex("\x1b[?1049l"):]
+    sock = tmp_path / SOCKET_NAME
+    first = request(sock, {"type": "status"}, ("status",))
+    assert first["state"] == "running"
+    deadline = time.monotonic() + 30
+    while request(sock, {"type": "status"}, ("status",))["counts"]["src.numbers"] <= first["counts"]["src.numbers"]:
+        assert time.monotonic() < deadline, "the detached run made no progress"
+        time.sleep(0.1)
+    assert request(sock, {"type": "stop"}, ("ack",))["type"] == "ack"
+    deadline = time.monotonic() + 60
+    while sock.exists():  # the daemon's run ends and removes its socket
+        assert time.monotonic() < deadline, "the detached run did not stop"
+        time.sleep(0.1)
+    seen = json.loads(out.read_text())["seen"]
+    assert seen == [2 * i for i in range(len(seen))] and seen
+
+
+def test_s_twice_in_a_terminal_stops_lcpipe_run_tui(tmp_path):
+    out = tmp_path / "out.json"
+    code, output = _in_terminal(*_cli(tmp_path, ENDLESS % out), keys=b"s", cwd=tmp_path)
     assert code == 0, output[-2000:]
     assert "stopped from the dashboard" in output[output.rindex("\x1b[?1049l"):]
     seen = json.loads(out.read_text())["seen"]
@@ -223,7 +249,7 @@ def test_key_typed_in_a_terminal_stops_lcpipe_run_tui(tmp_path, key):
 
 def test_sigterm_stops_the_dashboard_run_with_143(tmp_path):
     out = tmp_path / "out.json"
-    code, output = _in_terminal(*_cli(tmp_path, ENDLESS % out), sig=signal.SIGTERM)
+    code, output = _in_terminal(*_cli(tmp_path, ENDLESS % out), sig=signal.SIGTERM, cwd=tmp_path)
     assert code == 143, output[-2000:]
     assert "received SIGTERM" in output[output.rindex("\x1b[?1049l"):]
     assert json.loads(out.read_text())["seen"]  # the stages finished their work and wrote it
@@ -232,7 +258,8 @@ def test_sigterm_stops_the_dashboard_run_with_143(tmp_path):
 def test_without_a_terminal_the_run_goes_on_without_dashboard(tmp_path):
     out = tmp_path / "out.json"
     args, env = _cli(tmp_path, FINITE % out)
-    proc = subprocess.run(args, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(args, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "--tui needs a terminal on stderr; running without the dashboard" in proc.stderr
     assert "\x1b[" not in proc.stderr + proc.stdout  # no escape codes in CI logs

@@ -1,0 +1,1 @@
+"""Remote control of a pipeline: `lcpipe daemon`'s JSON-lines protocol and a run's Unix socket."""
