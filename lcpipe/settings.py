@@ -253,7 +253,7 @@ def run_checks(checks: Iterable[Check], config: dict) -> list[Problem]:
 
 
 def normalize(schema: dict[str, Any], given: Mapping[str, Any] | None, checks: Iterable[Check] = (),
-              where: str = "settings") -> dict[str, Any]:
+              where: str = "stage") -> dict[str, Any]:
     """Defaults filled, the schema and checks applied, for settings that do not come from a spec
     (tool commands, tests); raises ValueError naming the first offending setting."""
     config = fill_defaults(schema, copy.deepcopy(dict(given or {})))
@@ -261,6 +261,9 @@ def normalize(schema: dict[str, Any], given: Mapping[str, Any] | None, checks: I
         raise ValueError(f"{_dotted(where, path)}: nan and infinity are not allowed")
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
     if error is not None:
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            unknown = sorted(set(error.instance) - set(error.schema.get("properties") or {}))
+            raise ValueError(f"unknown {_dotted(where, error.absolute_path)} settings: {unknown}")
         raise ValueError(f"{_dotted(where, error.absolute_path)}: {error.message}")
     for problem in run_checks(checks, config):
         hint = f" ({problem.hint})" if problem.hint else ""

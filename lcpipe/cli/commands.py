@@ -78,13 +78,12 @@ def cmd_graph(args) -> int:
 # -- stages -----------------------------------------------------------------------
 def _describe_settings(schema: dict, indent: str = "  ") -> list[str]:
     lines = []
+    from lcpipe.spec.schema_export import setting_kind
+
     for key, sub in (schema.get("properties") or {}).items():
-        kind = sub.get("type", "enum" if "enum" in sub else "any")
-        if isinstance(kind, list):
-            kind = "|".join(kind)
-        if "enum" in sub:
-            kind = " | ".join(json.dumps(v) for v in sub["enum"])
-        default = f" = {json.dumps(sub['default'])}" if "default" in sub else ""
+        kind = setting_kind(sub) or "any"
+        nested = sub.get("type") == "object" and sub.get("properties")
+        default = f" = {json.dumps(sub['default'])}" if "default" in sub and not nested else ""
         lines.append(f"{indent}{key}: {kind}{default}")
         if sub.get("description"):
             lines.append(f"{indent}    {sub['description']}")

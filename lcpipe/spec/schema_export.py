@@ -65,22 +65,28 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def setting_kind(sub: dict[str, Any]) -> str:
+    """A setting's type in words: its values when it has an enum, and its bounds."""
+    kind = sub.get("type", "")
+    if isinstance(kind, list):
+        kind = " / ".join(kind)
+    if "enum" in sub:
+        kind = " / ".join(json.dumps(v) for v in sub["enum"])
+    items = sub.get("items") or {}
+    if "enum" in items:
+        kind += " of " + " / ".join(json.dumps(v) for v in items["enum"])
+    bounds = [f"{op} {_number(sub[key])}" for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"),
+                                                         ("maximum", "<="), ("exclusiveMaximum", "<"))
+              if key in sub]
+    if bounds:
+        kind += ", " + " and ".join(bounds)
+    return kind
+
+
 def _settings_rows(schema: dict[str, Any], prefix: str = "") -> list[str]:
     rows = []
     for key, sub in (schema.get("properties") or {}).items():
-        kind = sub.get("type", "")
-        if isinstance(kind, list):
-            kind = " / ".join(kind)
-        if "enum" in sub:
-            kind = " / ".join(json.dumps(v) for v in sub["enum"])
-        items = sub.get("items") or {}
-        if "enum" in items:
-            kind += " of " + " / ".join(json.dumps(v) for v in items["enum"])
-        bounds = [f"{op} {_number(sub[key])}" for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"),
-                                                         ("maximum", "<="), ("exclusiveMaximum", "<"))
-                  if key in sub]
-        if bounds:
-            kind += ", " + " and ".join(bounds)
+        kind = setting_kind(sub)
         default = json.dumps(sub["default"]) if "default" in sub else ""
         desc = (sub.get("description") or "").replace("|", "\\|").replace("\n", " ")
         rows.append(f"| `{prefix}{key}` | {kind} | `{default}` | {desc} |" if default else

@@ -92,9 +92,6 @@ def check_model(cfg: dict):
     if missing:
         yield Problem(("value_error",), f"value_error names heads the model does not have: {missing}",
                       f"value heads of this model: {cfg['value_heads']}")
-    if "optimistic" in cfg["policy_heads"] and not cfg["value_error"]:
-        yield Problem(("policy_heads",), "the optimistic policy head needs a value head with an error output",
-                      "add that value head to model.value_error, e.g. value_error: [winner]")
     if cfg["body"] == "transformer" and cfg["d_model"] % cfg["heads"]:
         yield Problem(("d_model",), f"d_model ({cfg['d_model']}) is not a multiple of heads ({cfg['heads']})",
                       "each attention head gets d_model / heads channels: make d_model divisible by heads")

@@ -210,6 +210,10 @@ def check_schedule(cfg: dict):
 
 def check_losses_fit_model(cfg: dict):
     """Rules between the losses and the model (paths relative to the trainer's settings)."""
+    model = cfg["model"]
+    if "optimistic" in model["policy_heads"] and not model["value_error"]:
+        yield Problem(("model", "policy_heads"), "training the optimistic policy head needs a value head with an "
+                      "error output", "add that value head to model.value_error, e.g. value_error: [winner]")
     head = cfg["losses"]["optimistic_value_head"]
     if head and head not in cfg["model"]["value_error"]:
         yield Problem(("losses", "optimistic_value_head"), f"value head {head!r} has no error output",

@@ -63,13 +63,15 @@ def test_normalize_fills_defaults_and_names_the_offending_setting():
         normalize(SCHEMA, {"size": 4096}, where="demo")
     with pytest.raises(ValueError, match=r"^demo\.mode: 'medium' is not one of"):
         normalize(SCHEMA, {"mode": "medium"}, where="demo")
-    with pytest.raises(ValueError, match="Additional properties"):
+    with pytest.raises(ValueError, match=r"^unknown stage settings: \['sise'\]$"):
         normalize(SCHEMA, {"sise": 3})
+    with pytest.raises(ValueError, match=r"^unknown demo\.queue settings: \['size'\]$"):
+        normalize(SCHEMA, {"queue": {"size": 3}}, where="demo")
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
 def test_non_finite_numbers_are_refused_unless_allowed(value):
-    with pytest.raises(ValueError, match=r"settings\.rate: nan and infinity are not allowed"):
+    with pytest.raises(ValueError, match=r"stage\.rate: nan and infinity are not allowed"):
         normalize(SCHEMA, {"rate": value})
     loose = settings({"limit": field("number", 1.0, "May be infinite.", finite=False)})
     assert normalize(loose, {"limit": value})["limit"] is value
@@ -81,5 +83,5 @@ def test_checks_run_on_defaulted_settings_and_report_with_a_hint():
             yield Problem(("rate",), "keeps nothing", "raise rate")
 
     assert normalize(SCHEMA, {}, (rate_fits_size,))["size"] == 8
-    with pytest.raises(ValueError, match=r"^settings\.rate: keeps nothing \(raise rate\)$"):
+    with pytest.raises(ValueError, match=r"^stage\.rate: keeps nothing \(raise rate\)$"):
         normalize(SCHEMA, {"rate": 0.1}, (rate_fits_size,))

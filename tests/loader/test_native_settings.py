@@ -20,7 +20,8 @@ def _describe_one(stage_type: str, config: dict):
     st = DECL[stage_type]
     queues = [{"id": f"q.{p.name}", "type": p.type, "capacity": 4, "overflow": "block",
                "external_writers": 1 if p in st.inputs else 0} for p in (*st.inputs, *st.outputs)]
-    stage = {"name": "s0", "type": stage_type, "config": lseg.native_config(Member("s0", stage_type, config), Path(".")),
+    native = lseg.native_config(Member("s0", stage_type, config), Path("."))
+    stage = {"name": "s0", "type": stage_type, "config": native,
              "inputs": {p.name: f"q.{p.name}" for p in st.inputs},
              "outputs": {p.name: [f"q.{p.name}"] for p in st.outputs}}
     return queues, [stage]
