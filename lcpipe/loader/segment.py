@@ -18,8 +18,8 @@ from typing import Any
 
 from lcpipe.types import Batch
 
-# Default queue capacity per item type (items are cheap handles except frames).
-_CAPACITY = {"paths": 1024, "chunk_sources": 4096, "chunks": 256, "frames": 16384, "batches": 4}
+# Capacity of the queues that hand batches to Python stages (each batch holds a buffer).
+_OUT_CAPACITY = {"batches": 4}
 _IN_TYPES = {"paths"}
 _OUT_TYPES = {"batches"}
 
@@ -82,10 +82,10 @@ def describe(members, internal_links, has_input, has_output, workdir: Path = Pat
     ext_in: dict[str, str] = {}
     ext_out: dict[str, str] = {}
 
-    def queue_settings(member, ptype):
-        q = dict((member.config or {}).get("queue") or {})
-        q.update(getattr(member, "queue", None) or {})
-        return int(q.get("capacity") or _CAPACITY.get(ptype, 64)), str(q.get("overflow") or "block")
+    def queue_settings(member):
+        q = dict(member.config["queue"])  # the stage's declared queue settings, defaults filled
+        q.update(getattr(member, "queue", None) or {})  # the spec's `queue:` block of the stage wins
+        return int(q["capacity"]), str(q["overflow"])
 
     for m in members:
         st = decl.get(m.stage_type)
@@ -97,7 +97,7 @@ def describe(members, internal_links, has_input, has_output, workdir: Path = Pat
             internal = [l for l in internal_links if l.dst == m.name and l.dst_port == port.name]
             if not internal and not has_input(key):
                 continue
-            cap, ov = queue_settings(m, port.type)
+            cap, ov = queue_settings(m)
             queues[key] = {"id": key, "type": port.type, "capacity": cap, "overflow": ov, "external_writers": 0}
             inputs[port.name] = key
             if not internal:
@@ -116,7 +116,7 @@ def describe(members, internal_links, has_input, has_output, workdir: Path = Pat
                     raise ValueError(f"{key}: a native loader segment hands only {sorted(_OUT_TYPES)} to Python "
                                      f"stages, not {port.type!r}")
                 qid = "out:" + key
-                queues[qid] = {"id": qid, "type": port.type, "capacity": _CAPACITY[port.type],
+                queues[qid] = {"id": qid, "type": port.type, "capacity": _OUT_CAPACITY[port.type],
                                "overflow": "block", "external_writers": 0}
                 targets.append(qid)
                 ext_out[key] = qid

@@ -263,7 +263,7 @@ def settings_defaults() -> dict:
 
 def normalize_settings(given: dict | None) -> dict:
     """Fill every default and validate; ValueError with the offending key."""
-    out = normalize(TRAIN_SCHEMA, given, TRAIN_CHECKS, "train")
+    out = normalize(TRAIN_SCHEMA, given, TRAIN_CHECKS, "trainer")
     out["model"] = canonical(out["model"])
     cpu_devices.resolve(out["cpu_devices"])  # raises on anything but 'auto' or a positive integer
     return out
