@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml meson.build csrc/meson.build plugins/lcpipe-example/pyp
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "meson-python>=0.15" "meson>=1.2" ninja "pybind11>=2.11" "numpy>=1.26" "setuptools>=61" wheel
-	$(PY) -m pip install -q --no-build-isolation -e ".[test,tui]"
+	$(PY) -m pip install -q --no-build-isolation -e ".[test,tui,plot]"
 	$(PY) -m pip install -q --no-build-isolation -e plugins/lcpipe-example
 	$(PY) tests/fetch_syzygy_tables.py
 	touch $(STAMP)
@@ -50,7 +50,7 @@ SYZYGY_DIR ?= $(VENV)/syzygy-test
 fuzz-syzygy:
 	mkdir -p build/fuzz
 	$(CXX) -std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Icsrc \
-	  csrc/fuzz/syzygy_fuzz.cpp csrc/loader/chessboard.cpp csrc/loader/syzygy_index.cpp \
+	  csrc/fuzz/syzygy_fuzz.cpp csrc/chess/board.cpp csrc/loader/syzygy_index.cpp \
 	  csrc/loader/syzygy_pairs.cpp csrc/loader/syzygy_table.cpp -o build/fuzz/syzygy_fuzz
 	build/fuzz/syzygy_fuzz $(SYZYGY_DIR) $(ITERATIONS)
 

@@ -1,6 +1,7 @@
 // The lcpipe._native extension module: entry point of every C++ binding.
 #include <pybind11/pybind11.h>
 
+#include "chess/bindings.h"
 #include "hashing.h"
 #include "loader/bindings.h"
 #include "loader/syzygy_bindings.h"
@@ -16,4 +17,5 @@ PYBIND11_MODULE(_native, m) {
         py::arg("key"), py::arg("seed") = 0, "stable_hash mapped to [0, 1).");
   lcl::register_loader(m);
   lcpipe::tb::register_syzygy(m);
+  lcpipe::chess::register_chess(m);
 }

@@ -36,6 +36,7 @@ BUILTIN_PLUGINS = (
     "lcpipe.train.stages",
     "lcpipe.nets.stages",
     "lcpipe.selfplay.stages",
+    "lcpipe.arena.stages",
 )
 
 ENTRY_POINT_GROUP = "lcpipe"

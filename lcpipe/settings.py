@@ -72,6 +72,7 @@ class Field:
     unique: bool = False
     finite: bool = True
     pattern: str | None = None
+    multiple_of: int | None = None
 
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -83,7 +84,7 @@ class Field:
                            ("exclusiveMinimum", self.exclusive_minimum),
                            ("exclusiveMaximum", self.exclusive_maximum), ("maxItems", self.max_items),
                            ("minLength", self.min_length), ("maxLength", self.max_length),
-                           ("pattern", self.pattern)):
+                           ("pattern", self.pattern), ("multipleOf", self.multiple_of)):
             if value is not None:
                 out[key] = value
         if self.items is not None:
@@ -134,7 +135,8 @@ def field(type: str | list[str] | tuple[str, ...], default: Any = NO_DEFAULT, de
           exclusive_minimum: float | None = None, exclusive_maximum: float | None = None, unit: str = "",
           items: "Field | Group | None" = None, values: "Field | None" = None, keys: Iterable[str] | None = None,
           max_items: int | None = None, min_length: int | None = None, max_length: int | None = None,
-          unique: bool = False, finite: bool = True, pattern: str | None = None) -> Field:
+          unique: bool = False, finite: bool = True, pattern: str | None = None,
+          multiple_of: int | None = None) -> Field:
     """Declare one setting.
 
     ``type`` is a JSON type (or several); integers need a real upper bound
@@ -143,7 +145,7 @@ def field(type: str | list[str] | tuple[str, ...], default: Any = NO_DEFAULT, de
     ``unit`` (e.g. "s", "MiB") is shown with the description. Arrays take
     ``items`` (a field or group without default); mappings with free keys take
     ``values`` (and optionally the allowed ``keys``); strings may take a
-    regular-expression ``pattern``.
+    regular-expression ``pattern``, integers a ``multiple_of``.
     """
     types = tuple(type) if isinstance(type, (list, tuple)) else (type,)
     unknown = [t for t in types if t not in _TYPES]
@@ -154,7 +156,7 @@ def field(type: str | list[str] | tuple[str, ...], default: Any = NO_DEFAULT, de
     return Field(types if len(types) > 1 else types[0], default, description,
                  tuple(enum) if enum is not None else None, minimum, maximum, exclusive_minimum,
                  exclusive_maximum, unit, items, values, tuple(keys) if keys is not None else None, max_items,
-                 min_length, max_length, unique, finite, pattern)
+                 min_length, max_length, unique, finite, pattern, multiple_of)
 
 
 def group(description: str, fields: Mapping[str, Field | Group], required: Iterable[str] = ()) -> Group:

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "loader/chessboard.h"
+#include "chess/board.h"
 #include "loader/syzygy_table.h"
 
 using namespace lcpipe::tb;

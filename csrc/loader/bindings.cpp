@@ -162,7 +162,7 @@ py::list frame_positions(const py::bytes& records) {
     const lcpipe::tb::Position p = frame_position(*f);
     py::list types;
     for (uint64_t t : p.by_type) types.append(t);
-    out.append(py::make_tuple(p.by_color[0], p.by_color[1], types, p.ep_square, p.rule50, p.castling,
+    out.append(py::make_tuple(p.by_color[0], p.by_color[1], types, p.ep_square, p.rule50, p.has_castling(),
                               frame_black_to_move(*f)));
   }
   return out;

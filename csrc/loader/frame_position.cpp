@@ -27,6 +27,19 @@ int ep_square(const Frame& f) {
   return (occupied >> behind & 1) ? -1 : behind;
 }
 
+// Rook squares of the castling rights, from the side to move's view (us on
+// rank 1). Format 1 stores only flags: the rooks then stand in the corners.
+uint64_t castling_rooks(const Frame& f) {
+  uint64_t rooks = 0;
+  for (int i = 0; i < 4; ++i) {
+    const uint8_t c = f.castling[i];
+    if (!c) continue;
+    const int file = f.input_format == 1 ? (i % 2 == 0 ? 0 : 7) : __builtin_ctz(c);
+    rooks |= uint64_t(1) << ((i < 2 ? 0 : 56) + file);
+  }
+  return rooks;
+}
+
 }  // namespace
 
 uint64_t plane_mask(uint64_t x) {
@@ -47,7 +60,7 @@ lcpipe::tb::Position frame_position(const Frame& f) {
   }
   p.to_move = lcpipe::tb::kWhite;
   p.rule50 = f.rule50;
-  p.castling = (f.castling[0] | f.castling[1] | f.castling[2] | f.castling[3]) != 0;
+  p.castling_rooks = castling_rooks(f);
   p.ep_square = ep_square(f);
   return p;
 }

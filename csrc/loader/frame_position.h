@@ -12,8 +12,9 @@
 
 namespace lcl {
 
-// Pieces, castling (any right), rule50 and en passant of frame `f`'s
-// current position, with the side to move as white.
+// Pieces, castling rights (rook squares; corner rooks for format 1, which
+// stores only flags), rule50 and en passant of frame `f`'s current
+// position, with the side to move as white. No Zobrist key (the prober needs none).
 lcpipe::tb::Position frame_position(const Frame& f);
 
 // A stored plane as a bitboard with square s at bit s.

@@ -844,7 +844,7 @@ class Rescore : public Stage {
       const Frame& f = *g.frames[i];
       if (f.rule50 != 0) continue;
       const lcpipe::tb::Position pos = frame_position(f);
-      if (pos.castling || pos.piece_count() > tb_pieces_) continue;
+      if (pos.has_castling() || pos.piece_count() > tb_pieces_) continue;
       tb_probes_.fetch_add(1, std::memory_order_relaxed);
       const std::optional<lcpipe::tb::Wdl> wdl = tb_->probe_wdl(pos);
       if (!wdl) {

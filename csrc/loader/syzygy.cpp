@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "loader/chessboard.h"
+#include "chess/board.h"
 #include "loader/syzygy_table.h"
 
 namespace lcpipe::tb {
@@ -329,7 +329,7 @@ struct Tablebases::Impl {
   }
 
   bool covered(const Position& p) const {
-    return !p.castling && p.piece_count() <= max_pieces && is_valid(p);
+    return !p.has_castling() && p.piece_count() <= max_pieces && is_valid(p);
   }
 };
 

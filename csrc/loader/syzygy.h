@@ -10,22 +10,28 @@
 #include <string>
 #include <vector>
 
+#include "chess/board.h"
+
 namespace lcpipe::tb {
 
-enum Color : int { kWhite = 0, kBlack = 1 };
-enum PieceType : int { kPawn = 0, kKnight, kBishop, kRook, kQueen, kKing };
-
-// A chess position in absolute colours; square a1 = 0, b1 = 1, ..., h8 = 63.
-struct Position {
-  uint64_t by_color[2] = {0, 0};
-  uint64_t by_type[6] = {0, 0, 0, 0, 0, 0};
-  Color to_move = kWhite;
-  int ep_square = -1;     // square behind a pawn that just moved two ranks, or -1
-  int rule50 = 0;         // plies since the last capture or pawn move
-  bool castling = false;  // any castling right left: tables do not cover these
-
-  int piece_count() const;
-};
+// Positions and rules come from the chess layer.
+using chess::Color;
+using chess::kBlack;
+using chess::kWhite;
+using chess::PieceType;
+using chess::Position;
+using chess::kPawn;
+using chess::kKnight;
+using chess::kBishop;
+using chess::kRook;
+using chess::kQueen;
+using chess::kKing;
+using chess::Move;
+using chess::MoveList;
+using chess::bit;
+using chess::lsb;
+using chess::msb;
+using chess::popcount;
 
 // Value for the side to move, ignoring the 50-move counter (as tables store it).
 // Cursed win / blessed loss: won / lost, but not within the 50-move rule.

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "loader/chessboard.h"
+#include "chess/board.h"
 #include "loader/syzygy.h"
 
 namespace py = pybind11;

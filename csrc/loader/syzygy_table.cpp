@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "loader/chessboard.h"
+#include "chess/board.h"
 
 namespace lcpipe::tb {
 

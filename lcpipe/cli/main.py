@@ -17,7 +17,7 @@ from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_USAGE
 
 # Areas that add their own command groups (data, net, ...); each has register(subparsers).
 AREA_CLIS = ("lcpipe.lc0.cli", "lcpipe.nets.cli", "lcpipe.train.cli", "lcpipe.loader.cli", "lcpipe.selfplay.cli",
-             "lcpipe.daemon.cli")
+             "lcpipe.daemon.cli", "lcpipe.arena.cli")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -114,7 +114,7 @@ def describe_plan(plan: Plan) -> dict:
         if seg.native and len(seg.stages) > 1:
             kind = "native: " + " + ".join(g.nodes[s]["use"] for s in seg.stages)
         segments.append({
-            "name": seg.name, "type": kind, "stages": list(seg.stages),
+            "name": seg.name, "type": kind, "engine": seg.engine, "stages": list(seg.stages),
             "inputs": [{"queue": f"{l.dst}.{l.dst_port}", "kind": l.kind} for l in seg.inputs],
             "outputs": sorted({f"{l.dst}.{l.dst_port}" for l in seg.outputs
                                if writers[f"{l.dst}.{l.dst_port}"] == 1}),

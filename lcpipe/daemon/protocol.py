@@ -75,7 +75,7 @@ REQUESTS = {m.name: m for m in (
 _STAGE_STATE = {"type": "object", "properties": {"state": _STR, "detail": _STR}}
 _PLAN = {"type": ["object", "null"], "description": "The running pipeline's segments (lcpipe.compiler.describe_plan).",
          "properties": {"pipeline": _STR, "segments": {"type": "array", "items": {
-             "type": "object", "properties": {"name": _STR, "type": _STR, "stages": _STR_LIST,
+             "type": "object", "properties": {"name": _STR, "type": _STR, "engine": _STR, "stages": _STR_LIST,
                                               "inputs": {"type": "array"}, "outputs": _STR_LIST,
                                               "summary": _STR_LIST}}}}}
 

@@ -1,5 +1,12 @@
 """sink.tensorboard: every numeric metric as a TensorBoard scalar, "stage/metric".
 
+The internals of a run (the runtime's queues, the counters of fused native
+segments such as the loader) are tagged "internals/stage/metric", so they
+fold into one group and the main scalars stay easy to find. A restarted run
+continues its step axes: metrics without a step of their own take their
+report count, which carries on from the events files already in the
+directory; stepped metrics (training step, self-play games) carry their own.
+
 We write the event file format ourselves so that TensorBoard logs cost no
 TensorFlow dependency. An events file is a sequence of TFRecords
 (length, masked CRC-32C of the length, payload, masked CRC-32C of the payload),
@@ -13,6 +20,7 @@ is detected by its CRC and ignored by readers instead.
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import struct
@@ -141,12 +149,17 @@ def _float32(value: float) -> float:
 # -- the sink -------------------------------------------------------------------------
 
 
+_FILE_SEQ = itertools.count()
+
+
 class EventFileWriter:
     """One events file; thread-safe appends, explicit flushes."""
 
     def __init__(self, directory: Path, suffix: str = ""):
         directory.mkdir(parents=True, exist_ok=True)
-        name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}{suffix}"
+        # a new file per writer (two runs of one process in one second included): never append to an old one
+        name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}"
+                f".{next(_FILE_SEQ)}{suffix}")
         self.path = directory / name
         self._file = open(self.path, "ab")
         self._lock = threading.Lock()
@@ -170,6 +183,67 @@ class EventFileWriter:
             self._file.close()
 
 
+INTERNALS = "internals"
+
+
+def _event_step_and_tags(payload: bytes) -> tuple[int, list[str]]:
+    """Step and scalar tags of one Event we wrote (the few fields encode_event uses)."""
+    step, tags, pos = 0, [], 0
+
+    def varint(data: bytes, pos: int) -> tuple[int, int]:
+        shift = result = 0
+        while True:
+            b = data[pos]
+            pos += 1
+            result |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return result, pos
+
+    def walk(data: bytes):
+        pos = 0
+        while pos < len(data):
+            key, pos = varint(data, pos)
+            number, wire = key >> 3, key & 7
+            if wire == 0:
+                value, pos = varint(data, pos)
+            elif wire == 1:
+                value, pos = data[pos:pos + 8], pos + 8
+            elif wire == 5:
+                value, pos = data[pos:pos + 4], pos + 4
+            elif wire == 2:
+                n, pos = varint(data, pos)
+                value, pos = data[pos:pos + n], pos + n
+            else:
+                raise ValueError(f"wire type {wire}")
+            yield number, value
+
+    for number, value in walk(payload):
+        if number == 2:
+            step = value
+        elif number == 5:
+            for _, item in walk(value):
+                tags += [v.decode(errors="replace") for n, v in walk(item) if n == 1]
+    return step, tags
+
+
+def resume_counters(directory: Path) -> dict[str, int]:
+    """Per stage, the next report count for unstepped metrics, from the events files of earlier runs."""
+    counters: dict[str, int] = {}
+    for path in sorted(directory.glob("events.out.tfevents.*")) if directory.is_dir() else []:
+        try:
+            with open(path, "rb") as f:
+                for payload in read_records(f):
+                    step, tags = _event_step_and_tags(payload)
+                    for tag in tags:
+                        parts = tag.split("/")
+                        stage = parts[1] if parts[0] == INTERNALS and len(parts) > 2 else parts[0]
+                        counters[stage] = max(counters.get(stage, 0), step + 1)
+        except (OSError, ValueError, IndexError, CorruptRecord):
+            continue  # a damaged old file only costs its counts
+    return counters
+
+
 class TensorboardSink(Stage):
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -178,9 +252,14 @@ class TensorboardSink(Stage):
         self.dir = directory if directory.is_absolute() else ctx.workdir / directory
         self.writer: EventFileWriter | None = None
         self._counters: dict[str, int] = {}  # stage -> metric events without a step seen so far
+        self._internal: set[str] = {"runtime"}  # stages whose metrics are tagged internals/...
         self.skipped = 0
 
     def _on_event(self, event: Event) -> None:
+        if event.kind == "pipeline":
+            plan = event.data.get("plan") or {}
+            self._internal |= {s["name"] for s in plan.get("segments", []) if s.get("engine")}
+            return
         step = event.data.get("step")
         if step is None:
             # Unstepped reports (queues, loader rates) get their report count as step.
@@ -190,17 +269,19 @@ class TensorboardSink(Stage):
         for name, value in event.data.get("values", {}).items():
             if not self.keep(event.stage, name):
                 continue
+            prefix = f"{INTERNALS}/{event.stage}" if event.stage in self._internal else event.stage
             try:
-                scalars[f"{event.stage}/{name}"] = _float32(float(value))
+                scalars[f"{prefix}/{name}"] = _float32(float(value))
             except (TypeError, ValueError):
                 self.skipped += 1  # strings and such have no scalar plot
         if scalars and self.writer is not None:
             self.writer.write(encode_event(event.time, int(step), scalars=scalars))
 
     def run(self) -> None:
+        self._counters = resume_counters(self.dir)
         self.writer = EventFileWriter(self.dir)
         self.ctx.info(f"writing TensorBoard events to {self.writer.path}")
-        sub = self.ctx.bus.subscribe(self._on_event, kinds={"metrics"})
+        sub = self.ctx.bus.subscribe(self._on_event, kinds={"metrics", "pipeline"})
         while self.ctx.sleep(self.config["flush_every"]):
             self.writer.flush()
         sub.close()

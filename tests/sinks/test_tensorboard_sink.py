@@ -148,8 +148,28 @@ def test_pipeline_metrics_land_in_one_events_file(tmp_path, make_runtime):
     received = [(e.get("step", 0), e["scalars"]["sink/received"]) for e in events if "sink/received" in e["scalars"]]
     assert received == [(i, float(i)) for i in range(1, 41)]
     tags = {tag for e in events for tag in e["scalars"]}
-    assert "runtime/queue/sink.numbers/fill" in tags
+    assert "internals/runtime/queue/sink.numbers/fill" in tags  # the runtime's queues fold into one group
     assert not any(t.endswith("/items") for t in tags)  # the include filter holds
-    fills = [e for e in events if "runtime/queue/sink.numbers/fill" in e["scalars"]]
+    fills = [e for e in events if "internals/runtime/queue/sink.numbers/fill" in e["scalars"]]
     assert [e.get("step", 0) for e in fills] == list(range(len(fills)))  # unstepped: report count
     assert all(abs(e["wall_time"] - events[0]["wall_time"]) < 60 for e in events)
+
+
+def test_a_restarted_run_continues_the_step_axes(tmp_path, make_runtime):
+    body = f"""
+        runtime: {{metrics_interval: 0.05}}
+        stages:
+          src: {{use: toy.count, with: {{limit: 30, delay: 0.005}}}}
+          sink: {{use: toy.collect, from: src, with: {{path: "{tmp_path / 'out.json'}"}}}}
+          tb: {{use: sink.tensorboard, with: {{dir: "{tmp_path / 'tb'}", flush_every: 0.1,
+                                               include: ["runtime/queue/*/fill"]}}}}
+        """
+    steps = []
+    for run in range(2):
+        assert make_runtime(body).run(install_signals=False).exit_code == 0
+        newest = max((tmp_path / "tb").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+        events = [decode_event(p) for p in split_records(newest.read_bytes())]
+        steps.append([e.get("step", 0) for e in events if "internals/runtime/queue/sink.numbers/fill" in e["scalars"]])
+    first, second = steps
+    assert first and second
+    assert second[0] == first[-1] + 1 and second == list(range(second[0], second[0] + len(second)))
