@@ -1,7 +1,8 @@
 """The public surface for stage and plugin authors: everything they import comes from here.
 
 Built-in stages and third-party plugins use exactly this module: hook
-markers, stage declarations (``Port``, ``StageType``, ``settings``), the
+markers, stage declarations (``Port``, ``StageType``, and the settings
+helper ``settings``/``field``/``group`` with ``Problem`` for checks), the
 run-time API (``Stage`` and what its context hands out), and the items that
 travel on ports. A plugin module implements ``lcpipe_stage_types`` and returns
 ``StageType`` objects; the factory is an import path so that declaring a stage
@@ -12,19 +13,21 @@ The testing kit for plugin authors is ``lcpipe.testing``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Literal
 
 import pluggy
 
 from lcpipe.runtime.bus import Event
 from lcpipe.runtime.channels import ChannelClosed
 from lcpipe.runtime.stage import InputPort, OutputPort, Stage, StageContext, StageFailed
+from lcpipe.settings import Problem, field, group, settings
 from lcpipe.types import PORT_TYPES, Batch, Chunk, ExportedNetwork, NetworkSnapshot
 
 __all__ = [
     # declaring stages
-    "hookimpl", "hookspec", "Port", "StageType", "settings", "EdgeKind",
+    "hookimpl", "hookspec", "Port", "StageType", "settings", "field", "group", "Problem", "EdgeKind",
     # running them
     "Stage", "StageContext", "StageFailed", "InputPort", "OutputPort", "ChannelClosed", "Event",
     # what travels on ports
@@ -67,7 +70,7 @@ class StageType:
     description: str
     inputs: tuple[Port, ...] = ()
     outputs: tuple[Port, ...] = ()
-    schema: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    schema: dict[str, Any] = dataclasses.field(default_factory=lambda: {"type": "object", "properties": {}})
     # Fusion engine: stages with the same non-empty ``segment`` joined by
     # stream edges run as ONE segment built by the first stage's factory (the
     # built-in C++ loader's engine is "loader"). Empty: a Python thread of its own.
@@ -84,6 +87,9 @@ class StageType:
     # summarise the stage in one line: the console and the dashboard show these
     # first (a stage naming none: its rates).
     summary: tuple[str, ...] = ()
+    # Rules between settings, run by `lcpipe validate` on the defaulted settings:
+    # each is called with them and yields lcpipe.settings.Problem (path inside `with:`).
+    checks: tuple[Callable[[dict], Iterable[Problem]], ...] = ()
 
     @property
     def native(self) -> bool:
@@ -95,15 +101,3 @@ class StageType:
 
     def output(self, name: str) -> Port | None:
         return next((p for p in self.outputs if p.name == name), None)
-
-
-def settings(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    """A closed JSON Schema object for a stage's ``with`` settings."""
-    schema: dict[str, Any] = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": properties,
-    }
-    if required:
-        schema["required"] = required
-    return schema

@@ -103,10 +103,17 @@ def _check_stage(st: Any, label: str) -> str | None:
 _CACHE: dict[tuple, Registry] = {}
 
 
-def load_registry(include_entry_points: bool = True, extra: tuple[Any, ...] = ()) -> Registry:
-    """Load built-in and installed plugins; cached per argument set."""
-    key = (include_entry_points, extra, os.environ.get("LCPIPE_LOAD_PLUGINS"),
-           os.environ.get("LCPIPE_EXTRA_PLUGINS"))
+def builtin_registry() -> Registry:
+    """The built-in stage types only, whatever is installed or named in the environment
+    (what the repository's generated schemas and docs/stages.md describe)."""
+    return load_registry(include_entry_points=False, env_extras=False)
+
+
+def load_registry(include_entry_points: bool = True, extra: tuple[Any, ...] = (), env_extras: bool = True) -> Registry:
+    """Load built-in and installed plugins (and LCPIPE_EXTRA_PLUGINS unless ``env_extras`` is
+    false); cached per argument set."""
+    extras_env = os.environ.get("LCPIPE_EXTRA_PLUGINS", "") if env_extras else ""
+    key = (include_entry_points, extra, os.environ.get("LCPIPE_LOAD_PLUGINS"), extras_env)
     if key in _CACHE:
         return _CACHE[key]
     pm = _new_manager()
@@ -131,7 +138,7 @@ def load_registry(include_entry_points: bool = True, extra: tuple[Any, ...] = ()
                 modules.append((ep.name, ep.load()))
             except Exception as exc:
                 reg.problems.append(PluginProblem(ep.name, f"failed to import ({ep.value}): {exc}"))
-    for modname in filter(None, (m.strip() for m in os.environ.get("LCPIPE_EXTRA_PLUGINS", "").split(","))):
+    for modname in filter(None, (m.strip() for m in extras_env.split(","))):
         try:
             modules.append((modname, importlib.import_module(modname)))
         except Exception as exc:

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -13,6 +14,30 @@
 #include "loader/tar.h"
 
 namespace lcl {
+
+double Cfg::num(const std::string& k) const {
+  read_.insert(k);
+  auto it = nums.find(k);
+  if (it == nums.end()) throw std::invalid_argument("setting '" + k + "' is missing or not a number");
+  return it->second;
+}
+
+std::string Cfg::str(const std::string& k) const {
+  read_.insert(k);
+  auto it = strs.find(k);
+  if (it == strs.end()) throw std::invalid_argument("setting '" + k + "' is missing or not a string");
+  return it->second;
+}
+
+std::vector<std::string> Cfg::unread() const {
+  std::vector<std::string> out;
+  for (const auto& kv : nums)
+    if (!read_.count(kv.first)) out.push_back(kv.first);
+  for (const auto& kv : strs)
+    if (!read_.count(kv.first)) out.push_back(kv.first);
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 SourceFile::~SourceFile() {
   if (fd >= 0) ::close(fd);
@@ -87,12 +112,12 @@ bool read_all(int fd, uint64_t off, size_t n, uint8_t* dst) {
 
 GzOptions gz_options(const Cfg& cfg) {
   GzOptions o;
-  const std::string inflater = cfg.str("inflater", "native");
+  const std::string inflater = cfg.str("inflater");
   if (inflater == "zlib")
     o.inflater = Inflater::Zlib;
   else if (inflater != "native")
     throw std::invalid_argument("inflater must be 'native' or 'zlib', not '" + inflater + "'");
-  o.check_crc = cfg.flag("check_crc", true);
+  o.check_crc = cfg.flag("check_crc");
   return o;
 }
 

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <deque>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -19,19 +20,21 @@
 
 namespace lcl {
 
-// Flattened stage settings ("a.b" keys for nested objects).
+// Flattened stage settings ("a.b" keys for nested objects), fully defaulted
+// by the Python side from the stage's declaration: no default is written
+// here. Each read is recorded so that a key no stage reads (misspelled or
+// unsupported) fails the segment's construction by name.
 struct Cfg {
   std::map<std::string, double> nums;
   std::map<std::string, std::string> strs;
-  double num(const std::string& k, double def) const {
-    auto it = nums.find(k);
-    return it == nums.end() ? def : it->second;
-  }
-  std::string str(const std::string& k, const std::string& def) const {
-    auto it = strs.find(k);
-    return it == strs.end() ? def : it->second;
-  }
-  bool flag(const std::string& k, bool def) const { return num(k, def ? 1.0 : 0.0) != 0.0; }
+  double num(const std::string& k) const;
+  std::string str(const std::string& k) const;
+  bool flag(const std::string& k) const { return num(k) != 0.0; }
+  // Keys given but never read, sorted.
+  std::vector<std::string> unread() const;
+
+ private:
+  mutable std::set<std::string> read_;
 };
 
 // An open data file; tars keep their descriptor so members are read with pread.
@@ -126,6 +129,7 @@ class Stage {
   virtual void close_outputs() = 0;
   virtual void gauges(std::map<std::string, double>& out) const { (void)out; }
   const std::string& name() const { return name_; }
+  std::vector<std::string> unread_settings() const { return cfg_.unread(); }
   StageStats stats;
   std::atomic<int> live{0};
 

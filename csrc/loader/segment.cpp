@@ -29,7 +29,18 @@ Segment::Segment(const std::vector<QueueDesc>& queues, const std::vector<StageDe
     queue_types_[qd.id] = qd.type;
     queues_[qd.id] = std::move(q);
   }
-  for (const auto& sd : stages) stages_.push_back(make_stage(*this, sd));
+  for (const auto& sd : stages) {
+    stages_.push_back(make_stage(*this, sd));
+    // Every setting handed over must be one the stage reads: a key it ignores is
+    // a misspelling or a setting the declaration has and the native stage lacks.
+    const auto unread = stages_.back()->unread_settings();
+    if (!unread.empty()) {
+      std::string names;
+      for (const auto& k : unread) names += (names.empty() ? "'" : ", '") + k + "'";
+      throw std::invalid_argument(sd.name + " (" + sd.type + "): setting(s) " + names +
+                                  " not read by the native stage (misspelled or unsupported)");
+    }
+  }
 }
 
 Segment::~Segment() { stop(); }

@@ -89,17 +89,17 @@ class Watch : public Stage {
  public:
   Watch(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg) {
     out_ = bind_out<std::string>(seg, d, "paths");
-    dir_ = cfg_.str("dir", ".");
-    follow_ = cfg_.flag("follow", true);
-    recursive_ = cfg_.flag("recursive", true);
-    poll_ = cfg_.num("poll_seconds", 1.0);
-    settle_ = cfg_.num("settle_seconds", 1.0);
-    const std::string mode = cfg_.str("mode", "inotify");
+    dir_ = cfg_.str("dir");
+    follow_ = cfg_.flag("follow");
+    recursive_ = cfg_.flag("recursive");
+    poll_ = cfg_.num("poll_seconds");
+    settle_ = cfg_.num("settle_seconds");
+    const std::string mode = cfg_.str("mode");
     if (mode != "inotify" && mode != "poll")
       throw std::invalid_argument(d.name + ": mode must be 'inotify' or 'poll', not '" + mode + "'");
     inotify_wanted_ = mode == "inotify";
-    rescan_ = cfg_.num("rescan_seconds", 60.0);
-    max_watches_ = static_cast<size_t>(std::max(1.0, cfg_.num("max_watches", 100000)));
+    rescan_ = cfg_.num("rescan_seconds");
+    max_watches_ = static_cast<size_t>(std::max(1.0, cfg_.num("max_watches")));
   }
   void close_outputs() override { out_.close(); }
   void gauges(std::map<std::string, double>& g) const override {
@@ -285,8 +285,8 @@ class Read : public Stage {
   Read(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg) {
     in_ = bind_in<std::string>(seg, d, "paths");
     out_ = bind_out<ChunkPtr>(seg, d, "sources");
-    threads_ = auto_threads(cfg_.num("threads", 1));
-    newest_first_ = cfg_.flag("newest_first", true);
+    threads_ = auto_threads(cfg_.num("threads"));
+    newest_first_ = cfg_.flag("newest_first");
   }
   int threads() const override { return threads_; }
   void close_outputs() override { out_.close(); }
@@ -385,12 +385,12 @@ class Split : public Stage {
     outs_[0] = bind_out<ChunkPtr>(seg, d, "train");
     outs_[1] = bind_out<ChunkPtr>(seg, d, "test");
     outs_[2] = bind_out<ChunkPtr>(seg, d, "validation");
-    double w[3] = {cfg_.num("train", 0.9), cfg_.num("test", 0.1), cfg_.num("validation", 0.0)};
+    double w[3] = {cfg_.num("train"), cfg_.num("test"), cfg_.num("validation")};
     double total = w[0] + w[1] + w[2];
     if (total <= 0) w[0] = total = 1;
     cum_[0] = w[0] / total;
     cum_[1] = (w[0] + w[1]) / total;
-    seed_ = static_cast<uint64_t>(cfg_.num("seed", 0));
+    seed_ = static_cast<uint64_t>(cfg_.num("seed"));
   }
   void close_outputs() override {
     for (auto& o : outs_) o.close();
@@ -421,19 +421,19 @@ class Split : public Stage {
 // ----------------------------------------------------------- chunk pool --
 class ChunkPool : public Stage {
  public:
-  ChunkPool(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg), rng_(static_cast<uint64_t>(cfg_.num("seed", 0))) {
+  ChunkPool(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg), rng_(static_cast<uint64_t>(cfg_.num("seed"))) {
     in_ = bind_in<ChunkPtr>(seg, d, "sources");
     out_ = bind_out<ChunkPtr>(seg, d, "chunks");
-    window_ = static_cast<size_t>(std::max(1.0, cfg_.num("window", 50000)));
-    min_chunks_ = static_cast<size_t>(cfg_.num("min_chunks", 0));
-    start_idle_ = cfg_.num("start_after_idle_seconds", 1.0);
-    shuffle_ = cfg_.flag("shuffle", true);
-    hanse_ = cfg_.str("sampling", "pass") == "hanse";
-    hanse_ratio_ = std::max(1.0, cfg_.num("hanse_ratio", 4.0));
-    passes_ = static_cast<uint64_t>(cfg_.num("passes", 0));
-    anchor_file_ = cfg_.str("anchor_file", "");
-    wait_for_new_ = static_cast<uint64_t>(cfg_.num("wait_for_new", 0));
-    per_anchor_ = static_cast<uint64_t>(cfg_.num("chunks_per_anchor", 0));
+    window_ = static_cast<size_t>(std::max(1.0, cfg_.num("window")));
+    min_chunks_ = static_cast<size_t>(cfg_.num("min_chunks"));
+    start_idle_ = cfg_.num("start_after_idle_seconds");
+    shuffle_ = cfg_.flag("shuffle");
+    hanse_ = cfg_.str("sampling") == "hanse";
+    hanse_ratio_ = std::max(1.0, cfg_.num("hanse_ratio"));
+    passes_ = static_cast<uint64_t>(cfg_.num("passes"));
+    anchor_file_ = cfg_.str("anchor_file");
+    wait_for_new_ = static_cast<uint64_t>(cfg_.num("wait_for_new"));
+    per_anchor_ = static_cast<uint64_t>(cfg_.num("chunks_per_anchor"));
   }
   void close_outputs() override { out_.close(); }
   void gauges(std::map<std::string, double>& g) const override {
@@ -698,11 +698,11 @@ class ChunkPool : public Stage {
 // -------------------------------------------------------------- extract --
 class Extract : public Stage {
  public:
-  Extract(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg), rng_(static_cast<uint64_t>(cfg_.num("seed", 0))) {
+  Extract(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg), rng_(static_cast<uint64_t>(cfg_.num("seed"))) {
     in_ = bind_in<ChunkPtr>(seg, d, "sources");
     out_ = bind_out<ChunkPtr>(seg, d, "chunks");
-    buffer_ = static_cast<size_t>(std::max(1.0, cfg_.num("buffer", 10000)));
-    shuffle_ = cfg_.flag("shuffle", true);
+    buffer_ = static_cast<size_t>(std::max(1.0, cfg_.num("buffer")));
+    shuffle_ = cfg_.flag("shuffle");
   }
   void close_outputs() override { out_.close(); }
   void gauges(std::map<std::string, double>& g) const override { g["buffered"] = static_cast<double>(fill_.load()); }
@@ -752,14 +752,14 @@ class Rescore : public Stage {
   Rescore(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg) {
     in_ = bind_in<ChunkPtr>(seg, d, "chunks");
     out_ = bind_out<ChunkPtr>(seg, d, "chunks");
-    threads_ = auto_threads(cfg_.num("threads", 0));
-    temperature_ = cfg_.num("policy_temperature", 1.0);
-    offset_ = cfg_.num("policy_offset", 0.0);
-    deblunder_ = cfg_.flag("deblunder", false);
-    threshold_ = cfg_.num("deblunder_threshold", 0.1);
-    short_term_ = cfg_.flag("short_term", true);
-    lambda_ = cfg_.num("short_term_lambda", 0.8);
-    overwrite_ = cfg_.flag("overwrite_short_term", false);
+    threads_ = auto_threads(cfg_.num("threads"));
+    temperature_ = cfg_.num("policy_temperature");
+    offset_ = cfg_.num("policy_offset");
+    deblunder_ = cfg_.flag("deblunder");
+    threshold_ = cfg_.num("deblunder_threshold");
+    short_term_ = cfg_.flag("short_term");
+    lambda_ = cfg_.num("short_term_lambda");
+    overwrite_ = cfg_.flag("overwrite_short_term");
     gz_opts_ = gz_options(cfg_);
     open_tablebases(d.name);
   }
@@ -824,7 +824,7 @@ class Rescore : public Stage {
   // "syzygy_paths" holds the directories one per line (lcpipe.loader.segment).
   void open_tablebases(const std::string& stage) {
     std::vector<std::string> dirs;
-    const std::string all = cfg_.str("syzygy_paths", "");
+    const std::string all = cfg_.str("syzygy_paths");
     for (size_t at = 0; at < all.size();) {
       size_t nl = all.find('\n', at);
       if (nl == std::string::npos) nl = all.size();
@@ -971,17 +971,17 @@ class Unpack : public Stage {
   Unpack(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg) {
     in_ = bind_in<ChunkPtr>(seg, d, "chunks");
     out_ = bind_out<FramePtr>(seg, d, "frames");
-    threads_ = auto_threads(cfg_.num("threads", 0));
-    rate_ = cfg_.num("sampling_rate", 1.0);
-    per_chunk_ = static_cast<size_t>(cfg_.num("positions_per_chunk", 0));
-    shuffle_ = cfg_.flag("shuffle", true);
-    seed_ = static_cast<uint64_t>(cfg_.num("seed", 0));
-    cache_budget_ = static_cast<size_t>(cfg_.num("cache_mb", 1024) * 1048576.0);
-    s_min_ = cfg_.num("surprise.min_keep", 1.0);
-    s_slope_ = cfg_.num("surprise.slope", 0.0);
-    s_q_ = cfg_.num("surprise.q_weight", 1.0);
-    s_pol_ = cfg_.num("surprise.policy_weight", 0.0);
-    skip_marked_ = cfg_.flag("skip_marked", false);
+    threads_ = auto_threads(cfg_.num("threads"));
+    rate_ = cfg_.num("sampling_rate");
+    per_chunk_ = static_cast<size_t>(cfg_.num("positions_per_chunk"));
+    shuffle_ = cfg_.flag("shuffle");
+    seed_ = static_cast<uint64_t>(cfg_.num("seed"));
+    cache_budget_ = static_cast<size_t>(cfg_.num("cache_mb") * 1048576.0);
+    s_min_ = cfg_.num("surprise.min_keep");
+    s_slope_ = cfg_.num("surprise.slope");
+    s_q_ = cfg_.num("surprise.q_weight");
+    s_pol_ = cfg_.num("surprise.policy_weight");
+    skip_marked_ = cfg_.flag("skip_marked");
     gz_opts_ = gz_options(cfg_);
   }
   int threads() const override { return threads_; }
@@ -1129,12 +1129,12 @@ class Unpack : public Stage {
 // ------------------------------------------------------------ reservoir --
 class Reservoir : public Stage {
  public:
-  Reservoir(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg), rng_(static_cast<uint64_t>(cfg_.num("seed", 0))) {
+  Reservoir(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg), rng_(static_cast<uint64_t>(cfg_.num("seed"))) {
     in_ = bind_in<FramePtr>(seg, d, "frames");
     out_ = bind_out<FramePtr>(seg, d, "frames");
-    size_ = static_cast<size_t>(std::max(1.0, cfg_.num("size", 200000)));
-    min_fill_ = std::min(1.0, std::max(0.0, cfg_.num("min_fill", 0.5)));
-    shuffle_ = cfg_.flag("shuffle", true);
+    size_ = static_cast<size_t>(std::max(1.0, cfg_.num("size")));
+    min_fill_ = std::min(1.0, std::max(0.0, cfg_.num("min_fill")));
+    shuffle_ = cfg_.flag("shuffle");
   }
   void close_outputs() override { out_.close(); }
   void gauges(std::map<std::string, double>& g) const override {
@@ -1224,9 +1224,9 @@ class Batch : public Stage {
   Batch(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg) {
     in_ = bind_in<FramePtr>(seg, d, "frames");
     out_ = bind_out<BatchPtr>(seg, d, "batches");
-    threads_ = auto_threads(cfg_.num("threads", 1));
-    b_ = static_cast<size_t>(std::max(1.0, cfg_.num("batch_size", 256)));
-    drop_last_ = cfg_.flag("drop_last", false);
+    threads_ = auto_threads(cfg_.num("threads"));
+    b_ = static_cast<size_t>(std::max(1.0, cfg_.num("batch_size")));
+    drop_last_ = cfg_.flag("drop_last");
   }
   int threads() const override { return threads_; }
   void close_outputs() override { out_.close(); }

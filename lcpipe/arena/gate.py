@@ -49,7 +49,7 @@ class GateStage(Stage):
     def run(self) -> None:
         ctx, cfg = self.ctx, self.config
         try:
-            self.openings = load_openings(cfg.get("openings") or None)
+            self.openings = load_openings(cfg["openings"] or None)
             self.match = MatchSettings(games=int(cfg["games"]), parallel=int(cfg["parallel_games"]),
                                        max_plies=int(cfg["max_plies"]), adjudicate=cfg["adjudicate"])
         except (OpeningsError, ValueError) as exc:
@@ -104,7 +104,7 @@ class GateStage(Stage):
         visits = int(cfg["visits"])
         ctx.state("running", f"step {network.step} vs best step {best.network.step}")
         t0 = time.monotonic()
-        engine = cfg.get("engine", "native")
+        engine = cfg["engine"]
         result = play_match(search_player(cand.evaluator, visits, cand.name, engine),
                             search_player(best.evaluator, visits, best.name, engine),
                             self.openings, self.match, should_stop=lambda: ctx.stopping)
@@ -112,7 +112,7 @@ class GateStage(Stage):
             return False
         t = result.tally
         est = t.elo()
-        pass_low = cfg.get("pass_elo_low")
+        pass_low = cfg["pass_elo_low"]
         passed = est.score >= float(cfg["pass_score"]) and (pass_low is None or est.low >= float(pass_low))
         promoted = passed or cfg["promote"] == "all"
         elo, low, high = _capped(est.elo), _capped(est.low), _capped(est.high)

@@ -60,7 +60,7 @@ def cmd_graph(args) -> int:
     if args.format in RENDERERS:
         text = RENDERERS[args.format](plan)
         if args.output:
-            Path(args.output).write_text(text, encoding="utf-8")
+            atomic_write(args.output, text.encode("utf-8"), fsync=False)
         else:
             sys.stdout.write(text)
         return EXIT_OK
@@ -78,13 +78,12 @@ def cmd_graph(args) -> int:
 # -- stages -----------------------------------------------------------------------
 def _describe_settings(schema: dict, indent: str = "  ") -> list[str]:
     lines = []
+    from lcpipe.spec.schema_export import setting_kind
+
     for key, sub in (schema.get("properties") or {}).items():
-        kind = sub.get("type", "enum" if "enum" in sub else "any")
-        if isinstance(kind, list):
-            kind = "|".join(kind)
-        if "enum" in sub:
-            kind = " | ".join(json.dumps(v) for v in sub["enum"])
-        default = f" = {json.dumps(sub['default'])}" if "default" in sub else ""
+        kind = setting_kind(sub) or "any"
+        nested = sub.get("type") == "object" and sub.get("properties")
+        default = f" = {json.dumps(sub['default'])}" if "default" in sub and not nested else ""
         lines.append(f"{indent}{key}: {kind}{default}")
         if sub.get("description"):
             lines.append(f"{indent}    {sub['description']}")
@@ -138,13 +137,14 @@ def cmd_stages(args) -> int:
 
 # -- schema -----------------------------------------------------------------------
 def cmd_schema(args) -> int:
-    from lcpipe.registry import load_registry
+    from lcpipe.fileio import atomic_write
+    from lcpipe.registry import builtin_registry, load_registry
     from lcpipe.spec.schema_export import full_schema, stage_reference, write_schema_dir
 
-    registry = load_registry()
+    registry = builtin_registry() if args.builtin else load_registry()
     _warn_plugin_problems(registry)
     if args.docs:
-        Path(args.docs).write_text(stage_reference(registry), encoding="utf-8")
+        atomic_write(args.docs, stage_reference(registry).encode("utf-8"), fsync=False)
         print(f"wrote {args.docs}")
     if args.dir:
         written = write_schema_dir(registry, Path(args.dir))
@@ -153,7 +153,7 @@ def cmd_schema(args) -> int:
         return EXIT_OK
     text = json.dumps(full_schema(registry), indent=2, sort_keys=False) + "\n"
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        atomic_write(args.output, text.encode("utf-8"), fsync=False)
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -188,7 +188,13 @@ def cmd_run(args) -> int:
         _print_spec_errors(exc)
         return EXIT_USAGE
     from lcpipe.runtime.runlock import RunLock, RunLocked, clean_interrupted_writes, run_directory, state_directories
+    from lcpipe.runtime.runner import check_stop_bounds
 
+    try:
+        check_stop_bounds(plan.pipeline, bounds)  # a bound nothing counts would never stop the run
+    except ValueError as exc:
+        print(f"lcpipe run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.tui:
         try:
             from lcpipe.tui.app import run_dashboard_daemon, terminal_available
@@ -289,6 +295,9 @@ def register(sub) -> None:
     p.add_argument("--output", "-o", help="file to write (default: standard output)")
     p.add_argument("--dir", help="write the pipeline schema and one schema per stage type into this directory")
     p.add_argument("--docs", help="write the Markdown stage reference (docs/stages.md) to this file")
+    p.add_argument("--builtin", action="store_true",
+                   help="only the built-in stage types, not installed plugins (the repository's schemas/ and "
+                        "docs/stages.md)")
     p.set_defaults(handler=cmd_schema)
 
     p = sub.add_parser("plugins", help="list loaded plugins and report broken ones")

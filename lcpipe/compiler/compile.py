@@ -53,7 +53,13 @@ class Pipeline:
 
 
 def _as_ref_list(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
+    """The refs of a ``from`` entry; anything but a string or a list of strings was
+    already reported by the document schema and yields none."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return []
 
 
 def _resolve_ref(ref: str, where: tuple, stages: dict[str, StageType], doc: SpecDocument,
@@ -82,12 +88,14 @@ def _resolve_ref(ref: str, where: tuple, stages: dict[str, StageType], doc: Spec
 
 
 def _input_assignments(name: str, spec: dict[str, Any], st: StageType, doc: SpecDocument,
-                       errors: list[SpecError]) -> dict[str, tuple[list[str], tuple]]:
-    """Input port -> (refs, spec path) for one stage's ``from``."""
+                       errors: list[SpecError]) -> dict[str, tuple[list[str], tuple]] | None:
+    """Input port -> (refs, spec path) for one stage's ``from`` (None: ``from`` is unusable)."""
     src = spec.get("from")
     base = ("stages", name, "from")
     if src is None:
         return {}
+    if not isinstance(src, (str, list, dict)):
+        return None  # a wrong type, reported by the document schema
     if isinstance(src, dict):
         out = {}
         for port_name, refs in src.items():
@@ -139,6 +147,8 @@ def compile_document(doc: SpecDocument, registry: Registry | None = None) -> Pip
                                         did_you_mean(port_name, [p.name for p in st.inputs], "inputs"),
                                         prefer_key=True))
         assigned = _input_assignments(name, stage_specs[name], st, doc, errors)
+        if assigned is None:
+            continue
         for port in st.inputs:
             refs, where = assigned.get(port.name, ([], ("stages", name)))
             if not refs:

@@ -174,7 +174,7 @@ class Controller:
 
     def _start(self, request: dict) -> dict:
         from lcpipe.compiler import compile_file, plan_pipeline
-        from lcpipe.runtime.runner import Runtime, StopBound
+        from lcpipe.runtime.runner import Runtime, StopBound, check_stop_bounds
         from lcpipe.spec.errors import SpecErrors
 
         if not self.can_start:
@@ -191,6 +191,10 @@ class Controller:
             raise SpecRequestError(exc) from None
         except OSError as exc:
             raise ProtocolError("spec", f"cannot read {request['spec']}: {exc.strerror or exc}") from None
+        try:
+            check_stop_bounds(plan.pipeline, bounds)  # before the lock: a bound nothing counts never stops
+        except ValueError as exc:
+            raise ProtocolError("bad_request", str(exc)) from None
         from lcpipe.runtime.runlock import RunLock, RunLocked, clean_interrupted_writes, state_directories
 
         directories = state_directories(plan.pipeline)

@@ -13,20 +13,20 @@ class GenerateStage(Stage):
 
     def run(self) -> None:
         cfg = self.config
-        interval = float(cfg.get("interval", 0))
-        limit = int(cfg.get("batches", 0))
+        interval = float(cfg["interval"])
+        limit = int(cfg["batches"])
         batch = 0
         total_games = 0
         while not self.ctx.stopping:
-            seed = int(cfg.get("seed", 0)) + batch
+            seed = int(cfg["seed"]) + batch
             start = time.monotonic()
             paths = synth.write_games(
-                cfg.get("out_dir", "runs/games"), int(cfg.get("games", 50)), seed=seed,
-                input_format=int(cfg.get("input_format", 1)), version=int(cfg.get("version", 6)),
-                tar=cfg.get("per_file", "chunk") == "tar", max_plies=int(cfg.get("max_plies", 100)),
+                cfg["out_dir"], int(cfg["games"]), seed=seed,
+                input_format=int(cfg["input_format"]), version=int(cfg["version"]),
+                tar=cfg["per_file"] == "tar", max_plies=int(cfg["max_plies"]),
                 tar_name=f"games_{seed:06d}.tar",
             )
-            total_games += int(cfg.get("games", 50))
+            total_games += int(cfg["games"])
             batch += 1
             self.ctx.metrics({"games": total_games, "files": len(paths),
                               "seconds_per_batch": time.monotonic() - start}, step=batch)

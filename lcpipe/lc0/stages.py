@@ -2,7 +2,38 @@
 
 from __future__ import annotations
 
-from lcpipe.plugin import Port, StageType, hookimpl, settings
+from lcpipe.plugin import Port, StageType, field, hookimpl, settings
+
+SEED_MAX = 2**32 - 1  # seeds feed 32-bit generators
+
+GENERATE = {
+    "out_dir": field("string", "runs/games", "Directory the games are written to (created if missing).",
+                     min_length=1),
+    "games": field("integer", 50, "Games per batch.", minimum=1, maximum=1_000_000),
+    "seed": field("integer", 0, "Seed of the first batch; batch k uses seed + k.", minimum=0, maximum=SEED_MAX),
+    "input_format": field("integer", 1, "lc0 input format of the planes.", enum=[1, 2, 3, 4, 5, 132, 133]),
+    "version": field("integer", 6, "Record version (V6 or V7).", enum=[6, 7]),
+    "per_file": field("string", "chunk", "'chunk': one .gz per game; 'tar': one .tar of chunks per batch.",
+                      enum=["chunk", "tar"]),
+    "max_plies": field("integer", 100, "Games longer than this are stopped and adjudicated drawn.",
+                       minimum=1, maximum=10_000),
+    "interval": field("number", 0, "Seconds between batches; 0 writes one batch and finishes.", minimum=0,
+                      maximum=86_400, unit="s"),
+    "batches": field("integer", 0, "Stop after this many batches when interval > 0 (0: until stopped).",
+                     minimum=0, maximum=1_000_000_000),
+}
+
+BATCHES = {
+    "batch_size": field("integer", 256, "Positions per batch.", minimum=1, maximum=1_048_576),
+    "sampling_rate": field("number", 1.0, "Fraction of each game's positions used per pass.",
+                           exclusive_minimum=0, maximum=1),
+    "shuffle": field("boolean", True, "Shuffle positions (off: file order, for checks)."),
+    "shuffle_buffer": field("integer", 4096, "Positions held back for shuffling before a batch is cut.",
+                            minimum=0, maximum=100_000_000),
+    "passes": field("integer", 0, "Passes over the files once the input ends (0: forever).", minimum=0,
+                    maximum=1_000_000_000),
+    "seed": field("integer", 0, "Seed of sampling and shuffling.", minimum=0, maximum=SEED_MAX),
+}
 
 
 @hookimpl
@@ -14,25 +45,7 @@ def lcpipe_stage_types():
             description="Writes deterministic synthetic lc0 games (.gz chunks or .tar files) and emits "
                         "each written file; once, or a new batch every `interval` seconds.",
             outputs=(Port("paths", "paths", doc="each data file written"),),
-            schema=settings({
-                "out_dir": {"type": "string", "default": "runs/games",
-                            "description": "Directory the games are written to (created if missing)."},
-                "games": {"type": "integer", "minimum": 1, "default": 50,
-                          "description": "Games per batch."},
-                "seed": {"type": "integer", "default": 0,
-                         "description": "Seed of the first batch; batch k uses seed + k."},
-                "input_format": {"enum": [1, 2, 3, 4, 5, 132, 133], "default": 1,
-                                 "description": "lc0 input format of the planes."},
-                "version": {"enum": [6, 7], "default": 6, "description": "Record version (V6 or V7)."},
-                "per_file": {"enum": ["chunk", "tar"], "default": "chunk",
-                             "description": "'chunk': one .gz per game; 'tar': one .tar of chunks per batch."},
-                "max_plies": {"type": "integer", "minimum": 1, "default": 100,
-                              "description": "Games longer than this are stopped and adjudicated drawn."},
-                "interval": {"type": "number", "minimum": 0, "default": 0,
-                             "description": "Seconds between batches; 0 writes one batch and finishes."},
-                "batches": {"type": "integer", "minimum": 0, "default": 0,
-                            "description": "Stop after this many batches when interval > 0 (0: until stopped)."},
-            }),
+            schema=settings(GENERATE),
         ),
         StageType(
             name="data.batches",
@@ -41,18 +54,6 @@ def lcpipe_stage_types():
                         "(slow but simple; the native loader.* stages are the fast path).",
             inputs=(Port("paths", "paths", doc="data files (.gz chunks or .tar of chunks)"),),
             outputs=(Port("batches", "batches"),),
-            schema=settings({
-                "batch_size": {"type": "integer", "minimum": 1, "default": 256,
-                               "description": "Positions per batch."},
-                "sampling_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 1.0,
-                                  "description": "Fraction of each game's positions used per pass."},
-                "shuffle": {"type": "boolean", "default": True,
-                            "description": "Shuffle positions (off: file order, for checks)."},
-                "shuffle_buffer": {"type": "integer", "minimum": 0, "default": 4096,
-                                   "description": "Positions held back for shuffling before a batch is cut."},
-                "passes": {"type": "integer", "minimum": 0, "default": 0,
-                           "description": "Passes over the files once the input ends (0: forever)."},
-                "seed": {"type": "integer", "default": 0, "description": "Seed of sampling and shuffling."},
-            }),
+            schema=settings(BATCHES),
         ),
     ]

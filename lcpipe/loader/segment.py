@@ -19,8 +19,8 @@ from typing import Any
 from lcpipe.loader.progress import GamesDelivered
 from lcpipe.types import Batch
 
-# Default queue capacity per item type (items are cheap handles except frames).
-_CAPACITY = {"paths": 1024, "chunk_sources": 4096, "chunks": 256, "frames": 16384, "batches": 4}
+# Capacity of the queues that hand batches to Python stages (each batch holds a buffer).
+_OUT_CAPACITY = {"batches": 4}
 _IN_TYPES = {"paths"}
 _OUT_TYPES = {"batches"}
 
@@ -63,6 +63,18 @@ def _syzygy_paths(stage: str, paths: list, workdir: Path) -> str:
     return "\n".join(out)
 
 
+def native_config(member, workdir: Path) -> dict[str, Any]:
+    """A member's validated, defaulted settings as the C++ stage reads them: flat, paths resolved."""
+    config = flatten(member.config)
+    if member.stage_type == "loader.watch":
+        config["dir"] = _resolve(str(config["dir"]), workdir)
+    if member.stage_type == "loader.chunk_pool" and config["anchor_file"]:
+        config["anchor_file"] = _resolve(str(config["anchor_file"]), workdir)
+    if member.stage_type == "loader.rescore":
+        config["syzygy_paths"] = _syzygy_paths(member.name, member.config["syzygy_paths"], workdir)
+    return config
+
+
 def describe(members, internal_links, has_input, has_output, workdir: Path = Path(".")):
     """(queues, stages, external inputs {key: qid}, external outputs {key: qid}) for the C++ Segment."""
     decl = _declarations()
@@ -71,10 +83,10 @@ def describe(members, internal_links, has_input, has_output, workdir: Path = Pat
     ext_in: dict[str, str] = {}
     ext_out: dict[str, str] = {}
 
-    def queue_settings(member, ptype):
-        q = dict((member.config or {}).get("queue") or {})
-        q.update(getattr(member, "queue", None) or {})
-        return int(q.get("capacity") or _CAPACITY.get(ptype, 64)), str(q.get("overflow") or "block")
+    def queue_settings(member):
+        q = dict(member.config["queue"])  # the stage's declared queue settings, defaults filled
+        q.update(getattr(member, "queue", None) or {})  # the spec's `queue:` block of the stage wins
+        return int(q["capacity"]), str(q["overflow"])
 
     for m in members:
         st = decl.get(m.stage_type)
@@ -86,7 +98,7 @@ def describe(members, internal_links, has_input, has_output, workdir: Path = Pat
             internal = [l for l in internal_links if l.dst == m.name and l.dst_port == port.name]
             if not internal and not has_input(key):
                 continue
-            cap, ov = queue_settings(m, port.type)
+            cap, ov = queue_settings(m)
             queues[key] = {"id": key, "type": port.type, "capacity": cap, "overflow": ov, "external_writers": 0}
             inputs[port.name] = key
             if not internal:
@@ -105,20 +117,14 @@ def describe(members, internal_links, has_input, has_output, workdir: Path = Pat
                     raise ValueError(f"{key}: a native loader segment hands only {sorted(_OUT_TYPES)} to Python "
                                      f"stages, not {port.type!r}")
                 qid = "out:" + key
-                queues[qid] = {"id": qid, "type": port.type, "capacity": _CAPACITY[port.type],
+                queues[qid] = {"id": qid, "type": port.type, "capacity": _OUT_CAPACITY[port.type],
                                "overflow": "block", "external_writers": 0}
                 targets.append(qid)
                 ext_out[key] = qid
             if targets:
                 outputs[port.name] = targets
-        config = flatten(m.config)
-        if m.stage_type == "loader.watch":
-            config["dir"] = _resolve(str(config.get("dir", "games")), workdir)
-        if m.stage_type == "loader.chunk_pool" and config.get("anchor_file"):
-            config["anchor_file"] = _resolve(str(config["anchor_file"]), workdir)
-        if m.stage_type == "loader.rescore":
-            config["syzygy_paths"] = _syzygy_paths(m.name, (m.config or {}).get("syzygy_paths") or [], workdir)
-        stages.append({"name": m.name, "type": m.stage_type, "config": config, "inputs": inputs, "outputs": outputs})
+        stages.append({"name": m.name, "type": m.stage_type, "config": native_config(m, workdir), "inputs": inputs,
+                       "outputs": outputs})
     return list(queues.values()), stages, ext_in, ext_out
 
 

@@ -6,50 +6,58 @@ edges are fused into one C++ segment, run by ``lcpipe.loader.segment``.
 
 from __future__ import annotations
 
-from lcpipe.plugin import Port, StageType, hookimpl, settings
+from lcpipe.plugin import Port, Problem, StageType, field, group, hookimpl, settings
+from lcpipe.settings import Field, Group
 
 FACTORY = "lcpipe.loader.segment:LoaderSegment"
+MAX_THREADS = 1024
+SEED_MAX = 2**53 - 1  # the native side reads numbers as doubles: exact up to 2**53
+MAX_ITEMS = 1_000_000_000  # counts of chunks, positions, passes
 
 
-def _queue(capacity: int) -> dict:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "description": "The bounded queue feeding this stage inside the native segment.",
-        "default": {"capacity": capacity, "overflow": "block"},
-        "properties": {
-            "capacity": {"type": "integer", "minimum": 1, "default": capacity,
-                         "description": "Items the queue holds before writers wait (or drop, see overflow)."},
-            "overflow": {"enum": ["block", "drop_newest", "keep_newest"], "default": "block",
-                         "description": "When full: wait (block), drop the new item (drop_newest), or drop the "
-                                        "oldest (keep_newest). Use a dropping policy on test/validation streams "
-                                        "so they never stall training."},
-        },
-    }
+def _queue(capacity: int) -> Group:
+    return group("The bounded queue feeding this stage inside the native segment.", {
+        "capacity": field("integer", capacity, "Items the queue holds before writers wait (or drop, see overflow).",
+                          minimum=1, maximum=10_000_000),
+        "overflow": field("string", "block", "When full: wait (block), drop the new item (drop_newest), or drop "
+                          "the oldest (keep_newest). Use a dropping policy on test/validation streams so they "
+                          "never stall training.", enum=["block", "drop_newest", "keep_newest"]),
+    })
 
 
-def _threads(default: int, what: str) -> dict:
-    return {"type": "integer", "minimum": 0, "default": default,
-            "description": f"Threads {what} (0: one per CPU core)."}
+def _threads(default: int, what: str) -> Field:
+    return field("integer", default, f"Threads {what} (0: one per CPU core).", minimum=0, maximum=MAX_THREADS)
 
 
-def _seed() -> dict:
-    return {"type": "integer", "minimum": 0, "default": 0, "description": "Seed of the random choices."}
+def _seed() -> Field:
+    return field("integer", 0, "Seed of the random choices.", minimum=0, maximum=SEED_MAX)
 
 
 def _gzip() -> dict:
     return {
-        "inflater": {"enum": ["native", "zlib"], "default": "native",
-                     "description": "DEFLATE decoder: lcpipe's own (faster on whole chunks) or zlib. Damaged "
-                                    "streams are always decoded again by zlib, so both keep the same bytes."},
-        "check_crc": {"type": "boolean", "default": True,
-                      "description": "Verify each gzip member's CRC-32 (the length is always checked)."},
+        "inflater": field("string", "native", "DEFLATE decoder: lcpipe's own (faster on whole chunks) or zlib. "
+                          "Damaged streams are always decoded again by zlib, so both keep the same bytes.",
+                          enum=["native", "zlib"]),
+        "check_crc": field("boolean", True, "Verify each gzip member's CRC-32 (the length is always checked)."),
     }
 
 
-def _stage(name: str, description: str, inputs, outputs, props: dict) -> StageType:
+def _stage(name: str, description: str, inputs, outputs, props: dict, checks=()) -> StageType:
     return StageType(name=name, factory=FACTORY, description=description, inputs=tuple(inputs),
-                     outputs=tuple(outputs), schema=settings(props), segment="loader")
+                     outputs=tuple(outputs), schema=settings(props), segment="loader", checks=tuple(checks))
+
+
+def check_window_holds_min_chunks(config: dict):
+    if config["min_chunks"] > config["window"]:
+        yield Problem(("min_chunks",), f"min_chunks ({config['min_chunks']}) is larger than the window "
+                      f"({config['window']})",
+                      "the pool keeps only `window` chunks: raise window or lower min_chunks")
+
+
+def check_some_split_weight(config: dict):
+    if config["train"] + config["test"] + config["validation"] <= 0:
+        yield Problem(("train",), "every split weight is 0, so no chunk goes anywhere",
+                      "give train (or test, validation) a weight above 0")
 
 
 @hookimpl
@@ -62,27 +70,23 @@ def lcpipe_stage_types():
             "written.",
             [], [Port("paths", "paths", doc="each data file, once")],
             {
-                "dir": {"type": "string", "default": "games", "description": "Directory to watch."},
-                "recursive": {"type": "boolean", "default": True, "description": "Also scan subdirectories."},
-                "follow": {"type": "boolean", "default": True,
-                           "description": "Keep watching for new files; false: finish after the first scan."},
-                "mode": {"enum": ["inotify", "poll"], "default": "inotify",
-                         "description": "How new files are noticed: inotify events (Linux; a file counts as "
-                                        "complete once closed after writing or renamed into place), falling "
-                                        "back to polling when inotify is unavailable or out of watches; or "
-                                        "poll: scans every poll_seconds."},
-                "poll_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 1.0,
-                                 "description": "Seconds between scans when polling (and between looks at files "
-                                                "still being written)."},
-                "rescan_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 60.0,
-                                   "description": "With inotify: seconds between safety rescans of the tree (files "
-                                                  "missed by events, such as hard links)."},
-                "max_watches": {"type": "integer", "minimum": 1, "default": 100000,
-                                "description": "With inotify: most directories watched; beyond it (or the "
-                                               "system's limit) the stage polls instead."},
-                "settle_seconds": {"type": "number", "minimum": 0, "default": 1.0,
-                                   "description": "A file is taken once unchanged for this long (or between two "
-                                                  "scans): partial writes are not read."},
+                "dir": field("string", "games", "Directory to watch.", min_length=1),
+                "recursive": field("boolean", True, "Also scan subdirectories."),
+                "follow": field("boolean", True, "Keep watching for new files; false: finish after the first scan."),
+                "mode": field("string", "inotify", "How new files are noticed: inotify events (Linux; a file counts "
+                              "as complete once closed after writing or renamed into place), falling back to "
+                              "polling when inotify is unavailable or out of watches; or poll: scans every "
+                              "poll_seconds.", enum=["inotify", "poll"]),
+                "poll_seconds": field("number", 1.0, "Seconds between scans when polling (and between looks at "
+                                      "files still being written).", exclusive_minimum=0, maximum=86_400, unit="s"),
+                "rescan_seconds": field("number", 60.0, "With inotify: seconds between safety rescans of the tree "
+                                        "(files missed by events, such as hard links).",
+                                        exclusive_minimum=0, maximum=86_400, unit="s"),
+                "max_watches": field("integer", 100000, "With inotify: most directories watched; beyond it (or the "
+                                     "system's limit) the stage polls instead.", minimum=1, maximum=MAX_ITEMS),
+                "settle_seconds": field("number", 1.0, "A file is taken once unchanged for this long (or between "
+                                        "two scans): partial writes are not read.",
+                                        minimum=0, maximum=86_400, unit="s"),
             },
         ),
         _stage(
@@ -93,8 +97,7 @@ def lcpipe_stage_types():
             [Port("sources", "chunk_sources", doc="one source per chunk (game)")],
             {
                 "threads": _threads(1, "indexing files"),
-                "newest_first": {"type": "boolean", "default": True,
-                                 "description": "Emit a tar's members newest first (by name)."},
+                "newest_first": field("boolean", True, "Emit a tar's members newest first (by name)."),
                 "queue": _queue(1024),
             },
         ),
@@ -105,14 +108,14 @@ def lcpipe_stage_types():
             [Port("sources", "chunk_sources")],
             [Port("train", "chunk_sources"), Port("test", "chunk_sources"), Port("validation", "chunk_sources")],
             {
-                "train": {"type": "number", "minimum": 0, "default": 0.9, "description": "Weight of the train split."},
-                "test": {"type": "number", "minimum": 0, "default": 0.1, "description": "Weight of the test split."},
-                "validation": {"type": "number", "minimum": 0, "default": 0.0,
-                               "description": "Weight of the validation split."},
-                "seed": {"type": "integer", "minimum": 0, "default": 0,
-                         "description": "Hash seed; changing it reshuffles which games go where."},
+                "train": field("number", 0.9, "Weight of the train split.", minimum=0),
+                "test": field("number", 0.1, "Weight of the test split.", minimum=0),
+                "validation": field("number", 0.0, "Weight of the validation split.", minimum=0),
+                "seed": field("integer", 0, "Hash seed; changing it reshuffles which games go where.",
+                              minimum=0, maximum=MAX_ITEMS),
                 "queue": _queue(4096),
             },
+            checks=[check_some_split_weight],
         ),
         _stage(
             "loader.chunk_pool",
@@ -122,38 +125,32 @@ def lcpipe_stage_types():
             [Port("sources", "chunk_sources")],
             [Port("chunks", "chunks")],
             {
-                "window": {"type": "integer", "minimum": 1, "default": 50000,
-                           "description": "Number of newest chunks kept."},
-                "min_chunks": {"type": "integer", "minimum": 0, "default": 0,
-                               "description": "Chunks received before the first output, a hard floor while the "
-                                              "input may still grow (a watched directory); more than the window "
-                                              "starts on the newest of them. 0: wait for a full window (or see "
-                                              "start_after_idle_seconds). An input that has ended starts the "
-                                              "pool on what it holds."},
-                "start_after_idle_seconds": {"type": "number", "minimum": 0, "default": 1.0,
-                                             "description": "Only with min_chunks 0: start below a full window "
-                                                            "once no new chunk arrived for this long (a finished "
-                                                            "directory smaller than the window). 0: never."},
-                "sampling": {"enum": ["pass", "hanse"], "default": "pass",
-                             "description": "'pass': each chunk once per pass; 'hanse': with replacement, weight "
-                                            "growing exponentially with recency."},
-                "hanse_ratio": {"type": "number", "minimum": 1, "default": 4.0,
-                                "description": "'hanse': how much likelier the newest chunk is than the oldest."},
-                "shuffle": {"type": "boolean", "default": True,
-                            "description": "Shuffle each pass; false: name order (for reproducible tests)."},
-                "passes": {"type": "integer", "minimum": 0, "default": 0,
-                           "description": "Stop after this many passes (0: endless)."},
-                "wait_for_new": {"type": "integer", "minimum": 0, "default": 0,
-                                 "description": "Emit only once this many chunks newer than the anchor arrived; "
-                                                "then the anchor moves to the newest chunk (0: no waiting)."},
-                "chunks_per_anchor": {"type": "integer", "minimum": 0, "default": 0,
-                                      "description": "After emitting this many chunks, wait for wait_for_new new "
-                                                     "ones again (0: wait only once)."},
-                "anchor_file": {"type": "string", "default": "",
-                                "description": "File keeping the anchor across restarts ('' : in memory only)."},
+                "window": field("integer", 50000, "Number of newest chunks kept.", minimum=1, maximum=MAX_ITEMS),
+                "min_chunks": field("integer", 0, "Chunks received before the first output (at most the window), a hard "
+                                    "floor while the input may still grow (a watched directory). 0: wait for a "
+                                    "full window (or see start_after_idle_seconds). An input that has ended "
+                                    "starts the pool on what it holds.", minimum=0, maximum=MAX_ITEMS),
+                "start_after_idle_seconds": field("number", 1.0, "Only with min_chunks 0: start below a full window "
+                                                  "once no new chunk arrived for this long (a finished "
+                                                  "directory smaller than the window). 0: never.",
+                                                  minimum=0, maximum=86_400, unit="s"),
+                "sampling": field("string", "pass", "'pass': each chunk once per pass; 'hanse': with replacement, "
+                                  "weight growing exponentially with recency.", enum=["pass", "hanse"]),
+                "hanse_ratio": field("number", 4.0, "'hanse': how much likelier the newest chunk is than the "
+                                     "oldest.", minimum=1, maximum=1e6),
+                "shuffle": field("boolean", True, "Shuffle each pass; false: name order (for reproducible tests)."),
+                "passes": field("integer", 0, "Stop after this many passes (0: endless).",
+                                minimum=0, maximum=MAX_ITEMS),
+                "wait_for_new": field("integer", 0, "Emit only once this many chunks newer than the anchor arrived; "
+                                      "then the anchor moves to the newest chunk (0: no waiting).",
+                                      minimum=0, maximum=MAX_ITEMS),
+                "chunks_per_anchor": field("integer", 0, "After emitting this many chunks, wait for wait_for_new "
+                                           "new ones again (0: wait only once).", minimum=0, maximum=MAX_ITEMS),
+                "anchor_file": field("string", "", "File keeping the anchor across restarts ('' : in memory only)."),
                 "seed": _seed(),
                 "queue": _queue(4096),
             },
+            checks=[check_window_holds_min_chunks],
         ),
         _stage(
             "loader.extract",
@@ -161,9 +158,8 @@ def lcpipe_stage_types():
             [Port("sources", "chunk_sources")],
             [Port("chunks", "chunks")],
             {
-                "buffer": {"type": "integer", "minimum": 1, "default": 10000,
-                           "description": "Chunks held for shuffling."},
-                "shuffle": {"type": "boolean", "default": True, "description": "false: keep the input order."},
+                "buffer": field("integer", 10000, "Chunks held for shuffling.", minimum=1, maximum=MAX_ITEMS),
+                "shuffle": field("boolean", True, "false: keep the input order."),
                 "seed": _seed(),
                 "queue": _queue(4096),
             },
@@ -177,28 +173,24 @@ def lcpipe_stage_types():
             [Port("chunks", "chunks")],
             {
                 "threads": _threads(0, "rescoring games"),
-                "policy_temperature": {"type": "number", "exclusiveMinimum": 0, "default": 1.0,
-                                       "description": "Policy p -> p^(1/T), renormalised."},
-                "policy_offset": {"type": "number", "minimum": 0, "default": 0.0,
-                                  "description": "Subtracted from every legal move's probability (floored at 0) "
-                                                 "before the temperature."},
-                "deblunder": {"type": "boolean", "default": False,
-                              "description": "Positions before a blunder learn the best line's value instead "
-                                             "of the game result."},
-                "deblunder_threshold": {"type": "number", "minimum": 0, "default": 0.1,
-                                        "description": "best_q - played_q above which a played move is a blunder."},
-                "short_term": {"type": "boolean", "default": True,
-                               "description": "Fill missing short-term values and opponent/next move indices."},
-                "short_term_lambda": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.8,
-                                      "description": "Decay of the short-term value's look-ahead per ply."},
-                "overwrite_short_term": {"type": "boolean", "default": False,
-                                         "description": "Recompute them even where the data has them (V7)."},
-                "syzygy_paths": {"type": "array", "items": {"type": "string", "minLength": 1}, "default": [],
-                                 "description": "Directories of Syzygy tables (*.rtbw, *.rtbz); empty: off. The "
-                                                "game result target is rescored from the tables' WDL value "
-                                                "(docs/loader.md, 'Tablebase rescoring'). Relative paths are "
-                                                "resolved from the pipeline's directory; a directory that "
-                                                "cannot be read stops the start."},
+                "policy_temperature": field("number", 1.0, "Policy p -> p^(1/T), renormalised.",
+                                            exclusive_minimum=0, maximum=100),
+                "policy_offset": field("number", 0.0, "Subtracted from every legal move's probability (floored at "
+                                       "0) before the temperature.", minimum=0, maximum=1),
+                "deblunder": field("boolean", False, "Positions before a blunder learn the best line's value "
+                                   "instead of the game result."),
+                "deblunder_threshold": field("number", 0.1, "best_q - played_q above which a played move is a "
+                                             "blunder.", minimum=0, maximum=2),
+                "short_term": field("boolean", True, "Fill missing short-term values and opponent/next move "
+                                    "indices."),
+                "short_term_lambda": field("number", 0.8, "Decay of the short-term value's look-ahead per ply.",
+                                           minimum=0, maximum=1),
+                "overwrite_short_term": field("boolean", False, "Recompute them even where the data has them (V7)."),
+                "syzygy_paths": field("array", [], "Directories of Syzygy tables (*.rtbw, *.rtbz); empty: off. The "
+                                      "game result target is rescored from the tables' WDL value (docs/loader.md, "
+                                      "'Tablebase rescoring'). Relative paths are resolved from the pipeline's "
+                                      "directory; a directory that cannot be read stops the start.",
+                                      items=field("string", min_length=1)),
                 **_gzip(),
                 "queue": _queue(256),
             },
@@ -211,33 +203,26 @@ def lcpipe_stage_types():
             [Port("frames", "frames")],
             {
                 "threads": _threads(0, "decoding chunks"),
-                "sampling_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 1.0,
-                                  "description": "Fraction of a game's positions emitted per visit."},
-                "positions_per_chunk": {"type": "integer", "minimum": 0, "default": 0,
-                                        "description": "Positions per visit instead of a rate (0: use the rate)."},
-                "shuffle": {"type": "boolean", "default": True,
-                            "description": "Pick positions at random; false: in game order."},
-                "cache_mb": {"type": "number", "minimum": 0, "default": 1024,
-                             "description": "Memory for not-yet-used decoded positions (0: no cache)."},
-                "skip_marked": {"type": "boolean", "default": False,
-                                "description": "Drop positions a rescorer marked for deletion."},
+                "sampling_rate": field("number", 1.0, "Fraction of a game's positions emitted per visit.",
+                                       maximum=1, exclusive_minimum=0),
+                "positions_per_chunk": field("integer", 0, "Positions per visit instead of a rate (0: use the "
+                                             "rate).", minimum=0, maximum=MAX_ITEMS),
+                "shuffle": field("boolean", True, "Pick positions at random; false: in game order."),
+                "cache_mb": field("number", 1024, "Memory for not-yet-used decoded positions (0: no cache).",
+                                  minimum=0, maximum=1_048_576, unit="MiB"),
+                "skip_marked": field("boolean", False, "Drop positions a rescorer marked for deletion."),
                 **_gzip(),
-                "surprise": {
-                    "type": "object", "additionalProperties": False,
-                    "description": "Keep a position with probability min_keep + slope * (q_weight*|best_q - "
-                                   "orig_q| + policy_weight*policy_kld), clamped to [0, 1].",
-                    "default": {"min_keep": 1.0, "slope": 0.0, "q_weight": 1.0, "policy_weight": 0.0},
-                    "properties": {
-                        "min_keep": {"type": "number", "minimum": 0, "maximum": 1, "default": 1.0,
-                                     "description": "Keep probability of an unsurprising position (1: off)."},
-                        "slope": {"type": "number", "minimum": 0, "default": 0.0,
-                                  "description": "Added keep probability per unit of surprise."},
-                        "q_weight": {"type": "number", "minimum": 0, "default": 1.0,
-                                     "description": "Weight of the value surprise |best_q - orig_q|."},
-                        "policy_weight": {"type": "number", "minimum": 0, "default": 0.0,
-                                          "description": "Weight of the policy surprise (policy_kld)."},
-                    },
-                },
+                "surprise": group(
+                    "Keep a position with probability min_keep + slope * (q_weight*|best_q - orig_q| + "
+                    "policy_weight*policy_kld), clamped to [0, 1].", {
+                        "min_keep": field("number", 1.0, "Keep probability of an unsurprising position (1: off).",
+                                          minimum=0, maximum=1),
+                        "slope": field("number", 0.0, "Added keep probability per unit of surprise.", minimum=0),
+                        "q_weight": field("number", 1.0, "Weight of the value surprise |best_q - orig_q|.",
+                                          minimum=0),
+                        "policy_weight": field("number", 0.0, "Weight of the policy surprise (policy_kld).",
+                                               minimum=0),
+                    }),
                 "seed": _seed(),
                 "queue": _queue(256),
             },
@@ -249,10 +234,10 @@ def lcpipe_stage_types():
             [Port("frames", "frames")],
             [Port("frames", "frames")],
             {
-                "size": {"type": "integer", "minimum": 1, "default": 200000, "description": "Slots (frames)."},
-                "min_fill": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5,
-                             "description": "Fraction of the slots filled before the first frame leaves."},
-                "shuffle": {"type": "boolean", "default": True, "description": "false: pass frames straight on."},
+                "size": field("integer", 200000, "Slots (frames).", minimum=1, maximum=MAX_ITEMS),
+                "min_fill": field("number", 0.5, "Fraction of the slots filled before the first frame leaves.",
+                                  minimum=0, maximum=1),
+                "shuffle": field("boolean", True, "false: pass frames straight on."),
                 "seed": _seed(),
                 "queue": _queue(16384),
             },
@@ -264,10 +249,9 @@ def lcpipe_stage_types():
             [Port("frames", "frames")],
             [Port("batches", "batches")],
             {
-                "batch_size": {"type": "integer", "minimum": 1, "default": 256, "description": "Positions per batch."},
+                "batch_size": field("integer", 256, "Positions per batch.", minimum=1, maximum=1_048_576),
                 "threads": _threads(1, "encoding batches"),
-                "drop_last": {"type": "boolean", "default": False,
-                              "description": "Drop a last partial batch when the input ends."},
+                "drop_last": field("boolean", False, "Drop a last partial batch when the input ends."),
                 "queue": _queue(16384),
             },
         ),

@@ -76,12 +76,12 @@ class ExportStage(Stage):
         from lcpipe.nets.export import snapshot_to_net
 
         ctx, cfg = self.ctx, self.config
-        template = cfg.get("path", "nets/{step:08d}.pb.gz")
+        template = cfg["path"]
         try:
             render_path(template, 0)
         except ValueError as e:
             raise StageFailed(str(e)) from None
-        kinds = set(cfg.get("kinds") or [])
+        kinds = set(cfg["kinds"])
         written = 0
         for snap in ctx.input("weights"):
             if not isinstance(snap, NetworkSnapshot):
@@ -89,7 +89,7 @@ class ExportStage(Stage):
                 continue
             if kinds and snap.kind not in kinds:
                 continue
-            if cfg.get("input_format"):
+            if cfg["input_format"]:
                 snap = NetworkSnapshot(snap.step, snap.model, snap.params, snap.kind, int(cfg["input_format"]),
                                        snap.extra)
             existing = exported_files(template, snap.step, snap.kind)
@@ -104,7 +104,7 @@ class ExportStage(Stage):
             path = render_path(kind_template(template, snap.kind), snap.step, snap.kind)
             t0 = time.monotonic()
             try:
-                net, notes = snapshot_to_net(snap, cfg.get("encoding", "linear16"))
+                net, notes = snapshot_to_net(snap, cfg["encoding"])
                 net.write(path)
             except (ValueError, KeyError) as e:  # e.g. non-finite weights: count and skip
                 ctx.warning(f"step {snap.step}: not exported: {e}")
@@ -112,7 +112,7 @@ class ExportStage(Stage):
             for note in notes:
                 ctx.info(f"step {snap.step}: {note}")
             written += 1
-            prune(template, int(cfg.get("keep_last", 0)), snap.kind)
+            prune(template, int(cfg["keep_last"]), snap.kind)
             ctx.metrics({"export/seconds": time.monotonic() - t0, "export/networks": written}, snap.step)
             ctx.info(f"wrote {path} (step {snap.step}, {snap.kind})")
             if not ctx.output("network").put(ExportedNetwork(path=Path(path), step=snap.step, kind=snap.kind)):

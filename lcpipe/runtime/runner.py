@@ -64,6 +64,24 @@ class StopBound:
         return StopBound(key.strip(), limit)
 
 
+def stop_targets(pipeline) -> list[str]:
+    """What a --stop-after bound can count in this pipeline: seconds, each output port
+    type some stage produces (plural allowed: networks), and each stage.port."""
+    g = pipeline.graph
+    types = {p.type for n in g.nodes for p in g.nodes[n]["stage_type"].outputs}
+    ports = {f"{n}.{p.name}" for n in g.nodes for p in g.nodes[n]["stage_type"].outputs}
+    return ["seconds", *sorted(types), *sorted(ports)]
+
+
+def check_stop_bounds(pipeline, bounds: list[StopBound]) -> None:
+    """ValueError for a bound nothing in the pipeline counts (the run would never stop on it)."""
+    valid = stop_targets(pipeline)
+    for bound in bounds:
+        if bound.target not in valid and bound.target.rstrip("s") not in valid:
+            raise ValueError(f"--stop-after {bound.target}={bound.limit:g}: nothing in this pipeline produces "
+                             f"{bound.target!r}; valid: {', '.join(valid)}")
+
+
 @dataclass
 class RunResult:
     exit_code: int
@@ -93,6 +111,7 @@ class Runtime:
         self.pipeline = plan.pipeline
         self.bus = bus or EventBus()
         self.stop_after = stop_after or []
+        check_stop_bounds(plan.pipeline, self.stop_after)
         self.grace = grace
         self.debug = debug
         self._channels: dict[tuple[str, str], StreamChannel | LatestChannel] = {}

@@ -24,6 +24,15 @@ import numpy as np
 from lcpipe.lc0 import chunks, frames as fr
 from lcpipe.selfplay.game import PoolStats
 
+def engine_settings(settings: dict) -> dict:
+    """``settings`` over the selfplay.mcts stage's declared defaults (their one source), plus the
+    engine's own inputs (numbering, evaluators of a match) at their neutral values."""
+    from lcpipe.selfplay.stages import SETTINGS
+    from lcpipe.settings import defaults
+
+    return {**defaults(SETTINGS), "first_game": 0, "evaluators": 1, "paired": False, **settings}
+
+
 _CHUNK_NAME = re.compile(r"^(?P<prefix>.+)-\d{20}-\d{6}-(?P<game>\d{8,})\.gz$")
 
 
@@ -132,11 +141,11 @@ class NativePool:
     def __init__(self, settings: dict):
         from lcpipe import _native
 
-        self.settings = dict(settings)
+        self.settings = engine_settings(settings)
         self.engine = _native.SelfPlayEngine(self.settings)
         self.groups = self.engine.groups
-        self.first_game = int(self.settings.get("first_game", 0))
-        self.max_games = int(self.settings.get("stop_after_games", 0))
+        self.first_game = int(self.settings["first_game"])
+        self.max_games = int(self.settings["stop_after_games"])
         self.stats = PoolStats()
         self._inflight: list[tuple | None] = [None] * self.groups
         self._allow_new = True
@@ -244,8 +253,9 @@ def search_position(evaluator, settings: dict, fen: str = "", moves: Sequence[st
     """
     from lcpipe import _native
 
+    settings = engine_settings(settings)
     search = _native.PositionSearch(settings, fen, list(moves), seed)
-    budget = int(visits if visits is not None else settings.get("visits", 32))
+    budget = int(visits if visits is not None else settings["visits"])
     outputs = (None, None, None)
     while search.step(budget, *outputs):
         if stop is not None and stop():

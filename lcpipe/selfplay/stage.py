@@ -17,13 +17,13 @@ from lcpipe.selfplay.writer import write_game
 def search_config(cfg: dict) -> SearchConfig:
     keys = ("visits", "cpuct", "cpuct_base", "cpuct_factor", "fpu_reduction", "fpu_reduction_root", "noise_alpha",
             "noise_epsilon", "policy_temperature", "tree_reuse", "input_format")
-    return SearchConfig(**{k: cfg[k] for k in keys if k in cfg})
+    return SearchConfig(**{k: cfg[k] for k in keys})
 
 
 def game_config(cfg: dict) -> GameConfig:
     keys = ("max_plies", "temperature", "temp_decay_plies", "temp_cutoff_ply", "temp_endgame", "resign_q",
             "resign_earliest_ply", "resign_playthrough", "adjudicate")
-    return GameConfig(**{k: cfg[k] for k in keys if k in cfg})
+    return GameConfig(**{k: cfg[k] for k in keys})
 
 
 # settings only the native engine reads (their "off" values: None, 0, [], and syzygy_adjudicate's True)
@@ -34,10 +34,9 @@ def native_settings(cfg: dict, first_game: int) -> dict:
     """The native engine's settings: the stage's own, plus where numbering starts and the openings."""
     out = dict(cfg)
     out["first_game"] = first_game
-    out["threads"] = int(cfg.get("threads", 0)) or max(1, min(os.cpu_count() or 1, 8))
-    path = cfg.get("openings")
-    out["openings"] = read_openings(path) if path else None
-    out["syzygy_paths"] = list(cfg.get("syzygy_paths") or [])
+    out["threads"] = int(cfg["threads"]) or max(1, min(os.cpu_count() or 1, 8))
+    out["openings"] = read_openings(cfg["openings"]) if cfg["openings"] else None
+    out["syzygy_paths"] = list(cfg["syzygy_paths"])
     return out
 
 
@@ -45,31 +44,31 @@ class SelfPlayStage(Stage):
     def run(self) -> None:
         ctx, cfg = self.ctx, self.config
         self.search = search_config(cfg)
-        out_dir = cfg.get("out_dir", "runs/selfplay/games")
-        prefix = cfg.get("chunk_prefix", "selfplay")
+        out_dir = cfg["out_dir"]
+        prefix = cfg["chunk_prefix"]
         # a restarted run continues numbering (and so every game's random stream) after the games it wrote
         first_game = first_game_in(out_dir, prefix)
-        self.engine_kind = cfg.get("engine", "native")
+        self.engine_kind = cfg["engine"]
         if self.engine_kind == "native":
             self.pool = NativePool(native_settings(cfg, first_game))
             write = write_native_game
         else:
-            self.pool = GamePool(self.search, game_config(cfg), parallel=int(cfg.get("parallel_games", 16)),
-                                 seed=int(cfg.get("seed", 0)), max_games=int(cfg.get("stop_after_games", 0)),
-                                 first_game=first_game, groups=int(cfg.get("network_batches", 2)))
+            self.pool = GamePool(self.search, game_config(cfg), parallel=int(cfg["parallel_games"]),
+                                 seed=int(cfg["seed"]), max_games=int(cfg["stop_after_games"]),
+                                 first_game=first_game, groups=int(cfg["network_batches"]))
             write = write_game
-            ignored = [k for k in NATIVE_ONLY if cfg.get(k) not in (None, 0, 0.0, [], True)]
+            ignored = [k for k in NATIVE_ONLY if cfg[k] not in (None, 0, 0.0, [], True)]
             if ignored:
                 ctx.warning(f"engine: python ignores {', '.join(ignored)} (native engine settings)")
         if first_game:
             ctx.info(f"self-play continues at game {first_game} (games already in {out_dir})")
-        self.evaluator: Evaluator = make_evaluator(cfg.get("bootstrap", "uniform"))
+        self.evaluator: Evaluator = make_evaluator(cfg["bootstrap"])
         self.network_closed = not ctx.has_input("network")
         self.games_at_load = 0  # pool.started when the current network was loaded
         self.bad_networks = 0
         self.start = time.monotonic()
-        per_network = int(cfg.get("games_per_network", 0))
-        if cfg.get("wait_for_network") and not self.network_closed:
+        per_network = int(cfg["games_per_network"])
+        if cfg["wait_for_network"] and not self.network_closed:
             ctx.state("waiting", "for the first network")
             while not ctx.stopping and not self.network_closed and self.evaluator.step < 0:
                 self._poll(timeout=0.5)
@@ -91,7 +90,7 @@ class SelfPlayStage(Stage):
                 if not ctx.output("paths").put(path):
                     self._report()
                     return
-            if ctx.every(float(cfg.get("metrics_every", 5.0))):
+            if ctx.every(float(cfg["metrics_every"])):
                 self._report()
         self._report()
         ctx.info(f"self-play finished: {self.pool.stats.games} games, {self.pool.stats.plies} plies")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,11 @@ import yaml
 from lcpipe.spec.errors import Mark, SpecError, SpecErrors, did_you_mean
 
 _VAR = re.compile(r"\$\{([^}]*)\}")
+# Bounds that keep a hostile or broken spec from taking time and memory: a spec
+# file is a few KiB and a few hundred values.
+MAX_SPEC_BYTES = 1 << 20
+MAX_VALUES = 100_000  # after alias expansion ("billion laughs" stays small)
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")}
 # libyaml's parser when PyYAML has it (several times faster); marks are the same.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALARS = yaml.SafeLoader("")
@@ -54,31 +60,66 @@ def _mark(node: yaml.Node, file: str) -> Mark:
     return Mark(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _construct(node: yaml.Node, file: str, path: tuple, doc: SpecDocument, errors: list[SpecError]) -> Any:
-    doc.value_marks[path] = _mark(node, file)
-    if isinstance(node, yaml.MappingNode):
+class _Builder:
+    """Turns composed YAML nodes into plain data, recording marks; aliases are
+    expanded with a bound on the values built and no cycles."""
+
+    def __init__(self, file: str, doc: SpecDocument, errors: list[SpecError]):
+        self.file, self.doc, self.errors = file, doc, errors
+        self.values = 0
+        self.open: set[int] = set()  # ids of the collections being built (an alias back to one is a cycle)
+
+    def build(self, node: yaml.Node, path: tuple) -> Any:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise SpecErrors([SpecError(f"the document expands to more than {MAX_VALUES} values",
+                                        _mark(node, self.file), path,
+                                        "a YAML alias (*name) is repeated too often; write the values out or use "
+                                        "vars")])
+        if node.tag not in _PLAIN_TAGS and (node.tag.startswith("!") or node.tag.startswith("tag:")):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise SpecErrors([SpecError(f"unknown YAML tag {tag!r}", _mark(node, self.file), path,
+                                        "specs hold plain values (mappings, lists, strings, numbers, booleans): "
+                                        "remove the tag")])
+        self.doc.value_marks[path] = _mark(node, self.file)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(node) in self.open:
+                raise SpecErrors([SpecError("an alias refers to a value that contains it", _mark(node, self.file),
+                                            path, "a YAML alias (*name) cannot point at an enclosing value")])
+            self.open.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, path)
+                return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
+            finally:
+                self.open.discard(id(node))
+        if node.tag == "tag:yaml.org,2002:str":
+            return node.value
+        return _SCALARS.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: tuple) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                errors.append(SpecError("mapping keys must be plain names", _mark(key_node, file), path))
+                self.errors.append(SpecError("mapping keys must be plain names", _mark(key_node, self.file), path))
                 continue
             key = key_node.value
             if key == "<<":
-                errors.append(SpecError("YAML merge keys ('<<') are not supported", _mark(key_node, file), path,
-                                        "use 'extends:' to build on another spec"))
+                self.errors.append(SpecError("YAML merge keys ('<<') are not supported", _mark(key_node, self.file),
+                                             path, "use 'extends:' to build on another spec"))
                 continue
             if key in out:
-                errors.append(SpecError(f"key {key!r} appears twice", _mark(key_node, file), path + (key,),
-                                        "remove one of them: the second would silently replace the first"))
+                self.errors.append(SpecError(f"key {key!r} appears twice", _mark(key_node, self.file),
+                                             path + (key,),
+                                             "remove one of them: the second would silently replace the first"))
                 continue
-            doc.key_marks[path + (key,)] = _mark(key_node, file)
-            out[key] = _construct(value_node, file, path + (key,), doc, errors)
+            if id(value_node) in self.open:
+                raise SpecErrors([SpecError(f"the value of {key!r} is an alias of a mapping that contains it",
+                                            _mark(key_node, self.file), path + (key,),
+                                            "a YAML alias (*name) cannot point at an enclosing value")])
+            self.doc.key_marks[path + (key,)] = _mark(key_node, self.file)
+            out[key] = self.build(value_node, path + (key,))
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(child, file, path + (i,), doc, errors) for i, child in enumerate(node.value)]
-    if node.tag == "tag:yaml.org,2002:str":
-        return node.value
-    return _SCALARS.construct_object(node, deep=True)
 
 
 def _parse_yaml(text: str, file: str) -> tuple[Any, SpecDocument, list[SpecError]]:
@@ -98,7 +139,7 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, SpecDocument, list[SpecError
         raise SpecErrors([SpecError("the file is empty", Mark(file, 1, 1), (),
                                     "a pipeline needs at least 'lcpipe: 1', 'name' and 'stages'")])
     try:
-        data = _construct(node, file, (), doc, errors)
+        data = _Builder(file, doc, errors).build(node, ())
     except yaml.YAMLError as exc:
         raise SpecErrors([SpecError(f"invalid YAML value: {exc}", _mark(node, file))]) from None
     return data, doc, errors
@@ -116,14 +157,34 @@ def _merge(base: Any, over: Any) -> Any:
     return over
 
 
+class _Unreadable(ValueError):
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.hint = hint
+
+
+def read_spec_text(path: Path) -> str:
+    """A spec file's text: a regular file of at most MAX_SPEC_BYTES (never a device or a pipe)."""
+    with open(path, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise _Unreadable(f"{path} is not a regular file", "a spec is a YAML file")
+        data = f.read(MAX_SPEC_BYTES + 1)
+    if len(data) > MAX_SPEC_BYTES:
+        raise _Unreadable(f"{path} is larger than {MAX_SPEC_BYTES // 1024} KiB",
+                          "a spec is a short YAML file; is this the right file?")
+    return data.decode("utf-8")
+
+
 def load_document(path: str | Path, _seen: tuple = ()) -> SpecDocument:
     """Load one spec file with its ``extends`` chain (no interpolation yet)."""
     path = Path(path)
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_spec_text(path)
     except FileNotFoundError:
         raise SpecErrors([SpecError(f"no such file: {file}")]) from None
+    except _Unreadable as exc:
+        raise SpecErrors([SpecError(str(exc), Mark(file, 1, 1), (), exc.hint)]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecErrors([SpecError(f"cannot read {file}: {exc}")]) from None
     data, doc, errors = _parse_yaml(text, file)
@@ -145,6 +206,10 @@ def load_document(path: str | Path, _seen: tuple = ()) -> SpecDocument:
     if not base_path.exists():
         near = did_you_mean(Path(base_ref).name, [p.name for p in base_path.parent.glob("*.yaml")], "files")
         raise SpecErrors([doc.error(f"'extends' names {base_ref}, which does not exist", ("extends",), near)])
+    try:
+        read_spec_text(base_path)
+    except _Unreadable as exc:
+        raise SpecErrors([doc.error(f"'extends' names {base_ref}: {exc}", ("extends",), exc.hint)]) from None
     base = load_document(base_path, _seen + (path.resolve(),))
     merged = SpecDocument(path, _merge(base.data, {k: v for k, v in data.items() if k != "extends"}))
     # marks: the base's first, then the child's where it wrote something

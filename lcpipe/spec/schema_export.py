@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lcpipe.fileio import atomic_write
 from lcpipe.registry import Registry
 from lcpipe.spec.validate import document_schema
 
@@ -43,11 +44,14 @@ def write_schema_dir(registry: Registry, out: Path) -> list[Path]:
     written = []
 
     def dump(path: Path, data: dict) -> None:
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        atomic_write(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"), fsync=False)
         written.append(path)
 
     dump(out / "pipeline.schema.json", document_schema())
     dump(out / "lcpipe.schema.json", full_schema(registry))
+    for stale in (out / "stages").glob("*.schema.json"):  # stage types no longer registered
+        if stale.name[: -len(".schema.json")] not in registry.stage_types:
+            stale.unlink()
     for name, st in sorted(registry.stage_types.items()):
         dump(out / "stages" / f"{name}.schema.json",
              {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": name,
@@ -57,14 +61,32 @@ def write_schema_dir(registry: Registry, out: Path) -> list[Path]:
     return written
 
 
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def setting_kind(sub: dict[str, Any]) -> str:
+    """A setting's type in words: its values when it has an enum, and its bounds."""
+    kind = sub.get("type", "")
+    if isinstance(kind, list):
+        kind = " / ".join(kind)
+    if "enum" in sub:
+        kind = " / ".join(json.dumps(v) for v in sub["enum"])
+    items = sub.get("items") or {}
+    if "enum" in items:
+        kind += " of " + " / ".join(json.dumps(v) for v in items["enum"])
+    bounds = [f"{op} {_number(sub[key])}" for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"),
+                                                         ("maximum", "<="), ("exclusiveMaximum", "<"))
+              if key in sub]
+    if bounds:
+        kind += ", " + " and ".join(bounds)
+    return kind
+
+
 def _settings_rows(schema: dict[str, Any], prefix: str = "") -> list[str]:
     rows = []
     for key, sub in (schema.get("properties") or {}).items():
-        kind = sub.get("type", "")
-        if isinstance(kind, list):
-            kind = " / ".join(kind)
-        if "enum" in sub:
-            kind = " / ".join(json.dumps(v) for v in sub["enum"])
+        kind = setting_kind(sub)
         default = json.dumps(sub["default"]) if "default" in sub else ""
         desc = (sub.get("description") or "").replace("|", "\\|").replace("\n", " ")
         rows.append(f"| `{prefix}{key}` | {kind} | `{default}` | {desc} |" if default else

@@ -7,7 +7,6 @@ all problems are collected so a user fixes them in one go.
 
 from __future__ import annotations
 
-import copy
 import json
 from functools import lru_cache
 from importlib import resources
@@ -16,6 +15,7 @@ from typing import Any
 import jsonschema
 
 from lcpipe.registry import Registry
+from lcpipe.settings import fill_defaults, nonfinite_paths, run_checks
 from lcpipe.spec.errors import SpecError, SpecErrors, did_you_mean
 from lcpipe.spec.loader import SpecDocument
 
@@ -80,8 +80,7 @@ def _errors_for(error: jsonschema.ValidationError, doc: SpecDocument, base: tupl
         return [doc.error(f"{json.dumps(error.instance, default=str)} is not allowed here", path, hint)]
     if v in ("anyOf", "oneOf"):
         desc = schema.get("description", "")
-        return [doc.error(f"{json.dumps(error.instance, default=str)[:60]} does not fit here"
-                          + (f": {desc}" if desc else ""), path)]
+        return [doc.error(f"{json.dumps(error.instance, default=str)[:60]} does not fit here", path, desc)]
     if v == "pattern" and "propertyNames" in error.schema_path:
         return [doc.error(f"the name {error.instance!r} is not allowed", path + (error.instance,),
                           "names use letters, digits, '_' and '-' (no spaces), starting with a letter or '_'",
@@ -117,35 +116,24 @@ def check_schema(instance: Any, schema: dict[str, Any], doc: SpecDocument, base:
     return out
 
 
-def fill_defaults(schema: dict[str, Any], instance: Any) -> Any:
-    """A copy of ``instance`` with every schema default filled in (deeply)."""
-    if not isinstance(schema, dict):
-        return instance
-    if instance is None and "default" in schema:
-        instance = copy.deepcopy(schema["default"])
-    props = schema.get("properties")
-    if props is None:
-        return instance
-    if instance is None:
-        instance = {}
-    if not isinstance(instance, dict):
-        return instance
-    out = dict(instance)
-    for key, sub in props.items():
-        if not isinstance(sub, dict):
-            continue
-        if key in out:
-            out[key] = fill_defaults(sub, out[key])
-        elif "default" in sub:
-            out[key] = fill_defaults(sub, copy.deepcopy(sub["default"]))
-        elif sub.get("type") == "object" and "properties" in sub:
-            out[key] = fill_defaults(sub, {})
-    return out
+def _nonfinite_errors(instance: Any, schema: dict[str, Any], doc: SpecDocument, base: tuple = ()) -> list[SpecError]:
+    # JSON Schema lets nan pass every bound (each comparison is false): reject it first.
+    return [doc.error(f"{_value_at(instance, path)} is not a finite number", base + path,
+                      "use a finite value (nan and infinity are not allowed here)")
+            for path in nonfinite_paths(instance, schema)]
+
+
+def _value_at(instance: Any, path: tuple) -> Any:
+    for part in path:
+        instance = instance[part]
+    return instance
 
 
 def validate_document(doc: SpecDocument, registry: Registry) -> list[SpecError]:
-    """Check the document and every stage's settings; fill defaults in place."""
-    errors = check_schema(doc.data, document_schema(), doc)
+    """Check the document and every stage's settings (their schemas, then their
+    cross-field checks); fill defaults in place."""
+    errors = _nonfinite_errors({k: v for k, v in doc.data.items() if k != "stages"}, document_schema(), doc)
+    errors += check_schema(doc.data, document_schema(), doc)
     stages = doc.data.get("stages")
     if not isinstance(stages, dict):
         return errors
@@ -161,8 +149,13 @@ def validate_document(doc: SpecDocument, registry: Registry) -> list[SpecError]:
         settings = stage.get("with") or {}
         if not isinstance(settings, dict):
             continue  # already reported by the document schema
-        errors.extend(check_schema(settings, st.schema, doc, ("stages", name, "with")))
+        base = ("stages", name, "with")
+        found = _nonfinite_errors(settings, st.schema, doc, base) + check_schema(settings, st.schema, doc, base)
+        errors.extend(found)
         stage["with"] = fill_defaults(st.schema, settings)
+        if not found:
+            for problem in run_checks(st.checks, stage["with"]):
+                errors.append(doc.error(problem.message, base + tuple(problem.path), problem.hint))
     doc.data["runtime"] = fill_defaults(document_schema()["properties"]["runtime"], doc.data.get("runtime"))
     return errors
 

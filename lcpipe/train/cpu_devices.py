@@ -82,4 +82,4 @@ def configure(devices: str | int = "auto") -> str:
 
 def prepare_stage(config: dict) -> None:
     """The train.jax stage's `prepare`: runs before any stage starts."""
-    log.info("train.jax: %s", configure(config.get("cpu_devices", "auto")))
+    log.info("train.jax: %s", configure(config["cpu_devices"]))

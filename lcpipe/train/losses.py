@@ -14,7 +14,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from lcpipe.train.settings import LOSS_SETTINGS, ROWS, loss_defaults, normalize_losses
+from lcpipe.train.settings import ROWS
 from lcpipe.train.rules import tree_of
 
 NEG = -1e30
@@ -71,7 +71,7 @@ def calibration_error(probs, target, bins: int = 10):
 
 
 def value_target(values, head: str, cfg: dict):
-    row = ROWS[cfg["value_targets"].get(head, {"winner": "result", "q": "best", "st": "st"}[head])]
+    row = ROWS[cfg["value_targets"][head]]
     t = wdl_from(values[:, row, :2])
     if head == "winner" and cfg["q_ratio"]:
         t = (1 - cfg["q_ratio"]) * t + cfg["q_ratio"] * wdl_from(values[:, ROWS["root"], :2])
@@ -102,7 +102,7 @@ def compute_losses(outputs: dict, batch: dict, cfg: dict, sample_weight=None):
         logp = jax.nn.log_softmax(out["wdl"], axis=-1)
         loss = wmean(xent(t, logp), w)
         m[f"value_{head}_loss"] = loss
-        total = total + cfg["value_weights"].get(head, 1.0) * loss
+        total = total + cfg["value_weights"][head] * loss
         p = jnp.exp(logp)
         q = p[:, 0] - p[:, 2]
         qt = t[:, 0] - t[:, 2]
@@ -124,7 +124,7 @@ def compute_losses(outputs: dict, batch: dict, cfg: dict, sample_weight=None):
 
     opt_head = cfg["optimistic_value_head"] or next((h for h, o in outputs["value"].items() if "error" in o), "")
     for head, logits in outputs["policy"].items():
-        weight = cfg["policy_weights"].get(head, 1.0)
+        weight = cfg["policy_weights"][head]
         if head in ("opponent", "next"):
             idx = batch[f"{head}_idx"]
             valid = idx >= 0

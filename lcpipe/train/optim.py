@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lcpipe.train.settings import OPT_SETTINGS, OPTIMIZERS, normalize_optimizer, optimizer_defaults
+from lcpipe.train.settings import normalize_optimizer
 from lcpipe.train.rules import tree_of
 
 

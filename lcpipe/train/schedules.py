@@ -19,14 +19,14 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from lcpipe.train.settings import SCHEDULE_SETTINGS, normalize_schedule, schedule_defaults
+from lcpipe.train.settings import normalize_schedule
 
 
 def _segment_value(seg: dict, t):
-    lr = float(seg.get("lr", 0.0))
-    end = float(seg.get("end_lr", lr))
+    lr = float(seg["lr"])
+    end = lr if seg["end_lr"] is None else float(seg["end_lr"])
     frac = jnp.clip(t / float(seg["steps"]), 0.0, 1.0)
-    kind = seg.get("type", "constant")
+    kind = seg["type"]
     if kind == "constant":
         return jnp.full_like(frac, lr)
     if kind == "linear":

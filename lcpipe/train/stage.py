@@ -57,7 +57,7 @@ class TrainStage(Stage):
         origin = trainer.start_step
         last_saved, last_sent = step, step
         total = int(cfg["total_steps"])
-        kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg.get(k, {}).get("enabled")]
+        kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg[k]["enabled"]]
         check_every = max(1, min(int(cfg["metrics_every"]) or 1, int(cfg["max_nan_steps"]) or 1))
         throttle = StepThrottle(cfg["max_steps_per_game"], ctx.stop_event) if cfg["max_steps_per_game"] else None
         if resumed and trainer.checkpoint_meta.get("network_step") == step:

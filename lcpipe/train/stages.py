@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lcpipe.plugin import Port, StageType, hookimpl, settings
-from lcpipe.train.settings import settings_schema
+from lcpipe.plugin import Port, StageType, hookimpl
+from lcpipe.train.settings import TRAIN_CHECKS, TRAIN_SCHEMA
 
 
 @hookimpl
@@ -25,6 +25,7 @@ def lcpipe_stage_types():
                 Port("weights", "weights", doc="NetworkSnapshot every steps_per_network steps (raw, and swa/ema "
                                                "when enabled)"),
             ),
-            schema=settings(settings_schema()),
+            schema=TRAIN_SCHEMA,
+            checks=TRAIN_CHECKS,
         )
     ]

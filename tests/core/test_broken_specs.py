@@ -22,7 +22,7 @@ def expectation(path: Path) -> tuple[str, str]:
 
 
 def test_corpus_is_large_enough():
-    assert len(CORPUS) >= 30
+    assert len(CORPUS) >= 60
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import toy_stages  # noqa: E402
 
 PUBLIC = {
-    "hookimpl", "hookspec", "Port", "StageType", "settings", "EdgeKind",
+    "hookimpl", "hookspec", "Port", "StageType", "settings", "field", "group", "Problem", "EdgeKind",
     "Stage", "StageContext", "StageFailed", "InputPort", "OutputPort", "ChannelClosed", "Event",
     "PORT_TYPES", "Batch", "Chunk", "ExportedNetwork", "NetworkSnapshot",
 }

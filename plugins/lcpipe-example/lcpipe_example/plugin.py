@@ -1,6 +1,6 @@
 """Hook implementations of the example plugin."""
 
-from lcpipe.plugin import Port, StageType, hookimpl, settings
+from lcpipe.plugin import Port, StageType, field, hookimpl, settings
 
 
 @hookimpl
@@ -14,8 +14,7 @@ def lcpipe_stage_types():
             inputs=(Port("batches", "batches", doc="batches to look at"),),
             outputs=(Port("batches", "batches", required=False, doc="the same batches, unchanged"),),
             schema=settings({
-                "every": {"type": "integer", "minimum": 1, "default": 1,
-                          "description": "Report after this many batches."},
+                "every": field("integer", 1, "Report after this many batches.", minimum=1, maximum=1_000_000),
             }),
         )
     ]
