@@ -187,6 +187,9 @@ class LoaderSegment:
         while not self.ctx.stopping:
             status, arrays = self.native.pop_batch(qid, 0.1)
             if status < 0:
+                # this branch's data has ended (one pass over a fixed set): end its stream now,
+                # while other branches (an endless test pool) go on until their readers finish
+                out.close()
                 return
             if status == 1:
                 batch = batch_from_arrays(arrays)

@@ -281,8 +281,8 @@ class Runtime:
             log.debug("stage %s failed", seg.name, exc_info=True)
             worker.error = (seg.name, detail)
         finally:
-            for link in seg.outputs:
-                self._channels[(link.dst, link.dst_port)].writer_done()
+            for port in ctx.output_ports():
+                port.close()
             # a finished stage reads no more: writers blocked on its full inputs (an endless
             # chunk_pool segment feeding a trainer that reached total_steps) are released and end
             for link in seg.inputs:

@@ -123,6 +123,19 @@ class OutputPort:
         self._gate = gate
         self._on_put = on_put
         self.count = 0
+        self._closed = False
+        self._close_lock = threading.Lock()
+
+    def close(self) -> None:
+        """This port writes no more: its streams end once their other writers are done too. The
+        runtime closes every port when the stage returns; a stage closes one early when that output
+        ends before the others (the train branch of a loader segment whose test branch goes on)."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        for channel in self.channels:
+            channel.writer_done()
 
     @property
     def connected(self) -> bool:
@@ -211,6 +224,9 @@ class StageContext:
 
     def output(self, port: str) -> OutputPort:
         return self._outputs[port]
+
+    def output_ports(self) -> list[OutputPort]:
+        return list(self._outputs.values())
 
     def has_input(self, port: str) -> bool:
         return port in self._inputs and self._inputs[port].connected

@@ -89,6 +89,7 @@ class Trainer:
         self.start_step = 0
         self.tx = None
         self._train_step = None
+        self._step_shape: tuple = ()
         self._eval_steps: dict[str, Any] = {}
         self._predict = None
         self._ckpt = None
@@ -295,8 +296,13 @@ class Trainer:
         if self.state is None:
             self.init()
         arrays = self.device_batch(batch)
+        shape = tuple(arrays["inputs"].shape)
         if self._train_step is None:
             self._train_step = self._compile(arrays)
+            self._step_shape = shape
+        elif shape != self._step_shape:  # e.g. the partial last batch of a pass: one program, one shape
+            raise ValueError(f"a batch of {shape[0]} positions does not fit the training step, compiled for "
+                             f"batches of {self._step_shape[0]}: dropped")
         self.state, metrics = self._train_step(self.state, arrays)
         now = time.perf_counter()
         self._rate_window.append((now, int(arrays["inputs"].shape[0])))
