@@ -256,7 +256,7 @@ def _run_served(args, plan, runtime) -> int:
 
 def _add_set(p) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a value of the spec, e.g. stages.train.with.batch_size=512 (repeatable)")
+                   help="override a value of the spec, e.g. stages.batches.with.batch_size=512 (repeatable)")
 
 
 def register(sub) -> None:

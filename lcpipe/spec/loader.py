@@ -221,7 +221,7 @@ def load_document(path: str | Path, _seen: tuple = ()) -> SpecDocument:
 def _parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise SpecErrors([SpecError(f"--set {text!r}: expected KEY=VALUE, e.g. stages.train.with.batch_size=512")])
+        raise SpecErrors([SpecError(f"--set {text!r}: expected KEY=VALUE, e.g. stages.batches.with.batch_size=512")])
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
