@@ -118,11 +118,20 @@ GzOptions gz_options(const Cfg& cfg) {
   else if (inflater != "native")
     throw std::invalid_argument("inflater must be 'native' or 'zlib', not '" + inflater + "'");
   o.check_crc = cfg.flag("check_crc");
+  // Bounded inputs: a gzip bomb or a huge file in the watched directory is refused, not loaded.
+  const double mib = 1024.0 * 1024.0;
+  o.max_output = static_cast<size_t>(cfg.num("max_chunk_mb") * mib);
+  o.max_input = static_cast<size_t>(cfg.num("max_file_mb") * mib);
   return o;
 }
 
 std::shared_ptr<Game> decode_chunk(const ChunkRef& c, const std::string& stage, StageStats& st, Problems& problems,
                                    Bytes& raw, Bytes& gz, const GzOptions& opt) {
+  if (c.file->is_tar && c.size > opt.max_input) {
+    problems.report(stage, c.where(), "chunk of " + std::to_string(c.size) + " bytes is over the max_file_mb limit");
+    st.bad.fetch_add(1);
+    return nullptr;
+  }
   if (c.file->is_tar) {
     gz.resize(c.size);
     if (!read_all(c.file->fd, c.offset, c.size, gz.data())) {
@@ -140,6 +149,13 @@ std::shared_ptr<Game> decode_chunk(const ChunkRef& c, const std::string& stage, 
     }
     struct stat sb;
     bool ok = ::fstat(fd, &sb) == 0;
+    if (ok && static_cast<uint64_t>(sb.st_size) > opt.max_input) {
+      ::close(fd);
+      problems.report(stage, c.where(),
+                      "file of " + std::to_string(sb.st_size) + " bytes is over the max_file_mb limit");
+      st.bad.fetch_add(1);
+      return nullptr;
+    }
     if (ok) {
       gz.resize(static_cast<size_t>(sb.st_size));
       ok = read_all(fd, 0, gz.size(), gz.data());

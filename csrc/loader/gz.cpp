@@ -9,7 +9,7 @@
 
 namespace lcl {
 
-std::string gunzip_zlib(const uint8_t* in, size_t n, Bytes& out) {
+std::string gunzip_zlib(const uint8_t* in, size_t n, Bytes& out, size_t max_output) {
   out.clear();
   if (n < 18) return n == 0 ? "empty file" : "truncated gzip stream";
   // The trailer holds the uncompressed size (mod 2^32) of the last member:
@@ -17,7 +17,7 @@ std::string gunzip_zlib(const uint8_t* in, size_t n, Bytes& out) {
   uint32_t isize;
   std::memcpy(&isize, in + n - 4, 4);
   size_t guess = isize > 0 && isize < (1u << 30) ? isize : n * 8;
-  out.resize(guess + 1);
+  out.resize(std::min(guess, max_output) + 1);
   size_t produced = 0;
   size_t pos = 0;
   std::string problem;
@@ -29,7 +29,14 @@ std::string gunzip_zlib(const uint8_t* in, size_t n, Bytes& out) {
     zs.avail_in = static_cast<uInt>(n - pos);
     int rc = Z_OK;
     while (true) {
-      if (produced == out.size()) out.resize(out.size() * 2);
+      if (produced == out.size()) {
+        if (produced > max_output) {  // the +1 byte past the limit was written: too large
+          inflateEnd(&zs);
+          out.resize(max_output);
+          return kInflateTooLarge;
+        }
+        out.resize(std::min(out.size() * 2, max_output + 1));
+      }
       zs.next_out = out.data() + produced;
       zs.avail_out = static_cast<uInt>(out.size() - produced);
       rc = inflate(&zs, Z_NO_FLUSH);
@@ -82,18 +89,23 @@ size_t header_size(const uint8_t* in, size_t n) {
   return pos < n ? pos : 0;
 }
 
-// Native path; false on anything unexpected (the caller then asks zlib).
-bool gunzip_native(const uint8_t* in, size_t n, Bytes& out, bool check_crc) {
+// Native path; false on anything unexpected (the caller then asks zlib), or
+// too_large set when the output passes max_output (no point asking zlib).
+bool gunzip_native(const uint8_t* in, size_t n, Bytes& out, bool check_crc, size_t max_output, bool& too_large) {
   if (n < 18) return false;
   const uint32_t isize = le32(in + n - 4);
-  out.resize(isize > 0 && isize < (1u << 30) ? isize + 512 : n * 8);
+  out.resize(std::min<size_t>(isize > 0 && isize < (1u << 30) ? isize + 512 : n * 8, max_output + 512));
   size_t produced = 0, pos = 0;
   while (pos < n) {
     const size_t h = header_size(in + pos, n - pos);
     if (h == 0) return false;
     pos += h;
     const size_t member_start = produced;
-    InflateResult r = inflate_raw(in + pos, n - pos, out, produced);
+    InflateResult r = inflate_raw(in + pos, n - pos, out, produced, max_output);
+    if (r.error == kInflateTooLarge || (!r.error && out.size() > max_output)) {
+      too_large = true;
+      return false;
+    }
     if (r.error) return false;
     pos += r.consumed;
     produced = out.size();
@@ -131,8 +143,16 @@ std::string inflate_zlib_raw(const uint8_t* in, size_t n, Bytes& out) {
 }
 
 std::string gunzip(const uint8_t* in, size_t n, Bytes& out, const GzOptions& opt) {
-  if (opt.inflater == Inflater::Native && gunzip_native(in, n, out, opt.check_crc)) return "";
-  return gunzip_zlib(in, n, out);
+  bool too_large = false;
+  if (opt.inflater == Inflater::Native && gunzip_native(in, n, out, opt.check_crc, opt.max_output, too_large))
+    return "";
+  if (too_large) {
+    out.clear();
+    return kInflateTooLarge;
+  }
+  std::string err = gunzip_zlib(in, n, out, opt.max_output);
+  if (err == kInflateTooLarge) out.clear();
+  return err;
 }
 
 }  // namespace lcl

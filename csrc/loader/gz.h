@@ -3,6 +3,7 @@
 // zlib is the reference and the fallback for damaged streams.
 #pragma once
 #include <cstdint>
+#include <cstddef>
 #include <string>
 #include <vector>
 #include <algorithm>
@@ -40,7 +41,12 @@ enum class Inflater { Native, Zlib };
 struct GzOptions {
   Inflater inflater = Inflater::Native;
   bool check_crc = true;  // CRC-32 of each member (the size is always checked)
+  size_t max_output = SIZE_MAX;  // a stream inflating beyond this is refused (kInflateTooLarge)
+  size_t max_input = SIZE_MAX;   // a chunk (a .gz file or a tar member) larger than this is not read
 };
+
+// The error gunzip returns for a stream that inflates beyond GzOptions::max_output.
+extern const char* const kInflateTooLarge;
 
 // Inflates `in` into `out` (cleared first). Returns "" on success, else a
 // description of the damage (out then holds the bytes decoded before it).
@@ -49,7 +55,7 @@ struct GzOptions {
 std::string gunzip(const uint8_t* in, size_t n, Bytes& out, const GzOptions& opt = GzOptions());
 
 // The same with zlib only.
-std::string gunzip_zlib(const uint8_t* in, size_t n, Bytes& out);
+std::string gunzip_zlib(const uint8_t* in, size_t n, Bytes& out, size_t max_output = SIZE_MAX);
 
 // For benchmarks: the DEFLATE data of a one-member gzip stream inflated by
 // zlib as a raw stream (no checksum); "" or what went wrong.

@@ -285,7 +285,9 @@ constexpr size_t kRoom = 258 + 16;  // one longest match plus the copy overshoot
 
 }  // namespace
 
-InflateResult inflate_raw(const uint8_t* src, size_t n, Bytes& out, size_t out_pos) {
+const char* const kInflateTooLarge = "inflates beyond the size limit";
+
+InflateResult inflate_raw(const uint8_t* src, size_t n, Bytes& out, size_t out_pos, size_t max_out) {
   static const Fixed fixed;
   thread_local Tables dyn;  // ~50 KB: kept per thread rather than on the stack
   InflateResult res;
@@ -320,6 +322,10 @@ InflateResult inflate_raw(const uint8_t* src, size_t n, Bytes& out, size_t out_p
       const size_t at = in.used(src);
       in = BitIn{src + at, src + n};
       const size_t avail = std::min<size_t>(len, n - at);
+      if (pos + avail > max_out) {
+        err = kInflateTooLarge;
+        break;
+      }
       if (cap < pos + avail + kRoom) {
         out.resize(pos + avail + kRoom + n);
         o = out.data();
@@ -344,6 +350,10 @@ InflateResult inflate_raw(const uint8_t* src, size_t n, Bytes& out, size_t out_p
     }
     while (true) {
       if (cap - pos < kRoom) {
+        if (pos > max_out) {
+          err = kInflateTooLarge;
+          break;
+        }
         out.resize(cap * 2);
         o = out.data();
         cap = out.size();

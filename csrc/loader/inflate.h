@@ -21,7 +21,9 @@ struct InflateResult {
 // Decodes one raw DEFLATE stream from in[0..n) and appends what it produces
 // to out starting at out_pos (out grows as needed; out.size() is left at the
 // end of the produced bytes). On error, out holds every byte produced by
-// symbols that were read completely before the damage.
-InflateResult inflate_raw(const uint8_t* in, size_t n, Bytes& out, size_t out_pos);
+// symbols that were read completely before the damage. Decoding stops with
+// kInflateTooLarge once the output passes max_out bytes (a gzip bomb): out
+// never grows far beyond max_out.
+InflateResult inflate_raw(const uint8_t* in, size_t n, Bytes& out, size_t out_pos, size_t max_out = SIZE_MAX);
 
 }  // namespace lcl

@@ -33,12 +33,25 @@ def _seed() -> Field:
     return field("integer", 0, "Seed of the random choices.", minimum=0, maximum=SEED_MAX)
 
 
+# Bounded inputs (docs/run-integrity.md): 32 MiB holds ~4,000 V7 records of 8,396 bytes, far
+# more plies than any real game; a compressed chunk is never larger than what it inflates to.
+MAX_CHUNK_MB = 32.0
+MAX_FILE_MB = 32.0
+
+
 def _gzip() -> dict:
     return {
         "inflater": field("string", "native", "DEFLATE decoder: lcpipe's own (faster on whole chunks) or zlib. "
                           "Damaged streams are always decoded again by zlib, so both keep the same bytes.",
                           enum=["native", "zlib"]),
         "check_crc": field("boolean", True, "Verify each gzip member's CRC-32 (the length is always checked)."),
+        "max_chunk_mb": field("number", MAX_CHUNK_MB, "Largest a chunk may inflate to; a bigger one (a gzip bomb) is "
+                              "counted bad, logged once and skipped. The default holds about 4,000 records of the "
+                              "largest version (V7, 8,396 bytes): longer than any real game.",
+                              exclusive_minimum=0, maximum=4096, unit="MiB"),
+        "max_file_mb": field("number", MAX_FILE_MB, "Largest a chunk may be on disk (a .gz file or a member of a "
+                             ".tar; a tar itself may be larger); a bigger one is counted bad and skipped unread.",
+                             exclusive_minimum=0, maximum=4096, unit="MiB"),
     }
 
 
