@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -31,3 +32,14 @@ def atomic_write(path: str | os.PathLike, data: bytes, fsync: bool = True) -> Pa
             pass
         raise
     return path
+
+
+def write_output(path: str | os.PathLike, data: bytes | str) -> Path:
+    """A command's output file, written atomically; an error names ``path`` (not the temporary
+    file beside it), so the user sees which of their arguments could not be written."""
+    if not Path(path).parent.is_dir():  # a typo in the directory is not created
+        raise OSError(errno.ENOENT, f"cannot write: no directory {Path(path).parent}", str(path))
+    try:
+        return atomic_write(path, data.encode("utf-8") if isinstance(data, str) else data, fsync=False)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write: {exc.strerror or exc}", str(path)) from None

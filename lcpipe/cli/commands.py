@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from lcpipe.fileio import write_output
 from lcpipe.spec.errors import SpecErrors
 
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -60,7 +61,7 @@ def cmd_graph(args) -> int:
     if args.format in RENDERERS:
         text = RENDERERS[args.format](plan)
         if args.output:
-            atomic_write(args.output, text.encode("utf-8"), fsync=False)
+            write_output(args.output, text)
         else:
             sys.stdout.write(text)
         return EXIT_OK
@@ -70,7 +71,7 @@ def cmd_graph(args) -> int:
         print(f"lcpipe graph: {exc}", file=sys.stderr)
         return EXIT_FAILED
     out = Path(args.output or Path(args.file).with_suffix(f".{args.format}").name)
-    out.write_bytes(data)
+    write_output(out, data)
     print(f"wrote {out}")
     return EXIT_OK
 
@@ -137,14 +138,13 @@ def cmd_stages(args) -> int:
 
 # -- schema -----------------------------------------------------------------------
 def cmd_schema(args) -> int:
-    from lcpipe.fileio import atomic_write
     from lcpipe.registry import builtin_registry, load_registry
     from lcpipe.spec.schema_export import full_schema, stage_reference, write_schema_dir
 
     registry = builtin_registry() if args.builtin else load_registry()
     _warn_plugin_problems(registry)
     if args.docs:
-        atomic_write(args.docs, stage_reference(registry).encode("utf-8"), fsync=False)
+        write_output(args.docs, stage_reference(registry))
         print(f"wrote {args.docs}")
     if args.dir:
         written = write_schema_dir(registry, Path(args.dir))
@@ -153,7 +153,7 @@ def cmd_schema(args) -> int:
         return EXIT_OK
     text = json.dumps(full_schema(registry), indent=2, sort_keys=False) + "\n"
     if args.output:
-        atomic_write(args.output, text.encode("utf-8"), fsync=False)
+        write_output(args.output, text)
     else:
         sys.stdout.write(text)
     return EXIT_OK

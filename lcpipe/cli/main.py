@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_SIGINT
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # a file that cannot be written or read: the user's to fix, not a bug
+        if getattr(args, "debug", False):
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"lcpipe: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as exc:
         if getattr(args, "debug", False):
             raise

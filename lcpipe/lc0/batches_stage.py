@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from lcpipe.lc0 import chunks, tensors
+from lcpipe.lc0.limits import MAX_CHUNK_MB, MAX_FILE_MB, InputLimits
 from lcpipe.lc0.report import ReadReport
 from lcpipe.runtime.channels import ChannelClosed
 from lcpipe.runtime.stage import Stage
@@ -30,6 +31,8 @@ class BatchesStage(Stage):
         self.buffered = 0
         self.files: list[Path] = []
         self.report = ReadReport()
+        self.limits = InputLimits.from_mb(float(cfg.get("max_chunk_mb", MAX_CHUNK_MB)),
+                                          float(cfg.get("max_file_mb", MAX_FILE_MB)))
         self.warned = 0
         self.emitted = 0
         self.positions = 0
@@ -37,7 +40,7 @@ class BatchesStage(Stage):
 
     def _add_file(self, path: Path) -> None:
         rate = float(self.config["sampling_rate"])
-        for _, frames in chunks.iter_games(path, self.report):
+        for _, frames in chunks.iter_games(path, self.report, self.limits):
             if rate < 1.0:
                 frames = frames[self.rng.random(len(frames)) < rate]
             if len(frames):

@@ -22,6 +22,7 @@ import numpy as np
 from lcpipe.fileio import atomic_write as _atomic_write
 
 from lcpipe.lc0 import frames as fr
+from lcpipe.lc0.limits import DEFAULT_LIMITS, InputLimits
 from lcpipe.lc0.report import ReadReport
 from lcpipe.lc0.tario import iter_members
 from lcpipe.types import Chunk
@@ -29,23 +30,38 @@ from lcpipe.types import Chunk
 _PIECE = 1 << 16
 
 
-def gunzip(data: bytes, source: str = "", member: str = "", report: ReadReport | None = None) -> bytes:
+def gunzip(data: bytes, source: str = "", member: str = "", report: ReadReport | None = None,
+           max_bytes: int = DEFAULT_LIMITS.max_chunk_bytes) -> bytes:
     """Decompress a gzip stream (several members allowed), keeping what can be read.
 
     A truncated or corrupt stream is reported (or raises without a report)
-    and the bytes decoded before the damage are returned.
+    and the bytes decoded before the damage are returned. A stream inflating
+    beyond ``max_bytes`` (a gzip bomb) is reported and nothing of it is kept;
+    memory never grows much beyond the limit.
     """
     out: list[bytes] = []
+    total = 0
     view = memoryview(data)
     while True:
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
         problem = None
         pos = 0
+        pending = b""
         try:
-            while pos < len(view) and not d.eof:
-                out.append(d.decompress(view[pos : pos + _PIECE]))
-                pos += _PIECE
-            out.append(d.flush())
+            while not d.eof and (pending or pos < len(view)):
+                if not pending:
+                    pending = view[pos : pos + _PIECE]
+                    pos += _PIECE
+                piece = d.decompress(pending, max_bytes - total + 1)
+                pending = d.unconsumed_tail
+                total += len(piece)
+                out.append(piece)
+                if total > max_bytes:
+                    problem = "inflates beyond the size limit"
+                    out = []
+                    break
+            if problem is None:
+                out.append(d.flush())
         except zlib.error as exc:
             problem = f"corrupt gzip data ({exc})"
         if problem is None and not d.eof:
@@ -63,9 +79,10 @@ def gunzip(data: bytes, source: str = "", member: str = "", report: ReadReport |
     return raw
 
 
-def parse_chunk(gz: bytes, source: str = "", member: str = "", report: ReadReport | None = None) -> np.ndarray:
+def parse_chunk(gz: bytes, source: str = "", member: str = "", report: ReadReport | None = None,
+                limits: InputLimits = DEFAULT_LIMITS) -> np.ndarray:
     """Frames of one gzipped chunk (see ``frames.parse``)."""
-    raw = gunzip(gz, source, member, report)
+    raw = gunzip(gz, source, member, report, limits.max_chunk_bytes)
     where = f"{source} [{member}]" if member else source
     if report is None:
         return fr.parse(raw, where)
@@ -79,8 +96,20 @@ def parse_chunk(gz: bytes, source: str = "", member: str = "", report: ReadRepor
     return arr
 
 
-def iter_raw_chunks(path: str | os.PathLike, report: ReadReport | None = None) -> Iterator[tuple[str, str, bytes]]:
-    """(key, member, gzip bytes) of every chunk in a .gz file or a .tar of them."""
+def _too_big(size: int, source: str, member: str, report: ReadReport | None, limits: InputLimits) -> bool:
+    if size <= limits.max_file_bytes:
+        return False
+    problem = f"chunk of {size} bytes is over the {limits.max_file_bytes >> 20} MiB file size limit"
+    if report is None:
+        raise fr.FrameError(f"{source}{' [' + member + ']' if member else ''}: {problem}")
+    report.bad(source, problem, member=member)
+    return True
+
+
+def iter_raw_chunks(path: str | os.PathLike, report: ReadReport | None = None,
+                    limits: InputLimits = DEFAULT_LIMITS) -> Iterator[tuple[str, str, bytes]]:
+    """(key, member, gzip bytes) of every chunk in a .gz file or a .tar of them; a chunk over
+    ``limits.max_file_bytes`` is reported and skipped unread (a tar itself may be larger)."""
     path = Path(path)
     source = str(path)
     if report is not None:
@@ -94,39 +123,48 @@ def iter_raw_chunks(path: str | os.PathLike, report: ReadReport | None = None) -
                         if report is not None:
                             report.skipped_members += 1
                         continue
+                    if _too_big(m.size, source, m.name, report, limits):
+                        continue
                     f.seek(m.offset)
                     yield base, m.name, f.read(m.size)
         else:
-            yield path.name, "", path.read_bytes()
+            with open(path, "rb") as f:
+                if _too_big(os.fstat(f.fileno()).st_size, source, "", report, limits):
+                    return
+                data = f.read()
+            yield path.name, "", data
     except OSError as exc:
         if report is None:
             raise
         report.bad(source, f"cannot read: {exc.strerror or exc}")
 
 
-def iter_games(path: str | os.PathLike, report: ReadReport | None = None) -> Iterator[tuple[str, np.ndarray]]:
+def iter_games(path: str | os.PathLike, report: ReadReport | None = None,
+               limits: InputLimits = DEFAULT_LIMITS) -> Iterator[tuple[str, np.ndarray]]:
     """(chunk key, frames) for each game in a .gz chunk or a .tar of chunks."""
-    for key, member, gz in iter_raw_chunks(path, report):
-        arr = parse_chunk(gz, str(path), member, report)
+    for key, member, gz in iter_raw_chunks(path, report, limits):
+        arr = parse_chunk(gz, str(path), member, report, limits)
         if len(arr):
             yield key, arr
 
 
-def iter_chunks(path: str | os.PathLike, report: ReadReport | None = None) -> Iterator[Chunk]:
+def iter_chunks(path: str | os.PathLike, report: ReadReport | None = None,
+                limits: InputLimits = DEFAULT_LIMITS) -> Iterator[Chunk]:
     """``Chunk`` items (key, uncompressed frame bytes) of a data file."""
-    for key, member, gz in iter_raw_chunks(path, report):
-        raw = gunzip(gz, str(path), member, report)
+    for key, member, gz in iter_raw_chunks(path, report, limits):
+        raw = gunzip(gz, str(path), member, report, limits.max_chunk_bytes)
         if report is not None:
             report.chunks += 1
         if raw:
             yield Chunk(key=key, data=raw, source=f"{path}:{member}" if member else str(path))
 
 
-def read_frames(paths: str | os.PathLike | Iterable[str | os.PathLike], report: ReadReport | None = None) -> np.ndarray:
+def read_frames(paths: str | os.PathLike | Iterable[str | os.PathLike], report: ReadReport | None = None,
+                limits: InputLimits = DEFAULT_LIMITS) -> np.ndarray:
     """All frames of one or more data files, concatenated (mixed V6/V7 -> V7)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    parts = [arr for p in paths for _, arr in iter_games(p, report)]
+    parts = [arr for p in paths for _, arr in iter_games(p, report, limits)]
     if not parts:
         return np.zeros(0, dtype=fr.V6_DTYPE)
     if any(a.dtype != parts[0].dtype for a in parts):

@@ -16,6 +16,23 @@ from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 FORMATS = (1, 2, 3, 4, 5, 132, 133)
 
 
+def _add_limits(p) -> None:
+    from lcpipe.lc0.limits import MAX_CHUNK_MB, MAX_FILE_MB
+
+    p.add_argument("--max-chunk-mb", type=float, default=MAX_CHUNK_MB,
+                   help=f"skip a chunk inflating beyond this (a gzip bomb; default {MAX_CHUNK_MB:g})")
+    p.add_argument("--max-file-mb", type=float, default=MAX_FILE_MB,
+                   help=f"skip a chunk larger than this on disk (default {MAX_FILE_MB:g})")
+
+
+def _limits(args):
+    from lcpipe.lc0.limits import InputLimits
+
+    if not (args.max_chunk_mb > 0 and args.max_file_mb > 0):
+        raise ValueError("--max-chunk-mb and --max-file-mb must be positive")
+    return InputLimits.from_mb(args.max_chunk_mb, args.max_file_mb)
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("data", help="lc0 training data tools (dump, pgn2chunks, generate, stats)",
                               description="Inspect, convert and generate lc0 training data.")
@@ -26,6 +43,7 @@ def register(subparsers) -> None:
     d.add_argument("file")
     d.add_argument("--top", type=int, default=3, help="policy moves shown per frame (default 3)")
     d.add_argument("--limit", type=int, default=0, help="stop after this many frames (0: all)")
+    _add_limits(d)
     d.set_defaults(handler=cmd_dump)
 
     g = sub.add_parser("pgn2chunks", help="convert PGN games to training chunks")
@@ -48,6 +66,7 @@ def register(subparsers) -> None:
 
     t = sub.add_parser("stats", help="summarise data files")
     t.add_argument("files", nargs="+")
+    _add_limits(t)
     t.set_defaults(handler=cmd_stats)
 
 
@@ -72,9 +91,14 @@ def cmd_dump(args) -> int:
     if not path.is_file():
         _err(f"{path}: no such file")
         return EXIT_USAGE
+    try:
+        limits = _limits(args)
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
     report = ReadReport()
     shown = 0
-    for key, arr in chunks.iter_games(path, report):
+    for key, arr in chunks.iter_games(path, report, limits):
         print(f"# {key}: {len(arr)} frames, version {int(arr['version'][0])}, format {int(arr['input_format'][0])}")
         for i, frame in enumerate(arr):
             d = decoder.decode_frame(frame)
@@ -102,9 +126,7 @@ def cmd_dump(args) -> int:
                 _print_problems(report)
                 return EXIT_OK
     _print_problems(report)
-    if report.chunks == 0 and not report.ok:
-        return EXIT_FAILED
-    return EXIT_OK
+    return EXIT_OK if report.ok else EXIT_FAILED  # a bad input is an error, as in `data stats`
 
 
 def cmd_pgn2chunks(args) -> int:
@@ -150,6 +172,11 @@ def cmd_stats(args) -> int:
     from lcpipe.lc0 import chunks
     from lcpipe.lc0.report import ReadReport
 
+    try:
+        limits = _limits(args)
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
     report = ReadReport()
     versions: Counter = Counter()
     formats: Counter = Counter()
@@ -160,7 +187,7 @@ def cmd_stats(args) -> int:
         if not Path(name).is_file():
             _err(f"{name}: no such file")
             return EXIT_USAGE
-        for _, arr in chunks.iter_games(name, report):
+        for _, arr in chunks.iter_games(name, report, limits):
             games += 1
             frames += len(arr)
             lengths.append(len(arr))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lcpipe.lc0.limits import MAX_CHUNK_MB, MAX_FILE_MB  # bounded inputs, docs/run-integrity.md
 from lcpipe.plugin import Port, StageType, field, hookimpl, settings
 
 SEED_MAX = 2**32 - 1  # seeds feed 32-bit generators
@@ -24,6 +25,11 @@ GENERATE = {
 }
 
 BATCHES = {
+    "max_chunk_mb": field("number", MAX_CHUNK_MB, "Largest a chunk may inflate to; a bigger one (a gzip bomb) is "
+                          "counted bad, logged once and skipped.", exclusive_minimum=0, maximum=4096, unit="MiB"),
+    "max_file_mb": field("number", MAX_FILE_MB, "Largest a chunk may be on disk (a .gz file or a tar member); a "
+                         "bigger one is counted bad and skipped unread.", exclusive_minimum=0, maximum=4096,
+                         unit="MiB"),
     "batch_size": field("integer", 256, "Positions per batch.", minimum=1, maximum=1_048_576),
     "sampling_rate": field("number", 1.0, "Fraction of each game's positions used per pass.",
                            exclusive_minimum=0, maximum=1),

@@ -6,6 +6,7 @@ edges are fused into one C++ segment, run by ``lcpipe.loader.segment``.
 
 from __future__ import annotations
 
+from lcpipe.lc0.limits import MAX_CHUNK_MB, MAX_FILE_MB  # bounded inputs, docs/run-integrity.md
 from lcpipe.plugin import Port, Problem, StageType, field, group, hookimpl, settings
 from lcpipe.settings import Field, Group
 
@@ -31,12 +32,6 @@ def _threads(default: int, what: str) -> Field:
 
 def _seed() -> Field:
     return field("integer", 0, "Seed of the random choices.", minimum=0, maximum=SEED_MAX)
-
-
-# Bounded inputs (docs/run-integrity.md): 32 MiB holds ~4,000 V7 records of 8,396 bytes, far
-# more plies than any real game; a compressed chunk is never larger than what it inflates to.
-MAX_CHUNK_MB = 32.0
-MAX_FILE_MB = 32.0
 
 
 def _gzip() -> dict:
