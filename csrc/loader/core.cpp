@@ -125,65 +125,70 @@ GzOptions gz_options(const Cfg& cfg) {
   return o;
 }
 
+namespace {
+
+// Records what a decode found; true when this is the first time the chunk is known bad
+// (only then is it counted and reported: a pool may hand it out again before it is evicted).
+bool first_bad(const ChunkRef& c, ChunkHealth h) {
+  uint8_t before = c.health->exchange(static_cast<uint8_t>(h));
+  return before == static_cast<uint8_t>(ChunkHealth::Unknown);
+}
+
+}  // namespace
+
 std::shared_ptr<Game> decode_chunk(const ChunkRef& c, const std::string& stage, StageStats& st, Problems& problems,
                                    Bytes& raw, Bytes& gz, const GzOptions& opt) {
-  if (c.file->is_tar && c.size > opt.max_input) {
-    problems.report(stage, c.where(), "chunk of " + std::to_string(c.size) + " bytes is over the max_file_mb limit");
-    st.bad.fetch_add(1);
+  if (c.unusable()) return nullptr;  // known bad: counted when it was found, not again
+  const auto unusable = [&](const std::string& why) -> std::shared_ptr<Game> {
+    if (first_bad(c, ChunkHealth::Unusable)) {
+      problems.report(stage, c.where(), why);
+      st.bad.fetch_add(1);
+    }
     return nullptr;
-  }
+  };
+  if (c.file->is_tar && c.size > opt.max_input)
+    return unusable("chunk of " + std::to_string(c.size) + " bytes is over the max_file_mb limit");
   if (c.file->is_tar) {
     gz.resize(c.size);
-    if (!read_all(c.file->fd, c.offset, c.size, gz.data())) {
-      problems.report(stage, c.where(), "read error");
-      st.bad.fetch_add(1);
-      return nullptr;
-    }
+    if (!read_all(c.file->fd, c.offset, c.size, gz.data())) return unusable("read error");
   } else {
     int fd = ::open(c.file->path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      if (errno == ENOENT) c.file->gone.store(true);
-      problems.report(stage, c.where(), std::string("cannot open: ") + std::strerror(errno));
-      st.bad.fetch_add(1);
-      return nullptr;
+      const int err = errno;
+      if (err == ENOENT) c.file->gone.store(true);
+      return unusable(std::string("cannot open: ") + std::strerror(err));
     }
     struct stat sb;
     bool ok = ::fstat(fd, &sb) == 0;
     if (ok && static_cast<uint64_t>(sb.st_size) > opt.max_input) {
       ::close(fd);
-      problems.report(stage, c.where(),
-                      "file of " + std::to_string(sb.st_size) + " bytes is over the max_file_mb limit");
-      st.bad.fetch_add(1);
-      return nullptr;
+      return unusable("file of " + std::to_string(sb.st_size) + " bytes is over the max_file_mb limit");
     }
     if (ok) {
       gz.resize(static_cast<size_t>(sb.st_size));
       ok = read_all(fd, 0, gz.size(), gz.data());
     }
     ::close(fd);
-    if (!ok) {
-      problems.report(stage, c.where(), "read error");
-      st.bad.fetch_add(1);
-      return nullptr;
-    }
+    if (!ok) return unusable("read error");
   }
   std::string err = gunzip(gz.data(), gz.size(), raw, opt);
-  bool bad = false;
-  if (!err.empty()) {
-    problems.report(stage, c.where(), err);
-    bad = true;
-  }
   ParsedChunk pc;
   parse_chunk(raw.data(), raw.size(), pc);
+  std::string msg = err;
   if (!pc.problems.empty()) {
-    std::string msg = pc.problems[0];
+    msg += (msg.empty() ? "" : "; ") + pc.problems[0];
     if (pc.problems.size() > 1) msg += " (and " + std::to_string(pc.problems.size() - 1) + " more)";
-    problems.report(stage, c.where(), msg);
-    bad = true;
     st.skipped.fetch_add(pc.bad_frames);
   }
-  if (bad) st.bad.fetch_add(1);
-  if (pc.frames.empty()) return nullptr;
+  if (pc.frames.empty() && msg.empty()) {  // an empty game: nothing to learn, nothing wrong
+    c.health->store(static_cast<uint8_t>(ChunkHealth::Unusable));
+    return nullptr;
+  }
+  if (pc.frames.empty()) return unusable(msg);
+  if (!msg.empty() && first_bad(c, ChunkHealth::Damaged)) {  // usable frames: kept, counted once
+    problems.report(stage, c.where(), msg);
+    st.bad.fetch_add(1);
+  }
   auto g = std::make_shared<Game>();
   g->frames = std::move(pc.frames);
   return g;

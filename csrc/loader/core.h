@@ -54,13 +54,19 @@ struct Game {
 
 // One chunk (game): where its gzip bytes are, its key, and (after rescoring)
 // its decoded frames.
+// What decoding found out about a chunk, shared by every copy of its ChunkRef:
+// each bad chunk is counted once, and one that yields nothing leaves the pool.
+enum class ChunkHealth : uint8_t { Unknown = 0, Damaged = 1, Unusable = 2 };
+
 struct ChunkRef {
   std::shared_ptr<SourceFile> file;
+  std::shared_ptr<std::atomic<uint8_t>> health = std::make_shared<std::atomic<uint8_t>>(0);
   uint64_t offset = 0, size = 0;  // size 0: the whole file
   std::string key, member;
   uint64_t id = 0;
   std::shared_ptr<Game> game;
   std::string where() const { return member.empty() ? file->path : file->path + " [" + member + "]"; }
+  bool unusable() const { return health->load() == static_cast<uint8_t>(ChunkHealth::Unusable); }
 };
 using ChunkPtr = std::shared_ptr<ChunkRef>;
 

@@ -610,7 +610,7 @@ class ChunkPool : public Stage {
       while (pos_ < order_.size()) {
         auto it = pool_.find(order_[pos_++]);
         if (it == pool_.end()) continue;  // evicted during the pass
-        if (it->second->file->gone.load()) {
+        if (it->second->file->gone.load() || it->second->unusable()) {
           drop(it);
           continue;
         }
@@ -636,7 +636,7 @@ class ChunkPool : public Stage {
       if (dirty_ || snapshot_.empty() || draws_since_snapshot_ >= 1024) {
         snapshot_.clear();
         for (auto it = pool_.begin(); it != pool_.end();) {
-          if (it->second->file->gone.load()) {
+          if (it->second->file->gone.load() || it->second->unusable()) {
             drop(it++);
             continue;
           }
@@ -655,17 +655,17 @@ class ChunkPool : public Stage {
       double x = u(rng_);
       if (hanse_ratio_ > 1.0) x = std::log1p(x * (hanse_ratio_ - 1.0)) / std::log(hanse_ratio_);
       size_t r = std::min(snapshot_.size() - 1, static_cast<size_t>(x * snapshot_.size()));
-      if (!snapshot_[r]->file->gone.load()) {
+      if (!snapshot_[r]->file->gone.load() && !snapshot_[r]->unusable()) {
         ++draws_;
         ++draws_since_snapshot_;
         passes_done_.store(draws_ / snapshot_.size());  // a "pass" is as many draws as chunks in the pool
         return snapshot_[r];
       }
-      dirty_ = true;  // deleted: the rebuilt snapshot leaves it (and any other) out
+      dirty_ = true;  // deleted or unusable: the rebuilt snapshot leaves it (and any other) out
     }
   }
 
-  // A chunk whose file was deleted leaves the pool.
+  // A chunk whose file was deleted, or that decoding found unusable, leaves the pool.
   void drop(std::map<std::string, ChunkPtr>::iterator it) {
     if (it->first > anchor_) new_since_anchor_--;
     pool_.erase(it);

@@ -55,3 +55,26 @@ def test_chunk_limit_is_a_setting(tmp_path):
     tight = run_chain(good, _with_unpack({"max_chunk_mb": (biggest - 1) / (1 << 20)}))
     assert tight.stats["s2_unpack/bad"] >= 1 and len(tight) < len(chunks.read_frames(good))
     assert len(run_chain(good, in_order())) == len(chunks.read_frames(good))
+
+
+def test_bad_chunks_are_counted_once_and_leave_the_pool(tmp_path):
+    """A chunk pool serves its chunks pass after pass: a bad one is counted and reported once,
+    then evicted, not decoded (and counted) again on every pass."""
+    good = synth.write_games(tmp_path / "good", 3, seed=5, input_format=1, version=6, max_plies=20)
+    garbage = tmp_path / "garbage.gz"
+    garbage.write_bytes(b"not gzip" * 100)
+    bomb = gzip_bomb(tmp_path / "bomb.gz", 64 << 20)
+    stages = [
+        ("loader.read", {"newest_first": False}),
+        ("loader.chunk_pool", {"passes": 6, "shuffle": False, "min_chunks": 5}),
+        # a short queue: the pool cannot run all its passes ahead of the decoder
+        ("loader.unpack", {"shuffle": False, "threads": 1, "cache_mb": 0, "max_chunk_mb": 16,
+                           "queue": {"capacity": 1, "overflow": "block"}}),
+        ("loader.batch", {"batch_size": 7, "threads": 1}),
+    ]
+    result = run_chain([garbage, *good, bomb], stages)
+    assert result.stats["s2_unpack/bad"] == 2
+    assert result.stats["s1_chunk_pool/skipped"] == 2  # both evicted
+    assert result.stats["s1_chunk_pool/size"] == 3
+    assert len(result) == 6 * len(chunks.read_frames(good))  # every good game in each of the 6 passes
+    assert sum(str(garbage) in p for p in result.problems) == 1
