@@ -92,31 +92,48 @@ def test_deleted_and_missing_files(tmp_path):
 
 
 def test_file_deleted_while_pool_holds_it(tmp_path):
+    """Deterministic: the pool holds all six chunks but cannot start (min_chunks is one more, the
+    input stays open, the idle start is far off) until the file is gone; then every visit of
+    the deleted chunk fails, it is counted once and leaves the pool."""
     paths = synth.write_games(tmp_path, 6, seed=2, max_plies=10)
-    stages = [("loader.read", {}), ("loader.chunk_pool", {"window": 100, "passes": 3, "min_chunks": 6}),
-              ("loader.unpack", {"threads": 2}), ("loader.batch", {"batch_size": 8})]
+    stages = [("loader.read", {}),
+              ("loader.chunk_pool", {"window": 100, "passes": 3, "min_chunks": 7,
+                                     "start_after_idle_seconds": 3600}),
+              # a short queue: the pool cannot run its passes ahead of the decoder, so it sees
+              # the deleted chunk again after it failed and evicts it
+              ("loader.unpack", {"threads": 2, "queue": {"capacity": 1, "overflow": "block"}}),
+              ("loader.batch", {"batch_size": 8})]
     from loader_testlib import build_chain
     import time
 
     seg, qin, qout = build_chain(stages)
     seg.start()
-    for p in paths:
-        seg.push_path(qin, str(p), 1.0)
-    seg.close_input(qin)
-    os.unlink(paths[0])
-    rows = 0
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status, arrays = seg.pop_batch(qout, 0.1)
-        if status < 0:
-            break
-        if status == 1:
-            rows += len(arrays[0])
-    stats = seg.stats()
-    seg.stop()
+    try:
+        for p in paths:
+            assert seg.push_path(qin, str(p), 10.0) == 1
+        deadline = time.monotonic() + 60
+        while seg.stats()["s1_chunk_pool/size"] < 6:  # wait on the condition, not on time
+            assert time.monotonic() < deadline, "the pool never received the chunks"
+            time.sleep(0.01)
+        assert seg.stats()["s2_unpack/in"] == 0  # nothing was decoded yet
+        os.unlink(paths[0])
+        seg.close_input(qin)  # the pool starts now
+        rows = 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status, arrays = seg.pop_batch(qout, 0.1)
+            if status < 0:
+                break
+            if status == 1:
+                rows += len(arrays[0])
+        stats = seg.stats()
+    finally:
+        seg.stop()
     assert status < 0, "stream did not end"
-    assert rows > 0
-    assert stats["s2_unpack/bad"] >= 1
+    expected = 3 * len(chunks.read_frames(paths[1:]))
+    assert rows == expected
+    assert stats["s2_unpack/bad"] == 1
+    assert stats["s1_chunk_pool/size"] == 5
 
 
 def test_unreadable_directory_is_reported(tmp_path):
