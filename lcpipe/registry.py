@@ -100,6 +100,12 @@ def _check_stage(st: Any, label: str) -> str | None:
     return None
 
 
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        return f"raised {type(exc).__name__}({exc})"
+    return str(exc)
+
+
 _CACHE: dict[tuple, Registry] = {}
 
 
@@ -136,13 +142,13 @@ def load_registry(include_entry_points: bool = True, extra: tuple[Any, ...] = ()
                 continue
             try:
                 modules.append((ep.name, ep.load()))
-            except Exception as exc:
-                reg.problems.append(PluginProblem(ep.name, f"failed to import ({ep.value}): {exc}"))
+            except BaseException as exc:  # sys.exit() or KeyboardInterrupt at import: a broken plugin too
+                reg.problems.append(PluginProblem(ep.name, f"failed to import ({ep.value}): {_why(exc)}"))
     for modname in filter(None, (m.strip() for m in extras_env.split(","))):
         try:
             modules.append((modname, importlib.import_module(modname)))
-        except Exception as exc:
-            reg.problems.append(PluginProblem(modname, f"failed to import: {exc}"))
+        except BaseException as exc:
+            reg.problems.append(PluginProblem(modname, f"failed to import: {_why(exc)}"))
     for i, module in enumerate(extra):
         modules.append((getattr(module, "__name__", f"extra{i}"), module))
 
@@ -155,7 +161,7 @@ def load_registry(include_entry_points: bool = True, extra: tuple[Any, ...] = ()
             continue
         try:
             declared = list(impl() or [])
-        except Exception as exc:
+        except BaseException as exc:
             reg.problems.append(PluginProblem(label, f"lcpipe_stage_types() raised {exc!r}"))
             continue
         for st in declared:

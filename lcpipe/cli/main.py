@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 from lcpipe import __version__
@@ -26,7 +27,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class Terminated(BaseException):
+    """SIGTERM before the runtime took over the signal: stop where we are, in order (finally blocks run)."""
+
+
+def _install_signals() -> None:
+    """From the first moment: Ctrl-C and SIGTERM end the process quietly (130/143), never with a
+    traceback; the runtime installs its own orderly-stop handlers while a pipeline runs."""
+    def on_term(signum, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, on_term)
+
+
+def build_parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
+    """The command line; ``plugin_commands`` False leaves third-party plugins unimported."""
     from lcpipe.cli import commands
 
     parser = _Parser(prog="lcpipe", description="Declarative training pipelines for Leela Chess Zero networks.")
@@ -42,17 +58,40 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
-    from lcpipe.registry import load_registry
+    parser.builtin_commands = set(sub.choices)
+    if plugin_commands:
+        from lcpipe.cli.plugin_commands import add_plugin_commands
 
-    reg = load_registry()
-    if reg.manager is not None:
-        reg.manager.hook.lcpipe_cli_commands(subparsers=sub)
+        add_plugin_commands(sub)
     return parser
 
 
+def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
+    """Built-in commands, --help and --version never import third-party plugins (a broken or
+    hanging one cannot take them down); only a command no built-in provides loads them."""
+    parser = build_parser(plugin_commands=False)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command is None or command in parser.builtin_commands:
+        return parser
+    return build_parser(plugin_commands=True)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        _install_signals()
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
+
+
+def _main(argv: list[str]) -> int:
+    parser = _parser_for(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)

@@ -109,3 +109,36 @@ def test_load_plugins_variable_restricts_third_party_plugins():
         else:
             os.environ["LCPIPE_LOAD_PLUGINS"] = old
         clear_cache()
+
+
+def test_plugin_exiting_or_interrupting_at_import_is_a_broken_plugin():
+    done = run_cli("plugins", env_extra=_broken_env("plugin_exits", "plugin_interrupts"))
+    assert done.returncode == 1, done.stderr
+    assert "broken: plugin 'plugin_exits': failed to import: raised SystemExit(plugin_exits refuses to load)" \
+        in done.stdout
+    assert "broken: plugin 'plugin_interrupts': failed to import: raised KeyboardInterrupt" in done.stdout
+    assert "example: example.batch_stats" in done.stdout and "Traceback" not in done.stderr
+    done = run_cli("validate", "pipelines/quickstart.yaml", cwd=REPO,
+                   env_extra=_broken_env("plugin_exits", "plugin_interrupts"))
+    assert done.returncode == 0 and "ok" in done.stdout, done.stderr
+
+
+def test_plugin_command_clash_keeps_the_builtin_and_a_raising_hook_is_reported():
+    env = _broken_env("plugin_commands", "plugin_commands_raise")
+    done = run_cli("hello", env_extra=env)
+    assert done.returncode == 0 and "hello from a plugin" in done.stdout, done.stderr
+    assert "plugin 'plugin_commands': command 'run' is already taken; the existing one is kept" in done.stderr
+    assert "plugin 'plugin_commands_raise': lcpipe_cli_commands raised SystemExit" in done.stderr
+    done = run_cli("run", "pipelines/quickstart.yaml", "--stop-after", "batches=1", cwd=REPO, env_extra=env)
+    assert done.returncode == 0, done.stderr  # the built-in run, not the impostor (exit 99)
+
+
+def test_hanging_plugin_import_does_not_block_builtin_commands(tmp_path):
+    """Third-party plugins load lazily: --version, --help and commands that need no stage types
+    never import them."""
+    env = {**os.environ, **_broken_env("plugin_hangs")}
+    for argv in (["--version"], ["--help"], ["data", "generate", "--games", "1", "--out", str(tmp_path)],
+                 ["net", "--help"]):
+        done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", *argv], capture_output=True, text=True,
+                              env=env, timeout=120)
+        assert done.returncode == 0, (argv, done.stderr)

@@ -228,3 +228,32 @@ def test_stream_channel_refuses_writes_once_its_reader_is_done():
     ch.reader_done()
     writer.join(timeout=10)
     assert results == [False] and not ch.put(3) and len(ch) == 0
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """The process has installed its own SIGTERM handler (SigCgt in /proc/PID/status)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    except OSError:
+        pass
+    return False
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_before_the_runtime_starts_exits_quietly(sig, code):
+    """Ctrl-C or SIGTERM while lcpipe is still starting (importing, compiling the spec): the
+    handling is installed at process start, so the exit is orderly, without a traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "lcpipe.cli.main", "run", str(HERE.parents[1] / "pipelines" /
+                             "quickstart.yaml"), "--stop-after", "batches=1"], env=_cli_env(),
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not _catches_sigterm(proc.pid):
+        assert proc.poll() is None and time.monotonic() < deadline, "lcpipe never installed its handlers"
+        time.sleep(0.001)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    assert "started" not in err and ("interrupted" in err or "terminated" in err)  # before the runtime
