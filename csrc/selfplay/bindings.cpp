@@ -19,43 +19,57 @@ namespace lcpipe::selfplay {
 
 namespace {
 
+// Every setting comes from Python with its default filled in from the stage's declaration
+// (lcpipe/selfplay/stages.py, lcpipe.selfplay.native.engine_settings): a missing one is a bug
+// named here, never silently replaced by a second default.
 template <class T>
-T get(const py::dict& d, const char* key, T def) {
-  return d.contains(key) && !d[key].is_none() ? d[key].cast<T>() : def;
+T get(const py::dict& d, const char* key) {
+  if (!d.contains(key) || d[key].is_none())
+    throw std::invalid_argument(std::string("self-play engine: missing setting '") + key + "'");
+  try {
+    return d[key].cast<T>();
+  } catch (const py::cast_error&) {
+    throw std::invalid_argument(std::string("self-play engine: setting '") + key + "' has the wrong type");
+  }
+}
+
+template <class T>
+void read(const py::dict& d, const char* key, T& out) {
+  out = get<T>(d, key);
 }
 
 SearchParams search_params(const py::dict& d) {
   SearchParams p;
-  p.visits = get(d, "visits", p.visits);
-  p.cpuct = get(d, "cpuct", p.cpuct);
-  p.cpuct_base = get(d, "cpuct_base", p.cpuct_base);
-  p.cpuct_factor = get(d, "cpuct_factor", p.cpuct_factor);
-  p.fpu_reduction = get(d, "fpu_reduction", p.fpu_reduction);
-  p.fpu_reduction_root = get(d, "fpu_reduction_root", p.fpu_reduction_root);
-  p.noise_alpha = get(d, "noise_alpha", p.noise_alpha);
-  p.noise_epsilon = get(d, "noise_epsilon", p.noise_epsilon);
-  p.policy_temperature = get(d, "policy_temperature", p.policy_temperature);
-  p.tree_reuse = get(d, "tree_reuse", p.tree_reuse);
-  p.input_format = get(d, "input_format", p.input_format);
-  p.moves_left_slope = get(d, "moves_left_slope", p.moves_left_slope);
-  p.moves_left_max_effect = get(d, "moves_left_max_effect", p.moves_left_max_effect);
-  p.moves_left_threshold = get(d, "moves_left_threshold", p.moves_left_threshold);
+  read(d, "visits", p.visits);
+  read(d, "cpuct", p.cpuct);
+  read(d, "cpuct_base", p.cpuct_base);
+  read(d, "cpuct_factor", p.cpuct_factor);
+  read(d, "fpu_reduction", p.fpu_reduction);
+  read(d, "fpu_reduction_root", p.fpu_reduction_root);
+  read(d, "noise_alpha", p.noise_alpha);
+  read(d, "noise_epsilon", p.noise_epsilon);
+  read(d, "policy_temperature", p.policy_temperature);
+  read(d, "tree_reuse", p.tree_reuse);
+  read(d, "input_format", p.input_format);
+  read(d, "moves_left_slope", p.moves_left_slope);
+  read(d, "moves_left_max_effect", p.moves_left_max_effect);
+  read(d, "moves_left_threshold", p.moves_left_threshold);
   if (p.visits < 1) throw std::invalid_argument("visits must be >= 1");
   return p;
 }
 
 GameParams game_params(const py::dict& d) {
   GameParams p;
-  p.max_plies = get(d, "max_plies", p.max_plies);
-  p.temperature = get(d, "temperature", p.temperature);
-  p.temp_decay_plies = get(d, "temp_decay_plies", p.temp_decay_plies);
-  p.temp_cutoff_ply = get(d, "temp_cutoff_ply", p.temp_cutoff_ply);
-  p.temp_endgame = get(d, "temp_endgame", p.temp_endgame);
-  p.resign_q = get(d, "resign_q", p.resign_q);
-  p.resign_earliest_ply = get(d, "resign_earliest_ply", p.resign_earliest_ply);
-  p.resign_playthrough = get(d, "resign_playthrough", p.resign_playthrough);
-  p.adjudicate = get<std::string>(d, "adjudicate", p.adjudicate);
-  p.syzygy_adjudicate = get(d, "syzygy_adjudicate", p.syzygy_adjudicate);
+  read(d, "max_plies", p.max_plies);
+  read(d, "temperature", p.temperature);
+  read(d, "temp_decay_plies", p.temp_decay_plies);
+  read(d, "temp_cutoff_ply", p.temp_cutoff_ply);
+  read(d, "temp_endgame", p.temp_endgame);
+  read(d, "resign_q", p.resign_q);
+  read(d, "resign_earliest_ply", p.resign_earliest_ply);
+  read(d, "resign_playthrough", p.resign_playthrough);
+  read(d, "adjudicate", p.adjudicate);
+  read(d, "syzygy_adjudicate", p.syzygy_adjudicate);
   if (p.adjudicate != "material" && p.adjudicate != "draw")
     throw std::invalid_argument("adjudicate must be 'material' or 'draw', not '" + p.adjudicate + "'");
   return p;
@@ -90,23 +104,23 @@ void register_selfplay(py::module_& m) {
              EngineConfig c;
              c.search = search_params(cfg);
              c.game = game_params(cfg);
-             c.parallel_games = get(cfg, "parallel_games", c.parallel_games);
-             c.groups = get(cfg, "network_batches", c.groups);
-             c.threads = get(cfg, "threads", c.threads);
-             c.seed = get<uint64_t>(cfg, "seed", 0);
-             c.first_game = get<uint64_t>(cfg, "first_game", 0);
-             c.max_games = get<uint64_t>(cfg, "stop_after_games", 0);
-             c.evaluators = get(cfg, "evaluators", 1);
-             c.paired = get(cfg, "paired", false);
+             read(cfg, "parallel_games", c.parallel_games);
+             read(cfg, "network_batches", c.groups);
+             read(cfg, "threads", c.threads);
+             read(cfg, "seed", c.seed);
+             read(cfg, "first_game", c.first_game);
+             read(cfg, "stop_after_games", c.max_games);
+             read(cfg, "evaluators", c.evaluators);
+             read(cfg, "paired", c.paired);
              std::vector<Opening> openings;
              if (cfg.contains("openings") && !cfg["openings"].is_none())
                for (auto item : cfg["openings"]) {
                  auto t = item.cast<py::tuple>();
                  openings.push_back(Opening{t[0].cast<std::string>(), t[1].cast<std::vector<std::string>>()});
                }
-             c.openings = OpeningBook(std::move(openings), get(cfg, "random_opening_plies", 0));
+             c.openings = OpeningBook(std::move(openings), get<int>(cfg, "random_opening_plies"));
              auto out = std::make_unique<PyEngine>();
-             auto paths = get<std::vector<std::string>>(cfg, "syzygy_paths", {});
+             auto paths = get<std::vector<std::string>>(cfg, "syzygy_paths");
              if (!paths.empty()) {
                out->tables = std::make_unique<tb::Tablebases>(paths);
                c.tablebases = out->tables.get();

@@ -30,18 +30,18 @@ namespace lcpipe::selfplay {
 struct EngineConfig {
   SearchParams search;
   GameParams game;
-  int parallel_games = 16;  // games in flight, all groups together
-  int groups = 2;
-  int threads = 1;
-  uint64_t seed = 0;
-  uint64_t first_game = 0;
-  uint64_t max_games = 0;  // 0: start games forever
+  int parallel_games{};  // games in flight, all groups together
+  int groups{};
+  int threads{};
+  uint64_t seed{};
+  uint64_t first_game{};
+  uint64_t max_games{};  // 0: start games forever
   OpeningBook openings;
   // Evaluator slots: 1 (self-play) or 2 (a match: even games give white to
   // slot 0, odd games to slot 1; with `paired`, games 2k and 2k+1 share an
   // opening, so each opening is played once with each colour).
-  int evaluators = 1;
-  bool paired = false;
+  int evaluators{};
+  bool paired{};
   const void* tablebases = nullptr;
 };
 

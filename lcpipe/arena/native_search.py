@@ -35,11 +35,12 @@ def native_play_settings(visits: int, **overrides) -> dict:
 def position_search(board: chess.Board, settings: dict):
     """A fresh native search at ``board``; its move stack is passed as the game history."""
     from lcpipe import _native
+    from lcpipe.selfplay.native import engine_settings
 
     if not any(board.legal_moves):
         raise ValueError(f"no legal moves to search in {board.fen()}")
     root = board.root()
-    return _native.PositionSearch(settings, root.fen(), [m.uci() for m in board.move_stack])
+    return _native.PositionSearch(engine_settings(settings), root.fen(), [m.uci() for m in board.move_stack])
 
 
 class NativeSession:

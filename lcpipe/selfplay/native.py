@@ -30,7 +30,9 @@ def engine_settings(settings: dict) -> dict:
     from lcpipe.selfplay.stages import SETTINGS
     from lcpipe.settings import defaults
 
-    return {**defaults(SETTINGS), "first_game": 0, "evaluators": 1, "paired": False, **settings}
+    out = {**defaults(SETTINGS), "first_game": 0, "evaluators": 1, "paired": False, **settings}
+    out["threads"] = int(out["threads"]) or max(1, min(os.cpu_count() or 1, 8))  # 0: one per core, at most 8
+    return out
 
 
 _CHUNK_NAME = re.compile(r"^(?P<prefix>.+)-\d{20}-\d{6}-(?P<game>\d{8,})\.gz$")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 from lcpipe.runtime.channels import ChannelClosed
@@ -34,7 +33,6 @@ def native_settings(cfg: dict, first_game: int) -> dict:
     """The native engine's settings: the stage's own, plus where numbering starts and the openings."""
     out = dict(cfg)
     out["first_game"] = first_game
-    out["threads"] = int(cfg["threads"]) or max(1, min(os.cpu_count() or 1, 8))
     out["openings"] = read_openings(cfg["openings"]) if cfg["openings"] else None
     out["syzygy_paths"] = list(cfg["syzygy_paths"])
     return out

@@ -18,7 +18,7 @@ from lcpipe.lc0.frames import bad_frame_reason
 from lcpipe.lc0.policy import legal_move_indices
 from lcpipe.selfplay.evaluator import MaterialEvaluator, UniformEvaluator, encoded_to_planes
 from lcpipe.selfplay.game import ADJUDICATED, MAX_LENGTH
-from lcpipe.selfplay.native import NativePool, first_game_in, read_openings, write_native_game
+from lcpipe.selfplay.native import NativePool, engine_settings, first_game_in, read_openings, write_native_game
 
 QUICK = dict(visits=8, max_plies=30, temp_cutoff_ply=10)
 
@@ -216,10 +216,15 @@ def test_first_game_continues_after_existing_chunks(tmp_path):
 
 def test_engine_rejects_bad_settings_and_outputs():
     with pytest.raises(ValueError, match="adjudicate"):
-        _native.SelfPlayEngine({"adjudicate": "coin"})
+        _native.SelfPlayEngine(engine_settings({"adjudicate": "coin"}))
     with pytest.raises(ValueError, match="evaluators"):
-        _native.SelfPlayEngine({"evaluators": 3})
-    eng = _native.SelfPlayEngine({"parallel_games": 2, "network_batches": 1, "visits": 4})
+        _native.SelfPlayEngine(engine_settings({"evaluators": 3}))
+    for name in ("cpuct", "max_plies", "threads"):  # the engine has no defaults of its own
+        incomplete = engine_settings({})
+        del incomplete[name]
+        with pytest.raises(ValueError, match=f"missing setting '{name}'"):
+            _native.SelfPlayEngine(incomplete)
+    eng = _native.SelfPlayEngine(engine_settings({"parallel_games": 2, "network_batches": 1, "visits": 4}))
     (n,) = eng.step(0)
     assert n == 2 and eng.inputs(0, n).shape == (2, 112, 8, 8)
     with pytest.raises(ValueError, match="outputs"):
