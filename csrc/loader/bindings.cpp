@@ -122,14 +122,27 @@ class PySegment {
 };
 
 // Test helper: decode one gzipped chunk into batch arrays (no shuffling).
+// The test helpers' gzip settings; the input limits are the loader's defaults, read from their
+// one source (lcpipe/lc0/limits.py).
+GzOptions parse_gz(const std::string& inflater, bool check_crc) {
+  Cfg c;
+  c.strs["inflater"] = inflater;
+  c.nums["check_crc"] = check_crc ? 1.0 : 0.0;
+  py::module_ limits = py::module_::import("lcpipe.lc0.limits");
+  c.nums["max_chunk_mb"] = limits.attr("MAX_CHUNK_MB").cast<double>();
+  c.nums["max_file_mb"] = limits.attr("MAX_FILE_MB").cast<double>();
+  return gz_options(c);
+}
+
 py::tuple decode_gz(const py::bytes& data) {
+  const GzOptions opt = parse_gz("native", true);
   std::string s = data;
   Bytes raw;
   std::vector<std::string> problems;
   ParsedChunk pc;
   {
     py::gil_scoped_release nogil;
-    std::string err = gunzip(reinterpret_cast<const uint8_t*>(s.data()), s.size(), raw);
+    std::string err = gunzip(reinterpret_cast<const uint8_t*>(s.data()), s.size(), raw, opt);
     if (!err.empty()) problems.push_back(err);
     parse_chunk(raw.data(), raw.size(), pc);
   }
@@ -177,12 +190,7 @@ py::tuple tar_index(const py::bytes& data) {
   return py::make_tuple(members, idx.problems, idx.skipped_entries);
 }
 
-GzOptions parse_gz(const std::string& inflater, bool check_crc) {
-  Cfg c;
-  c.strs["inflater"] = inflater;
-  c.nums["check_crc"] = check_crc ? 1.0 : 0.0;
-  return gz_options(c);
-}
+
 
 py::tuple py_gunzip(const py::bytes& data, const std::string& inflater, bool check_crc) {
   const GzOptions opt = parse_gz(inflater, check_crc);

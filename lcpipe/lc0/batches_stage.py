@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from lcpipe.lc0 import chunks, tensors
-from lcpipe.lc0.limits import MAX_CHUNK_MB, MAX_FILE_MB, InputLimits
+from lcpipe.lc0.limits import InputLimits
 from lcpipe.lc0.report import ReadReport
 from lcpipe.runtime.channels import ChannelClosed
 from lcpipe.runtime.stage import Stage
@@ -31,8 +31,7 @@ class BatchesStage(Stage):
         self.buffered = 0
         self.files: list[Path] = []
         self.report = ReadReport()
-        self.limits = InputLimits.from_mb(float(cfg.get("max_chunk_mb", MAX_CHUNK_MB)),
-                                          float(cfg.get("max_file_mb", MAX_FILE_MB)))
+        self.limits = InputLimits.from_mb(float(cfg["max_chunk_mb"]), float(cfg["max_file_mb"]))
         self.warned = 0
         self.emitted = 0
         self.positions = 0

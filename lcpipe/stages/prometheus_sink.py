@@ -94,7 +94,7 @@ class MetricStore:
                 for stage, state in sorted(self._states.items()):
                     lines.append(f'lcpipe_stage_state{{stage="{label_value(stage)}",'
                                  f'state="{label_value(state)}"}} 1')
-        return "\n".join(lines) + "\n"
+        return "".join(line + "\n" for line in lines)  # nothing yet: an empty exposition
 
 
 def _handler(store: MetricStore):

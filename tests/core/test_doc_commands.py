@@ -1,9 +1,12 @@
 """Every cheap command shown in README.md and docs/*.md runs and succeeds, so examples cannot rot.
 
 Commands are the lines of ```sh blocks that call lcpipe, and inline `lcpipe ...` spans with
-arguments, complete ones (no placeholders such as NET, FILE, <name> or ...). A `run` without a stop
-bound (it would run until Ctrl-C, or opens the dashboard) is checked by `lcpipe validate` with
-the same spec and --set overrides: the example's spec and keys must be valid."""
+arguments, complete ones (no placeholders such as NET, FILE, A, <name> or ...) and self-contained
+ones (every file or directory they read is in the repository; `lcpipe match runs/rl/nets/...`
+shows what to do after a run and is left out). A `run` without a stop bound (it would run until
+Ctrl-C, or opens the dashboard), or bounded by networks (minutes of training: the RL pipeline's
+own tests run that), is checked by `lcpipe validate` with the same spec and --set overrides: the
+example's spec and keys must be valid."""
 
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]+$|\.\.\.|<[^>]*>")
+PLACEHOLDER = re.compile(r"^[A-Z][A-Z_]*$|\.\.\.|<[^>]*>")
+OUTPUT_OPTIONS = {"-o", "--output", "--out", "--dir", "--docs", "--png", "--pgn"}  # their argument is written
+PATH_LIKE = re.compile(r"/|\.(ya?ml|gz|pb|json|epd|pgn|tar)$")
 
 
 def _shell_lines(text: str):
@@ -66,14 +71,25 @@ def shown_commands() -> list[tuple[str, dict, list[str]]]:
     return found
 
 
+def _reads_missing_files(argv: list[str]) -> bool:
+    """True when the command reads a file or directory that only a run would make."""
+    return any(PATH_LIKE.search(a) and not (REPO / a).exists()
+               for i, a in enumerate(argv) if i and argv[i - 1] not in OUTPUT_OPTIONS and not a.startswith("-")
+               and "=" not in a)
+
+
 def _cheap(argv: list[str]) -> list[str] | None:
-    """The command to run for a shown one, or None when it shows no complete command."""
+    """The command to run for a shown one, or None when it shows no complete, self-contained command."""
+    if _reads_missing_files(argv):
+        return None
     if argv[0] != "run":
         return argv
     files = [a for a in argv[1:] if a.endswith((".yaml", ".yml"))]
     if not files:
         return None  # `lcpipe run --tui`: a mention of an option, not a command
-    if any(a.startswith("--stop-after") for a in argv):
+    bounds = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--stop-after"]
+    bounds += [a.split("=", 1)[1] for a in argv if a.startswith("--stop-after=")]
+    if bounds and not any(b.startswith("networks=") for b in bounds):
         return argv
     sets = [a for i, a in enumerate(argv) if i and argv[i - 1] == "--set"]
     return ["validate", files[0], *[x for s in sets for x in ("--set", s)]]
