@@ -36,20 +36,12 @@ def load_snapshot(path: str | Path) -> NetworkSnapshot:
 
 
 def _load_checkpoint(directory: Path) -> NetworkSnapshot:
-    from lcpipe.nets.cli import read_checkpoint_meta
-    from lcpipe.train.trainer import _restore_weights
+    from lcpipe.train.checkpoints import CheckpointError, checkpoint_snapshot
 
     try:
-        step, meta = read_checkpoint_meta(str(directory))
-    except (FileNotFoundError, KeyError, ValueError) as exc:
-        raise PlayerSpecError(f"{directory}: not a train.jax checkpoint: {exc}") from None
-    if not meta.get("model"):
-        raise PlayerSpecError(f"{directory}: the checkpoint does not record its model configuration")
-    weights = _restore_weights(str(directory.resolve() / str(step) / "state"))
-    variables = {"params": weights["params"]}
-    if weights.get("batch_stats"):
-        variables["batch_stats"] = weights["batch_stats"]
-    return NetworkSnapshot(step=int(step), model=dict(meta["model"]), params=variables)
+        return checkpoint_snapshot(directory)
+    except (CheckpointError, FileNotFoundError, KeyError) as exc:
+        raise PlayerSpecError(f"{directory}: not a usable train.jax checkpoint: {exc}") from None
 
 
 def evaluator_for(spec: str):

@@ -89,44 +89,16 @@ def cmd_import(args) -> int:
     return 0
 
 
-def read_checkpoint_meta(directory: str, step: int | None = None) -> tuple[int, dict]:
-    """(step, meta) of a train.jax orbax checkpoint without building a model."""
-    import orbax.checkpoint as ocp
-
-    mgr = ocp.CheckpointManager(str(Path(directory).resolve()))
-    step = mgr.latest_step() if step is None else step
-    if step is None:
-        raise FileNotFoundError(f"no checkpoint in {directory}")
-    got = mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
-    mgr.close()
-    return int(step), dict(got["meta"])
-
-
 def cmd_export(args) -> int:
     from lcpipe.nets.export import snapshot_to_net
-
-    if not Path(args.checkpoint).is_dir():
-        return _err(f"{args.checkpoint}: not a checkpoint directory")
-    try:
-        step, meta = read_checkpoint_meta(args.checkpoint, args.step)
-    except (FileNotFoundError, KeyError, ValueError) as e:
-        return _err(f"{args.checkpoint}: {e}")
-    from lcpipe.train.trainer import _plain, _to_numpy_tree, checkpoint_weights
-    from lcpipe.types import NetworkSnapshot
+    from lcpipe.train.checkpoints import CheckpointError, checkpoint_snapshot
 
     # Only the weights and the model configuration recorded with them: the optimizer, its
     # settings and the rest of the trainer state play no part in an exported network.
-    if not meta.get("model"):
-        return _err(f"{args.checkpoint}: step {step} records no model configuration")
     try:
-        weights = checkpoint_weights(args.checkpoint, step, args.kind)
-    except (ValueError, KeyError, FileNotFoundError) as e:
-        return _err(f"{args.checkpoint}: {e}")
-    variables = {"params": _to_numpy_tree(_plain(weights["params"]))}
-    if weights["batch_stats"]:
-        variables["batch_stats"] = _to_numpy_tree(_plain(weights["batch_stats"]))
-    snap = NetworkSnapshot(step=step, model=dict(meta["model"]), params=variables, kind=args.kind,
-                           extra={"precision": meta.get("precision", "float32")})
+        snap = checkpoint_snapshot(args.checkpoint, args.step, args.kind)
+    except (CheckpointError, FileNotFoundError, KeyError) as e:
+        return _err(str(e))
     snap.input_format = args.input_format
     try:
         net, notes = snapshot_to_net(snap, args.encoding)

@@ -35,7 +35,7 @@ class ImportedNet:
 
 def trainer_normalize(cfg: dict) -> dict:
     """The trainer's own normalisation of ``model:`` settings (defaults filled)."""
-    from lcpipe.train.model_config import normalize  # pure python, no jax
+    from lcpipe.model.config import normalize  # pure python, no jax
 
     return normalize(cfg)
 

@@ -114,7 +114,7 @@ def _compiled_apply(model: dict):
             import jax
             import jax.numpy as jnp
 
-            from lcpipe.train.models import build_model
+            from lcpipe.model import build_model
 
             module = build_model(model)
 

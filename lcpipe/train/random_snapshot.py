@@ -16,7 +16,7 @@ from lcpipe.types import NetworkSnapshot
 def random_snapshot(model: dict, seed: int = 0, step: int = 0) -> NetworkSnapshot:
     import jax
 
-    from lcpipe.train.models import build_model, normalize
+    from lcpipe.model import build_model, normalize
 
     cfg = normalize(model)
     module = build_model(cfg)

@@ -12,8 +12,8 @@ from typing import Any, Iterable
 
 from lcpipe.settings import Check, Problem, defaults, field, group, normalize, settings
 from lcpipe.train import cpu_devices
-from lcpipe.train.model_config import (MODEL_SETTINGS, POLICY_HEADS, VALUE_HEADS, canonical, check_model,
-                                       normalize as normalize_model)
+from lcpipe.model.config import (MODEL_SETTINGS, POLICY_HEADS, VALUE_HEADS, canonical, check_model,
+                                 normalize as normalize_model)
 
 ROWS = {"result": 0, "best": 1, "played": 2, "orig": 3, "root": 4, "st": 5}
 OPTIMIZERS = ("nadamw", "adamw", "nadam", "adam", "sgd", "lamb")

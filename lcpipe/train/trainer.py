@@ -19,8 +19,9 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from lcpipe.model import build_model
+from lcpipe.train.checkpoints import checkpoint_weights, plain_tree
 from lcpipe.train.losses import compute_losses, l2_penalty
-from lcpipe.train.models import build_model
 from lcpipe.train.optim import build_optimizer
 from lcpipe.train.schedules import make_schedule
 from lcpipe.train.settings import normalize_settings
@@ -63,14 +64,7 @@ def fetch(tree):
 
 
 def _to_numpy_tree(tree):
-    return fetch(_plain(tree))
-
-
-def _plain(tree):
-    """FrozenDict / Mapping -> plain nested dicts."""
-    if hasattr(tree, "items"):
-        return {k: _plain(v) for k, v in tree.items()}
-    return tree
+    return fetch(plain_tree(tree))
 
 
 class Trainer:
@@ -149,7 +143,7 @@ class Trainer:
         key = jax.random.PRNGKey(seed)
         pkey, rng = jax.random.split(key)
         variables = jax.jit(lambda k: self.model.init(k, jnp.zeros((2, 112, 8, 8), jnp.float32), train=False))(pkey)
-        self.state = self._place(self._fresh_state(_plain(variables), rng))
+        self.state = self._place(self._fresh_state(plain_tree(variables), rng))
         self.start_step = 0
 
     def init_from_variables(self, variables: dict, seed: int | None = None, step: int = 0) -> None:
@@ -159,8 +153,8 @@ class Trainer:
         the optimizer state is fresh, so the learning-rate schedule starts from its beginning.
         """
         self.init(seed)
-        ref = _plain(self.state["params"])
-        given = _plain(variables.get("params", variables))
+        ref = plain_tree(self.state["params"])
+        given = plain_tree(variables.get("params", variables))
         if jax.tree.structure(ref) != jax.tree.structure(given):
             raise ValueError("given parameters do not match the model configuration's parameter tree")
         for a, b in zip(jax.tree.leaves(ref), jax.tree.leaves(given)):
@@ -168,7 +162,8 @@ class Trainer:
                 raise ValueError(f"parameter shape mismatch: model {a.shape} vs given {np.shape(b)}")
         v = {"params": jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), given)}
         if variables.get("batch_stats"):
-            v["batch_stats"] = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), _plain(variables["batch_stats"]))
+            v["batch_stats"] = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32),
+                                            plain_tree(variables["batch_stats"]))
         else:
             v["batch_stats"] = self.state["batch_stats"]
         self.state = self._place(self._fresh_state(v, self.state["rng"], int(step)))
@@ -421,7 +416,7 @@ class Trainer:
         if meta.get("model") and dict(meta["model"]) != dict(self.model_config):
             raise ValueError(f"checkpoint {directory} holds a different model configuration")
         if weights_only:  # fresh optimizer and schedule; the step count carries on
-            weights = _restore_weights(os.path.join(os.path.abspath(directory), str(step), "state"))
+            weights = checkpoint_weights(directory, step)
             self.init_from_variables(weights, step=int(weights["step"]))
         else:
             self.state = got["state"]
@@ -435,30 +430,6 @@ class Trainer:
             self._ckpt[1].wait_until_finished()
             self._ckpt[1].close()
             self._ckpt = None
-
-
-def _restore_weights(path: str, kind: str = "raw") -> dict:
-    """params (or the ``kind`` average: swa, ema), batch_stats and step of a saved trainer state,
-    whatever the rest of it holds (another optimizer's state, SWA / EMA or not): what a start from
-    its weights, or an export, needs. Nothing is restored into a trainer's structure."""
-    import orbax.checkpoint as ocp
-
-    source = "params" if kind == "raw" else kind
-    with ocp.PyTreeCheckpointer() as ckptr:
-        tree = ckptr.metadata(path).item_metadata
-        if source not in tree or not jax.tree.leaves(tree[source]):
-            raise ValueError(f"the checkpoint holds no {kind} weights (was {kind} enabled when it was written?)")
-        keys = [k for k in (source, "batch_stats", "step") if k in tree and jax.tree.leaves(tree[k])]
-        abstract = {k: jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), tree[k]) for k in keys}
-        restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
-        got = ckptr.restore(path, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args,
-                                                             partial_restore=True))
-    return {"params": got[source], "batch_stats": got.get("batch_stats", {}), "step": got.get("step", 0)}
-
-
-def checkpoint_weights(directory: str, step: int, kind: str = "raw") -> dict:
-    """The weights of one step of a train.jax checkpoint directory (see ``_restore_weights``)."""
-    return _restore_weights(os.path.join(os.path.abspath(directory), str(step), "state"), kind)
 
 
 def schedule_count(opt_state):

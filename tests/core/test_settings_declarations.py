@@ -58,7 +58,7 @@ def test_each_setting_is_written_once_in_its_declaration():
     """A key written twice in a dict literal silently drops the first declaration."""
     modules = {Path(__import__(name, fromlist=["_"]).__file__) for name in
                {st.plugin for st in REGISTRY.stage_types.values()}}
-    modules |= {PACKAGE / "train" / "settings.py", PACKAGE / "train" / "model_config.py"}
+    modules |= {PACKAGE / "train" / "settings.py", PACKAGE / "model" / "config.py"}
     found = {str(p.relative_to(REPO)): list(_dict_literals_with_duplicate_keys(p)) for p in sorted(modules)}
     assert {k: v for k, v in found.items() if v} == {}
 

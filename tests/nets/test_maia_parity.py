@@ -34,7 +34,7 @@ def _games(fixtures, fmt):
 def maia(lc0_fixtures):
     import jax
 
-    from lcpipe.train.models import build_model
+    from lcpipe.model import build_model
 
     imp = import_net(lc0_fixtures / "nets" / "maia-1900.pb.gz")
     model = build_model(imp.model)

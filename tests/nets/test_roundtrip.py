@@ -58,7 +58,7 @@ def _leaves(tree, prefix=""):
 def models():
     import jax
 
-    from lcpipe.train.models import build_model
+    from lcpipe.model import build_model
 
     out = {}
     for i, (name, cfg) in enumerate(CONFIGS.items()):
@@ -219,7 +219,7 @@ def test_maia_import_describe_reexport(lc0_fixtures, tmp_path):
 
     from lcpipe.lc0.chunks import iter_games
     from lcpipe.lc0.tensors import frames_to_batch
-    from lcpipe.train.models import build_model
+    from lcpipe.model import build_model
 
     src = lc0_fixtures / "nets" / "maia-1100.pb.gz"
     original = read_net(src)
@@ -289,7 +289,7 @@ def test_classical_value_head_imports_as_wdl(lc0_fixtures):
     net.network_format.update(value=1, output=1)
     cfg, variables, notes = from_lc0(net)
     assert any("classical value head" in n for n in notes)
-    from lcpipe.train.models import build_model
+    from lcpipe.model import build_model
 
     x = np.zeros((2, 112, 8, 8), np.float32)
     x[:, 111] = 1

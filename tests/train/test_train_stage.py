@@ -109,7 +109,7 @@ def test_imported_net_carries_on_its_step_through_fine_tune_and_export(tmp_path)
     from lcpipe.nets.cli import register
     from lcpipe.nets.export import export_snapshot, snapshot_to_net
     from lcpipe.nets.lc0net import read_net
-    from lcpipe.train.models import build_model
+    from lcpipe.model import build_model
     from lcpipe.types import NetworkSnapshot
 
     model = build_model(TINY_RESNET)

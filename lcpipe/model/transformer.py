@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lcpipe.train.models.layers import F32, LayerNorm, activation, dense
+from lcpipe.model.layers import F32, LayerNorm, activation, dense
 
 EMB_EPS = 1e-3
 

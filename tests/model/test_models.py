@@ -9,8 +9,8 @@ import pytest
 
 from helpers import TINY_RESNET, TINY_TRANSFORMER, make_batch
 from lc0_reference import resnet_forward, transformer_forward
-from lcpipe.train.models import build_model
-from lcpipe.train.models.layers import ACTIVATIONS, BatchNorm
+from lcpipe.model import build_model
+from lcpipe.model.layers import ACTIVATIONS, BatchNorm
 
 
 def _perturb(tree, seed):

@@ -14,8 +14,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
-from lcpipe.train.models.layers import F32, ConvBN, activation, dense, glorot, nchw_flatten
-from lcpipe.train.models.policy_maps import attention_gather, conv_gather
+from lcpipe.model.layers import F32, ConvBN, activation, dense, glorot, nchw_flatten
+from lcpipe.model.policy_maps import attention_gather, conv_gather
 
 
 def _embed(x, channels: int, act: str, bn: dict, dtype: Any, train: bool, name: str):

@@ -14,7 +14,7 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from lcpipe.train.models.layers import F32, ConvBN, activation, dense
+from lcpipe.model.layers import F32, ConvBN, activation, dense
 
 
 class SEUnit(nn.Module):

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lcpipe.train.models.layers import layer_norm, matmul
+from lcpipe.model.layers import layer_norm, matmul
 
 RNG = np.random.default_rng(7)
 

@@ -15,11 +15,11 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from lcpipe.train.model_config import model_defaults, normalize
-from lcpipe.train.models.heads import (AttentionPolicyHead, ClassicalPolicyHead, ConvPolicyHead, MovesLeftHead,
-                                       ValueHead, attention_policy_embedding)
-from lcpipe.train.models.resnet import ResNetBody
-from lcpipe.train.models.transformer import TransformerBody
+from lcpipe.model.config import model_defaults, normalize
+from lcpipe.model.heads import (AttentionPolicyHead, ClassicalPolicyHead, ConvPolicyHead, MovesLeftHead,
+                                ValueHead, attention_policy_embedding)
+from lcpipe.model.resnet import ResNetBody
+from lcpipe.model.transformer import TransformerBody
 
 DTYPES = {"float32": jnp.float32, "f32": jnp.float32, "bfloat16": jnp.bfloat16, "bf16": jnp.bfloat16,
           "float16": jnp.float16, "f16": jnp.float16}
