@@ -2,9 +2,9 @@
 #include <pybind11/pybind11.h>
 
 #include "chess/bindings.h"
-#include "hashing.h"
+#include "common/hashing.h"
 #include "loader/bindings.h"
-#include "loader/syzygy_bindings.h"
+#include "syzygy/bindings.h"
 #include "selfplay/bindings.h"
 
 namespace py = pybind11;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "chess/board.h"
-#include "loader/syzygy_table.h"
+#include "syzygy/table.h"
 
 using namespace lcpipe::tb;
 

@@ -14,7 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "loader/frame.h"
+#include "common/frame.h"
 #include "loader/gz.h"
 #include "loader/queue.h"
 

@@ -70,7 +70,8 @@ Queue<T>* Segment::queue(const std::string& id, const std::string& why) {
   return q;
 }
 
-// Stage factories (stages.cpp).
+// A stage of type d.type, from the table in stages/registry.cpp; throws
+// std::invalid_argument for an unknown type.
 std::unique_ptr<Stage> make_stage(Segment& seg, const StageDesc& d);
 
 }  // namespace lcl

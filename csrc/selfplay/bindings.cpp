@@ -9,7 +9,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "loader/syzygy.h"
+#include "syzygy/tablebases.h"
 #include "selfplay/engine.h"
 #include "selfplay/position_search.h"
 

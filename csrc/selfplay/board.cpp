@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "loader/syzygy.h"
+#include "syzygy/tablebases.h"
 #include "selfplay/board_impl.h"
 
 namespace lcpipe::selfplay {

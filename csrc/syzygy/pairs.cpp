@@ -1,5 +1,5 @@
-// Decoding of one Syzygy value stream (see syzygy_pairs.h).
-#include "loader/syzygy_pairs.h"
+// Decoding of one Syzygy value stream (see pairs.h).
+#include "syzygy/pairs.h"
 
 namespace lcpipe::tb {
 

@@ -1,4 +1,4 @@
-#include "loader/frame_alloc.h"
+#include "common/frame_alloc.h"
 
 #include <atomic>
 #include <cstdlib>

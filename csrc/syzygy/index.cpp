@@ -1,8 +1,8 @@
-// Syzygy indexing (see syzygy_index.h). The symmetry reductions: pawnless
+// Syzygy indexing (see index.h). The symmetry reductions: pawnless
 // tables map the first leading piece into the a1-d1-d4 triangle (file,
 // rank and diagonal mirroring), pawn tables keep the leading pawn on files
 // a-d (file mirroring) and have one slice per file.
-#include "loader/syzygy_index.h"
+#include "syzygy/index.h"
 
 #include <algorithm>
 #include <cstdlib>

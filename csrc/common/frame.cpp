@@ -1,6 +1,6 @@
-#include "loader/frame.h"
+#include "common/frame.h"
 
-#include "loader/frame_alloc.h"
+#include "common/frame_alloc.h"
 
 #include <cmath>
 #include <cstring>

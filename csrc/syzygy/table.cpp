@@ -1,9 +1,9 @@
-// One Syzygy table file (see syzygy_table.h). File layout: magic, a flag
+// One Syzygy table file (see table.h). File layout: magic, a flag
 // byte, per file slice the slot-order nibbles and piece codes (low nibble:
 // white to move, high nibble: black to move), then per slice the stream
 // headers, the DTZ value maps, the sparse indices, the block lengths and the
 // 64-byte aligned compressed blocks.
-#include "loader/syzygy_table.h"
+#include "syzygy/table.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
