@@ -151,7 +151,8 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::printf("syzygy fuzz: %ld mutated files, %ld rejected at open, %ld probed: %ld probes, %ld answered, %ld unreadable\n",
-              iterations, rejected, accepted, probes, ok, unreadable);
+  std::printf(
+      "syzygy fuzz: %ld mutated files, %ld rejected at open, %ld probed: %ld probes, %ld answered, %ld unreadable\n",
+      iterations, rejected, accepted, probes, ok, unreadable);
   return 0;
 }

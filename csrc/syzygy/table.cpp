@@ -152,8 +152,8 @@ bool TableFile::parse(std::string* error) {
         uint8_t want = k < lead_count_ ? lead_code_ : uint8_t(lead_code_ ^ 8);
         if (sl.codes[k] != want) return fail("pawns do not lead the piece list");
       }
-      if (!index::make_layout(sl.codes, n, unique_kinds >= 3, lead_count_, other_pawns, f, order[s][f],
-                              order2[s][f], &sl.layout))
+      if (!index::make_layout(sl.codes, n, unique_kinds >= 3, lead_count_, other_pawns, f, order[s][f], order2[s][f],
+                              &sl.layout))
         return fail("inconsistent group layout");
     }
   off += off & 1;

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string>
 
-#include "syzygy/tablebases.h"
 #include "syzygy/index.h"
 #include "syzygy/pairs.h"
+#include "syzygy/tablebases.h"
 
 namespace lcpipe::tb {
 

@@ -328,9 +328,7 @@ struct Tablebases::Impl {
     return v;
   }
 
-  bool covered(const Position& p) const {
-    return !p.has_castling() && p.piece_count() <= max_pieces && is_valid(p);
-  }
+  bool covered(const Position& p) const { return !p.has_castling() && p.piece_count() <= max_pieces && is_valid(p); }
 };
 
 Tablebases::Tablebases(const std::vector<std::string>& dirs) : impl_(new Impl) {

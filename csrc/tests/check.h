@@ -75,35 +75,35 @@ inline int run_all(int argc, char** argv) {
 #define LCPIPE_CHECK_CAT2(a, b) a##b
 #define LCPIPE_CHECK_CAT(a, b) LCPIPE_CHECK_CAT2(a, b)
 
-#define TEST(name)                                                                  \
-  static void name();                                                               \
+#define TEST(name)                                                                     \
+  static void name();                                                                  \
   static const lcpipe::check::Register LCPIPE_CHECK_CAT(register_, name)(#name, name); \
   static void name()
 
-#define CHECK(cond)                                             \
-  do {                                                          \
+#define CHECK(cond)                                              \
+  do {                                                           \
     if (!(cond)) lcpipe::check::fail(__FILE__, __LINE__, #cond); \
   } while (0)
 
 // Equality with both values printed (numbers and strings).
-#define CHECK_EQ(a, b)                                                                               \
-  do {                                                                                               \
-    const auto& lcpipe_a = (a);                                                                      \
-    const auto& lcpipe_b = (b);                                                                      \
-    if (!(lcpipe_a == lcpipe_b))                                                                     \
-      lcpipe::check::fail(__FILE__, __LINE__,                                                        \
+#define CHECK_EQ(a, b)                                                                              \
+  do {                                                                                              \
+    const auto& lcpipe_a = (a);                                                                     \
+    const auto& lcpipe_b = (b);                                                                     \
+    if (!(lcpipe_a == lcpipe_b))                                                                    \
+      lcpipe::check::fail(__FILE__, __LINE__,                                                       \
                           std::string(#a " == " #b " (") + lcpipe::check::show(lcpipe_a) + " vs " + \
-                              lcpipe::check::show(lcpipe_b) + ")");                                  \
+                              lcpipe::check::show(lcpipe_b) + ")");                                 \
   } while (0)
 
 // The block must throw E whose what() contains `part`.
-#define CHECK_THROWS(E, part, ...)                                                                        \
-  do {                                                                                                    \
-    try {                                                                                                 \
-      __VA_ARGS__;                                                                                        \
-      lcpipe::check::fail(__FILE__, __LINE__, "no " #E " thrown by " #__VA_ARGS__);                       \
-    } catch (const E& lcpipe_e) {                                                                         \
-      if (std::string(lcpipe_e.what()).find(part) == std::string::npos)                                   \
+#define CHECK_THROWS(E, part, ...)                                                                                \
+  do {                                                                                                            \
+    try {                                                                                                         \
+      __VA_ARGS__;                                                                                                \
+      lcpipe::check::fail(__FILE__, __LINE__, "no " #E " thrown by " #__VA_ARGS__);                               \
+    } catch (const E& lcpipe_e) {                                                                                 \
+      if (std::string(lcpipe_e.what()).find(part) == std::string::npos)                                           \
         lcpipe::check::fail(__FILE__, __LINE__, std::string(#E " without '") + (part) + "': " + lcpipe_e.what()); \
-    }                                                                                                     \
+    }                                                                                                             \
   } while (0)

@@ -15,7 +15,8 @@ namespace {
 
 class ChunkPool : public Stage {
  public:
-  ChunkPool(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg), rng_(static_cast<uint64_t>(cfg_.num("seed"))) {
+  ChunkPool(Segment& seg, const StageDesc& d)
+      : Stage(seg, d.name, d.cfg), rng_(static_cast<uint64_t>(cfg_.num("seed"))) {
     in_ = bind_in<ChunkPtr>(seg, d, "sources");
     out_ = bind_out<ChunkPtr>(seg, d, "chunks");
     window_ = static_cast<size_t>(std::max(1.0, cfg_.num("window")));
@@ -72,7 +73,7 @@ class ChunkPool : public Stage {
       }
       if (!c) {
         if (done_ || !input_open) break;  // all passes done, or nothing left and nothing to come
-        continue;                          // every chunk was deleted: wait for new ones
+        continue;                         // every chunk was deleted: wait for new ones
       }
       if (!emit(c, input_open, last_input)) return;
     }

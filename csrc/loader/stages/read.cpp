@@ -103,7 +103,8 @@ class Read : public Stage {
     }
     members_.fetch_add(chunks.size());
     if (newest_first_)
-      std::stable_sort(chunks.begin(), chunks.end(), [](const ChunkPtr& a, const ChunkPtr& b) { return a->key > b->key; });
+      std::stable_sort(chunks.begin(), chunks.end(),
+                       [](const ChunkPtr& a, const ChunkPtr& b) { return a->key > b->key; });
   }
 
   Queue<std::string>* in_;

@@ -7,7 +7,7 @@
 #include "loader/segment.h"
 
 // One line per stage type: the name the Python side uses, then the factory.
-#define LCL_LOADER_STAGE_TYPES(X)        \
+#define LCL_LOADER_STAGE_TYPES(X)         \
   X("loader.watch", make_watch)           \
   X("loader.read", make_read)             \
   X("loader.split", make_split)           \

@@ -11,7 +11,8 @@ namespace {
 
 class Reservoir : public Stage {
  public:
-  Reservoir(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg), rng_(static_cast<uint64_t>(cfg_.num("seed"))) {
+  Reservoir(Segment& seg, const StageDesc& d)
+      : Stage(seg, d.name, d.cfg), rng_(static_cast<uint64_t>(cfg_.num("seed"))) {
     in_ = bind_in<FramePtr>(seg, d, "frames");
     out_ = bind_out<FramePtr>(seg, d, "frames");
     size_ = static_cast<size_t>(std::max(1.0, cfg_.num("size")));

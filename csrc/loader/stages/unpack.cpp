@@ -86,8 +86,7 @@ class Unpack : public Stage {
     return u(rng) < p;
   }
 
-  void visit(const ChunkRef& c, std::mt19937_64& rng, Bytes& raw, Bytes& gz,
-             std::vector<FramePtr>& take) {
+  void visit(const ChunkRef& c, std::mt19937_64& rng, Bytes& raw, Bytes& gz, std::vector<FramePtr>& take) {
     if (!c.game) {  // cached frames from an earlier visit?
       std::lock_guard<std::mutex> l(m_);
       auto it = cache_.find(c.id);

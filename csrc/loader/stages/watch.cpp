@@ -102,9 +102,7 @@ class Watch : public Stage {
               scan_now = true;  // files written before the watch existed
             }
             break;
-          case DirNotifier::Kind::Rescan:
-            scan_now = true;
-            break;
+          case DirNotifier::Kind::Rescan: scan_now = true; break;
         }
       }
       if (!emit(ready)) return;
@@ -169,7 +167,8 @@ class Watch : public Stage {
         pending_[f.path] = {f.size, f.mtime};
       }
     }
-    for (auto it = emitted_.begin(); it != emitted_.end();) it = present.count(*it) ? std::next(it) : emitted_.erase(it);
+    for (auto it = emitted_.begin(); it != emitted_.end();)
+      it = present.count(*it) ? std::next(it) : emitted_.erase(it);
     for (auto it = pending_.begin(); it != pending_.end();)
       it = present.count(it->first) ? std::next(it) : pending_.erase(it);
   }
