@@ -50,8 +50,8 @@ SYZYGY_DIR ?= $(VENV)/syzygy-test
 fuzz-syzygy:
 	mkdir -p build/fuzz
 	$(CXX) -std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -Icsrc \
-	  csrc/fuzz/syzygy_fuzz.cpp csrc/chess/board.cpp csrc/loader/syzygy_index.cpp \
-	  csrc/loader/syzygy_pairs.cpp csrc/loader/syzygy_table.cpp -o build/fuzz/syzygy_fuzz
+	  csrc/fuzz/syzygy_fuzz.cpp csrc/chess/board.cpp csrc/syzygy/index.cpp \
+	  csrc/syzygy/pairs.cpp csrc/syzygy/table.cpp -o build/fuzz/syzygy_fuzz
 	build/fuzz/syzygy_fuzz $(SYZYGY_DIR) $(ITERATIONS)
 
 clean:

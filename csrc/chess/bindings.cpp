@@ -141,7 +141,8 @@ void register_chess(py::module_& parent) {
   m.def("legal_moves", &legal_uci, py::arg("fen"),
         "Legal moves as UCI (castling e1g1, or king-to-rook in Chess960 positions).");
   m.def(
-      "play", [](const std::string& fen, const std::vector<std::string>& moves) { return to_fen(play(fen, moves).last()); },
+      "play",
+      [](const std::string& fen, const std::vector<std::string>& moves) { return to_fen(play(fen, moves).last()); },
       py::arg("fen"), py::arg("moves"), "FEN after playing UCI `moves` from `fen`.");
   m.def(
       "position_hash",

@@ -185,9 +185,7 @@ int piece_type_on(const Position& p, int sq) {
   return -1;
 }
 
-bool square_attacked(const Position& p, int sq, Color by) {
-  return attackers(tables(), p, sq, by, occupied(p)) != 0;
-}
+bool square_attacked(const Position& p, int sq, Color by) { return attackers(tables(), p, sq, by, occupied(p)) != 0; }
 
 bool in_check(const Position& p, Color side) {
   uint64_t king = pieces(p, side, kKing);
@@ -247,8 +245,8 @@ Position make_move(const Position& p, const Move& m) {
     n.by_color[us] |= bit(king_to) | bit(rook_to);
     n.by_type[kKing] |= bit(king_to);
     n.by_type[kRook] |= bit(rook_to);
-    h ^= t.zobrist_piece[us][kKing][m.from] ^ t.zobrist_piece[us][kKing][king_to] ^
-         t.zobrist_piece[us][kRook][m.to] ^ t.zobrist_piece[us][kRook][rook_to];
+    h ^= t.zobrist_piece[us][kKing][m.from] ^ t.zobrist_piece[us][kKing][king_to] ^ t.zobrist_piece[us][kRook][m.to] ^
+         t.zobrist_piece[us][kRook][rook_to];
     n.castling_rooks &= ~back_rank;
     n.rule50 = p.rule50 + 1;
   } else {
@@ -272,8 +270,7 @@ Position make_move(const Position& p, const Move& m) {
     n.castling_rooks &= ~(bit(m.from) | bit(m.to));
     n.rule50 = (capture || type == kPawn) ? 0 : p.rule50 + 1;
   }
-  for (uint64_t lost = p.castling_rooks & ~n.castling_rooks; lost; lost &= lost - 1)
-    h ^= t.zobrist_castling[lsb(lost)];
+  for (uint64_t lost = p.castling_rooks & ~n.castling_rooks; lost; lost &= lost - 1) h ^= t.zobrist_castling[lsb(lost)];
   n.to_move = them;
   n.ply = p.ply + 1;
   const int new_ep = ep_capture_file(n);
@@ -295,9 +292,8 @@ void legal_moves(const Position& p, MoveList* out, bool captures_only) {
   if (king >= 0) {
     checkers = attackers(t, p, king, them, occ);
     // Enemy sliders that would attack the king through exactly one own piece pin it.
-    const uint64_t snipers =
-        (rook_attacks(t, king, 0) & theirs & (p.by_type[kRook] | p.by_type[kQueen])) |
-        (bishop_attacks(t, king, 0) & theirs & (p.by_type[kBishop] | p.by_type[kQueen]));
+    const uint64_t snipers = (rook_attacks(t, king, 0) & theirs & (p.by_type[kRook] | p.by_type[kQueen])) |
+                             (bishop_attacks(t, king, 0) & theirs & (p.by_type[kBishop] | p.by_type[kQueen]));
     for (uint64_t s = snipers; s; s &= s - 1) {
       const uint64_t blockers = t.between[king][lsb(s)] & occ;
       if (blockers && !(blockers & (blockers - 1)) && (blockers & own)) pinned |= blockers;
@@ -589,7 +585,9 @@ std::string move_to_uci(const Position& p, const Move& m) {
 
 bool move_from_uci(const Position& p, const std::string& uci, Move* out) {
   if (uci.size() < 4 || uci.size() > 5) return false;
-  auto square = [](char f, char r) { return (f < 'a' || f > 'h' || r < '1' || r > '8') ? -1 : (r - '1') * 8 + (f - 'a'); };
+  auto square = [](char f, char r) {
+    return (f < 'a' || f > 'h' || r < '1' || r > '8') ? -1 : (r - '1') * 8 + (f - 'a');
+  };
   const int from = square(uci[0], uci[1]), to = square(uci[2], uci[3]);
   if (from < 0 || to < 0) return false;
   int promotion = -1;

@@ -39,11 +39,11 @@ struct Position {
 
 struct Move {
   int8_t from = 0;
-  int8_t to = 0;           // for castling: the square of the own rook
-  int8_t promotion = -1;   // PieceType promoted to, or -1
-  bool capture = false;    // en passant included; never set for castling
+  int8_t to = 0;          // for castling: the square of the own rook
+  int8_t promotion = -1;  // PieceType promoted to, or -1
+  bool capture = false;   // en passant included; never set for castling
   bool en_passant = false;
-  bool pawn = false;       // a pawn moved
+  bool pawn = false;  // a pawn moved
   bool castle = false;
   bool zeroing() const { return capture || pawn; }  // resets the 50-move counter
   bool operator==(const Move& o) const { return from == o.from && to == o.to && promotion == o.promotion; }

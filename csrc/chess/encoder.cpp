@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "loader/frame.h"
+#include "common/frame.h"
 
 namespace lcpipe::chess {
 

@@ -19,12 +19,12 @@ enum class FillEmptyHistory : int { kNo = 0, kFenOnly = 1, kAlways = 2 };
 bool supported_input_format(int input_format);
 
 struct EncodedPosition {
-  uint64_t planes[104];       // as stored in a record: bits reversed inside each byte
-  uint8_t castling[4];        // us_ooo, us_oo, them_ooo, them_oo
+  uint64_t planes[104];  // as stored in a record: bits reversed inside each byte
+  uint8_t castling[4];   // us_ooo, us_oo, them_ooo, them_oo
   uint8_t side_to_move_or_enpassant;
   uint8_t rule50;
-  uint8_t invariance_info;    // transform | 128 when black moves (canonical formats), else 0
-  uint8_t transform;          // FLIP 1, MIRROR 2, TRANSPOSE 4 applied to the planes
+  uint8_t invariance_info;  // transform | 128 when black moves (canonical formats), else 0
+  uint8_t transform;        // FLIP 1, MIRROR 2, TRANSPOSE 4 applied to the planes
   uint8_t input_format;
   bool black_to_move;
 };

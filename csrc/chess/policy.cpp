@@ -40,7 +40,7 @@ const PolicyTable& table() {
 void install_policy_table(const int16_t* from, const int16_t* to, const int8_t* promotion, int n) {
   if (n != kPolicySize) throw std::invalid_argument("policy table must have 1858 moves");
   if (g_installed.load(std::memory_order_acquire)) return;  // one source: every install is the same table
-  PolicyTable& t = g_table;  // readers wait for g_installed
+  PolicyTable& t = g_table;                                 // readers wait for g_installed
   for (auto& a : t.index)
     for (auto& b : a)
       for (int16_t& c : b) c = -1;

@@ -56,8 +56,12 @@ std::vector<uint8_t> sample(std::mt19937_64& rng) {
   size_t n = rng() % 20000;
   std::vector<uint8_t> d(n);
   switch (rng() % 4) {
-    case 0: for (auto& b : d) b = static_cast<uint8_t>(rng()); break;
-    case 1: for (auto& b : d) b = static_cast<uint8_t>(rng() % 3); break;
+    case 0:
+      for (auto& b : d) b = static_cast<uint8_t>(rng());
+      break;
+    case 1:
+      for (auto& b : d) b = static_cast<uint8_t>(rng() % 3);
+      break;
     case 2: {
       size_t period = 1 + rng() % 15;
       for (size_t i = 0; i < n; ++i) d[i] = i < period ? static_cast<uint8_t>(rng()) : d[i - period];
@@ -87,9 +91,9 @@ void check(const std::vector<uint8_t>& stream, const char* what, long it) {
   // Whole streams: the same bytes. Damage: an error exactly when zlib has
   // one, and only bytes zlib also produced.
   if (ok != zok || (ok && (out.size() != want.size() || !same(out.data(), want.data(), want.size()))) ||
-      (!ok && (out.size() > want.size() || !same(out.data(), want.data(), out.size()))) ||
-      r.consumed > stream.size()) {
-    if (++failures < 10) std::printf("iteration %ld (%s): ours %s, zlib %s\n", it, what, r.error ? r.error : "ok", zok ? "ok" : "error");
+      (!ok && (out.size() > want.size() || !same(out.data(), want.data(), out.size()))) || r.consumed > stream.size()) {
+    if (++failures < 10)
+      std::printf("iteration %ld (%s): ours %s, zlib %s\n", it, what, r.error ? r.error : "ok", zok ? "ok" : "error");
   }
   std::free(exact);
 }
@@ -107,7 +111,8 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> cut(s.begin(), s.begin() + static_cast<long>(rng() % (s.size() + 1)));
     check(cut, "truncated", it);
     std::vector<uint8_t> bad = s;
-    for (int k = 0, n = 1 + static_cast<int>(rng() % 4); k < n && !bad.empty(); ++k) bad[rng() % bad.size()] ^= 1u << (rng() % 8);
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 4); k < n && !bad.empty(); ++k)
+      bad[rng() % bad.size()] ^= 1u << (rng() % 8);
     check(bad, "bit flips", it);
     std::vector<uint8_t> junk(rng() % 400);
     for (auto& b : junk) b = static_cast<uint8_t>(rng());

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "chess/board.h"
-#include "loader/syzygy_table.h"
+#include "syzygy/table.h"
 
 using namespace lcpipe::tb;
 
@@ -151,7 +151,8 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::printf("syzygy fuzz: %ld mutated files, %ld rejected at open, %ld probed: %ld probes, %ld answered, %ld unreadable\n",
-              iterations, rejected, accepted, probes, ok, unreadable);
+  std::printf(
+      "syzygy fuzz: %ld mutated files, %ld rejected at open, %ld probed: %ld probes, %ld answered, %ld unreadable\n",
+      iterations, rejected, accepted, probes, ok, unreadable);
   return 0;
 }

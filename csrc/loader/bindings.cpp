@@ -263,7 +263,8 @@ void register_loader(py::module_& m) {
       .def("problems", &PySegment::problems)
       .def("errors", &PySegment::errors);
   sub.def("decode_gz", &decode_gz, "Decode one gzipped chunk to batch arrays (inputs, probs, values, opp, next).");
-  sub.def("frame_positions", &frame_positions, "Test helper: each record's current position as the Syzygy prober sees it.");
+  sub.def("frame_positions", &frame_positions,
+          "Test helper: each record's current position as the Syzygy prober sees it.");
   sub.def("tar_index", &tar_index, "Index a tar held in memory: (members [(name, offset, size)], problems, skipped).");
   sub.def("gunzip", &py_gunzip, "Inflate gzip bytes: (data, problem or '').", py::arg("data"),
           py::arg("inflater") = "native", py::arg("check_crc") = true);

@@ -4,17 +4,17 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <deque>
 #include <random>
 #include <set>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
-#include "loader/frame.h"
+#include "common/frame.h"
 #include "loader/gz.h"
 #include "loader/queue.h"
 
@@ -89,6 +89,7 @@ using BatchPtr = std::shared_ptr<BatchBuf>;
 class BatchPool : public std::enable_shared_from_this<BatchPool> {
  public:
   BatchPtr get(size_t b);
+
  private:
   std::mutex m_;
   std::vector<std::unique_ptr<BatchBuf>> free_;
@@ -102,9 +103,11 @@ class Busy {
  public:
   explicit Busy(StageStats& s) : s_(s), t0_(std::chrono::steady_clock::now()) {}
   ~Busy() {
-    s_.busy_ns.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0_).count(),
-                         std::memory_order_relaxed);
+    s_.busy_ns.fetch_add(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0_).count(),
+        std::memory_order_relaxed);
   }
+
  private:
   StageStats& s_;
   std::chrono::steady_clock::time_point t0_;
@@ -117,6 +120,7 @@ class Problems {
   void note(const std::string& msg);  // informational line, not a problem
   std::vector<std::string> drain();
   uint64_t total() const { return total_.load(); }
+
  private:
   std::mutex m_;
   std::unordered_set<std::string> seen_;
@@ -160,7 +164,9 @@ struct OutPort {
 };
 
 template <class T>
-inline T duplicate(const T& x) { return x; }
+inline T duplicate(const T& x) {
+  return x;
+}
 inline FramePtr duplicate(const FramePtr& f) { return clone_frame(*f); }
 
 template <class T>

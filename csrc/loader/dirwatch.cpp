@@ -16,8 +16,8 @@ namespace lcl {
 #if defined(__linux__)
 
 namespace {
-constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF |
-                           IN_MOVE_SELF | IN_ONLYDIR;
+constexpr uint32_t kMask =
+    IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 }
 
 std::string DirNotifier::open(size_t max_watches) {

@@ -7,8 +7,8 @@
 // planes need not be transformed back.
 #pragma once
 
-#include "loader/frame.h"
-#include "loader/syzygy.h"
+#include "common/frame.h"
+#include "syzygy/tablebases.h"
 
 namespace lcl {
 

@@ -112,8 +112,7 @@ bool gunzip_native(const uint8_t* in, size_t n, Bytes& out, bool check_crc, size
     if (n - pos < 8) return false;
     const uint32_t len = static_cast<uint32_t>(produced - member_start);
     if (le32(in + pos + 4) != len) return false;
-    if (check_crc && le32(in + pos) != crc32(0, out.data() + member_start, len))
-      return false;
+    if (check_crc && le32(in + pos) != crc32(0, out.data() + member_start, len)) return false;
     pos += 8;
     size_t k = pos;  // trailing zero padding after the last member is tolerated
     while (k < n && in[k] == 0) ++k;

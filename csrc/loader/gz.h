@@ -2,13 +2,13 @@
 // damage and says what went wrong. Our own DEFLATE decoder does the work;
 // zlib is the reference and the fallback for damaged streams.
 #pragma once
-#include <cstdint>
-#include <cstddef>
-#include <string>
-#include <vector>
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace lcl {
 
@@ -40,7 +40,7 @@ enum class Inflater { Native, Zlib };
 
 struct GzOptions {
   Inflater inflater = Inflater::Native;
-  bool check_crc = true;  // CRC-32 of each member (the size is always checked)
+  bool check_crc = true;         // CRC-32 of each member (the size is always checked)
   size_t max_output = SIZE_MAX;  // a stream inflating beyond this is refused (kInflateTooLarge)
   size_t max_input = SIZE_MAX;   // a chunk (a .gz file or a tar member) larger than this is not read
 };

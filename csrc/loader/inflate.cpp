@@ -26,7 +26,7 @@ constexpr uint32_t kBadEntry = entry(kBad, 0, 0, 0);
 constexpr int kMaxBits = 15;  // longest code RFC 1951 allows
 constexpr int kLitBits = 10;  // first-level table sizes (bits)
 constexpr int kDistBits = 8;
-constexpr int kClBits = 7;    // code-length codes are at most 7 bits: no second level
+constexpr int kClBits = 7;  // code-length codes are at most 7 bits: no second level
 // First level plus, at worst, one second-level table per long code.
 constexpr size_t kLitTable = (1u << kLitBits) + 288u * (1u << (kMaxBits - kLitBits));
 constexpr size_t kDistTable = (1u << kDistBits) + 32u * (1u << (kMaxBits - kDistBits));
@@ -67,8 +67,7 @@ uint32_t symbol_entry(Alphabet a, int sym, uint32_t len) {
     case Alphabet::Dist:
       if (sym < 30) return entry(kBase, kBases.dist_base[sym], len, kBases.dist_extra[sym]);
       return entry(kBad, 0, len, 0);  // 30, 31
-    case Alphabet::CodeLen:
-      return entry(kLit, static_cast<uint32_t>(sym), len, 0);
+    case Alphabet::CodeLen: return entry(kLit, static_cast<uint32_t>(sym), len, 0);
   }
   return kBadEntry;
 }

@@ -19,7 +19,8 @@ Overflow parse_overflow(const std::string& s);
 // Type-erased view for metrics and shutdown.
 class QueueBase {
  public:
-  QueueBase(std::string name, size_t capacity, Overflow ov) : name_(std::move(name)), capacity_(capacity ? capacity : 1), overflow_(ov) {}
+  QueueBase(std::string name, size_t capacity, Overflow ov)
+      : name_(std::move(name)), capacity_(capacity ? capacity : 1), overflow_(ov) {}
   virtual ~QueueBase() = default;
   virtual size_t size() const = 0;
   virtual void abort() = 0;

@@ -24,7 +24,8 @@ Segment::Segment(const std::vector<QueueDesc>& queues, const std::vector<StageDe
     else if (qd.type == "batches")
       q.reset(new Queue<BatchPtr>(qd.id, qd.capacity, ov));
     else
-      throw std::invalid_argument("queue " + qd.id + ": port type " + qd.type + " cannot be carried by a native segment");
+      throw std::invalid_argument("queue " + qd.id + ": port type " + qd.type +
+                                  " cannot be carried by a native segment");
     for (int i = 0; i < qd.external_writers; ++i) q->add_writer();
     queue_types_[qd.id] = qd.type;
     queues_[qd.id] = std::move(q);

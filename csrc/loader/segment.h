@@ -31,8 +31,8 @@ class Segment {
   ~Segment();
 
   void start();
-  void stop();          // abort queues, join threads
-  bool running() const; // some stage thread still alive
+  void stop();           // abort queues, join threads
+  bool running() const;  // some stage thread still alive
   bool stopping() const { return stop_.load(); }
 
   template <class T>
@@ -66,11 +66,13 @@ Queue<T>* Segment::queue(const std::string& id, const std::string& why) {
   auto it = queues_.find(id);
   if (it == queues_.end()) return nullptr;
   auto* q = dynamic_cast<Queue<T>*>(it->second.get());
-  if (!q) throw std::invalid_argument(why + ": queue " + id + " carries " + queue_types_[id] + ", not the expected type");
+  if (!q)
+    throw std::invalid_argument(why + ": queue " + id + " carries " + queue_types_[id] + ", not the expected type");
   return q;
 }
 
-// Stage factories (stages.cpp).
+// A stage of type d.type, from the table in stages/registry.cpp; throws
+// std::invalid_argument for an unknown type.
 std::unique_ptr<Stage> make_stage(Segment& seg, const StageDesc& d);
 
 }  // namespace lcl

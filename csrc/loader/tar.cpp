@@ -15,7 +15,7 @@ constexpr uint64_t kBlock = 512;
 using Reader = std::function<bool(uint64_t off, size_t n, uint8_t* dst)>;
 
 bool parse_number(const uint8_t* f, size_t len, uint64_t& out) {
-  if (len && (f[0] & 0x80)) {  // GNU base-256
+  if (len && (f[0] & 0x80)) {       // GNU base-256
     if (f[0] & 0x40) return false;  // negative: nonsense for a size
     uint64_t v = f[0] & 0x3f;
     for (size_t i = 1; i < len; ++i) {
@@ -160,13 +160,18 @@ void index_impl(const Reader& read, uint64_t total, TarIndex& out) {
     else if (have_long)
       name = long_name;
     const std::string* psize = nullptr;
-    if (pax.count("size")) psize = &pax["size"];
-    else if (global_pax.count("size")) psize = &global_pax["size"];
+    if (pax.count("size"))
+      psize = &pax["size"];
+    else if (global_pax.count("size"))
+      psize = &global_pax["size"];
     if (psize) {
       uint64_t v = 0;
       bool ok = !psize->empty();
       for (char c : *psize) {
-        if (c < '0' || c > '9' || v > (1ull << 50)) { ok = false; break; }
+        if (c < '0' || c > '9' || v > (1ull << 50)) {
+          ok = false;
+          break;
+        }
         v = v * 10 + (c - '0');
       }
       if (ok) size = v;

@@ -9,9 +9,9 @@
 #include <memory>
 #include <stdexcept>
 
-#include "loader/syzygy.h"
 #include "selfplay/engine.h"
 #include "selfplay/position_search.h"
+#include "syzygy/tablebases.h"
 
 namespace py = pybind11;
 
@@ -132,7 +132,8 @@ void register_selfplay(py::module_& m) {
            }),
            py::arg("settings"))
       .def_property_readonly("groups", [](PyEngine& e) { return e.engine->groups(); })
-      .def("capacity", [](PyEngine& e, int g) { return e.engine->group_capacity(g); }, py::arg("group"))
+      .def(
+          "capacity", [](PyEngine& e, int g) { return e.engine->group_capacity(g); }, py::arg("group"))
       .def(
           "step",
           [](PyEngine& e, int g, py::object logits, py::object wdl, py::object moves_left) {
@@ -170,16 +171,15 @@ void register_selfplay(py::module_& m) {
             return py::array_t<float>({py::ssize_t(rows), py::ssize_t(112), py::ssize_t(8), py::ssize_t(8)},
                                       {112 * 64 * f, 64 * f, 8 * f, f}, e.engine->inputs(g), self);
           },
-          py::arg("group"), py::arg("rows"),
-          "f32[rows,112,8,8] view of the group's batch (valid until its next step).")
+          py::arg("group"), py::arg("rows"), "f32[rows,112,8,8] view of the group's batch (valid until its next step).")
       .def("drain_finished",
            [](PyEngine& e) {
              py::list out;
              for (auto& f : e.engine->drain_finished()) {
                py::dict d;
                d["id"] = f.id;
-               d["frames"] = py::bytes(reinterpret_cast<const char*>(f.records.data()),
-                                       f.records.size() * sizeof(V6Record));
+               d["frames"] =
+                   py::bytes(reinterpret_cast<const char*>(f.records.data()), f.records.size() * sizeof(V6Record));
                d["moves"] = f.moves;
                d["start_fen"] = f.start_fen;
                d["opening_plies"] = f.opening_plies;
@@ -192,7 +192,8 @@ void register_selfplay(py::module_& m) {
              }
              return out;
            })
-      .def("allow_new_games", [](PyEngine& e, bool allow) { e.engine->allow_new_games(allow); }, py::arg("allow"))
+      .def(
+          "allow_new_games", [](PyEngine& e, bool allow) { e.engine->allow_new_games(allow); }, py::arg("allow"))
       .def_property_readonly("running_games", [](PyEngine& e) { return e.engine->running_games(); })
       .def_property_readonly("plies", [](PyEngine& e) { return e.engine->plies(); })
       .def_property_readonly("idle", [](PyEngine& e) { return e.engine->idle(); })
@@ -213,9 +214,10 @@ void register_selfplay(py::module_& m) {
                              "Search of one position with its history (a UCI engine, golden tests): one leaf "
                              "at a time; see lcpipe.selfplay.native.search_position.")
       .def(py::init([](const py::dict& settings, const std::string& fen, const std::vector<std::string>& moves,
-                       uint64_t seed) { return std::make_unique<PositionSearch>(search_params(settings), fen, moves, seed); }),
-           py::arg("settings"), py::arg("fen") = "", py::arg("moves") = std::vector<std::string>{},
-           py::arg("seed") = 0)
+                       uint64_t seed) {
+             return std::make_unique<PositionSearch>(search_params(settings), fen, moves, seed);
+           }),
+           py::arg("settings"), py::arg("fen") = "", py::arg("moves") = std::vector<std::string>{}, py::arg("seed") = 0)
       .def(
           "step",
           [](PositionSearch& s, int64_t max_visits, py::object logits, py::object wdl, py::object moves_left) {
@@ -243,16 +245,22 @@ void register_selfplay(py::module_& m) {
       .def_property_readonly("fen", &PositionSearch::fen)
       .def("best_move", &PositionSearch::best_move)
       .def("pv", &PositionSearch::pv, py::arg("max_len") = 32)
-      .def("value", [](const PositionSearch& s) {
-        const Value v = s.root_value();
-        return py::make_tuple(v.q, v.d, v.m);
-      }, "(q, d, m) of the root from the side to move.")
-      .def("edges", [](const PositionSearch& s) {
-        py::list out;
-        for (const auto& e : s.edges())
-          out.append(py::make_tuple(e.uci, e.visits, e.prior, e.value.q, e.value.d, e.value.m));
-        return out;
-      }, "(uci, visits, prior, q, d, m) per root move.");
+      .def(
+          "value",
+          [](const PositionSearch& s) {
+            const Value v = s.root_value();
+            return py::make_tuple(v.q, v.d, v.m);
+          },
+          "(q, d, m) of the root from the side to move.")
+      .def(
+          "edges",
+          [](const PositionSearch& s) {
+            py::list out;
+            for (const auto& e : s.edges())
+              out.append(py::make_tuple(e.uci, e.visits, e.prior, e.value.q, e.value.d, e.value.m));
+            return out;
+          },
+          "(uci, visits, prior, q, d, m) per root move.");
 }
 
 }  // namespace lcpipe::selfplay

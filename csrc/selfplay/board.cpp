@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "loader/syzygy.h"
 #include "selfplay/board_impl.h"
+#include "syzygy/tablebases.h"
 
 namespace lcpipe::selfplay {
 

@@ -75,7 +75,7 @@ class Engine {
   void allow_new_games(bool allow) { allow_new_ = allow; }
   int running_games() const { return running_.load(); }
   uint64_t plies() const { return plies_.load(); }  // moves played, running games included
-  bool idle() const;  // no game running and none will start
+  bool idle() const;                                // no game running and none will start
   uint64_t games_started() const { return next_id_ - cfg_.first_game; }
   // Drop every tree and waiting leaf (a new input format): the next step of
   // each group must be called without outputs.
@@ -94,14 +94,17 @@ class Engine {
   };
   struct Group {
     std::vector<Slot> slots;
-    std::vector<float> inputs;   // f32[capacity, 112*64], rows ordered by evaluator
-    std::vector<float> scratch;  // two evaluators: f32[capacity, 112*64], each slot's own row before ordering
+    std::vector<float> inputs;     // f32[capacity, 112*64], rows ordered by evaluator
+    std::vector<float> scratch;    // two evaluators: f32[capacity, 112*64], each slot's own row before ordering
     std::atomic<int> next_row{0};  // one evaluator: rows are claimed as the threads reach leaves
     std::vector<int> slot_of_row;  // the slot whose leaf is in each row (-1: none)
     Group() = default;
     Group(Group&& o) noexcept
-        : slots(std::move(o.slots)), inputs(std::move(o.inputs)), scratch(std::move(o.scratch)),
-          next_row(o.next_row.load()), slot_of_row(std::move(o.slot_of_row)) {}
+        : slots(std::move(o.slots)),
+          inputs(std::move(o.inputs)),
+          scratch(std::move(o.scratch)),
+          next_row(o.next_row.load()),
+          slot_of_row(std::move(o.slot_of_row)) {}
   };
 
   void work_slot(Group& grp, size_t i, const float* logits, const float* wdl, const float* ml);

@@ -26,7 +26,8 @@ SelfPlayGame::SelfPlayGame(uint64_t id, uint64_t seed, const SearchParams& sp, c
     board_.push(m);
   }
   opening_plies_ = board_.plies();
-  if (board_.legal_moves().empty()) throw std::invalid_argument("a self-play game needs a start position with legal moves");
+  if (board_.legal_moves().empty())
+    throw std::invalid_argument("a self-play game needs a start position with legal moves");
   std::uniform_real_distribution<double> u01(0.0, 1.0);
   may_resign_ = gp_.resign_q > 0 && u01(rng_) >= gp_.resign_playthrough;
 }

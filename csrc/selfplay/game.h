@@ -25,10 +25,10 @@ struct PlyRecord {
 };
 
 struct GameResult {
-  int white = 0;  // 1, 0, -1
+  int white = 0;            // 1, 0, -1
   std::string termination;  // checkmate, stalemate, fifty_moves, insufficient_material, repetition,
                             // resign, max_plies, tablebase
-  uint8_t flags = 0;  // invariance_info bits set on every frame
+  uint8_t flags = 0;        // invariance_info bits set on every frame
 };
 
 // Where a game starts: a FEN and moves already played from it (an opening).

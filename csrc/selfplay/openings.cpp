@@ -22,7 +22,8 @@ std::vector<Opening> read_epd(const std::string& path) {
     if (!(fields >> f[0])) continue;  // blank line
     if (f[0][0] == '#') continue;
     for (int k = 1; k < 4; ++k)
-      if (!(fields >> f[k])) throw std::runtime_error(path + ":" + std::to_string(lineno) + ": expected an EPD line (4 FEN fields)");
+      if (!(fields >> f[k]))
+        throw std::runtime_error(path + ":" + std::to_string(lineno) + ": expected an EPD line (4 FEN fields)");
     const std::string fen = f[0] + " " + f[1] + " " + f[2] + " " + f[3] + " 0 1";
     try {
       Board check(fen);

@@ -20,7 +20,8 @@ std::vector<Opening> read_epd(const std::string& path);
 class OpeningBook {
  public:
   OpeningBook() = default;
-  OpeningBook(std::vector<Opening> openings, int random_plies) : openings_(std::move(openings)), random_plies_(random_plies) {}
+  OpeningBook(std::vector<Opening> openings, int random_plies)
+      : openings_(std::move(openings)), random_plies_(random_plies) {}
   // The opening of game `id`: the file's openings in turn (game id modulo
   // their number), then `random_plies` uniformly random legal plies drawn
   // from (seed, id), retried until the game goes on with equal material.

@@ -15,8 +15,8 @@ namespace {
 // how sure the node is of the result. 0 when disabled.
 double moves_left_bonus(const SearchParams& p, double q, double m_edge, double m_parent) {
   if (p.moves_left_slope <= 0 || std::fabs(q) < p.moves_left_threshold) return 0.0;
-  const double effect = std::clamp(p.moves_left_slope * (m_edge - m_parent), -p.moves_left_max_effect,
-                                   p.moves_left_max_effect);
+  const double effect =
+      std::clamp(p.moves_left_slope * (m_edge - m_parent), -p.moves_left_max_effect, p.moves_left_max_effect);
   return -effect * (q > 0 ? 1.0 : q < 0 ? -1.0 : 0.0) * std::fabs(q);
 }
 

@@ -31,10 +31,10 @@ struct Node;
 // One move out of a node, with its statistics from the node's side to move.
 struct Edge {
   Move move;
-  uint16_t idx0 = 0;       // policy index without canonical transform (also the edge order)
-  uint16_t idx = 0;        // policy index the network saw (after the transform)
-  double prior = 0;        // selection prior (root noise mixed in)
-  double prior_raw = 0;    // the network's prior
+  uint16_t idx0 = 0;     // policy index without canonical transform (also the edge order)
+  uint16_t idx = 0;      // policy index the network saw (after the transform)
+  double prior = 0;      // selection prior (root noise mixed in)
+  double prior_raw = 0;  // the network's prior
   int64_t n = 0;
   double w = 0, d = 0, m = 0;  // sums of q, d, m over the edge's visits
   std::unique_ptr<Node> child;

@@ -1,8 +1,8 @@
-// Syzygy indexing (see syzygy_index.h). The symmetry reductions: pawnless
+// Syzygy indexing (see index.h). The symmetry reductions: pawnless
 // tables map the first leading piece into the a1-d1-d4 triangle (file,
 // rank and diagonal mirroring), pawn tables keep the leading pawn on files
 // a-d (file mirroring) and have one slice per file.
-#include "loader/syzygy_index.h"
+#include "syzygy/index.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -23,10 +23,10 @@ int transpose(int sq) { return ((sq >> 3) | (sq << 3)) & 63; }
 
 struct Maps {
   uint64_t binom[65][kMaxPieces + 1];
-  int triangle[64];    // a1-d1-d4 triangle: b1 c1 d1 c2 d2 d3 -> 0..5, a1 b2 c3 d4 -> 6..9; else -1
-  int below[64];       // squares below the a1-h8 diagonal -> 0..27; else -1
-  int king_pair[10][64];  // [triangle code of first king][second king] -> 0..461, -1 if impossible
-  int pawn_twist[64];     // pawn squares a2..h7 -> 0..47, larger = leads
+  int triangle[64];                     // a1-d1-d4 triangle: b1 c1 d1 c2 d2 d3 -> 0..5, a1 b2 c3 d4 -> 6..9; else -1
+  int below[64];                        // squares below the a1-h8 diagonal -> 0..27; else -1
+  int king_pair[10][64];                // [triangle code of first king][second king] -> 0..461, -1 if impossible
+  int pawn_twist[64];                   // pawn squares a2..h7 -> 0..47, larger = leads
   uint64_t lead_index[kMaxPieces][64];  // [leading pawns][leading pawn's square]
   uint64_t lead_size[kMaxPieces][4];    // [leading pawns][file]
 };
@@ -118,8 +118,7 @@ int64_t encode_lead_pieces(const Layout& l, int* sq, const Maps& m) {
   if (off_diagonal(s1)) return 6 * 63 * 62 + (int64_t(rank_of(s0)) * 28 + m.below[s1]) * 62 + (s2 - adj2);
   if (off_diagonal(s2))
     return 6 * 63 * 62 + 4 * 28 * 62 + rank_of(s0) * 7 * 28 + (rank_of(s1) - adj1) * 28 + m.below[s2];
-  return 6 * 63 * 62 + 4 * 28 * 62 + 4 * 7 * 28 + rank_of(s0) * 7 * 6 + (rank_of(s1) - adj1) * 6 +
-         (rank_of(s2) - adj2);
+  return 6 * 63 * 62 + 4 * 28 * 62 + 4 * 7 * 28 + rank_of(s0) * 7 * 6 + (rank_of(s1) - adj1) * 6 + (rank_of(s2) - adj2);
 }
 
 int64_t encode_lead_pawns(const Layout& l, int* sq, const Maps& m) {

@@ -15,23 +15,23 @@
 namespace lcpipe::tb {
 
 // Positions and rules come from the chess layer.
+using chess::bit;
 using chess::Color;
-using chess::kBlack;
-using chess::kWhite;
-using chess::PieceType;
-using chess::Position;
-using chess::kPawn;
-using chess::kKnight;
 using chess::kBishop;
-using chess::kRook;
-using chess::kQueen;
+using chess::kBlack;
 using chess::kKing;
+using chess::kKnight;
+using chess::kPawn;
+using chess::kQueen;
+using chess::kRook;
+using chess::kWhite;
+using chess::lsb;
 using chess::Move;
 using chess::MoveList;
-using chess::bit;
-using chess::lsb;
 using chess::msb;
+using chess::PieceType;
 using chess::popcount;
+using chess::Position;
 
 // Value for the side to move, ignoring the 50-move counter (as tables store it).
 // Cursed win / blessed loss: won / lost, but not within the 50-move rule.

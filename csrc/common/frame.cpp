@@ -1,10 +1,10 @@
-#include "loader/frame.h"
+#include "common/frame.h"
 
-#include "loader/frame_alloc.h"
+#include "common/frame_alloc.h"
 
 #include <cmath>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 #if defined(__SSE2__)
@@ -109,11 +109,21 @@ FramePtr decode_v67(const uint8_t* p, uint32_t version, const char** why) {
     *why = "NaN game result";
     return nullptr;
   }
-  f->v[kResult][0] = result[0]; f->v[kResult][1] = result[1]; f->v[kResult][2] = plies_left;
-  f->v[kBest][0] = root[1]; f->v[kBest][1] = root[3]; f->v[kBest][2] = root[5];
-  f->v[kPlayed][0] = played[0]; f->v[kPlayed][1] = played[1]; f->v[kPlayed][2] = played[2];
-  f->v[kOrig][0] = orig[0]; f->v[kOrig][1] = orig[1]; f->v[kOrig][2] = orig[2];
-  f->v[kRoot][0] = root[0]; f->v[kRoot][1] = root[2]; f->v[kRoot][2] = root[4];
+  f->v[kResult][0] = result[0];
+  f->v[kResult][1] = result[1];
+  f->v[kResult][2] = plies_left;
+  f->v[kBest][0] = root[1];
+  f->v[kBest][1] = root[3];
+  f->v[kBest][2] = root[5];
+  f->v[kPlayed][0] = played[0];
+  f->v[kPlayed][1] = played[1];
+  f->v[kPlayed][2] = played[2];
+  f->v[kOrig][0] = orig[0];
+  f->v[kOrig][1] = orig[1];
+  f->v[kOrig][2] = orig[2];
+  f->v[kRoot][0] = root[0];
+  f->v[kRoot][1] = root[2];
+  f->v[kRoot][2] = root[4];
   f->v[kShortTerm][2] = kNaN;
   f->visits = rd<uint32_t>(p + kVisits);
   f->played_idx = rd<uint16_t>(p + kPlayedIdx);
@@ -169,12 +179,17 @@ FramePtr decode_old(const uint8_t* p, uint32_t version, const char** why) {
     float r[4];  // root_q, best_q, root_d, best_d
     std::memcpy(r, p + off, sizeof(r));
     off += 16;
-    f->v[kRoot][0] = r[0]; f->v[kBest][0] = r[1]; f->v[kRoot][1] = r[2]; f->v[kBest][1] = r[3];
+    f->v[kRoot][0] = r[0];
+    f->v[kBest][0] = r[1];
+    f->v[kRoot][1] = r[2];
+    f->v[kBest][1] = r[3];
   }
   if (version == 5) {
     float r[3];  // root_m, best_m, plies_left
     std::memcpy(r, p + off, sizeof(r));
-    f->v[kRoot][2] = r[0]; f->v[kBest][2] = r[1]; f->v[kResult][2] = r[2];
+    f->v[kRoot][2] = r[0];
+    f->v[kBest][2] = r[1];
+    f->v[kResult][2] = r[2];
   }
   for (int c = 0; c < 3; ++c) f->v[kOrig][c] = kNaN;
   f->v[kShortTerm][0] = f->v[kShortTerm][1] = f->v[kShortTerm][2] = kNaN;
@@ -281,7 +296,8 @@ void parse_chunk(const uint8_t* data, size_t n, ParsedChunk& out) {
       return;
     }
     if (n - off < size) {
-      out.problems.push_back(std::to_string(n - off) + " trailing bytes, size is not a multiple of " + std::to_string(size));
+      out.problems.push_back(std::to_string(n - off) + " trailing bytes, size is not a multiple of " +
+                             std::to_string(size));
       return;
     }
     // One run of records of this version.

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string>
 
-#include "loader/syzygy.h"
-#include "loader/syzygy_index.h"
-#include "loader/syzygy_pairs.h"
+#include "syzygy/index.h"
+#include "syzygy/pairs.h"
+#include "syzygy/tablebases.h"
 
 namespace lcpipe::tb {
 

@@ -1,7 +1,7 @@
 // pybind11 binding of the Syzygy prober: positions go in as FEN strings,
 // parsed in C++. probe_many probes a list from several C++ threads with the
 // GIL released (for the concurrency tests and the benchmark).
-#include "loader/syzygy_bindings.h"
+#include "syzygy/bindings.h"
 
 #include <pybind11/stl.h>
 
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "chess/board.h"
-#include "loader/syzygy.h"
+#include "syzygy/tablebases.h"
 
 namespace py = pybind11;
 

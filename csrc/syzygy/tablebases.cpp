@@ -1,10 +1,10 @@
-// Syzygy probing (see syzygy.h): finds table files by name, opens each on
+// Syzygy probing (see tablebases.h): finds table files by name, opens each on
 // first use (std::call_once per file, no lock afterwards), and resolves what
 // the tables leave open: WDL files may store any value where a capture is at
 // least as good, so captures are searched; en passant is never stored; DTZ
 // files hold one side to move, the other side is found by a one-ply search.
 // The searches follow python-chess's chess.syzygy so values agree exactly.
-#include "loader/syzygy.h"
+#include "syzygy/tablebases.h"
 
 #include <dirent.h>
 
@@ -17,7 +17,7 @@
 #include <unordered_map>
 
 #include "chess/board.h"
-#include "loader/syzygy_table.h"
+#include "syzygy/table.h"
 
 namespace lcpipe::tb {
 
@@ -328,9 +328,7 @@ struct Tablebases::Impl {
     return v;
   }
 
-  bool covered(const Position& p) const {
-    return !p.has_castling() && p.piece_count() <= max_pieces && is_valid(p);
-  }
+  bool covered(const Position& p) const { return !p.has_castling() && p.piece_count() <= max_pieces && is_valid(p); }
 };
 
 Tablebases::Tablebases(const std::vector<std::string>& dirs) : impl_(new Impl) {

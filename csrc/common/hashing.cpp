@@ -1,4 +1,4 @@
-#include "hashing.h"
+#include "common/hashing.h"
 
 namespace lcpipe {
 

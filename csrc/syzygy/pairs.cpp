@@ -1,5 +1,5 @@
-// Decoding of one Syzygy value stream (see syzygy_pairs.h).
-#include "loader/syzygy_pairs.h"
+// Decoding of one Syzygy value stream (see pairs.h).
+#include "syzygy/pairs.h"
 
 namespace lcpipe::tb {
 
@@ -62,8 +62,8 @@ bool PairsData::read_header(const uint8_t* file, size_t size, size_t* offset, ui
   // comparing the bit buffer against base_ in turn.
   base_.assign(lengths, 0);
   for (int i = lengths - 2; i >= 0; --i) {
-    int64_t twice = int64_t(base_[i + 1]) + int64_t(u16(lowest_symbol_ + 2 * i)) -
-                    int64_t(u16(lowest_symbol_ + 2 * (i + 1)));
+    int64_t twice =
+        int64_t(base_[i + 1]) + int64_t(u16(lowest_symbol_ + 2 * i)) - int64_t(u16(lowest_symbol_ + 2 * (i + 1)));
     if (twice < 0) return false;
     base_[i] = uint64_t(twice) / 2;
   }

@@ -1,4 +1,4 @@
-#include "loader/frame_alloc.h"
+#include "common/frame_alloc.h"
 
 #include <atomic>
 #include <cstdlib>
@@ -11,9 +11,9 @@ namespace lcl {
 namespace {
 
 constexpr size_t kGrain = 64;
-constexpr size_t kClasses = 64;            // up to 4 KB; larger go to malloc
-constexpr size_t kLocalMax = 256;          // per-thread cache per class
-constexpr size_t kMove = 128;              // moved between local and shared at once
+constexpr size_t kClasses = 64;    // up to 4 KB; larger go to malloc
+constexpr size_t kLocalMax = 256;  // per-thread cache per class
+constexpr size_t kMove = 128;      // moved between local and shared at once
 constexpr size_t kSlab = 256 * 1024;
 
 struct Node {

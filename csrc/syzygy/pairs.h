@@ -40,17 +40,17 @@ class PairsData {
   int single_ = 0;
   bool dtz_ = false;
   uint64_t positions_ = 0;
-  int block_log_ = 0;   // log2 of the block size in bytes
-  int span_log_ = 0;    // log2 of the positions between sparse index entries
+  int block_log_ = 0;  // log2 of the block size in bytes
+  int span_log_ = 0;   // log2 of the positions between sparse index entries
   uint64_t sparse_entries_ = 0;
   uint32_t blocks_ = 0;
   uint64_t block_lengths_ = 0;  // blocks plus padding
   int min_len_ = 0;
   int max_len_ = 0;
-  size_t lowest_symbol_ = 0;  // uint16 per code length: first symbol of that length
-  size_t tree_ = 0;           // 3 bytes per symbol: two 12-bit children
-  std::vector<uint64_t> base_;      // per code length, left-aligned first code
-  std::vector<uint32_t> expands_;   // per symbol: values it expands to, minus one
+  size_t lowest_symbol_ = 0;       // uint16 per code length: first symbol of that length
+  size_t tree_ = 0;                // 3 bytes per symbol: two 12-bit children
+  std::vector<uint64_t> base_;     // per code length, left-aligned first code
+  std::vector<uint32_t> expands_;  // per symbol: values it expands to, minus one
   size_t sparse_ = 0, block_length_ = 0, data_ = 0;
 };
 

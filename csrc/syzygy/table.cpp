@@ -1,9 +1,9 @@
-// One Syzygy table file (see syzygy_table.h). File layout: magic, a flag
+// One Syzygy table file (see table.h). File layout: magic, a flag
 // byte, per file slice the slot-order nibbles and piece codes (low nibble:
 // white to move, high nibble: black to move), then per slice the stream
 // headers, the DTZ value maps, the sparse indices, the block lengths and the
 // 64-byte aligned compressed blocks.
-#include "loader/syzygy_table.h"
+#include "syzygy/table.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -152,8 +152,8 @@ bool TableFile::parse(std::string* error) {
         uint8_t want = k < lead_count_ ? lead_code_ : uint8_t(lead_code_ ^ 8);
         if (sl.codes[k] != want) return fail("pawns do not lead the piece list");
       }
-      if (!index::make_layout(sl.codes, n, unique_kinds >= 3, lead_count_, other_pawns, f, order[s][f],
-                              order2[s][f], &sl.layout))
+      if (!index::make_layout(sl.codes, n, unique_kinds >= 3, lead_count_, other_pawns, f, order[s][f], order2[s][f],
+                              &sl.layout))
         return fail("inconsistent group layout");
     }
   off += off & 1;
