@@ -190,8 +190,6 @@ py::tuple tar_index(const py::bytes& data) {
   return py::make_tuple(members, idx.problems, idx.skipped_entries);
 }
 
-
-
 py::tuple py_gunzip(const py::bytes& data, const std::string& inflater, bool check_crc) {
   const GzOptions opt = parse_gz(inflater, check_crc);
   std::string_view s = data;

@@ -41,7 +41,7 @@ def _load_checkpoint(directory: Path) -> NetworkSnapshot:
     try:
         return checkpoint_snapshot(directory)
     except (CheckpointError, FileNotFoundError, KeyError) as exc:
-        raise PlayerSpecError(f"{directory}: not a usable train.jax checkpoint: {exc}") from None
+        raise PlayerSpecError(f"not a train.jax checkpoint: {exc}") from None
 
 
 def evaluator_for(spec: str):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helpers import TINY_RESNET, TINY_TRANSFORMER, make_batch
-from lc0_reference import resnet_forward, transformer_forward
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))  # the trainer tests' tiny models
+
+from helpers import TINY_RESNET, TINY_TRANSFORMER, make_batch  # noqa: E402
+from lc0_reference import resnet_forward, transformer_forward  # noqa: E402
 from lcpipe.model import build_model
 from lcpipe.model.layers import ACTIVATIONS, BatchNorm
 
