@@ -106,9 +106,11 @@ class Watch : public Stage {
     g["files"] = static_cast<double>(files_.load());
     g["inotify"] = inotify_on_.load() ? 1.0 : 0.0;
     g["known"] = static_cast<double>(known_.load());
+    g["waiting_for_dir"] = dir_missing_.load() ? 1.0 : 0.0;
   }
 
   void work(int) override {
+    if (follow_ && !wait_for_dir()) return;
     bool notify = inotify_wanted_ && follow_;
     if (notify) {
       // Watches first, then the first scan: a file written in between is
@@ -185,6 +187,19 @@ class Watch : public Stage {
     int64_t size, mtime;
   };
 
+  // A followed directory that does not exist yet (self-play creates it later)
+  // is a quiet wait, shown by the waiting_for_dir gauge; false when stopping.
+  bool wait_for_dir() {
+    struct stat sb;
+    while (::stat(dir_.c_str(), &sb) != 0 && errno == ENOENT) {
+      dir_missing_.store(true);
+      for (double waited = 0; waited < poll_ && !stopping(); waited += 0.05) std::this_thread::sleep_for(ms(50));
+      if (stopping()) return false;
+    }
+    dir_missing_.store(false);
+    return true;
+  }
+
   bool fall_back(const std::string& why) {
     notifier_.close();
     seg_.info(name_ + ": " + why + "; polling " + dir_ + " every " + std::to_string(poll_) + " s instead");
@@ -244,6 +259,11 @@ class Watch : public Stage {
   }
   void scan(const std::string& dir, std::vector<Found>& out, int depth) {
     DIR* d = ::opendir(dir.c_str());
+    if (!d && depth == 0 && errno == ENOENT && follow_) {
+      dir_missing_.store(true);  // removed while followed: waits quietly for it to come back
+      return;
+    }
+    if (depth == 0) dir_missing_.store(false);
     if (!d) {
       stats.bad.fetch_add(1);
       problem(dir, std::string("cannot read directory: ") + std::strerror(errno));
@@ -277,6 +297,7 @@ class Watch : public Stage {
   std::unordered_map<std::string, std::pair<int64_t, int64_t>> pending_;  // path -> (size, mtime ns)
   std::atomic<uint64_t> files_{0}, known_{0};
   std::atomic<bool> inotify_on_{false};
+  std::atomic<bool> dir_missing_{false};
 };
 
 // ----------------------------------------------------------------- read --
@@ -446,6 +467,13 @@ class ChunkPool : public Stage {
     // included): the trainer's max_steps_per_game throttle reads it.
     g["games_seen"] = static_cast<double>(games_seen_.load());
   }
+  // train_now: the wait for wait_for_new new chunks ends now; the anchor moves to the
+  // newest chunk, so the next round waits for its own new chunks again.
+  bool command(const std::string& name) override {
+    if (name != "train_now" || wait_for_new_ == 0) return false;
+    skip_wait_.store(true);
+    return true;
+  }
 
   void work(int) override {
     load_anchor();
@@ -545,7 +573,7 @@ class ChunkPool : public Stage {
     if (wait_for_new_ > 0) {
       if (per_anchor_ > 0 && emitted_since_anchor_ >= per_anchor_ && !waiting_) waiting_ = true;
       if (waiting_ || !anchored_) {
-        if (new_since_anchor_.load() < static_cast<int64_t>(wait_for_new_)) {
+        if (new_since_anchor_.load() < static_cast<int64_t>(wait_for_new_) && !skip_wait_.exchange(false)) {
           waiting_ = true;
           return false;
         }
@@ -682,6 +710,7 @@ class ChunkPool : public Stage {
   uint64_t passes_;
   std::string anchor_file_, anchor_;
   uint64_t wait_for_new_, per_anchor_, emitted_since_anchor_ = 0;
+  std::atomic<bool> skip_wait_{false};
   bool anchored_ = true, dirty_ = true, done_ = false;
   std::atomic<bool> started_{false};  // read by gauges()
   std::atomic<bool> waiting_{false};
