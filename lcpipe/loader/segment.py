@@ -247,6 +247,8 @@ class LoaderSegment:
         """What the segment waits for, in words: a watched directory that does not exist yet
         (self-play creates it later), games before a pool's first output or its next round."""
         out = [f"{d} to appear" for s, d in self._watched.items() if stats.get(f"{s}/waiting_for_dir")]
+        if out:  # the pools wait for those games too: one thing at a time
+            return out
         for pool, cfg in self._pools.items():
             received = int(stats.get(f"{pool}/in", 0))
             if not stats.get(f"{pool}/started", 1) and cfg.get("min_chunks"):
