@@ -42,6 +42,7 @@ COLUMNS = ("stage", "type", "state", "rate", "step", "metrics", "updated")
 CONFIRM_SECONDS = 5.0  # a second `s` within this time stops a remote run
 STATE_STYLES = {"pending": "dim", "starting": "cyan", "running": "green", "finished": "blue",
                 "failed": "bold red"}
+TRAINING_AREAS = ("train", "test", "validation")  # metric prefixes of the Training pane (test_swa/, ...)
 LOG_STYLES = {"warning": "yellow", "error": "bold red", "state": "cyan", "pipeline": "bold", "info": ""}
 
 
@@ -323,7 +324,12 @@ class Dashboard(App[RunResult]):
         lines = [f"{stage}: {progress_line(p)}" for stage, p in sorted(snap.progress.items())]
         if lines:
             self.query_one("#train-progress", Static).update("\n".join(lines))
-        rows = [r for pattern in ("train/*", "test*/*", "validation*/*") for r in snap.find(pattern)]
+        # A trainer's own metrics only: a loader's test_pool/... are not test metrics, and a
+        # stage named "train" must not list each of its metrics twice.
+        trainers = set(snap.progress) | {stage for stage, values in snap.metrics.items()
+                                         if any(k.startswith("train/") for k in values)}
+        rows = sorted((stage, name, value) for stage in trainers for name, value in snap.metrics.get(stage, {}).items()
+                      if name.split("/", 1)[0].startswith(TRAINING_AREAS))
         self._fill_metric_table("train-metrics", rows)
         loss = next((f"{stage}/{name}" for stage, name, _ in snap.find("train/loss")), None)
         if loss:

@@ -109,6 +109,8 @@ def test_stage_trains_emits_checkpoints_and_resumes(tmp_path):
     metrics = bus.latest_metrics["train"]
     assert np.isfinite(metrics["train/loss"]) and np.isfinite(metrics["test/loss"])
     assert np.isfinite(metrics["test_swa/loss"]) and metrics["train/lr"] == pytest.approx(0.01 * 6 / 100)
+    (st,) = lcpipe_stage_types()  # the console's one-line summary names metrics the trainer reports
+    assert st.summary and all(pattern in metrics for pattern in st.summary)
 
     # A second run with a larger budget resumes from step 6 (and ends at 9). Step 6 was a network
     # step: its network is handed over again first (the exporter skips it when already on disk).
