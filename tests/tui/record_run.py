@@ -7,8 +7,9 @@ directory), attaches the dashboard to it through the run's socket at 200x50
 once the first network is out, saves the screenshot as
 docs/images/dashboard.svg, and writes the protocol messages a client received
 (the hello with its replay, then the live stream) to
-tests/tui/snapshots/rl_run.jsonl, the input of test_snapshots.py. Then stops
-the run. Takes a few minutes on a laptop CPU.
+tests/tui/snapshots/rl_run.jsonl, the input of test_snapshots.py, with the
+once-a-second metrics of the loader and the runtime thinned (see ``thin``).
+Then stops the run. Takes a few minutes on a laptop CPU.
 """
 
 from __future__ import annotations
@@ -38,6 +39,19 @@ def _wait(cond, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
         time.sleep(0.2)
+
+
+def thin(messages: list[dict], keep_every: int = 10) -> list[dict]:
+    """Every message, but of the metrics messages of stages that report once a second with a
+    hundred values (a native loader segment, the runtime's queues) only every ``keep_every``-th
+    and the last: the transcript stays small, and what each pane shows at the end is unchanged."""
+    bulky = {i for i, m in enumerate(messages) if m.get("type") == "metrics"
+             and (m.get("stage") == "runtime" or any(k.startswith("queue/") for k in m.get("values", {})))}
+    by_stage: dict[str, list[int]] = {}
+    for i in sorted(bulky):
+        by_stage.setdefault(messages[i]["stage"], []).append(i)
+    keep = {i for idx in by_stage.values() for i in idx[::keep_every] + idx[-1:]}
+    return [m for i, m in enumerate(messages) if i not in bulky or i in keep]
 
 
 def main(seconds: float = 600.0) -> int:
@@ -70,6 +84,7 @@ def main(seconds: float = 600.0) -> int:
         asyncio.run(shoot())
         recorder.detach()
         TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
+        messages = thin(messages)
         TRANSCRIPT.write_text("".join(json.dumps(m, separators=(",", ":")) + "\n" for m in messages))
         print(f"wrote {SCREENSHOT} and {TRANSCRIPT} ({len(messages)} messages)")
     finally:

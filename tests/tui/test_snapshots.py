@@ -118,6 +118,10 @@ def _screenshots(size: tuple[int, int]) -> dict[str, str]:
                 app.query_one(TabbedContent).active = tab
                 await pilot.pause(0.3)
                 shots[tab] = app.export_screenshot(title=f"lcpipe dashboard {size[0]}x{size[1]}: {tab}")
+            app.query_one(TabbedContent).active = "overview"
+            await pilot.press("e")  # the fused loader's member stages, a row each
+            await pilot.pause(0.3)
+            shots["members"] = app.export_screenshot(title=f"lcpipe dashboard {size[0]}x{size[1]}: members")
             app.action_detach()
 
     try:
