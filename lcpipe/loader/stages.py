@@ -43,9 +43,9 @@ def _gzip() -> dict:
 
 
 # The few numbers that tell how a fused loader segment is doing (the console's line, the
-# dashboard's row): games taken in and pool fill, batches made per second.
+# dashboard's row): games taken in, batches made per second.
 SUMMARY = {
-    "loader.chunk_pool": ("{stage}/games_seen", "{stage}/size"),
+    "loader.chunk_pool": ("{stage}/games_seen",),
     "loader.batch": ("{stage}/items_per_s",),
 }
 COMMANDS = {"loader.chunk_pool": ("train_now",)}  # ends a wait_for_new wait now

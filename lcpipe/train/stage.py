@@ -92,11 +92,17 @@ class TrainStage(Stage):
                     break
                 if throttle is not None and not self._admit(throttle, batch, self.step - origin + 1):
                     break
+                compiling = not trainer.compiled
+                if compiling:  # says why a trainer that has its data shows no step yet
+                    ctx.state("starting", "compiling the training step")
                 try:
                     metrics = trainer.step(batch)
                 except ValueError as exc:  # bad batch shape: count and skip
                     ctx.warning(f"skipped a batch: {exc}")
                     continue
+                finally:
+                    if compiling:
+                        ctx.state("running")
                 self.step = step = self.step + 1
                 done = step - origin
                 if done % check_every == 0:

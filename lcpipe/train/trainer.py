@@ -175,6 +175,11 @@ class Trainer:
         self._train_step = None
 
     @property
+    def compiled(self) -> bool:
+        """The train step is compiled (the first step compiles it: minutes for a large model)."""
+        return self._train_step is not None
+
+    @property
     def step_count(self) -> int:
         return int(host(self.state["step"]))
 

@@ -76,7 +76,7 @@ def main(seconds: float = 600.0) -> int:
 
         async def shoot() -> None:
             async with app.run_test(size=(200, 50)) as pilot:
-                await pilot.pause(3.0)
+                await pilot.pause(45.0)  # an attached dashboard starts from the newest values: let charts grow
                 SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
                 app.save_screenshot(SCREENSHOT.name, str(SCREENSHOT.parent))
                 app.action_detach()
