@@ -241,9 +241,9 @@ class TrainStage(Stage):
             self._progress(force=True)
             if not self._shown_waiting:
                 self._shown_waiting = True
-                self.ctx.state("waiting", f"for {needed - games} more game{'s' if needed - games != 1 else ''} "
-                                          f"from self-play: {games} delivered, step {step} needs {needed} "
-                                          f"(max_steps_per_game {throttle.ratio:g})")
+                more = needed - games
+                self.ctx.state("waiting", f"for {more} more game{'s' if more != 1 else ''} from self-play "
+                                          f"({games} of {needed} for step {step})")
 
         waits = throttle.waits
         try:
