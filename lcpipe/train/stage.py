@@ -80,7 +80,9 @@ class TrainStage(Stage):
         check_every = max(1, min(int(cfg["metrics_every"]) or 1, int(cfg["max_nan_steps"]) or 1))
         throttle = StepThrottle(cfg["max_steps_per_game"], ctx.stop_event) if cfg["max_steps_per_game"] else None
         self.throttle = throttle
-        if resumed and trainer.checkpoint_meta.get("network_step") == step:
+        # a network of the newest step went out (or goes out now): export_now has nothing to add
+        self.network_out = resumed and trainer.checkpoint_meta.get("network_step") == step
+        if self.network_out:
             # Exactly once: a network step's checkpoint is written before its network is handed
             # over, so the network may not have reached the exporter before the crash. Hand it over
             # again; the exporter skips a step already on disk.
@@ -158,6 +160,7 @@ class TrainStage(Stage):
         self.trainer.save(self.ckdir, extra={"network_step": self.step},
                           replace=self.last_saved == self.step)
         self.last_saved = self.last_sent = self.step
+        self.network_out = True
 
     def _batches(self):
         """The train port's batches; while none comes, the client's commands are still taken
@@ -214,7 +217,7 @@ class TrainStage(Stage):
     def _export_now(self) -> bool:
         """A network of the current weights through the periodic path (checkpointed as a network
         step first, so it goes out exactly once across a restart)."""
-        if self.step == self.last_sent:
+        if self.step == self.last_sent and self.network_out:
             self.ctx.info(f"export_now: the network of step {self.step} is out already")
             return True
         self._save_with_network()
