@@ -258,3 +258,33 @@ def test_progress_names_the_next_network_and_the_total(tmp_path):
     assert {4, 8, 10} <= set(at)
     assert at[4]["next_network"] == 8 and at[8]["next_network"] == 10 and at[10]["total_steps"] == 10
     assert at[10]["loss"] is not None and at[10]["steps_per_s"] > 0
+
+
+def test_export_now_before_the_first_step_exports_the_initial_weights(tmp_path):
+    """A client may ask for a network while the trainer still waits for its first batch."""
+    from lcpipe.runtime.channels import ChannelClosed
+    from lcpipe.train.trainer import Trainer
+
+    config = normalize_settings({**PROGRAM, "total_steps": 4, "steps_per_network": 0, "test_every": 0,
+                                 "export_kinds": ["raw"], "checkpoint": {"every": 0, "async": False}})
+    stop, bus = threading.Event(), EventBus()
+    train, out = StreamChannel("train", capacity=4), StreamChannel("weights", capacity=4)
+    ctx = StageContext("train", "train.jax", config, {"train": InputPort("train", train, stop)},
+                       {"weights": OutputPort("weights", [out], stop)}, bus, stop, tmp_path)
+    ctx.send_command("export_now")
+    runner = threading.Thread(target=TrainStage(ctx).run)
+    runner.start()
+    try:
+        snap = out.get(timeout=120)  # taken while no batch comes
+        assert snap.step == 0 and snap.kind == "raw"
+    finally:
+        train.writer_done()  # no data at all: the trainer ends without another network
+        runner.join(120)
+    assert not runner.is_alive()
+    out.writer_done()
+    with pytest.raises(ChannelClosed):  # nothing after the one network
+        out.get(timeout=5)
+    trainer = Trainer(config)
+    trainer.restore(str(tmp_path / "checkpoints"))
+    assert trainer.step_count == 0 and trainer.checkpoint_meta["network_step"] == 0
+    trainer.close()
