@@ -114,6 +114,7 @@ class PySegment {
   }
 
   std::map<std::string, double> stats() const { return seg_->stats(); }
+  std::vector<std::string> command(const std::string& name) { return seg_->command(name); }
   std::vector<std::string> problems() { return seg_->drain_problems(); }
   std::vector<std::string> errors() { return seg_->errors(); }
 
@@ -258,6 +259,7 @@ void register_loader(py::module_& m) {
       .def("close_input", &PySegment::close_input)
       .def("pop_batch", &PySegment::pop_batch, py::arg("queue"), py::arg("timeout") = 0.1)
       .def("stats", &PySegment::stats)
+      .def("command", &PySegment::command, "Hand a client's command (train_now) to the stages; those that took it.")
       .def("problems", &PySegment::problems)
       .def("errors", &PySegment::errors);
   sub.def("decode_gz", &decode_gz, "Decode one gzipped chunk to batch arrays (inputs, probs, values, opp, next).");

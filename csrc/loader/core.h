@@ -138,6 +138,11 @@ class Stage {
   virtual void work(int tid) = 0;
   virtual void close_outputs() = 0;
   virtual void gauges(std::map<std::string, double>& out) const { (void)out; }
+  // A client's command (e.g. train_now), from any thread; true if this stage acts on it.
+  virtual bool command(const std::string& name) {
+    (void)name;
+    return false;
+  }
   const std::string& name() const { return name_; }
   std::vector<std::string> unread_settings() const { return cfg_.unread(); }
   StageStats stats;

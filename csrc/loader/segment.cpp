@@ -97,6 +97,13 @@ std::vector<std::string> Segment::errors() {
   return errors_;
 }
 
+std::vector<std::string> Segment::command(const std::string& name) {
+  std::vector<std::string> took;
+  for (auto& st : stages_)
+    if (st->command(name)) took.push_back(st->name());
+  return took;
+}
+
 std::map<std::string, double> Segment::stats() const {
   std::map<std::string, double> out;
   for (const auto& st : stages_) {

@@ -40,6 +40,8 @@ class Segment {
 
   // Metrics snapshot: "stage/field" and "queue/id/field".
   std::map<std::string, double> stats() const;
+  // Hands a command to every stage; the names of those that act on it.
+  std::vector<std::string> command(const std::string& name);
   std::vector<std::string> drain_problems() { return problems_.drain(); }
   std::vector<std::string> errors();
   Problems& problems() { return problems_; }

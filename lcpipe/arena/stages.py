@@ -52,5 +52,6 @@ def lcpipe_stage_types():
                      Port("weights", "weights", kind="latest", required=False,
                           doc="the promoted network as a NetworkSnapshot, for selfplay.mcts")),
             schema=settings(GATE_SETTINGS),
+            summary=("gate/elo", "gate/games", "gate/best_step"),
         )
     ]

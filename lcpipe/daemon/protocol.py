@@ -176,7 +176,7 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def encode(kind: str, **fields: Any) -> bytes:
+def encode(kind: str, /, **fields: Any) -> bytes:
     """A message line (non-finite numbers become null: JSON has none)."""
     if kind not in MESSAGES:
         raise KeyError(f"undeclared message type {kind!r}")

@@ -128,7 +128,7 @@ class Controller:
                 self._clients.remove(client)
         client.close(flush_timeout=1.0)
 
-    def broadcast(self, kind: str, **fields: Any) -> None:
+    def broadcast(self, kind: str, /, **fields: Any) -> None:
         line = protocol.encode(kind, **fields)
         with self._lock:
             clients = [c for c in self._clients if not c.closed]

@@ -11,6 +11,7 @@ once a second; problems with input files are logged once per file.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -128,6 +129,10 @@ def describe(members, internal_links, has_input, has_output, workdir: Path = Pat
     return list(queues.values()), stages, ext_in, ext_out
 
 
+def _without_counts(text: str) -> str:
+    return re.sub(r"\d+", "#", text)
+
+
 def batch_from_arrays(arrays) -> Batch:
     inputs, probs, values, opp, nxt = arrays
     return Batch(inputs=inputs, probabilities=probs, values=values, opponent_idx=opp, next_idx=nxt)
@@ -157,6 +162,10 @@ class LoaderSegment:
         queues, stages, self.ext_in, self.ext_out = describe(
             self.members, list(internal_links), ctx.has_input, ctx.has_output, Path(ctx.workdir))
         self.native = _native.loader.Segment(queues, stages)
+        self._watched = {st["name"]: st["config"].get("dir", "") for st in stages if st["type"] == "loader.watch"}
+        self._pools = {st["name"]: st["config"] for st in stages if st["type"] == "loader.chunk_pool"}
+        self._waits_shown = ""
+        self._waits_shown_at = 0.0
         # Outputs fed by chunk pools carry the pools' live count of games taken in.
         self._delivered: dict[str, tuple[GamesDelivered, list[str]]] = {}
         for key in self.ext_out:
@@ -227,11 +236,55 @@ class LoaderSegment:
         self._last = stats
         self._last_t = now
         self.ctx.metrics(values)
+        self._show_waits(stats)
         for line in self.native.problems():
             if line.startswith("info: "):
                 self.ctx.info(line[6:])
             else:
                 self.ctx.warning(line)
+
+    # A waiting state's counts ("12 more games") are refreshed at most this often.
+    WAIT_REFRESH_S = 10.0
+
+    def _waits(self, stats: dict[str, float]) -> list[str]:
+        """What the segment waits for, in words: a watched directory that does not exist yet
+        (self-play creates it later), games before a pool's first output or its next round."""
+        out = [f"{d} to appear" for s, d in self._watched.items() if stats.get(f"{s}/waiting_for_dir")]
+        if out:  # the pools wait for those games too: one thing at a time
+            return out
+        for pool, cfg in self._pools.items():
+            received = int(stats.get(f"{pool}/in", 0))
+            if not stats.get(f"{pool}/started", 1) and cfg.get("min_chunks"):
+                more = int(cfg["min_chunks"]) - received
+                out.append(f"{more} more game{'s' if more != 1 else ''} before {pool} starts "
+                           f"(min_chunks {cfg['min_chunks']})")
+            elif stats.get(f"{pool}/anchor_waiting"):
+                more = int(cfg.get("wait_for_new", 0) - stats.get(f"{pool}/new_since_anchor", 0))
+                out.append(f"{more} more new game{'s' if more != 1 else ''} for {pool}'s next round "
+                           f"(wait_for_new {cfg.get('wait_for_new')}; train_now skips the wait)")
+        return out
+
+    def _show_waits(self, stats: dict[str, float]) -> None:
+        """The segment's state says what it waits for (or running again); a change of counts
+        alone ("12 more games" -> "11 more games") at most every WAIT_REFRESH_S."""
+        text = "; ".join(self._waits(stats))
+        if text == self._waits_shown:
+            return
+        now = time.monotonic()
+        counts_only = _without_counts(text) == _without_counts(self._waits_shown)
+        if counts_only and now - self._waits_shown_at < self.WAIT_REFRESH_S:
+            return
+        self._waits_shown, self._waits_shown_at = text, now
+        if text:
+            self.ctx.state("waiting", "for " + text)
+        else:
+            self.ctx.state("running")
+
+    def _commands(self) -> None:
+        for name in self.ctx.take_commands():
+            took = self.native.command(name)
+            self.ctx.info(f"{name}: {' and '.join(took)} stop waiting for new games" if took else
+                          f"{name}: no chunk pool of this segment waits for new games (wait_for_new 0)")
 
     # -- run ----------------------------------------------------------------------
     def run(self) -> None:
@@ -253,6 +306,7 @@ class LoaderSegment:
                     break
                 self.ctx.stop_event.wait(0.05)
                 self._count_games()
+                self._commands()
                 if time.monotonic() - last >= self.interval:
                     self._publish()
                     last = time.monotonic()

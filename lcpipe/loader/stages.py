@@ -50,9 +50,19 @@ def _gzip() -> dict:
     }
 
 
+# The few numbers that tell how a fused loader segment is doing (the console's line, the
+# dashboard's row): games taken in, batches made per second.
+SUMMARY = {
+    "loader.chunk_pool": ("{stage}/games_seen",),
+    "loader.batch": ("{stage}/items_per_s",),
+}
+COMMANDS = {"loader.chunk_pool": ("train_now",)}  # ends a wait_for_new wait now
+
+
 def _stage(name: str, description: str, inputs, outputs, props: dict, checks=()) -> StageType:
     return StageType(name=name, factory=FACTORY, description=description, inputs=tuple(inputs),
-                     outputs=tuple(outputs), schema=settings(props), segment="loader", checks=tuple(checks))
+                     outputs=tuple(outputs), schema=settings(props), segment="loader", checks=tuple(checks),
+                     summary=SUMMARY.get(name, ()), commands=COMMANDS.get(name, ()))
 
 
 def check_window_holds_min_chunks(config: dict):

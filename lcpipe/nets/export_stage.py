@@ -97,8 +97,7 @@ class ExportStage(Stage):
                 # a restarted trainer hands over the network of the step it resumed at when that
                 # network was due: it may have been written before the crash. Written once; passed on.
                 ctx.info(f"step {snap.step} ({snap.kind}) already exported: {existing[0]}")
-                if not ctx.output("network").put(ExportedNetwork(path=Path(existing[0]), step=snap.step,
-                                                                 kind=snap.kind)):
+                if not self._announce(ExportedNetwork(path=Path(existing[0]), step=snap.step, kind=snap.kind)):
                     break
                 continue
             path = render_path(kind_template(template, snap.kind), snap.step, snap.kind)
@@ -115,5 +114,14 @@ class ExportStage(Stage):
             prune(template, int(cfg["keep_last"]), snap.kind)
             ctx.metrics({"export/seconds": time.monotonic() - t0, "export/networks": written}, snap.step)
             ctx.info(f"wrote {path} (step {snap.step}, {snap.kind})")
-            if not ctx.output("network").put(ExportedNetwork(path=Path(path), step=snap.step, kind=snap.kind)):
+            if not self._announce(ExportedNetwork(path=Path(path), step=snap.step, kind=snap.kind)):
                 break
+
+    def _announce(self, network: ExportedNetwork) -> bool:
+        """Pass the written file on. A network written while the run stops (the trainer's last one)
+        is still announced: clients and sinks learn of every file on disk."""
+        out = self.ctx.output("network")
+        if self.ctx.stopping:
+            out.put_final(network)
+            return True
+        return out.put(network)

@@ -58,5 +58,6 @@ def lcpipe_stage_types():
                           doc="ExportedNetwork: the newest file written (latest: self-play wants only the newest)"),),
             schema=settings(EXPORT_SETTINGS),
             checks=(check_path_template,),
+            summary=("export/networks",),
         )
     ]

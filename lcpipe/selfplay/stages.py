@@ -112,5 +112,6 @@ def lcpipe_stage_types():
             outputs=(Port("paths", "paths", doc="each chunk file written (one game)"),),
             schema=settings(SETTINGS),
             checks=(check_network_batches,),
+            summary=("selfplay/games", "selfplay/games_per_s", "selfplay/network_step"),
         )
     ]

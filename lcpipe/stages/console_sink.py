@@ -54,7 +54,7 @@ def progress_line(p: dict) -> str:
     return " · ".join(parts)
 
 
-def _labels(chosen: list[tuple[str, object]]) -> list[tuple[str, object]]:
+def short_labels(chosen: list[tuple[str, object]]) -> list[tuple[str, object]]:
     """Metric names without their area prefix when they all share it ('train/loss' -> 'loss');
     a fused segment's members keep theirs ('pool/size')."""
     prefixes = {k.split("/", 1)[0] for k, _ in chosen if "/" in k}
@@ -122,7 +122,7 @@ class ConsoleSink(Stage):
                 state, detail = self.states.get(stage, ("", ""))
                 head = state + (f" ({detail})" if detail and state != "running" else "")
                 chosen = self._chosen(stage, self.metrics.get(stage, {}))
-                parts = [f"{label} {_fmt(v)}" for label, v in _labels(chosen)]
+                parts = [f"{label} {_fmt(v)}" for label, v in short_labels(chosen)]
                 if stage in self.networks:
                     count, path = self.networks[stage]
                     parts.append(f"{count} network{'s' if count != 1 else ''}, last {path.rsplit('/', 1)[-1]}")

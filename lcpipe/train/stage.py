@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -20,10 +21,27 @@ def _init_distributed(cfg: dict) -> None:
 
 
 class TrainStage(Stage):
+    """Trains on the ``train`` batches, emits networks, takes a client's train_now / export_now.
+
+    Progress (step, of total, next network, steps/s) goes out through ``ctx.progress`` at
+    most every PROGRESS_EVERY_S, and at every network step.
+    """
+
+    PROGRESS_EVERY_S = 0.25
+    # Without a batch for this long the state says the trainer waits for its data.
+    DATA_WAIT_S = 2.0
+    # A throttled trainer waits once per game or so: its state says "waiting" from
+    # the first wait until it has trained this long without one (no flood of states).
+    RUNNING_AFTER_S = 30.0
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self._shown_waiting = False  # the stage's state says it waits for self-play
+        self._shown_data_wait = False  # ... or for its first batches
         self._last_wait = 0.0
+        self._last_progress = 0.0
+        self._loss: float | None = None
+        self.throttle: StepThrottle | None = None
 
     def run(self) -> None:
         from lcpipe.train.trainer import NonFiniteError, Trainer, fetch
@@ -40,7 +58,8 @@ class TrainStage(Stage):
         import jax
 
         ctx.info(f"training on {len(trainer.devices)} {jax.default_backend()} device(s)")
-        ckdir = cfg["checkpoint"]["dir"] or str(Path(ctx.workdir) / "checkpoints")
+        self.trainer = trainer
+        self.ckdir = ckdir = cfg["checkpoint"]["dir"] or str(Path(ctx.workdir) / "checkpoints")
         resumed = trainer.latest_checkpoint(ckdir) is not None
         if resumed:
             step = trainer.restore(ckdir)
@@ -51,39 +70,42 @@ class TrainStage(Stage):
                      "carries on from there, optimizer and learning-rate schedule start afresh)")
         else:
             trainer.init()
-        step = trainer.step_count
+        self.step = step = trainer.step_count
         # Step counts of the settings (total_steps, the intervals) are steps trained since the
         # run's start: 0, or init_checkpoint's step (an imported lc0 net keeps its training steps).
-        origin = trainer.start_step
-        last_saved, last_sent = step, step
-        total = int(cfg["total_steps"])
-        kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg[k]["enabled"]]
+        self.origin = origin = trainer.start_step
+        self.last_saved = self.last_sent = step
+        self.total = total = int(cfg["total_steps"])
+        self.kinds = kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg[k]["enabled"]]
         check_every = max(1, min(int(cfg["metrics_every"]) or 1, int(cfg["max_nan_steps"]) or 1))
         throttle = StepThrottle(cfg["max_steps_per_game"], ctx.stop_event) if cfg["max_steps_per_game"] else None
-        if resumed and trainer.checkpoint_meta.get("network_step") == step:
+        self.throttle = throttle
+        # a network of the newest step went out (or goes out now): export_now has nothing to add
+        self.network_out = resumed and trainer.checkpoint_meta.get("network_step") == step
+        if self.network_out:
             # Exactly once: a network step's checkpoint is written before its network is handed
             # over, so the network may not have reached the exporter before the crash. Hand it over
             # again; the exporter skips a step already on disk.
             self._emit(trainer, kinds)
 
-        def save_with_network(wait: bool = False) -> None:
-            """Checkpoint the step and record it as a network step, before its network goes out."""
-            nonlocal last_saved, last_sent
-            trainer.save(ckdir, wait=wait, extra={"network_step": step})
-            last_saved = last_sent = step
-
         try:
-            for batch in ctx.input("train"):
-                if ctx.stopping or (total and step - origin >= total):
+            for batch in self._batches():
+                if ctx.stopping or (total and self.step - origin >= total):
                     break
-                if throttle is not None and not self._admit(throttle, batch, step - origin + 1):
+                if throttle is not None and not self._admit(throttle, batch, self.step - origin + 1):
                     break
+                compiling = not trainer.compiled
+                if compiling:  # says why a trainer that has its data shows no step yet
+                    ctx.state("starting", "compiling the training step")
                 try:
                     metrics = trainer.step(batch)
                 except ValueError as exc:  # bad batch shape: count and skip
                     ctx.warning(f"skipped a batch: {exc}")
                     continue
-                step += 1
+                finally:
+                    if compiling:
+                        ctx.state("running")
+                self.step = step = self.step + 1
                 done = step - origin
                 if done % check_every == 0:
                     trainer.check_finite()
@@ -93,54 +115,142 @@ class TrainStage(Stage):
                     if throttle is not None:
                         values.update(throttle.metrics(done))
                     ctx.metrics(values, step)
+                    self._loss = values.get("train/loss")
                 self._maybe_eval(trainer, "test", step, done)
                 self._maybe_eval(trainer, "validation", step, done)
                 network_due = bool(cfg["steps_per_network"]) and done % cfg["steps_per_network"] == 0
+                self._progress(force=network_due or bool(total and done >= total))
                 if network_due or (total and done >= total):
-                    save_with_network()
+                    self._save_with_network()
                     if not self._emit(trainer, kinds):
                         break
                 elif cfg["checkpoint"]["every"] and done % cfg["checkpoint"]["every"] == 0:
-                    trainer.save(ckdir, extra={"network_step": last_sent})
-                    last_saved = step
+                    trainer.save(ckdir, extra={"network_step": self.last_sent})
+                    self.last_saved = step
                 if total and done >= total:
+                    break
+                if not self._take_commands():
                     break
         except StageFailed:
             trainer.close()
             raise
         except NonFiniteError as exc:
-            if step != last_saved:  # keep the last good state for inspection
-                trainer.save(ckdir, wait=True, extra={"network_step": last_sent})
+            if self.step != self.last_saved:  # keep the last good state for inspection
+                trainer.save(ckdir, wait=True, extra={"network_step": self.last_sent})
             trainer.close()
             raise StageFailed(str(exc)) from exc
+        step = self.step
         # a --stop-after bound means "this many networks, not more": no extra one on such a stop
-        final_network = step != last_sent and (not ctx.stopping or (cfg["export_on_stop"]
-                                                                     and not ctx.stopped_by_bound))
+        final_network = step != self.last_sent and (not ctx.stopping or (cfg["export_on_stop"]
+                                                                          and not ctx.stopped_by_bound))
         if final_network:
-            save_with_network()
-        elif step != last_saved:
-            trainer.save(ckdir, extra={"network_step": last_sent})
+            self._save_with_network()
+        elif step != self.last_saved:
+            trainer.save(ckdir, extra={"network_step": self.last_sent})
         trainer.close()
         if final_network:
             self._emit(trainer, kinds, final=ctx.stopping)
         ctx.info(f"training stopped at step {step}")
 
-    # A throttled trainer waits once per game or so: its state says "waiting" from
-    # the first wait until it has trained this long without one (no flood of states).
-    RUNNING_AFTER_S = 30.0
+    def _save_with_network(self) -> None:
+        """Checkpoint the step and record it as a network step, before its network goes out.
+
+        A plain checkpoint of this very step (checkpoint.every, then export_now) is replaced:
+        its meta must say the network went out, or a restart would not hand it over again."""
+        self.trainer.save(self.ckdir, extra={"network_step": self.step},
+                          replace=self.last_saved == self.step)
+        self.last_saved = self.last_sent = self.step
+        self.network_out = True
+
+    def _batches(self):
+        """The train port's batches; while none comes, the client's commands are still taken
+        and, after DATA_WAIT_S, the state says the trainer waits for its data."""
+        port = self.ctx.input("train")
+        waiting_since = time.monotonic()
+        while True:
+            try:
+                batch = port.get(timeout=0.2)
+            except TimeoutError:
+                if not self._take_commands():
+                    return
+                if not self._shown_data_wait and time.monotonic() - waiting_since >= self.DATA_WAIT_S:
+                    self._shown_data_wait = True
+                    self.ctx.state("waiting", "for training batches (the loader fills its pool, or self-play "
+                                              "has not delivered games yet)")
+                continue
+            except ChannelClosed:
+                return
+            if self._shown_data_wait:
+                self._shown_data_wait = False
+                self.ctx.state("running")
+            yield batch
+            waiting_since = time.monotonic()
+
+    # -- progress and commands -----------------------------------------------------
+    def _next_network(self) -> int | None:
+        """The step of the next network: the next multiple of steps_per_network, or the end."""
+        spn = int(self.trainer.settings["steps_per_network"])
+        done = self.step - self.origin
+        ends = [self.total] if self.total else []
+        if spn:
+            ends.append((done // spn + 1) * spn)
+        return self.origin + min(ends) if ends else None
+
+    def _progress(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_progress < self.PROGRESS_EVERY_S:
+            return
+        self._last_progress = now
+        self.ctx.progress(self.step, self.origin + self.total if self.total else None, self._next_network(),
+                          self.trainer.rates().get("steps_per_s"), self._loss)
+
+    def _take_commands(self) -> bool:
+        """Carry out the client commands sent since the last call; False if an emit saw the stop."""
+        ok = True
+        for command in self.ctx.take_commands():
+            if command == "export_now":
+                ok = self._export_now() and ok
+            elif command == "train_now":
+                self._train_now()
+        return ok
+
+    def _export_now(self) -> bool:
+        """A network of the current weights through the periodic path (checkpointed as a network
+        step first, so it goes out exactly once across a restart)."""
+        if self.step == self.last_sent and self.network_out:
+            self.ctx.info(f"export_now: the network of step {self.step} is out already")
+            return True
+        self._save_with_network()
+        self.ctx.info(f"export_now: network of step {self.step}")
+        self._progress(force=True)
+        return self._emit(self.trainer, self.kinds)
+
+    def _train_now(self) -> None:
+        """Let the rest of this round (up to the next network) train without waiting for games."""
+        if self.throttle is None:
+            self.ctx.info("train_now: nothing holds training back (max_steps_per_game is 0)")
+            return
+        done = self.step - self.origin
+        until = (self._next_network() or self.origin + done + math.ceil(self.throttle.ratio)) - self.origin
+        granted = self.throttle.grant_until(until)
+        self.ctx.info(f"train_now: steps up to {self.origin + until} train without waiting for self-play "
+                      f"({granted} granted ahead of the games)" if granted else
+                      f"train_now: the games delivered already cover the steps up to {self.origin + until}")
 
     def _admit(self, throttle: StepThrottle, batch, step: int) -> bool:
         """Holds step ``step`` until self-play delivered enough games; False when stopping."""
 
         def on_wait(games: int, needed: int) -> None:
+            self._progress(force=True)
             if not self._shown_waiting:
                 self._shown_waiting = True
-                self.ctx.state("waiting", f"for self-play games: {games} delivered, step {step} needs {needed} "
-                                          f"(max_steps_per_game {throttle.ratio:g}; train/throttle_* metrics)")
+                more = needed - games
+                self.ctx.state("waiting", f"for {more} more game{'s' if more != 1 else ''} from self-play "
+                                          f"({games} of {needed} for step {step})")
 
         waits = throttle.waits
         try:
-            ok = throttle.admit(step, batch, on_wait)
+            ok = throttle.admit(step, batch, on_wait, on_poll=self._take_commands)
         except ThrottleError as exc:
             raise StageFailed(f"train.jax: {exc}") from exc
         now = time.monotonic()

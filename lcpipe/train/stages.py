@@ -26,6 +26,11 @@ def lcpipe_stage_types():
                                                "when enabled)"),
             ),
             schema=TRAIN_SCHEMA,
+            # train_now: the rest of this round trains without waiting for self-play's games
+            # (max_steps_per_game); export_now: a network of the current weights, now.
+            commands=("train_now", "export_now"),
+            # steps/s, ETA and the next network are on the trainer's progress line
+            summary=("train/loss", "train/lr", "test/loss"),
             checks=TRAIN_CHECKS,
         )
     ]

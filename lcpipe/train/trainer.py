@@ -171,6 +171,11 @@ class Trainer:
         self._train_step = None
 
     @property
+    def compiled(self) -> bool:
+        """The train step is compiled (the first step compiles it: minutes for a large model)."""
+        return self._train_step is not None
+
+    @property
     def step_count(self) -> int:
         return int(host(self.state["step"]))
 
@@ -376,10 +381,16 @@ class Trainer:
             self._ckpt = (directory, ocp.CheckpointManager(os.path.abspath(directory), options=opts))
         return self._ckpt[1]
 
-    def save(self, directory: str, wait: bool = False, extra: dict | None = None) -> None:
-        """Checkpoint the whole state; ``extra`` is recorded in its meta (read back as ``checkpoint_meta``)."""
+    def save(self, directory: str, wait: bool = False, extra: dict | None = None, replace: bool = False) -> None:
+        """Checkpoint the whole state; ``extra`` is recorded in its meta (read back as ``checkpoint_meta``).
+
+        ``replace``: a checkpoint of this step may exist already and is written anew."""
         import orbax.checkpoint as ocp
         mgr = self.checkpointer(directory)
+        if replace:
+            mgr.wait_until_finished()  # an async save of this step may still be in flight
+            if self.step_count in mgr.all_steps():
+                mgr.delete(self.step_count)
         meta = {**(extra or {}), "model": self.model_config, "precision": self.settings["precision"],
                 "step": self.step_count, "start_step": self.start_step}
         mgr.save(self.step_count, args=ocp.args.Composite(state=ocp.args.StandardSave(self.state),

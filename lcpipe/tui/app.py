@@ -31,7 +31,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, RichLog, Sparkline, Static, TabbedContent, TabPane
 
 from lcpipe.runtime.runner import RunResult, Runtime
-from lcpipe.stages.console_sink import progress_line
+from lcpipe.stages.console_sink import progress_line, short_labels
 from lcpipe.tui.control import PipelineThread
 from lcpipe.tui.link import RemoteRun
 from lcpipe.tui.model import LogLine, PipelineModel, Snapshot, _short, summary_lines
@@ -42,6 +42,7 @@ COLUMNS = ("stage", "type", "state", "rate", "step", "metrics", "updated")
 CONFIRM_SECONDS = 5.0  # a second `s` within this time stops a remote run
 STATE_STYLES = {"pending": "dim", "starting": "cyan", "running": "green", "finished": "blue",
                 "failed": "bold red"}
+TRAINING_AREAS = ("train", "test", "validation")  # metric prefixes of the Training pane (test_swa/, ...)
 LOG_STYLES = {"warning": "yellow", "error": "bold red", "state": "cyan", "pipeline": "bold", "info": ""}
 
 
@@ -57,12 +58,35 @@ def _others(metrics: dict[str, float], limit: int = 3) -> str:
     return text + (" …" if len(metrics) > limit else "")
 
 
+def compact_type(kind: str) -> str:
+    """'native: loader.watch + loader.read + ...' -> 'native loader ×10': the member list pushed
+    every other column off a 200-column screen ('e' shows the members as rows of their own)."""
+    if not kind.startswith("native: "):
+        return kind
+    members = kind[len("native: "):].split(" + ")
+    engines = sorted({m.split(".", 1)[0] for m in members})
+    return f"native {'/'.join(engines)} ×{len(members)}"
+
+
+def _member_cells(segment, member: str, kind: str, patterns: list[str]) -> dict:
+    """A row of one member stage of a fused segment: its own metrics ('pool/size' -> 'size')."""
+    own = {k.split("/", 1)[1]: v for k, v in segment.metrics.items() if k.startswith(member + "/")}
+    chosen = [p.split("/", 1)[1] for p in patterns if p.startswith(member + "/")]
+    shown = {k: own[k] for k in chosen if k in own} or {k: v for k, v in own.items() if k in MEMBER_DEFAULTS}
+    rate = own.get("items_per_s")
+    return {"stage": f" └ {member}", "type": kind, "state": "", "rate": "" if rate is None else f"{_short(rate)} items/s",
+            "step": "", "metrics": " ".join(f"{k}={_short(v)}" for k, v in shown.items()), "updated": ""}
+
+
+MEMBER_DEFAULTS = ("out", "bad")  # a member stage that names no summary: items out, bad inputs
+
+
 def _summary(metrics: dict[str, float], patterns: list[str]) -> str:
     """The metrics a stage type names as its summary, else the first few of all."""
     if not patterns:
         return _others(metrics)
     chosen = [(k, metrics[k]) for p in patterns for k in sorted(metrics) if fnmatchcase(k, p)]
-    return " ".join(f"{k.split('/', 1)[-1]}={_short(v)}" for k, v in chosen)
+    return " ".join(f"{k}={_short(v)}" for k, v in short_labels(chosen))
 
 
 class RunCommands(Provider):
@@ -109,6 +133,7 @@ class Dashboard(App[RunResult]):
         Binding("ctrl+c", "quit_key", "Quit", show=False, priority=True),
         Binding("ctrl+q", "quit_key", "Quit", show=False, priority=True),
         Binding("m", "next_metric", "Next chart"),
+        Binding("e", "toggle_members", "Native members"),
     ]
 
     status_text: reactive[str] = reactive("")
@@ -135,7 +160,8 @@ class Dashboard(App[RunResult]):
         self.refresh_interval = refresh_interval
         self._log_seq = 0
         self._bars: dict[str, QueueBar] = {}
-        self._rows: set[str] = set()
+        self._rows: list[str] = []  # the stages table's row keys, in order
+        self.show_members = False  # fused native segments: one compact row, or also a row per member
         self.last_snapshot: Snapshot | None = None
 
     # -- layout ----------------------------------------------------------------------
@@ -175,8 +201,9 @@ class Dashboard(App[RunResult]):
         self.query_one("#log").border_title = "log"
         self.query_one("#spark-box").border_title = "metric"
         self.query_one("#loss-box").border_title = "loss"
-        self.query_one("#train-metrics", DataTable).add_columns("stage", "metric", "value")
-        self.query_one("#selfplay-table", DataTable).add_columns("stage", "metric", "value")
+        for table_id in ("train-metrics", "selfplay-table"):  # keyed columns: update_cell names "value"
+            for column in ("stage", "metric", "value"):
+                self.query_one(f"#{table_id}", DataTable).add_column(column, key=column)
         self.query_one("#networks-table", DataTable).add_columns("step", "kind", "file", "stage", "written")
         self._tables: dict[str, set] = {"train-metrics": set(), "selfplay-table": set()}
         self._networks_shown = 0
@@ -257,25 +284,39 @@ class Dashboard(App[RunResult]):
         status.set_class(phase == "finished" and failed, "failed")
         status.set_class(phase == "stopping", "stopping")
 
-    def _update_table(self, snap: Snapshot) -> None:
-        table = self.query_one("#stages", DataTable)
+    def _table_rows(self, snap: Snapshot) -> list[tuple[str, dict]]:
         now = time.time()
+        out = []
         for row in snap.stages:
-            cells = {
+            out.append((row.name, {
                 "stage": row.name,
-                "type": row.kind,
+                "type": compact_type(row.kind),
                 "state": Text(row.state, style=STATE_STYLES.get(row.state, "")),
                 "rate": row.rate,
                 "step": "" if row.step is None else str(row.step),
                 "metrics": _summary(row.metrics, self.model.summary.get(row.name, [])),
                 "updated": _ago(row.updated, now),
-            }
-            if row.name not in self._rows:
-                table.add_row(*(cells[c] for c in COLUMNS), key=row.name)
-                self._rows.add(row.name)
-            else:
-                for column, value in cells.items():
-                    table.update_cell(row.name, column, value, update_width=column != "updated")
+            }))
+            members = self.model.members.get(row.name, [])
+            if self.show_members and members:
+                kinds = row.kind[len("native: "):].split(" + ")
+                for member, kind in zip(members, kinds):
+                    out.append((f"{row.name}/{member}",
+                                _member_cells(row, member, kind, self.model.summary.get(row.name, []))))
+        return out
+
+    def _update_table(self, snap: Snapshot) -> None:
+        table = self.query_one("#stages", DataTable)
+        rows = self._table_rows(snap)
+        if [key for key, _ in rows] != self._rows:  # rows came or went (members shown/hidden): rebuild
+            table.clear()
+            for key, cells in rows:
+                table.add_row(*(cells[c] for c in COLUMNS), key=key)
+            self._rows = [key for key, _ in rows]
+            return
+        for key, cells in rows:
+            for column, value in cells.items():
+                table.update_cell(key, column, value, update_width=column != "updated")
 
     def _update_queues(self, snap: Snapshot) -> None:
         box = self.query_one("#queues", VerticalScroll)
@@ -323,7 +364,13 @@ class Dashboard(App[RunResult]):
         lines = [f"{stage}: {progress_line(p)}" for stage, p in sorted(snap.progress.items())]
         if lines:
             self.query_one("#train-progress", Static).update("\n".join(lines))
-        rows = [r for pattern in ("train/*", "test*/*", "validation*/*") for r in snap.find(pattern)]
+        # A trainer's own metrics only: a loader's test_pool/... are not test metrics, and a
+        # stage named "train" must not list each of its metrics twice.
+        trainers = set(snap.progress) | {stage for stage, values in snap.metrics.items()
+                                         if any(k.startswith("train/") for k in values)}
+        rows = [(stage, name, value) for stage in sorted(trainers) for name, value in snap.metrics.get(stage, {}).items()
+                if name.split("/", 1)[0].startswith(TRAINING_AREAS)]
+        rows.sort(key=lambda r: (r[0], [r[1].startswith(a) for a in TRAINING_AREAS].index(True), r[1]))
         self._fill_metric_table("train-metrics", rows)
         loss = next((f"{stage}/{name}" for stage, name, _ in snap.find("train/loss")), None)
         if loss:
@@ -410,6 +457,11 @@ class Dashboard(App[RunResult]):
         self.runner.stop(STOP_REASON)
         self.phase = "stopping"
         self.notify("stopping the pipeline cleanly…")
+
+    def action_toggle_members(self) -> None:
+        """e: show (or hide) the member stages of fused native segments as rows of their own."""
+        self.show_members = not self.show_members
+        self.refresh_view()
 
     def action_next_metric(self) -> None:
         self.model.next_metric()

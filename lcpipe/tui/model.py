@@ -139,6 +139,7 @@ class PipelineModel:
         self._outputs: dict[str, list[str]] = {}  # segment -> queues it alone writes
         self._queues: dict[str, QueueRow] = {}
         self.summary: dict[str, list[str]] = {}
+        self.members: dict[str, list[str]] = {}  # fused native segment -> its member stages
         self._apply_plan(desc)
         self._items: dict[str, tuple[float, float]] = {}  # queue -> (time, items) of the last report
         self._queue_rate: dict[str, float] = {}
@@ -164,6 +165,8 @@ class PipelineModel:
             self._inputs[seg["name"]] = sorted({q["queue"] for q in seg["inputs"]})
             self._outputs[seg["name"]] = list(seg["outputs"])
             self.summary[seg["name"]] = list(seg.get("summary", []))
+            if len(seg.get("stages", [])) > 1:
+                self.members[seg["name"]] = list(seg["stages"])
             for q in seg["inputs"]:
                 self._queues.setdefault(q["queue"], QueueRow(q["queue"], 0.0, kind=q["kind"]))
 
@@ -268,6 +271,8 @@ class PipelineModel:
             value = _number(raw)
             if value is None or not queue:
                 continue
+            if event.stage == "runtime" and name not in self._queues:
+                continue  # an edge inside a fused native segment: its segment reports the real queue
             row = self._queues.setdefault(name, QueueRow(name, 0.0))
             if what == "fill":
                 row.fill = min(1.0, max(0.0, value))

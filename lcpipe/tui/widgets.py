@@ -6,7 +6,9 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-BAR_WIDTH = 24
+BAR_WIDTH = 24  # at most; a narrow pane (100 columns) gets a shorter bar and name
+MIN_BAR = 6
+NAME_WIDTH = 28
 
 
 def fill_style(fill: float) -> str:
@@ -30,13 +32,19 @@ class QueueBar(Static):
         self.kind = kind
 
     def render(self) -> Text:
-        blocks = round(self.fill * BAR_WIDTH)
-        text = Text(f"{self.queue[:28]:<28} ", style="bold")
-        text.append("█" * blocks, style=fill_style(self.fill))
-        text.append("░" * (BAR_WIDTH - blocks), style="dim")
-        text.append(f" {self.fill * 100:3.0f}%")
+        # name, bar and figures on the one line the widget has: the bar and then the name give way
+        suffix = Text(f" {self.fill * 100:3.0f}%")
         if self.kind == "latest":
-            text.append(" latest", style="dim")
+            suffix.append(" latest", style="dim")
         if self.dropped:
-            text.append(f" dropped {self.dropped:.0f}", style="red")
+            suffix.append(f" dropped {self.dropped:.0f}", style="red")
+        width = self.size.width or NAME_WIDTH + 1 + BAR_WIDTH + len(suffix)
+        name_width = max(8, min(NAME_WIDTH, width - 1 - MIN_BAR - len(suffix)))
+        bar = max(1, min(BAR_WIDTH, width - name_width - 1 - len(suffix)))
+        name = self.queue if len(self.queue) <= name_width else self.queue[:name_width - 1] + "…"
+        text = Text(f"{name:<{name_width}} ", style="bold")
+        blocks = round(self.fill * bar)
+        text.append("█" * blocks, style=fill_style(self.fill))
+        text.append("░" * (bar - blocks), style="dim")
+        text.append_text(suffix)
         return text

@@ -99,3 +99,40 @@ def test_polling_mode_forgets_deleted_files(tmp_path):
         assert seg.stats()["s0_watch/out"] == 3
     finally:
         seg.stop()
+
+
+@pytest.mark.parametrize("mode", ["inotify", "poll"])
+def test_a_directory_that_does_not_exist_yet_is_a_quiet_wait(tmp_path, mode):
+    """Self-play creates its games directory after the loader starts: no warning, a gauge, then the files."""
+    d = tmp_path / "later" / "games"
+    seg = chain(d, mode=mode, poll_seconds=0.1, settle_seconds=0.2)
+    try:
+        assert wait_for(seg, "s0_watch/waiting_for_dir", 1.0) == 1.0
+        synth.write_games(d, 2, seed=1, max_plies=4)
+        assert wait_for(seg, "s0_watch/out", 2) == 2
+        assert seg.stats()["s0_watch/waiting_for_dir"] == 0
+        if mode == "inotify":  # the watches were set up once the directory appeared
+            assert seg.stats()["s0_watch/inotify"] == 1
+        synth.write_games(d, 1, seed=2, max_plies=4)
+        assert wait_for(seg, "s0_watch/out", 3) == 3
+        assert seg.problems() == [] and seg.stats()["s0_watch/bad"] == 0
+    finally:
+        seg.stop()
+
+
+def test_a_directory_that_cannot_be_read_still_warns_once(tmp_path):
+    """Any other failure (here: the path is a file, which root cannot list either) is a problem,
+    reported once however many scans fail."""
+    d = tmp_path / "not-a-dir"
+    d.write_bytes(b"")
+    seg = chain(d, mode="poll", poll_seconds=0.05, settle_seconds=0.1)
+    try:
+        deadline = time.monotonic() + 30
+        while seg.stats().get("s0_watch/bad", 0) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)  # several scans, each failing
+        assert seg.stats()["s0_watch/bad"] >= 3
+        problems = [p for p in seg.problems() if "cannot read directory" in p]
+        assert len(problems) == 1 and "Not a directory" in problems[0]
+        assert seg.stats()["s0_watch/waiting_for_dir"] == 0
+    finally:
+        seg.stop()

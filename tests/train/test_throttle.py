@@ -56,6 +56,32 @@ def test_throttle_admits_by_ratio_and_refuses_a_source_without_a_count():
     assert th.waits == 1
 
 
+def test_train_now_grant_lets_a_waiting_step_through_and_later_steps_wait_for_their_games():
+    stop = threading.Event()
+    th = StepThrottle(2.0, stop, poll_s=0.01)
+    batch = make_batch(2)
+    batch.games_delivered = delivered = GamesDelivered(2)  # 2 games: steps 1..4 allowed
+    assert th.admit(4, batch)
+    granted, polls = [], []
+
+    def on_poll():  # a client's train_now arrives while step 5 waits: the round up to step 8 goes ahead
+        polls.append(1)
+        if not granted:
+            granted.append(th.grant_until(8))
+
+    assert th.admit(5, batch, on_poll=on_poll)
+    assert granted == [4] and th.granted == 4 and polls
+    assert all(th.admit(s, batch) for s in (6, 7, 8))
+    assert th.games_needed(9) == 3 and th.games_needed(10) == 3  # counted on from the grant
+    assert th.grant_until(8) == 0  # already covered: nothing more granted
+    waited = threading.Thread(target=lambda: granted.append(th.admit(9, batch)))
+    waited.start()
+    wait_until(lambda: delivered.waiting == 1)  # step 9 waits for a 3rd game
+    delivered.advance(3)
+    waited.join(30)
+    assert granted[-1] is True and th.metrics(9)["train/throttle_granted_steps"] == 4
+
+
 def _stage(config, train: StreamChannel, bus: EventBus, stop: threading.Event, tmp_path) -> TrainStage:
     out = StreamChannel("weights", capacity=64)
     ctx = StageContext("train", "train.jax", config, {"train": InputPort("train", train, stop)},

@@ -27,15 +27,32 @@ class _StopAfter(InputPort):
     def __init__(self, name, channel, stop, n):
         super().__init__(name, channel, stop)
         self.n = n
+        self.taken = 0
 
-    def __iter__(self):
-        for i, item in enumerate(super().__iter__(), 1):
-            if i == self.n:
-                self._stop.set()
-            yield item
+    def get(self, timeout=None):
+        item = super().get(timeout)
+        self.taken += 1
+        if self.taken == self.n:
+            self._stop.set()
+        return item
 
 
-def run_stage(config, tmp_path, n_train=12, n_test=4, stop_at_batch=0):
+class _CommandAt(InputPort):
+    """The train input of a run whose client sends ``command`` as the trainer takes its ``n``-th batch."""
+
+    def __init__(self, name, channel, stop, n, send):
+        super().__init__(name, channel, stop)
+        self.n, self.send, self.taken = n, send, 0
+
+    def get(self, timeout=None):
+        item = super().get(timeout)
+        self.taken += 1
+        if self.taken == self.n:
+            self.send()
+        return item
+
+
+def run_stage(config, tmp_path, n_train=12, n_test=4, stop_at_batch=0, command_at=None):
     stop = threading.Event()
     bus = EventBus()
     train, test = StreamChannel("train", capacity=64), StreamChannel("test", capacity=64)
@@ -47,9 +64,14 @@ def run_stage(config, tmp_path, n_train=12, n_test=4, stop_at_batch=0):
     train.writer_done()
     test.writer_done()
     train_port = _StopAfter("train", train, stop, stop_at_batch) if stop_at_batch else InputPort("train", train, stop)
+    contexts = []
+    if command_at:
+        n, command = command_at
+        train_port = _CommandAt("train", train, stop, n, lambda: contexts[0].send_command(command))
     ctx = StageContext("train", "train.jax", config, {"train": train_port,
                                                       "test": InputPort("test", test, stop)},
                        {"weights": OutputPort("weights", [out], stop)}, bus, stop, tmp_path)
+    contexts.append(ctx)
     TrainStage(ctx).run()
     out.writer_done()
     snaps = []
@@ -87,6 +109,8 @@ def test_stage_trains_emits_checkpoints_and_resumes(tmp_path):
     metrics = bus.latest_metrics["train"]
     assert np.isfinite(metrics["train/loss"]) and np.isfinite(metrics["test/loss"])
     assert np.isfinite(metrics["test_swa/loss"]) and metrics["train/lr"] == pytest.approx(0.01 * 6 / 100)
+    (st,) = lcpipe_stage_types()  # the console's one-line summary names metrics the trainer reports
+    assert st.summary and all(pattern in metrics for pattern in st.summary)
 
     # A second run with a larger budget resumes from step 6 (and ends at 9). Step 6 was a network
     # step: its network is handed over again first (the exporter skips it when already on disk).
@@ -193,3 +217,74 @@ def test_clean_stop_emits_the_steps_since_the_last_network(tmp_path):
     assert steps == [4, 6]
     snaps, _ = run_stage(dict(config, export_on_stop=False), tmp_path / "off", stop_at_batch=7)
     assert [s.step for s in snaps] == [4]
+
+
+def _progress_events(bus):
+    got = []
+    bus.subscribe(got.append, kinds={"progress"}).close()  # replays the run's events, then ends
+    return [e.data for e in got]
+
+
+def test_export_now_goes_out_once_and_its_checkpoint_says_so(tmp_path):
+    """export_now right after a plain checkpoint of the same step: the checkpoint is rewritten as a
+    network step (a restart hands that network over again, the exporter skips it if on disk)."""
+    from lcpipe.train.trainer import Trainer
+
+    config = normalize_settings({
+        **PROGRAM, "total_steps": 3, "steps_per_network": 0, "test_every": 0, "metrics_every": 1,
+        "export_kinds": ["raw"], "checkpoint": {"every": 2, "async": True}})
+    snaps, bus = run_stage(config, tmp_path, command_at=(2, "export_now"))
+    assert [s.step for s in snaps] == [2, 3]  # export_now at step 2, the end at 3
+    trainer = Trainer(config)
+    trainer.restore(str(tmp_path / "checkpoints"), step=2)
+    assert trainer.checkpoint_meta["network_step"] == 2
+    trainer.close()
+    again, _ = run_stage(config, tmp_path)  # resumed at the final network step 3: handed over again
+    assert [s.step for s in again] == [3]
+    progress = _progress_events(bus)
+    assert progress[-1]["step"] == 3 and progress[-1]["total_steps"] == 3 and progress[-1]["next_network"] == 3
+    assert all(p["next_network"] == 3 for p in progress)  # no steps_per_network: the next network is the end
+
+
+def test_progress_names_the_next_network_and_the_total(tmp_path):
+    config = normalize_settings({
+        **PROGRAM, "total_steps": 10, "steps_per_network": 4, "test_every": 0, "metrics_every": 1,
+        "export_kinds": ["raw"], "checkpoint": {"every": 0, "async": True}})
+    snaps, bus = run_stage(config, tmp_path)
+    assert [s.step for s in snaps] == [4, 8, 10]
+    progress = _progress_events(bus)
+    # network steps and the last step are always reported; in between at most every 0.25 s
+    at = {p["step"]: p for p in progress}
+    assert {4, 8, 10} <= set(at)
+    assert at[4]["next_network"] == 8 and at[8]["next_network"] == 10 and at[10]["total_steps"] == 10
+    assert at[10]["loss"] is not None and at[10]["steps_per_s"] > 0
+
+
+def test_export_now_before_the_first_step_exports_the_initial_weights(tmp_path):
+    """A client may ask for a network while the trainer still waits for its first batch."""
+    from lcpipe.runtime.channels import ChannelClosed
+    from lcpipe.train.trainer import Trainer
+
+    config = normalize_settings({**PROGRAM, "total_steps": 4, "steps_per_network": 0, "test_every": 0,
+                                 "export_kinds": ["raw"], "checkpoint": {"every": 0, "async": False}})
+    stop, bus = threading.Event(), EventBus()
+    train, out = StreamChannel("train", capacity=4), StreamChannel("weights", capacity=4)
+    ctx = StageContext("train", "train.jax", config, {"train": InputPort("train", train, stop)},
+                       {"weights": OutputPort("weights", [out], stop)}, bus, stop, tmp_path)
+    ctx.send_command("export_now")
+    runner = threading.Thread(target=TrainStage(ctx).run)
+    runner.start()
+    try:
+        snap = out.get(timeout=120)  # taken while no batch comes
+        assert snap.step == 0 and snap.kind == "raw"
+    finally:
+        train.writer_done()  # no data at all: the trainer ends without another network
+        runner.join(120)
+    assert not runner.is_alive()
+    out.writer_done()
+    with pytest.raises(ChannelClosed):  # nothing after the one network
+        out.get(timeout=5)
+    trainer = Trainer(config)
+    trainer.restore(str(tmp_path / "checkpoints"))
+    assert trainer.step_count == 0 and trainer.checkpoint_meta["network_step"] == 0
+    trainer.close()

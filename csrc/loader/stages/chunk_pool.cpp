@@ -41,6 +41,13 @@ class ChunkPool : public Stage {
     // included): the trainer's max_steps_per_game throttle reads it.
     g["games_seen"] = static_cast<double>(games_seen_.load());
   }
+  // train_now: the wait for wait_for_new new chunks ends now; the anchor moves to the
+  // newest chunk, so the next round waits for its own new chunks again.
+  bool command(const std::string& name) override {
+    if (name != "train_now" || wait_for_new_ == 0) return false;
+    skip_wait_.store(true);
+    return true;
+  }
 
   void work(int) override {
     load_anchor();
@@ -140,7 +147,7 @@ class ChunkPool : public Stage {
     if (wait_for_new_ > 0) {
       if (per_anchor_ > 0 && emitted_since_anchor_ >= per_anchor_ && !waiting_) waiting_ = true;
       if (waiting_ || !anchored_) {
-        if (new_since_anchor_.load() < static_cast<int64_t>(wait_for_new_)) {
+        if (new_since_anchor_.load() < static_cast<int64_t>(wait_for_new_) && !skip_wait_.exchange(false)) {
           waiting_ = true;
           return false;
         }
@@ -277,6 +284,7 @@ class ChunkPool : public Stage {
   uint64_t passes_;
   std::string anchor_file_, anchor_;
   uint64_t wait_for_new_, per_anchor_, emitted_since_anchor_ = 0;
+  std::atomic<bool> skip_wait_{false};
   bool anchored_ = true, dirty_ = true, done_ = false;
   std::atomic<bool> started_{false};  // read by gauges()
   std::atomic<bool> waiting_{false};

@@ -42,9 +42,11 @@ class Watch : public Stage {
     g["files"] = static_cast<double>(files_.load());
     g["inotify"] = inotify_on_.load() ? 1.0 : 0.0;
     g["known"] = static_cast<double>(known_.load());
+    g["waiting_for_dir"] = dir_missing_.load() ? 1.0 : 0.0;
   }
 
   void work(int) override {
+    if (follow_ && !wait_for_dir()) return;
     bool notify = inotify_wanted_ && follow_;
     if (notify) {
       // Watches first, then the first scan: a file written in between is
@@ -119,6 +121,19 @@ class Watch : public Stage {
     int64_t size, mtime;
   };
 
+  // A followed directory that does not exist yet (self-play creates it later)
+  // is a quiet wait, shown by the waiting_for_dir gauge; false when stopping.
+  bool wait_for_dir() {
+    struct stat sb;
+    while (::stat(dir_.c_str(), &sb) != 0 && errno == ENOENT) {
+      dir_missing_.store(true);
+      for (double waited = 0; waited < poll_ && !stopping(); waited += 0.05) std::this_thread::sleep_for(ms(50));
+      if (stopping()) return false;
+    }
+    dir_missing_.store(false);
+    return true;
+  }
+
   bool fall_back(const std::string& why) {
     notifier_.close();
     seg_.info(name_ + ": " + why + "; polling " + dir_ + " every " + std::to_string(poll_) + " s instead");
@@ -179,6 +194,11 @@ class Watch : public Stage {
   }
   void scan(const std::string& dir, std::vector<Found>& out, int depth) {
     DIR* d = ::opendir(dir.c_str());
+    if (!d && depth == 0 && errno == ENOENT && follow_) {
+      dir_missing_.store(true);  // removed while followed: waits quietly for it to come back
+      return;
+    }
+    if (depth == 0) dir_missing_.store(false);
     if (!d) {
       stats.bad.fetch_add(1);
       problem(dir, std::string("cannot read directory: ") + std::strerror(errno));
@@ -212,6 +232,7 @@ class Watch : public Stage {
   std::unordered_map<std::string, std::pair<int64_t, int64_t>> pending_;  // path -> (size, mtime ns)
   std::atomic<uint64_t> files_{0}, known_{0};
   std::atomic<bool> inotify_on_{false};
+  std::atomic<bool> dir_missing_{false};
 };
 
 }  // namespace
