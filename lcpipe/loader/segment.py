@@ -254,14 +254,14 @@ class LoaderSegment:
             return out
         for pool, cfg in self._pools.items():
             received = int(stats.get(f"{pool}/in", 0))
-            if not stats.get(f"{pool}/started", 1) and cfg.get("min_chunks"):
+            if not stats.get(f"{pool}/started", 1) and cfg["min_chunks"]:
                 more = int(cfg["min_chunks"]) - received
                 out.append(f"{more} more game{'s' if more != 1 else ''} before {pool} starts "
                            f"(min_chunks {cfg['min_chunks']})")
             elif stats.get(f"{pool}/anchor_waiting"):
-                more = int(cfg.get("wait_for_new", 0) - stats.get(f"{pool}/new_since_anchor", 0))
+                more = int(cfg["wait_for_new"] - stats.get(f"{pool}/new_since_anchor", 0))
                 out.append(f"{more} more new game{'s' if more != 1 else ''} for {pool}'s next round "
-                           f"(wait_for_new {cfg.get('wait_for_new')}; train_now skips the wait)")
+                           f"(wait_for_new {cfg['wait_for_new']}; train_now skips the wait)")
         return out
 
     def _show_waits(self, stats: dict[str, float]) -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import threading
+import time
 
 import pytest
 from daemon_testlib import check_message, toy_spec
@@ -73,7 +74,10 @@ def test_two_clients_attach_and_detach_and_the_run_goes_on(served_run):
 
 def test_status_command_summarises_the_run(served_run):
     _, path = served_run
-    msg = request(path.parent, {"type": "status"}, ("status",))
+    deadline = time.monotonic() + 60
+    while "src" not in (msg := request(path.parent, {"type": "status"}, ("status",)))["stages"]:
+        assert time.monotonic() < deadline, msg  # the stages report their first state once they start
+        time.sleep(0.05)
     text = format_status(msg)
     assert text.startswith("pipeline 'toy': running") and "src" in text
 
