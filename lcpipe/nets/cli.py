@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK
+
 
 def register(subparsers) -> None:
     net = subparsers.add_parser("net", help="lc0 network files (.pb.gz): export, import, describe")
@@ -36,7 +38,7 @@ def register(subparsers) -> None:
 
 def _err(msg: str) -> int:
     print(f"error: {msg}", file=sys.stderr)
-    return 1
+    return EXIT_FAILED
 
 
 def cmd_describe(args) -> int:
@@ -52,12 +54,12 @@ def cmd_describe(args) -> int:
                "training": {k: v for k, v in net.training_params.items() if k != "_unknown"},
                "architecture": architecture(net), "parameters": net.param_count()}
         print(json.dumps(out, indent=2))
-        return 0
+        return EXIT_OK
     text = describe(net)
     if not args.layers:
         text = "\n".join(line for line in text.splitlines() if not line.startswith("  "))
     print(text)
-    return 0
+    return EXIT_OK
 
 
 def cmd_import(args) -> int:
@@ -86,7 +88,7 @@ def cmd_import(args) -> int:
         print(f"note: {note}")
     print(f"imported {args.net} ({imp.model['body']}, {imp.step} training steps, input format "
           f"{imp.input_format}) -> {out}")
-    return 0
+    return EXIT_OK
 
 
 def cmd_export(args) -> int:
@@ -108,7 +110,7 @@ def cmd_export(args) -> int:
     for note in notes:
         print(f"note: {note}")
     print(f"wrote {args.out} (step {snap.step}, {args.encoding})")
-    return 0
+    return EXIT_OK
 
 
 def main(argv=None) -> int:  # standalone use: python -m lcpipe.nets.cli net describe X

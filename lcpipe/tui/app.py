@@ -30,6 +30,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, RichLog, Sparkline, Static, TabbedContent, TabPane
 
+from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from lcpipe.runtime.runner import RunResult, Runtime
 from lcpipe.stages.console_sink import progress_line, short_labels
 from lcpipe.tui.control import PipelineThread
@@ -504,7 +505,7 @@ def run_dashboard_daemon(spec: str, overrides: list[str], stop_after: list[str],
     except (OSError, TimeoutError) as exc:
         proc.kill()
         print(f"lcpipe run --tui: the daemon did not start the run: {exc} (its log: {log_path})", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     if answer["type"] == "error":
         run.send({"type": "shutdown"})
         proc.wait(60)
@@ -512,7 +513,7 @@ def run_dashboard_daemon(spec: str, overrides: list[str], stop_after: list[str],
         for err in answer.get("errors", []):
             print(f"{err.get('file')}:{err.get('line')}:{err.get('column')}: error: {err.get('message')}",
                   file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     app = Dashboard(run)
     signalled: list[int] = []
 
@@ -531,7 +532,7 @@ def run_dashboard_daemon(spec: str, overrides: list[str], stop_after: list[str],
         if run.detached and not signalled:
             print(f"detached: the run goes on in process {proc.pid} (log: {log_path}); "
                   "`lcpipe attach RUN_DIR` to watch it again, `lcpipe status RUN_DIR` for a summary", file=sys.stderr)
-            return 0
+            return EXIT_OK
         result = run.wait()
     finally:
         for sig, old in previous.items():
