@@ -152,8 +152,18 @@ def test_stage_says_when_it_waits_for_a_newer_network(tmp_path, tiny_snapshots):
     channel = LatestChannel("network")
     channel.put(net1)
     bus = _WaitWatcher(channel, net2)
+    # a guard only: a stage that never says it waits would otherwise wait for net2 forever
+    guard = threading.Timer(120, channel.put, (net2,))
+
+    def on_path(paths):
+        if len(paths) == 2:
+            guard.start()
+
     cfg = defaults(out_dir=str(tmp_path), stop_after_games=4, games_per_network=2, wait_for_network=True, **QUICK)
-    stage, paths, _ = run_stage(cfg, tmp_path, channel, bus=bus)
+    try:
+        stage, paths, _ = run_stage(cfg, tmp_path, channel, on_path, bus=bus)
+    finally:
+        guard.cancel()
     assert len(paths) == 4 and stage.evaluator.step == 2
     assert bus.seen == [("for a network newer than step 1 (2 games per network)", 2)]
 
