@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import re
 import shutil
 import signal
@@ -130,6 +131,12 @@ def plot(rows: list[dict], path: Path) -> None:
     atomic_write(path, buf.getvalue(), fsync=False)
 
 
+def _load(when: str) -> str:
+    """The machine's load averages: on a shared machine they explain the pace."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {when}: {one:.1f} {five:.1f} {fifteen:.1f} (1, 5, 15 min) on {os.cpu_count()} cores"
+
+
 def _clip(x: float) -> float:
     return max(-800.0, min(800.0, x))
 
@@ -150,8 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     out = Report("bench_rl_progress", argv)
     run_dir = (ROOT / args.run_dir).resolve()
+    out(_load("at the start"))
     if not args.matches_only:
         train(ROOT / args.pipeline, run_dir, args.minutes, args.set, out)
+        out(_load("after training"))
     nets = networks(run_dir)
     out(f"{len(nets)} exported networks in {run_dir.relative_to(ROOT) if run_dir.is_relative_to(ROOT) else run_dir}: "
         f"steps {[s for s, _ in nets]}")
@@ -179,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"step": step, "opponent": opponent, "elo": est.elo, "low": est.low, "high": est.high})
             out(f"{step:>8}  {opponent:>8}  {'/'.join(map(str, wdl)):>9}  {est.score:6.3f}  {est.elo:+7.1f}  "
                 f"{est.low:+8.1f} .. {est.high:+.1f}  ({time.monotonic() - t0:.0f} s)")
+    out(_load("after the matches"))
     out.save(args.out)
     png = Path(args.out).with_suffix(".png")
     plot(rows, png)

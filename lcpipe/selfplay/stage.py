@@ -63,6 +63,7 @@ class SelfPlayStage(Stage):
         self.evaluator: Evaluator = make_evaluator(cfg["bootstrap"])
         self.network_closed = not ctx.has_input("network")
         self.games_at_load = 0  # pool.started when the current network was loaded
+        self.waiting_for_network = False  # games_per_network reached: idle until a newer network
         self.bad_networks = 0
         self.start = time.monotonic()
         per_network = int(cfg["games_per_network"])
@@ -79,6 +80,11 @@ class SelfPlayStage(Stage):
             if not self.pool.running and not self.pool.can_start():
                 if not waiting or (self.pool.max_games and self.pool.started >= self.pool.max_games):
                     break  # stop_after_games reached
+                if not self.waiting_for_network:  # say so once, with metrics that count every game played
+                    self.waiting_for_network = True
+                    self._report()
+                    ctx.state("waiting", f"for a network newer than step {self.evaluator.step} "
+                                         f"({per_network} games per network)")
                 self._poll(timeout=0.5)  # all games done: wait for a newer network
                 continue
             for game in self.pool.step(self.evaluator, self.evaluator.step):
@@ -123,6 +129,7 @@ class SelfPlayStage(Stage):
             if isinstance(self.pool, NativePool):
                 self.pool.restart_search(fmt)
         self.games_at_load = self.pool.started
+        self.waiting_for_network = False
         self.ctx.info(f"self-play now uses network step {self.evaluator.step} ({self.evaluator.kind})")
         self.ctx.state("running", f"network step {self.evaluator.step}")
 

@@ -32,7 +32,8 @@ def defaults(**overrides) -> dict:
     return cfg
 
 
-def run_stage(config: dict, tmp_path: Path, network: LatestChannel | None = None, on_path=None):
+def run_stage(config: dict, tmp_path: Path, network: LatestChannel | None = None, on_path=None,
+              bus: EventBus | None = None):
     stop = threading.Event()
     paths: list[Path] = []
 
@@ -41,7 +42,7 @@ def run_stage(config: dict, tmp_path: Path, network: LatestChannel | None = None
         if on_path:
             on_path(paths)
 
-    bus = EventBus()
+    bus = bus or EventBus()
     inputs = {"network": InputPort("network", network, stop)} if network is not None else {}
     out = OutputPort("paths", [], stop, on_put=put)
     ctx = StageContext("selfplay", "selfplay.mcts", config, inputs, {"paths": out}, bus, stop, tmp_path)
@@ -128,6 +129,43 @@ def test_stage_picks_up_a_newer_network(tmp_path, tiny_snapshots):
         # the first frame's raw network evaluation is the start position under that game's network
         assert (float(arr["orig_q"][0]), float(arr["orig_d"][0])) == pytest.approx(expect[net], abs=1e-5)
     assert sorted(game_id(p) for p in paths) == [0, 1, 2, 3]
+
+
+class _WaitWatcher(EventBus):
+    """Hands out the second network exactly when the stage says it waits for one (publish runs on the stage's thread)."""
+
+    def __init__(self, channel: LatestChannel, net):
+        super().__init__()
+        self.channel, self.net, self.seen = channel, net, []
+
+    def publish(self, kind, stage, data):
+        super().publish(kind, stage, data)
+        if kind == "state" and data["detail"].startswith("for a network newer"):
+            self.seen.append((data["detail"], self.latest_metrics["selfplay"]["selfplay/games"]))
+            self.channel.put(self.net)
+
+
+def test_stage_says_when_it_waits_for_a_newer_network(tmp_path, tiny_snapshots):
+    """games_per_network reached: the stage's state is 'waiting', with metrics counting every game of that
+    network (a paced rl.yaml spends part of each cycle so; the console must not look stuck)."""
+    net1, net2 = tiny_snapshots
+    channel = LatestChannel("network")
+    channel.put(net1)
+    bus = _WaitWatcher(channel, net2)
+    # a guard only: a stage that never says it waits would otherwise wait for net2 forever
+    guard = threading.Timer(120, channel.put, (net2,))
+
+    def on_path(paths):
+        if len(paths) == 2:
+            guard.start()
+
+    cfg = defaults(out_dir=str(tmp_path), stop_after_games=4, games_per_network=2, wait_for_network=True, **QUICK)
+    try:
+        stage, paths, _ = run_stage(cfg, tmp_path, channel, on_path, bus=bus)
+    finally:
+        guard.cancel()
+    assert len(paths) == 4 and stage.evaluator.step == 2
+    assert bus.seen == [("for a network newer than step 1 (2 games per network)", 2)]
 
 
 def test_bad_network_is_reported_and_skipped(tmp_path, tiny_snapshots):
