@@ -104,7 +104,7 @@ def lcpipe_stage_types():
     return [
         StageType(
             name="selfplay.mcts",
-            factory="lcpipe.selfplay.stage:SelfPlayStage",
+            factory="lcpipe.selfplay.selfplay_stage:SelfPlayStage",
             description="Plays games against itself with batched PUCT search using the newest network (a uniform "
                         "or material evaluator until one arrives) and writes each game as a V6 .gz chunk.",
             inputs=(Port("network", "weights", kind="latest", required=False,

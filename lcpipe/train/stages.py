@@ -11,7 +11,7 @@ def lcpipe_stage_types():
     return [
         StageType(
             name="train.jax",
-            factory="lcpipe.train.stage:TrainStage",
+            factory="lcpipe.train.train_stage:TrainStage",
             prepare="lcpipe.train.cpu_devices:prepare_stage",
             description="Train an lc0 network (transformer or residual SE net) with JAX; emits weight snapshots, "
                         "checkpoints with orbax and resumes from its checkpoint directory.",

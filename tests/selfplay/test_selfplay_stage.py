@@ -19,7 +19,7 @@ from lcpipe.runtime.channels import LatestChannel
 from lcpipe.runtime.stage import InputPort, OutputPort, StageContext
 from lcpipe.selfplay import stages
 from lcpipe.selfplay.evaluator import NetworkEvaluator
-from lcpipe.selfplay.stage import SelfPlayStage, game_config, search_config
+from lcpipe.selfplay.selfplay_stage import SelfPlayStage, game_config, search_config
 
 QUICK = dict(visits=4, max_plies=8, parallel_games=2)
 

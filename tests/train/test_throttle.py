@@ -15,7 +15,7 @@ from lcpipe.runtime.bus import EventBus
 from lcpipe.runtime.channels import StreamChannel
 from lcpipe.runtime.stage import InputPort, OutputPort, StageContext, StageFailed
 from lcpipe.train.settings import normalize_settings
-from lcpipe.train.stage import TrainStage
+from lcpipe.train.train_stage import TrainStage
 from lcpipe.train.throttle import StepThrottle, ThrottleError
 
 PROGRAM = {"model": TINY_RESNET, "swa": {"enabled": True, "period": 1}, "schedule": {"lr": 0.01, "warmup_steps": 100}}

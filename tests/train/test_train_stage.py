@@ -13,7 +13,7 @@ from lcpipe.runtime.bus import EventBus
 from lcpipe.runtime.channels import StreamChannel
 from lcpipe.runtime.stage import InputPort, OutputPort, StageContext
 from lcpipe.train.settings import normalize_settings, settings_defaults
-from lcpipe.train.stage import TrainStage
+from lcpipe.train.train_stage import TrainStage
 from lcpipe.train.stages import lcpipe_stage_types
 
 
