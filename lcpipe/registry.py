@@ -39,6 +39,15 @@ BUILTIN_PLUGINS = (
     "lcpipe.arena.stages",
 )
 
+# Modules whose lcpipe_cli_commands hook adds the built-in commands (in --help order).
+BUILTIN_CLIS = (
+    "lcpipe.cli.commands",
+    "lcpipe.lc0.cli",
+    "lcpipe.nets.cli",
+    "lcpipe.daemon.cli",
+    "lcpipe.arena.cli",
+)
+
 ENTRY_POINT_GROUP = "lcpipe"
 
 
@@ -68,6 +77,14 @@ def _new_manager() -> pluggy.PluginManager:
     if os.environ.get("LCPIPE_TRACE_PLUGINS"):
         pm.trace.root.setwriter(lambda msg: print(msg, end="", file=sys.stderr))
         pm.enable_tracing()
+    return pm
+
+
+def builtin_cli_manager() -> pluggy.PluginManager:
+    """A plugin manager holding the built-in command modules only (no third-party import)."""
+    pm = _new_manager()
+    for name in reversed(BUILTIN_CLIS):  # pluggy calls the last registered first
+        pm.register(importlib.import_module(name), name=name)
     return pm
 
 

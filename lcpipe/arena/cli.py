@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from lcpipe.plugin import hookimpl
 
 
 def register(sub) -> None:
@@ -161,3 +162,9 @@ def cmd_ladder(args) -> int:
             return _err(f"ladder: {exc}", EXIT_FAILED)
         print(f"wrote {args.png}")
     return EXIT_OK
+
+
+@hookimpl
+def lcpipe_cli_commands(subparsers) -> None:
+    """The built-in commands come in through the plugin hook, like a third-party plugin's."""
+    register(subparsers)

@@ -6,10 +6,10 @@ import json
 import sys
 from pathlib import Path
 
-from lcpipe.fileio import write_output
-from lcpipe.spec.errors import SpecErrors
-
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from lcpipe.fileio import write_output
+from lcpipe.plugin import hookimpl
+from lcpipe.spec.errors import SpecErrors
 
 
 def _warn_plugin_problems(registry) -> None:
@@ -302,3 +302,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("plugins", help="list loaded plugins and report broken ones")
     p.set_defaults(handler=cmd_plugins)
+
+
+@hookimpl
+def lcpipe_cli_commands(subparsers) -> None:
+    """The built-in commands come in through the plugin hook, like a third-party plugin's."""
+    register(subparsers)

@@ -8,17 +8,11 @@ a user mistake (``--debug`` shows one for bugs).
 from __future__ import annotations
 
 import argparse
-import importlib
 import signal
 import sys
 
 from lcpipe import __version__
-
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_USAGE
-
-# Areas that add their own command groups (data, net, ...); each has register(subparsers).
-AREA_CLIS = ("lcpipe.lc0.cli", "lcpipe.nets.cli", "lcpipe.train.cli", "lcpipe.loader.cli", "lcpipe.selfplay.cli",
-             "lcpipe.daemon.cli", "lcpipe.arena.cli")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,21 +37,13 @@ def _install_signals() -> None:
 
 def build_parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
     """The command line; ``plugin_commands`` False leaves third-party plugins unimported."""
-    from lcpipe.cli import commands
+    from lcpipe.registry import builtin_cli_manager
 
     parser = _Parser(prog="lcpipe", description="Declarative training pipelines for Leela Chess Zero networks.")
     parser.add_argument("--version", action="version", version=f"lcpipe {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.register(sub)
-    for modname in AREA_CLIS:
-        try:
-            module = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name and modname.startswith(exc.name):
-                continue
-            raise
-        module.register(sub)
+    builtin_cli_manager().hook.lcpipe_cli_commands(subparsers=sub)
     parser.builtin_commands = set(sub.choices)
     if plugin_commands:
         from lcpipe.cli.plugin_commands import add_plugin_commands

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from lcpipe.plugin import hookimpl
 
 
 def register(sub) -> None:
@@ -142,3 +143,9 @@ _HEADLINE = ("train/loss", "train/policy_loss", "train/value_loss", "train/steps
 
 def _headline(values: dict) -> list[str]:
     return [k for k in _HEADLINE if isinstance(values.get(k), (int, float))]
+
+
+@hookimpl
+def lcpipe_cli_commands(subparsers) -> None:
+    """The built-in commands come in through the plugin hook, like a third-party plugin's."""
+    register(subparsers)

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from lcpipe.plugin import hookimpl
 FORMATS = (1, 2, 3, 4, 5, 132, 133)
 
 
@@ -204,3 +205,9 @@ def cmd_stats(args) -> int:
     print(f"problems: {report.skipped}  non-chunk members skipped: {report.skipped_members}")
     _print_problems(report)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+@hookimpl
+def lcpipe_cli_commands(subparsers) -> None:
+    """The built-in commands come in through the plugin hook, like a third-party plugin's."""
+    register(subparsers)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK
+from lcpipe.plugin import hookimpl
 
 
 def register(subparsers) -> None:
@@ -122,3 +123,9 @@ def main(argv=None) -> int:  # standalone use: python -m lcpipe.nets.cli net des
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@hookimpl
+def lcpipe_cli_commands(subparsers) -> None:
+    """The built-in commands come in through the plugin hook, like a third-party plugin's."""
+    register(subparsers)

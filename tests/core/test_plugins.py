@@ -142,3 +142,15 @@ def test_hanging_plugin_import_does_not_block_builtin_commands(tmp_path):
         done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", *argv], capture_output=True, text=True,
                               env=env, timeout=120)
         assert done.returncode == 0, (argv, done.stderr)
+
+
+def test_builtin_commands_use_the_cli_hook():
+    """Built-in command groups register through lcpipe_cli_commands, as a plugin's do (and the
+    trace shows the call), without importing any third-party plugin."""
+    from lcpipe.registry import BUILTIN_CLIS, builtin_cli_manager
+
+    impls = builtin_cli_manager().hook.lcpipe_cli_commands.get_hookimpls()
+    assert sorted(i.plugin_name for i in impls) == sorted(BUILTIN_CLIS)
+    done = run_cli("--help", env_extra={"LCPIPE_TRACE_PLUGINS": "1"})
+    assert done.returncode == 0 and "lcpipe_cli_commands [hook]" in done.stderr, done.stderr
+    assert all(name in done.stdout for name in ("run", "data", "net", "daemon", "match"))
