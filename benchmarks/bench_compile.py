@@ -28,11 +28,18 @@ from lcpipe.spec.loader import load_spec
 
 
 def make_spec(stages: int) -> str:
-    lines = ["lcpipe: 1", "name: big", "vars: {run: runs/bench}", "stages:",
-             '  games: {use: data.generate, with: {out_dir: "${run}/games", games: 10}}',
-             "  s0: {use: data.batches, from: games, with: {batch_size: 64}}"]
+    lines = [
+        "lcpipe: 1",
+        "name: big",
+        "vars: {run: runs/bench}",
+        "stages:",
+        '  games: {use: data.generate, with: {out_dir: "${run}/games", games: 10}}',
+        "  s0: {use: data.batches, from: games, with: {batch_size: 64}}",
+    ]
     for i in range(1, stages - 2):
-        lines.append(f"  s{i}: {{use: example.batch_stats, from: s{i - 1}.batches, with: {{every: {i % 5 + 1}}}}}")
+        lines.append(
+            f"  s{i}: {{use: example.batch_stats, from: s{i - 1}.batches, with: {{every: {i % 5 + 1}}}}}"
+        )
     lines.append('  log: {use: sink.jsonl, with: {path: "${run}/metrics.jsonl"}}')
     return "\n".join(lines) + "\n"
 
@@ -77,10 +84,14 @@ def main() -> None:
     print(f"spec: {args.stages} stages, {len(text)} bytes of YAML; best / median of {args.repeat}")
     print(f"  baseline yaml.load (libyaml)  {base_min * 1e3:7.1f} ms / {base_med * 1e3:7.1f} ms")
     print(f"  load (marks, interpolation)  {load_min * 1e3:7.1f} ms / {load_med * 1e3:7.1f} ms")
-    print(f"  validate + compile graph     {min(comp) * 1e3:7.1f} ms / {statistics.median(comp) * 1e3:7.1f} ms")
+    print(
+        f"  validate + compile graph     {min(comp) * 1e3:7.1f} ms / {statistics.median(comp) * 1e3:7.1f} ms"
+    )
     print(f"  plan (native segments)       {plan_min * 1e3:7.1f} ms / {plan_med * 1e3:7.1f} ms")
-    print(f"  total                        {full_min * 1e3:7.1f} ms / {full_med * 1e3:7.1f} ms"
-          f"   = {full_med / base_med:.1f}x plain YAML parsing")
+    print(
+        f"  total                        {full_min * 1e3:7.1f} ms / {full_med * 1e3:7.1f} ms"
+        f"   = {full_med / base_med:.1f}x plain YAML parsing"
+    )
     verdict = "PASS" if full_med < 0.200 else "FAIL"
     print(f"target: total under 200 ms -> {verdict} (median {full_med * 1e3:.1f} ms)")
 

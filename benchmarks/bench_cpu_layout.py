@@ -27,6 +27,7 @@ def child(devices: int, steps: int) -> None:
 
     cpu_devices.configure(devices)
     from bench_trainer import CONFIGS, random_batch
+
     from lcpipe.train.trainer import Trainer
 
     c = CONFIGS["reference"]
@@ -40,7 +41,9 @@ def child(devices: int, steps: int) -> None:
         t.step(b)["loss"].block_until_ready()
         cpus.append(time.process_time() - c0)
         walls.append(time.perf_counter() - w0)
-    print(f"RESULT {len(t.devices)} {' '.join(f'{w:.3f}' for w in walls)} | {' '.join(f'{c:.3f}' for c in cpus)}")
+    print(
+        f"RESULT {len(t.devices)} {' '.join(f'{w:.3f}' for w in walls)} | {' '.join(f'{c:.3f}' for c in cpus)}"
+    )
 
 
 def main() -> int:
@@ -59,17 +62,23 @@ def main() -> int:
     print(f"cores {cores}, load average at start {os.getloadavg()}")
     for r in range(args.rounds):
         for n in (1, cores):
-            out = subprocess.run([sys.executable, __file__, "--child", str(n), "--steps", str(args.steps)],
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(n), "--steps", str(args.steps)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
             w, c = line.split("|")
             walls[n] += [float(x) for x in w.split()[2:]]
             cpus[n] += [float(x) for x in c.split()]
             print(f"round {r + 1}, {n} device(s): s/step {w.split()[2:]}", flush=True)
     one, many = statistics.median(walls[1]), statistics.median(walls[cores])
-    print(f"median s/step: 1 multi-threaded device {one:.3f} ({statistics.median(cpus[1]):.2f} cpu-s), "
-          f"{cores} single-threaded devices {many:.3f} ({statistics.median(cpus[cores]):.2f} cpu-s): "
-          f"{one / many:.2f}x faster")
+    print(
+        f"median s/step: 1 multi-threaded device {one:.3f} ({statistics.median(cpus[1]):.2f} cpu-s), "
+        f"{cores} single-threaded devices {many:.3f} ({statistics.median(cpus[cores]):.2f} cpu-s): "
+        f"{one / many:.2f}x faster"
+    )
     print(f"load average at end {os.getloadavg()}")
     return 0
 

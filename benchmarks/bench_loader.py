@@ -30,12 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from report import Report  # noqa: E402
+
 from lcpipe import _native  # noqa: E402
 from lcpipe.compiler.compile import Link  # noqa: E402
 from lcpipe.lc0 import chunks  # noqa: E402
 from lcpipe.loader import segment as lseg  # noqa: E402
 from lcpipe.loader.stages import lcpipe_stage_types  # noqa: E402
-from report import Report  # noqa: E402
 
 DECL = {st.name: st for st in lcpipe_stage_types()}
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "lc0-selfplay"
@@ -57,8 +58,17 @@ def chain(stages, with_input=True):
         full = {k: v["default"] for k, v in DECL[t].schema["properties"].items()}
         full.update(cfg)
         members.append(M(f"s{i}_{t.split('.')[1]}", t, full))
-    links = [Link(a.name, DECL[a.stage_type].outputs[0].name, b.name, DECL[b.stage_type].inputs[0].name,
-                  DECL[b.stage_type].inputs[0].type, "stream") for a, b in zip(members, members[1:])]
+    links = [
+        Link(
+            a.name,
+            DECL[a.stage_type].outputs[0].name,
+            b.name,
+            DECL[b.stage_type].inputs[0].name,
+            DECL[b.stage_type].inputs[0].type,
+            "stream",
+        )
+        for a, b in zip(members, members[1:])
+    ]
     ext_in = f"{members[0].name}.paths" if with_input else None
     ext_out = f"{members[-1].name}.batches"
     q, d, ins, outs = lseg.describe(members, links, lambda k: k == ext_in, lambda k: k == ext_out)
@@ -99,8 +109,12 @@ def drive(stages, paths, max_positions=None, first_only=False, timeout=120.0):
     return rows, c1 - c0, t1 - t0, stats
 
 
-INFLATERS = {"zlib": "zlib gzip+CRC", "zlib_raw": "zlib raw", "native": "ours gzip+CRC",
-             "native_nocrc": "ours no CRC"}
+INFLATERS = {
+    "zlib": "zlib gzip+CRC",
+    "zlib_raw": "zlib raw",
+    "native": "ours gzip+CRC",
+    "native_nocrc": "ours no CRC",
+}
 
 
 def inflate_floor(paths, repeat, how):
@@ -123,20 +137,30 @@ def bench_dataset(label, paths, repeat, out):
     for how in INFLATERS:
         nbytes, icpu = inflate_floor(paths, repeat, how)
         per_byte[how] = icpu / nbytes
-    out(f"[{label}] inflate alone: " + ", ".join(
-        f"{name} {1 / per_byte[how] / 1e6:,.0f} MB/s ({1 / per_byte[how] / size:,.0f} pos/CPU-s)"
-        for how, name in INFLATERS.items()))
+    out(
+        f"[{label}] inflate alone: "
+        + ", ".join(
+            f"{name} {1 / per_byte[how] / 1e6:,.0f} MB/s ({1 / per_byte[how] / size:,.0f} pos/CPU-s)"
+            for how, name in INFLATERS.items()
+        )
+    )
     many = [p for _ in range(repeat) for p in paths]
     rate1 = None
     for inflater in ("native", "zlib"):
-        r1 = [("loader.read", {}), ("loader.extract", {"buffer": 1000}),
-              ("loader.unpack", {"threads": 2, "inflater": inflater}),
-              ("loader.reservoir", {"size": 20000, "min_fill": 0.5}), ("loader.batch", {"batch_size": 256})]
+        r1 = [
+            ("loader.read", {}),
+            ("loader.extract", {"buffer": 1000}),
+            ("loader.unpack", {"threads": 2, "inflater": inflater}),
+            ("loader.reservoir", {"size": 20000, "min_fill": 0.5}),
+            ("loader.batch", {"batch_size": 256}),
+        ]
         rows, c, w, st = drive(r1, many)
         loader_per_byte = c / (rows * size)
         ratios = ", ".join(f"{loader_per_byte / per_byte[how]:.2f}x {INFLATERS[how]}" for how in INFLATERS)
-        out(f"[{label}] rate 1.0, {inflater} inflater: {rows:,} positions, {rows / c:,.0f} positions/CPU-s "
-            f"({rows / w:,.0f}/s wall); loader CPU per byte vs inflate alone: {ratios}")
+        out(
+            f"[{label}] rate 1.0, {inflater} inflater: {rows:,} positions, {rows / c:,.0f} positions/CPU-s "
+            f"({rows / w:,.0f}/s wall); loader CPU per byte vs inflate alone: {ratios}"
+        )
         if rate1 is None:
             rate1, slot = rows / c, st.get("s3_reservoir/bytes_per_slot", float("nan"))
     # rate 1/32: the pool passes over the same chunks many times; unpack keeps
@@ -146,15 +170,23 @@ def bench_dataset(label, paths, repeat, out):
     # games (same member names) in three formats, and a source replaced
     # mid-run would be decoded again under its new identity.
     members = sum(1 for p in paths for _ in chunks.iter_raw_chunks(p))
-    r32 = [("loader.read", {}), ("loader.chunk_pool", {"window": 100000, "passes": passes, "min_chunks": members,
-                                                        "start_after_idle_seconds": 10}),
-           ("loader.unpack", {"threads": 2, "sampling_rate": 1 / 32}),
-           ("loader.reservoir", {"size": 20000, "min_fill": 0.5}), ("loader.batch", {"batch_size": 256})]
+    r32 = [
+        ("loader.read", {}),
+        (
+            "loader.chunk_pool",
+            {"window": 100000, "passes": passes, "min_chunks": members, "start_after_idle_seconds": 10},
+        ),
+        ("loader.unpack", {"threads": 2, "sampling_rate": 1 / 32}),
+        ("loader.reservoir", {"size": 20000, "min_fill": 0.5}),
+        ("loader.batch", {"batch_size": 256}),
+    ]
     rows32, c32, w32, st32 = drive(r32, paths)
     rate32 = rows32 / c32
-    out(f"[{label}] rate 1/32: {rows32:,} positions over {passes} passes, {rate32:,.0f} positions/CPU-s; "
+    out(
+        f"[{label}] rate 1/32: {rows32:,} positions over {passes} passes, {rate32:,.0f} positions/CPU-s; "
         f"CPU per position vs rate 1.0: {rate1 / rate32:.2f}x; chunks decoded "
-        f"{st32.get('s2_unpack/decoded', 0):,.0f} of {st32.get('s1_chunk_pool/out', 0):,.0f} visits")
+        f"{st32.get('s2_unpack/decoded', 0):,.0f} of {st32.get('s1_chunk_pool/out', 0):,.0f} visits"
+    )
     out(f"[{label}] reservoir: {slot:,.0f} bytes per slot vs 8396 (V7 record): {8396 / slot:.1f}x smaller")
     return rate1
 
@@ -168,13 +200,19 @@ def first_batch(tmp: Path, out, n_chunks=10000):
     old = time.time() - 60
     for f in d.iterdir():
         os.utime(f, (old, old))
-    stages = [("loader.watch", {"dir": str(d), "follow": False}), ("loader.read", {}),
-              ("loader.chunk_pool", {"window": n_chunks}),
-              ("loader.unpack", {"threads": 2, "sampling_rate": 1 / 32}),
-              ("loader.reservoir", {"size": 200000, "min_fill": 0.5}), ("loader.batch", {"batch_size": 256})]
+    stages = [
+        ("loader.watch", {"dir": str(d), "follow": False}),
+        ("loader.read", {}),
+        ("loader.chunk_pool", {"window": n_chunks}),
+        ("loader.unpack", {"threads": 2, "sampling_rate": 1 / 32}),
+        ("loader.reservoir", {"size": 200000, "min_fill": 0.5}),
+        ("loader.batch", {"batch_size": 256}),
+    ]
     rows, c, w, st = drive(stages, None, first_only=True)
-    out(f"[first batch] {n_chunks:,} chunk files, rate 1/32, reservoir 200,000 (min_fill 0.5): "
-        f"{w:.1f} s wall, {c:.1f} CPU-s")
+    out(
+        f"[first batch] {n_chunks:,} chunk files, rate 1/32, reservoir 200,000 (min_fill 0.5): "
+        f"{w:.1f} s wall, {c:.1f} CPU-s"
+    )
     stages[4] = ("loader.reservoir", {"size": 200000, "min_fill": 0.05})
     rows, c, w, st = drive(stages, None, first_only=True)
     out(f"[first batch] same, min_fill 0.05: {w:.1f} s wall, {c:.1f} CPU-s")

@@ -29,8 +29,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from lcpipe._native import chess as native  # noqa: E402
-from lcpipe.lc0 import encoder  # noqa: E402
 from report import Report  # noqa: E402
+
+from lcpipe.lc0 import encoder  # noqa: E402
 
 POSITIONS = [  # name, FEN, depth for both, deeper depth for native alone
     ("start", "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1", 4, 5),
@@ -77,6 +78,7 @@ def bench_encoder(out: Report) -> None:
     games = [random_game(rng, 160) for _ in range(20)]
     positions = sum(len(g) + 1 for g in games)
     for fmt in (1, 3):
+
         def run_native():
             for g in games:
                 native.encode_game(chess.STARTING_FEN, g, fmt, "fen_only", network_inputs=True)
@@ -91,9 +93,11 @@ def bench_encoder(out: Report) -> None:
 
         _, tn = timed(run_native, repeats=3)
         _, tp = timed(run_python)
-        out(f"[encoder fmt {fmt}] {positions:,} positions of 20 random games: native {tn / positions * 1e6:.2f} us "
+        out(
+            f"[encoder fmt {fmt}] {positions:,} positions of 20 random games: native {tn / positions * 1e6:.2f} us "
             f"per position (game replay, record fields and the f32 network input included), python "
-            f"{tp / positions * 1e6:.1f} us (history and record fields only): {tp / tn:.0f}x")
+            f"{tp / positions * 1e6:.1f} us (history and record fields only): {tp / tn:.0f}x"
+        )
 
 
 def main() -> None:
@@ -112,11 +116,15 @@ def main() -> None:
         total_native += tn
         total_python += tp
         nodes_same += py_nodes
-        out(f"[{name}] depth {depth}: {py_nodes:,} nodes, python-chess {py_nodes / tp:,.0f} nodes/s, native "
+        out(
+            f"[{name}] depth {depth}: {py_nodes:,} nodes, python-chess {py_nodes / tp:,.0f} nodes/s, native "
             f"{nat_nodes / tn:,.0f} nodes/s ({tp / tn:.0f}x); native depth {deep}: {deep_nodes:,} nodes, "
-            f"{deep_nodes / td:,.0f} nodes/s, {expanded / td:,.0f} positions/s expanded (made + moves generated)")
-    out(f"[all] same depths: python-chess {nodes_same / total_python:,.0f} nodes/s, native "
-        f"{nodes_same / total_native:,.0f} nodes/s: {total_python / total_native:.0f}x")
+            f"{deep_nodes / td:,.0f} nodes/s, {expanded / td:,.0f} positions/s expanded (made + moves generated)"
+        )
+    out(
+        f"[all] same depths: python-chess {nodes_same / total_python:,.0f} nodes/s, native "
+        f"{nodes_same / total_native:,.0f} nodes/s: {total_python / total_native:.0f}x"
+    )
     bench_encoder(out)
     out.save(args.out)
 

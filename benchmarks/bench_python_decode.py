@@ -22,7 +22,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lcpipe.lc0 import chunks, frames as fr, synth, tensors  # noqa: E402
+from lcpipe.lc0 import chunks, synth, tensors  # noqa: E402
+from lcpipe.lc0 import frames as fr  # noqa: E402
 
 FIXTURES = REPO.parent / "shared" / "fixtures" / "lc0-selfplay"
 BATCH = 1024
@@ -32,11 +33,15 @@ def sources(n_games: int) -> list[tuple[str, list[bytes]]]:
     out = []
     for fmt, version in ((1, 6), (3, 7)):
         games = synth.generate_games(n_games, seed=123, input_format=fmt, version=version)
-        out.append((f"generated fmt{fmt} V{version} ({n_games} games)", [chunks.gzip_frames(a) for _, a in games]))
+        out.append(
+            (f"generated fmt{fmt} V{version} ({n_games} games)", [chunks.gzip_frames(a) for _, a in games])
+        )
     for fmt in (1, 3, 5):
         path = FIXTURES / f"selfplay-fmt{fmt}.tar"
         if path.is_file():
-            out.append((f"lc0 fixture fmt{fmt} V6 (80 games)", [gz for _, _, gz in chunks.iter_raw_chunks(path)]))
+            out.append(
+                (f"lc0 fixture fmt{fmt} V6 (80 games)", [gz for _, _, gz in chunks.iter_raw_chunks(path)])
+            )
     return out
 
 
@@ -59,8 +64,10 @@ def main() -> int:
     ap.add_argument("--games", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=3, help="runs per source; the best is reported")
     args = ap.parse_args()
-    print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
-          f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
+        f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'source':40s} {'frames':>7s} {'parse/s':>10s} {'batch/s':>10s} {'total/s':>10s}")
     for name, gzs in sources(args.games):
         best = None

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import Report  # noqa: E402
+from report import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 LCPIPE = [sys.executable, "-m", "lcpipe.cli.main"]
@@ -44,8 +44,16 @@ def train(pipeline: Path, run_dir: Path, minutes: float, extra_sets: list[str], 
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
     # keep every network: the first one is the curve's reference
-    cmd = [*LCPIPE, "run", str(pipeline), "--quiet", "--set", f"vars.run={run_dir}",
-           "--set", "stages.export.with.keep_last=0"]
+    cmd = [
+        *LCPIPE,
+        "run",
+        str(pipeline),
+        "--quiet",
+        "--set",
+        f"vars.run={run_dir}",
+        "--set",
+        "stages.export.with.keep_last=0",
+    ]
     for s in extra_sets:
         cmd += ["--set", s]
     out(f"training: {' '.join(cmd[2:])}  ({minutes:g} min)")
@@ -89,8 +97,21 @@ def spread(nets: list, count: int) -> list:
 
 def match(a: str, b: str, games: int, visits: int, engine: str) -> tuple[list[int], list[int]]:
     """(W, D, L) and the pentanomial pair counts of A against B, from ``lcpipe match``'s summary."""
-    cmd = [*LCPIPE, "match", a, b, "--games", str(games), "--visits", str(visits), "--parallel", str(games),
-           "--engine", engine, "--quiet"]
+    cmd = [
+        *LCPIPE,
+        "match",
+        a,
+        b,
+        "--games",
+        str(games),
+        "--visits",
+        str(visits),
+        "--parallel",
+        str(games),
+        "--engine",
+        engine,
+        "--quiet",
+    ]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[2:])} failed ({done.returncode}): {done.stderr.strip()}")
@@ -148,8 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run-dir", default="runs/bench-rl-progress", help="emptied first unless --matches-only")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="passed to lcpipe run")
     ap.add_argument("--matches-only", action="store_true", help="rate the networks already in --run-dir")
-    ap.add_argument("--networks", type=int, default=8,
-                    help="rate at most this many networks, evenly spaced by export order (default 8)")
+    ap.add_argument(
+        "--networks",
+        type=int,
+        default=8,
+        help="rate at most this many networks, evenly spaced by export order (default 8)",
+    )
     ap.add_argument("--games", type=int, default=20, help="games per match (even; default 20)")
     ap.add_argument("--visits", type=int, default=32, help="visits per move (default 32)")
     ap.add_argument("--engine", choices=["native", "python"], default="native")
@@ -162,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         train(ROOT / args.pipeline, run_dir, args.minutes, args.set, out)
         out(_load("after training"))
     nets = networks(run_dir)
-    out(f"{len(nets)} exported networks in {run_dir.relative_to(ROOT) if run_dir.is_relative_to(ROOT) else run_dir}: "
-        f"steps {[s for s, _ in nets]}")
+    out(
+        f"{len(nets)} exported networks in {run_dir.relative_to(ROOT) if run_dir.is_relative_to(ROOT) else run_dir}: "
+        f"steps {[s for s, _ in nets]}"
+    )
     if not nets:
         out("nothing to rate: no network was exported in the time given")
         out.save(args.out)
@@ -175,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     out(f"rated: steps {[s for s, _ in nets]}")
     rows = []
     first_step, first = nets[0]
-    rows.append({"step": first_step, "opponent": "first", "elo": 0.0, "low": 0.0, "high": 0.0})  # by definition
+    rows.append(
+        {"step": first_step, "opponent": "first", "elo": 0.0, "low": 0.0, "high": 0.0}
+    )  # by definition
     out(f"matches: {args.games} games (paired openings), {args.visits} visits per move, engine {args.engine}")
     out(f"{'step':>8}  {'opponent':>8}  {'W/D/L':>9}  {'score':>6}  {'Elo':>7}  {'95% interval':>17}")
     for step, path in nets:
@@ -185,9 +214,13 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.monotonic()
             wdl, pairs = match(str(path), spec, args.games, args.visits, args.engine)
             est = elo_pentanomial(pairs)
-            rows.append({"step": step, "opponent": opponent, "elo": est.elo, "low": est.low, "high": est.high})
-            out(f"{step:>8}  {opponent:>8}  {'/'.join(map(str, wdl)):>9}  {est.score:6.3f}  {est.elo:+7.1f}  "
-                f"{est.low:+8.1f} .. {est.high:+.1f}  ({time.monotonic() - t0:.0f} s)")
+            rows.append(
+                {"step": step, "opponent": opponent, "elo": est.elo, "low": est.low, "high": est.high}
+            )
+            out(
+                f"{step:>8}  {opponent:>8}  {'/'.join(map(str, wdl)):>9}  {est.score:6.3f}  {est.elo:+7.1f}  "
+                f"{est.low:+8.1f} .. {est.high:+.1f}  ({time.monotonic() - t0:.0f} s)"
+            )
     out(_load("after the matches"))
     out.save(args.out)
     png = Path(args.out).with_suffix(".png")

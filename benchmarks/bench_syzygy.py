@@ -51,8 +51,12 @@ def main() -> None:
 
     rng = random.Random(args.seed)
     names = sp.table_names(Path(args.dir))
-    boards = [sp.random_board(rng, name, swap) for name in names for swap in (False, True)
-              for _ in range(args.per_table)]
+    boards = [
+        sp.random_board(rng, name, swap)
+        for name in names
+        for swap in (False, True)
+        for _ in range(args.per_table)
+    ]
     fens = [b.fen() for b in boards]
     ours = native.SyzygyTablebases([args.dir])
     oracle = chess.syzygy.open_tablebase(args.dir)
@@ -74,17 +78,27 @@ def main() -> None:
         rows.append((kind, n, ref, call, batch, batch2))
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"# Syzygy probes per second, native prober vs python-chess {chess.__version__}, same positions, same run.")
+    print(
+        f"# Syzygy probes per second, native prober vs python-chess {chess.__version__}, same positions, same run."
+    )
     print(f"# Command: {' '.join(['PYTHONPATH=.', '.venv/bin/python', *sys.argv])}")
-    print(f"# {len(names)} tables from {Path(args.dir).name}, {args.per_table} positions per table and colour "
-          f"orientation; best of {args.repeat}; answers checked equal first.")
-    print(f"# python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cpus, "
-          f"load {load:.1f} at the end")
-    print(f"{'probe':6} {'positions':>9} {'python-chess':>13} {'native/call':>12} {'native/batch':>13} "
-          f"{'batch2':>10} {'call x':>8} {'batch x':>8}")
+    print(
+        f"# {len(names)} tables from {Path(args.dir).name}, {args.per_table} positions per table and colour "
+        f"orientation; best of {args.repeat}; answers checked equal first."
+    )
+    print(
+        f"# python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cpus, "
+        f"load {load:.1f} at the end"
+    )
+    print(
+        f"{'probe':6} {'positions':>9} {'python-chess':>13} {'native/call':>12} {'native/batch':>13} "
+        f"{'batch2':>10} {'call x':>8} {'batch x':>8}"
+    )
     for kind, n, ref, call, batch, batch2 in rows:
-        print(f"{kind:6} {n:9d} {ref:13.0f} {call:12.0f} {batch:13.0f} {batch2:10.0f} "
-              f"{call / ref:7.1f}x {batch / ref:7.1f}x")
+        print(
+            f"{kind:6} {n:9d} {ref:13.0f} {call:12.0f} {batch:13.0f} {batch2:10.0f} "
+            f"{call / ref:7.1f}x {batch / ref:7.1f}x"
+        )
 
 
 if __name__ == "__main__":

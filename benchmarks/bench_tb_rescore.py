@@ -28,21 +28,38 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_loader import drive  # noqa: E402
-from lcpipe.lc0 import synth  # noqa: E402
 from report import Report  # noqa: E402
 
+from lcpipe.lc0 import synth  # noqa: E402
+
 TABLES = Path(os.environ.get("LCPIPE_SYZYGY_TEST_DIR", ROOT / ".venv" / "syzygy-test"))
-MATERIALS = ["KQvKR", "KRvKP", "KPvKP", "KRvKN", "KQvKP", "KRPvKR", "KQPvKQ", "KPPvKP", "KBPvKN", "KRvKB",
-             "KRPvKP", "KQRvKR"]
+MATERIALS = [
+    "KQvKR",
+    "KRvKP",
+    "KPvKP",
+    "KRvKN",
+    "KQvKP",
+    "KRPvKR",
+    "KQPvKQ",
+    "KPPvKP",
+    "KBPvKN",
+    "KRvKB",
+    "KRPvKP",
+    "KQRvKR",
+]
 
 
 def chain(tables: bool):
     rescore = {"threads": 1, "short_term": False}
     if tables:
         rescore["syzygy_paths"] = [str(TABLES)]
-    return [("loader.read", {"newest_first": False}), ("loader.extract", {"shuffle": False}),
-            ("loader.rescore", rescore), ("loader.unpack", {"shuffle": False, "threads": 1}),
-            ("loader.batch", {"batch_size": 256, "threads": 1})]
+    return [
+        ("loader.read", {"newest_first": False}),
+        ("loader.extract", {"shuffle": False}),
+        ("loader.rescore", rescore),
+        ("loader.unpack", {"shuffle": False, "threads": 1}),
+        ("loader.batch", {"batch_size": 256, "threads": 1}),
+    ]
 
 
 def main(argv=None):
@@ -58,8 +75,17 @@ def main(argv=None):
         fens = [synth.random_endgame(rng, m) for m in MATERIALS for _ in range(4)]
         paths = []
         for fmt, version in ((1, 6), (3, 7)):
-            paths += synth.write_games(tmp, n_games // 2, seed=fmt, input_format=fmt, version=version,
-                                       max_plies=80, start_fens=fens, tar=True, tar_name=f"end_{fmt}.tar")
+            paths += synth.write_games(
+                tmp,
+                n_games // 2,
+                seed=fmt,
+                input_format=fmt,
+                version=version,
+                max_plies=80,
+                start_fens=fens,
+                tar=True,
+                tar_name=f"end_{fmt}.tar",
+            )
         runs: dict[bool, list] = {False: [], True: []}
         for _ in range(repeats):
             for tables in (False, True):
@@ -71,23 +97,33 @@ def main(argv=None):
         rate = {t: statistics.median(r[0] / r[1] for r in runs[t]) for t in runs}
         st = runs[True][0][2]
         probes = st["s2_rescore/tb_probes"]
-        out(f"[data] {games:,.0f} endgame games ({len(MATERIALS)} materials, 3-5 pieces, fmt 1 V6 + fmt 3 V7), "
-            f"{rows:,} positions; tables: {TABLES.name} (3-4 pieces); {repeats} interleaved runs each")
-        out(f"[tables on] probes {probes:,.0f} ({probes / rows:.2f} per position), games with an anchor "
+        out(
+            f"[data] {games:,.0f} endgame games ({len(MATERIALS)} materials, 3-5 pieces, fmt 1 V6 + fmt 3 V7), "
+            f"{rows:,} positions; tables: {TABLES.name} (3-4 pieces); {repeats} interleaved runs each"
+        )
+        out(
+            f"[tables on] probes {probes:,.0f} ({probes / rows:.2f} per position), games with an anchor "
             f"{st['s2_rescore/tb_games']:,.0f}, frames changed {st['s2_rescore/tb_frames_changed']:,.0f}, "
-            f"misses {st['s2_rescore/tb_misses']:,.0f}")
+            f"misses {st['s2_rescore/tb_misses']:,.0f}"
+        )
         for t in (False, True):
             spread = sorted(r[2]["s2_rescore/busy_s"] * 1e3 for r in runs[t])
-            out(f"[tables {'on' if t else 'off'}] rescore stage busy {busy[t] * 1e3:,.1f} ms median "
+            out(
+                f"[tables {'on' if t else 'off'}] rescore stage busy {busy[t] * 1e3:,.1f} ms median "
                 f"(runs {spread[0]:,.1f}-{spread[-1]:,.1f}; {busy[t] / games * 1e6:,.1f} us/game, "
                 f"{busy[t] / rows * 1e9:,.0f} ns/position, decoding included); whole chain "
-                f"{rate[t]:,.0f} positions/CPU-s")
+                f"{rate[t]:,.0f} positions/CPU-s"
+            )
         extra = busy[True] - busy[False]
-        iqr = max(np.subtract(*np.percentile([r[2]["s2_rescore/busy_s"] for r in runs[t]], [75, 25])) for t in runs)
-        out(f"[cost] tables add {extra * 1e3:,.1f} ms (median difference; interquartile range of the runs "
+        iqr = max(
+            np.subtract(*np.percentile([r[2]["s2_rescore/busy_s"] for r in runs[t]], [75, 25])) for t in runs
+        )
+        out(
+            f"[cost] tables add {extra * 1e3:,.1f} ms (median difference; interquartile range of the runs "
             f"{iqr * 1e3:,.1f} ms) to the rescore stage: {extra / max(probes, 1) * 1e6:,.2f} us per probe, "
             f"{extra / rows * 1e9:,.0f} ns per position; whole chain {rate[False] / rate[True]:.2f}x CPU per "
-            f"position (tables opened once per run included)")
+            f"position (tables opened once per run included)"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out.save(args.out)

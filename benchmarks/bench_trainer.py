@@ -27,20 +27,46 @@ import optax
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from lcpipe.train import cpu_devices  # noqa: E402
-from lcpipe.train.losses import compute_losses, l2_penalty  # noqa: E402
-from lcpipe.train.trainer import Trainer  # noqa: E402
-from lcpipe.types import Batch  # noqa: E402
+from lcpipe.train import cpu_devices
+from lcpipe.train.losses import compute_losses, l2_penalty
+from lcpipe.train.trainer import Trainer
+from lcpipe.types import Batch
 
 CONFIGS = {
-    "small": dict(batch=64, model=dict(body="transformer", d_model=64, heads=4, dff=128, encoder_layers=2,
-                                       embedding_dense=16, embedding_dff=128, smolgen_hidden_channels=8,
-                                       smolgen_hidden_size=32, smolgen_gen_size=32)),
+    "small": dict(
+        batch=64,
+        model=dict(
+            body="transformer",
+            d_model=64,
+            heads=4,
+            dff=128,
+            encoder_layers=2,
+            embedding_dense=16,
+            embedding_dff=128,
+            smolgen_hidden_channels=8,
+            smolgen_hidden_size=32,
+            smolgen_gen_size=32,
+        ),
+    ),
     # the reference: 4 blocks, d_model 128, 4 heads, dff 256, embedding 64/128 with dff 256, smolgen 16/64/64
-    "reference": dict(batch=256, model=dict(body="transformer", d_model=128, heads=4, dff=256, encoder_layers=4,
-                                            embedding_dense=64, embedding_dff=256, smolgen_hidden_channels=16,
-                                            smolgen_hidden_size=64, smolgen_gen_size=64,
-                                            policy_heads=["vanilla"], value_heads=["winner"], moves_left=True)),
+    "reference": dict(
+        batch=256,
+        model=dict(
+            body="transformer",
+            d_model=128,
+            heads=4,
+            dff=256,
+            encoder_layers=4,
+            embedding_dense=64,
+            embedding_dff=256,
+            smolgen_hidden_channels=16,
+            smolgen_hidden_size=64,
+            smolgen_gen_size=64,
+            policy_heads=["vanilla"],
+            value_heads=["winner"],
+            moves_left=True,
+        ),
+    ),
 }
 
 
@@ -53,10 +79,15 @@ def random_batch(n: int, seed: int = 0) -> Batch:
         probs[i, legal] = rng.dirichlet(np.ones(30))
     values = np.zeros((n, 6, 3), np.float32)
     values[:, :, 0] = rng.choice([-1.0, 0.0, 1.0], (n, 1))
-    values[:, :, 1] = (values[:, :, 0] == 0)
+    values[:, :, 1] = values[:, :, 0] == 0
     values[:, :, 2] = rng.integers(1, 150, (n, 1))
-    return Batch(planes, probs, values, rng.integers(0, 1858, n).astype(np.int32),
-                 rng.integers(0, 1858, n).astype(np.int32))
+    return Batch(
+        planes,
+        probs,
+        values,
+        rng.integers(0, 1858, n).astype(np.int32),
+        rng.integers(0, 1858, n).astype(np.int32),
+    )
 
 
 def minimal_step(model, settings, lr, replicated=None, sharded=None):
@@ -77,8 +108,12 @@ def minimal_step(model, settings, lr, replicated=None, sharded=None):
 
     if replicated is None:
         return tx, jax.jit(step, donate_argnums=(0, 1))
-    return tx, jax.jit(step, donate_argnums=(0, 1), in_shardings=(replicated, replicated, sharded),
-                       out_shardings=(replicated, replicated, replicated))
+    return tx, jax.jit(
+        step,
+        donate_argnums=(0, 1),
+        in_shardings=(replicated, replicated, sharded),
+        out_shardings=(replicated, replicated, replicated),
+    )
 
 
 def timed(fn, steps):
@@ -94,15 +129,20 @@ def bench(name: str, steps: int, precision: str = "float32", batch_size: int = 0
     c = dict(CONFIGS[name])
     if batch_size:
         c["batch"] = batch_size
-    settings = {"model": c["model"], "optimizer": {"name": "nadamw"}, "schedule": {"lr": 1e-3},
-                "precision": precision}
+    settings = {
+        "model": c["model"],
+        "optimizer": {"name": "nadamw"},
+        "schedule": {"lr": 1e-3},
+        "precision": precision,
+    }
     trainer = Trainer(settings)
     trainer.init()
     batch = trainer.device_batch(random_batch(c["batch"]))
     # Warm the compiler (first-compile costs: kernel libraries, autotuning) so that
     # neither of the two timed compilations below pays them.
-    jax.jit(lambda v, x: trainer.model.apply(v, x)).lower({"params": trainer.state["params"]},
-                                                         batch["inputs"]).compile()
+    jax.jit(lambda v, x: trainer.model.apply(v, x)).lower(
+        {"params": trainer.state["params"]}, batch["inputs"]
+    ).compile()
     params_n = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(trainer.state["params"]))
     cpu0 = time.process_time()
     trainer.step(batch)  # compiles
@@ -137,10 +177,24 @@ def bench(name: str, steps: int, precision: str = "float32", batch_size: int = 0
     t0, cpu0 = time.perf_counter(), time.process_time()
     step.lower(box[0], box[1], local).compile()
     compile2_min = (time.perf_counter() - t0, time.process_time() - cpu0)
-    return dict(config=f"{name} ({precision})", batch=c["batch"], params=params_n, gflop_per_step=flops / 1e9, compile_s=compile_s,
-                compile_minimal_s=compile_min, compile_cpu_s=compile_cpu, compile_minimal_cpu_s=compile_min_cpu,
-                recompile_s=compile2[0], recompile_minimal_s=compile2_min[0], s_per_step=t_trainer, minimal_s_per_step=t_min, cpu_per_step=cpu_trainer, minimal_cpu_per_step=cpu_min,
-                overhead=t_trainer / t_min - 1, gflops=flops / 1e9 / t_trainer)
+    return dict(
+        config=f"{name} ({precision})",
+        batch=c["batch"],
+        params=params_n,
+        gflop_per_step=flops / 1e9,
+        compile_s=compile_s,
+        compile_minimal_s=compile_min,
+        compile_cpu_s=compile_cpu,
+        compile_minimal_cpu_s=compile_min_cpu,
+        recompile_s=compile2[0],
+        recompile_minimal_s=compile2_min[0],
+        s_per_step=t_trainer,
+        minimal_s_per_step=t_min,
+        cpu_per_step=cpu_trainer,
+        minimal_cpu_per_step=cpu_min,
+        overhead=t_trainer / t_min - 1,
+        gflops=flops / 1e9 / t_trainer,
+    )
 
 
 def main() -> int:
@@ -150,24 +204,45 @@ def main() -> int:
     ap.add_argument("--out", default="")
     ap.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "float16"])
     ap.add_argument("--batch", type=int, default=0, help="override the batch size")
-    ap.add_argument("--cpu-devices", default="auto", help="auto, or the number of CPU devices (1 = XLA default)")
-    ap.add_argument("--no-baseline", action="store_true",
-                    help="skip the same configs on one multi-threaded CPU device (XLA's default layout), "
-                         "which otherwise run first in a subprocess as the baseline of this run")
+    ap.add_argument(
+        "--cpu-devices", default="auto", help="auto, or the number of CPU devices (1 = XLA default)"
+    )
+    ap.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the same configs on one multi-threaded CPU device (XLA's default layout), "
+        "which otherwise run first in a subprocess as the baseline of this run",
+    )
     args = ap.parse_args()
     baseline: list[str] = []
     if args.cpu_devices != "1" and not args.no_baseline and not cpu_devices.has_accelerator_plugin():
-        cmd = [sys.executable, __file__, "--config", args.config, "--steps", str(args.steps), "--precision",
-               args.precision, "--batch", str(args.batch), "--cpu-devices", "1", "--no-baseline"]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--config",
+            args.config,
+            "--steps",
+            str(args.steps),
+            "--precision",
+            args.precision,
+            "--batch",
+            str(args.batch),
+            "--cpu-devices",
+            "1",
+            "--no-baseline",
+        ]
         run = subprocess.run(cmd, capture_output=True, text=True, check=True)
         baseline = ["baseline, one multi-threaded CPU device (--cpu-devices 1):"] + [
-            "  " + ln for ln in run.stdout.splitlines() if "GFLOP/step" in ln]
+            "  " + ln for ln in run.stdout.splitlines() if "GFLOP/step" in ln
+        ]
         print("\n".join(baseline), flush=True)
     layout = cpu_devices.configure(args.cpu_devices if args.cpu_devices == "auto" else int(args.cpu_devices))
     names = ["small", "reference"] if args.config == "all" else [args.config]
-    lines = [f"command: python benchmarks/bench_trainer.py {' '.join(sys.argv[1:])}".rstrip(),
-             f"jax {jax.__version__}, devices: {jax.devices()} ({layout}), cpu count {os.cpu_count()}",
-             f"load average at start: {os.getloadavg()}"]
+    lines = [
+        f"command: python benchmarks/bench_trainer.py {' '.join(sys.argv[1:])}".rstrip(),
+        f"jax {jax.__version__}, devices: {jax.devices()} ({layout}), cpu count {os.cpu_count()}",
+        f"load average at start: {os.getloadavg()}",
+    ]
     lines += baseline
     if baseline:
         lines.append(f"this layout ({layout}):")
@@ -180,7 +255,8 @@ def main() -> int:
             f"recompile {r['recompile_s']:.1f} s vs minimal {r['recompile_minimal_s']:.1f} s, "
             f"trainer {r['s_per_step']:.3f} s/step ({r['cpu_per_step']:.2f} cpu-s), "
             f"minimal {r['minimal_s_per_step']:.3f} s/step ({r['minimal_cpu_per_step']:.2f} cpu-s), "
-            f"overhead {100 * r['overhead']:+.1f}%, {r['gflops']:.1f} GFLOP/s")
+            f"overhead {100 * r['overhead']:+.1f}%, {r['gflops']:.1f} GFLOP/s"
+        )
         print(lines[-1], flush=True)
     lines.append(f"load average at end: {os.getloadavg()}")
     if args.out:

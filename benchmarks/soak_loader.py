@@ -28,9 +28,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_loader import chain  # noqa: E402
+from report import Report  # noqa: E402
+
 from lcpipe.fileio import atomic_write  # noqa: E402
 from lcpipe.lc0 import synth  # noqa: E402
-from report import Report  # noqa: E402
 
 
 def proc_status() -> tuple[float, int, int]:
@@ -72,18 +73,22 @@ class Writer(threading.Thread):
 
 
 def stages(d: Path):
-    return [("loader.watch", {"dir": str(d), "poll_seconds": 0.5, "settle_seconds": 0.5}),
-            ("loader.read", {}),
-            ("loader.chunk_pool", {"window": 1000, "min_chunks": 200}),
-            ("loader.unpack", {"threads": 2, "sampling_rate": 0.25, "cache_mb": 64}),
-            ("loader.reservoir", {"size": 20000, "min_fill": 0.5}),
-            ("loader.batch", {"batch_size": 256})]
+    return [
+        ("loader.watch", {"dir": str(d), "poll_seconds": 0.5, "settle_seconds": 0.5}),
+        ("loader.read", {}),
+        ("loader.chunk_pool", {"window": 1000, "min_chunks": 200}),
+        ("loader.unpack", {"threads": 2, "sampling_rate": 0.25, "cache_mb": 64}),
+        ("loader.reservoir", {"size": 20000, "min_fill": 0.5}),
+        ("loader.batch", {"batch_size": 256}),
+    ]
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=20.0)
-    ap.add_argument("--restart-minutes", type=float, default=5.0, help="stop and start a new segment this often")
+    ap.add_argument(
+        "--restart-minutes", type=float, default=5.0, help="stop and start a new segment this often"
+    )
     ap.add_argument("--sample-seconds", type=float, default=30.0)
     ap.add_argument("--warmup-minutes", type=float, default=3.0, help="growth is measured from here on")
     ap.add_argument("--files-per-second", type=float, default=20.0)
@@ -128,10 +133,12 @@ def main(argv=None):
                     minute = (time.monotonic() - t0) / 60
                     row = (minute, rss, fds, threads, restarts)
                     samples.append(row)
-                    out(f"{minute:6.1f} {rss:9.1f} {fds:5d} {threads:8d} {positions:11,d} {writer.count:6d} "
+                    out(
+                        f"{minute:6.1f} {rss:9.1f} {fds:5d} {threads:8d} {positions:11,d} {writer.count:6d} "
                         f"{st.get('s4_reservoir/fill', 0):9,.0f} {st.get('s3_unpack/cache_mb', 0):9.1f} "
                         f"{st.get('s2_chunk_pool/size', 0):5.0f} {st.get('s0_watch/known', 0):12.0f} "
-                        f"{bad + st.get('s3_unpack/bad', 0):4.0f}")
+                        f"{bad + st.get('s3_unpack/bad', 0):4.0f}"
+                    )
             st = seg.stats()
             bad += st.get("s3_unpack/bad", 0)
             seg.stop()
@@ -146,10 +153,12 @@ def main(argv=None):
         (m0, r0, f0, t0_, _), (m1, r1, f1, t1, _) = after[0], after[-1]
         hours = (m1 - m0) / 60
         peak = max(s[1] for s in after)
-        out(f"growth from minute {m0:.1f} to {m1:.1f}: RSS {r1 - r0:+.1f} MB ({(r1 - r0) / hours:+.1f} MB/hour; "
+        out(
+            f"growth from minute {m0:.1f} to {m1:.1f}: RSS {r1 - r0:+.1f} MB ({(r1 - r0) / hours:+.1f} MB/hour; "
             f"peak {peak:.1f} MB), open fds {f1 - f0:+d}, threads {t1 - t0_:+d}; {positions:,} positions, "
             f"{writer.count:,} files written, {restarts} segments started, {bad:.0f} chunks unreadable "
-            f"(deleted while pooled)")
+            f"(deleted while pooled)"
+        )
         # A leak grows within a segment and from one segment to the next; a
         # high-water mark (allocator caches, the frame slabs) levels off.
         peaks = [max(s[1] for s in samples if s[4] == k) for k in range(restarts)]
@@ -157,8 +166,10 @@ def main(argv=None):
         last = [s for s in samples if s[4] == restarts - 1 and s[0] >= after[0][0]]
         half = [s for s in last if s[0] >= (last[0][0] + last[-1][0]) / 2] if last else []
         if len(half) >= 2:
-            out(f"last segment, second half (minute {half[0][0]:.1f} to {half[-1][0]:.1f}): "
-                f"RSS {half[-1][1] - half[0][1]:+.1f} MB")
+            out(
+                f"last segment, second half (minute {half[0][0]:.1f} to {half[-1][0]:.1f}): "
+                f"RSS {half[-1][1] - half[0][1]:+.1f} MB"
+            )
     out.save(args.out)
 
 

@@ -14,8 +14,9 @@ The testing kit for plugin authors is ``lcpipe.testing``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Literal
 
 import pluggy
 
@@ -27,11 +28,29 @@ from lcpipe.types import PORT_TYPES, Batch, Chunk, ExportedNetwork, NetworkSnaps
 
 __all__ = [
     # declaring stages
-    "hookimpl", "hookspec", "Port", "StageType", "settings", "field", "group", "Problem", "EdgeKind",
+    "hookimpl",
+    "hookspec",
+    "Port",
+    "StageType",
+    "settings",
+    "field",
+    "group",
+    "Problem",
+    "EdgeKind",
     # running them
-    "Stage", "StageContext", "StageFailed", "InputPort", "OutputPort", "ChannelClosed", "Event",
+    "Stage",
+    "StageContext",
+    "StageFailed",
+    "InputPort",
+    "OutputPort",
+    "ChannelClosed",
+    "Event",
     # what travels on ports
-    "PORT_TYPES", "Batch", "Chunk", "ExportedNetwork", "NetworkSnapshot",
+    "PORT_TYPES",
+    "Batch",
+    "Chunk",
+    "ExportedNetwork",
+    "NetworkSnapshot",
 ]
 
 PROJECT = "lcpipe"

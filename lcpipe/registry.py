@@ -88,7 +88,9 @@ def builtin_cli_manager() -> pluggy.PluginManager:
     return pm
 
 
-def _register_module(pm: pluggy.PluginManager, label: str, module: Any, problems: list[PluginProblem]) -> bool:
+def _register_module(
+    pm: pluggy.PluginManager, label: str, module: Any, problems: list[PluginProblem]
+) -> bool:
     try:
         pm.register(module, name=label)
         pm.check_pending()
@@ -112,8 +114,10 @@ def _check_stage(st: Any, label: str) -> str | None:
         return f"stage {st.name!r}: its settings schema is invalid: {exc.message}"
     for port in (*st.inputs, *st.outputs):
         if port.type not in PORT_TYPES and "/" not in port.type:
-            return (f"stage {st.name!r}: port {port.name!r} has unknown type {port.type!r} "
-                    f"(known: {', '.join(sorted(PORT_TYPES))}; custom types are 'plugin/name')")
+            return (
+                f"stage {st.name!r}: port {port.name!r} has unknown type {port.type!r} "
+                f"(known: {', '.join(sorted(PORT_TYPES))}; custom types are 'plugin/name')"
+            )
     return None
 
 
@@ -132,7 +136,9 @@ def builtin_registry() -> Registry:
     return load_registry(include_entry_points=False, env_extras=False)
 
 
-def load_registry(include_entry_points: bool = True, extra: tuple[Any, ...] = (), env_extras: bool = True) -> Registry:
+def load_registry(
+    include_entry_points: bool = True, extra: tuple[Any, ...] = (), env_extras: bool = True
+) -> Registry:
     """Load built-in and installed plugins (and LCPIPE_EXTRA_PLUGINS unless ``env_extras`` is
     false); cached per argument set."""
     extras_env = os.environ.get("LCPIPE_EXTRA_PLUGINS", "") if env_extras else ""
@@ -188,8 +194,12 @@ def load_registry(include_entry_points: bool = True, extra: tuple[Any, ...] = ()
                 continue
             if st.name in reg.stage_types:
                 other = reg.stage_types[st.name].plugin
-                reg.problems.append(PluginProblem(
-                    label, f"stage {st.name!r} is already provided by plugin {other!r}; this one is ignored"))
+                reg.problems.append(
+                    PluginProblem(
+                        label,
+                        f"stage {st.name!r} is already provided by plugin {other!r}; this one is ignored",
+                    )
+                )
                 continue
             reg.stage_types[st.name] = replace(st, plugin=label)
     _CACHE[key] = reg

@@ -16,13 +16,27 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import jsonschema
 
-__all__ = ["Field", "Group", "Problem", "Check", "field", "group", "settings", "defaults", "normalize",
-           "run_checks", "fill_defaults", "nonfinite_paths", "NO_DEFAULT"]
+__all__ = [
+    "Field",
+    "Group",
+    "Problem",
+    "Check",
+    "field",
+    "group",
+    "settings",
+    "defaults",
+    "normalize",
+    "run_checks",
+    "fill_defaults",
+    "nonfinite_paths",
+    "NO_DEFAULT",
+]
 
 _TYPES = ("string", "integer", "number", "boolean", "array", "object", "null")
 # A marker for the JSON Schema walker in lcpipe.spec.validate: this number may be nan/inf.
@@ -63,8 +77,8 @@ class Field:
     exclusive_minimum: float | None = None
     exclusive_maximum: float | None = None
     unit: str = ""
-    items: "Field | Group | None" = None
-    values: "Field | None" = None
+    items: Field | Group | None = None
+    values: Field | None = None
     keys: tuple[str, ...] | None = None
     max_items: int | None = None
     min_length: int | None = None
@@ -80,11 +94,17 @@ class Field:
         out["type"] = list(types) if len(types) > 1 else types[0]
         if self.enum is not None:
             out["enum"] = list(self.enum)
-        for key, value in (("minimum", self.minimum), ("maximum", self.maximum),
-                           ("exclusiveMinimum", self.exclusive_minimum),
-                           ("exclusiveMaximum", self.exclusive_maximum), ("maxItems", self.max_items),
-                           ("minLength", self.min_length), ("maxLength", self.max_length),
-                           ("pattern", self.pattern), ("multipleOf", self.multiple_of)):
+        for key, value in (
+            ("minimum", self.minimum),
+            ("maximum", self.maximum),
+            ("exclusiveMinimum", self.exclusive_minimum),
+            ("exclusiveMaximum", self.exclusive_maximum),
+            ("maxItems", self.max_items),
+            ("minLength", self.min_length),
+            ("maxLength", self.max_length),
+            ("pattern", self.pattern),
+            ("multipleOf", self.multiple_of),
+        ):
             if value is not None:
                 out[key] = value
         if self.items is not None:
@@ -111,7 +131,7 @@ class Group:
     """A nested mapping of settings (see ``group``)."""
 
     description: str
-    fields: Mapping[str, "Field | Group"]
+    fields: Mapping[str, Field | Group]
     required: tuple[str, ...] = ()
 
     def default(self) -> dict[str, Any]:
@@ -130,13 +150,28 @@ def _is_integer_type(type_: str | tuple[str, ...]) -> bool:
     return "integer" in (type_ if isinstance(type_, tuple) else (type_,))
 
 
-def field(type: str | list[str] | tuple[str, ...], default: Any = NO_DEFAULT, description: str = "", *,
-          enum: Iterable | None = None, minimum: float | None = None, maximum: float | None = None,
-          exclusive_minimum: float | None = None, exclusive_maximum: float | None = None, unit: str = "",
-          items: "Field | Group | None" = None, values: "Field | None" = None, keys: Iterable[str] | None = None,
-          max_items: int | None = None, min_length: int | None = None, max_length: int | None = None,
-          unique: bool = False, finite: bool = True, pattern: str | None = None,
-          multiple_of: int | None = None) -> Field:
+def field(
+    type: str | list[str] | tuple[str, ...],
+    default: Any = NO_DEFAULT,
+    description: str = "",
+    *,
+    enum: Iterable | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive_minimum: float | None = None,
+    exclusive_maximum: float | None = None,
+    unit: str = "",
+    items: Field | Group | None = None,
+    values: Field | None = None,
+    keys: Iterable[str] | None = None,
+    max_items: int | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    unique: bool = False,
+    finite: bool = True,
+    pattern: str | None = None,
+    multiple_of: int | None = None,
+) -> Field:
     """Declare one setting.
 
     ``type`` is a JSON type (or several); integers need a real upper bound
@@ -153,10 +188,27 @@ def field(type: str | list[str] | tuple[str, ...], default: Any = NO_DEFAULT, de
         raise ValueError(f"unknown setting type(s) {unknown}; use {list(_TYPES)}")
     if _is_integer_type(types) and maximum is None and exclusive_maximum is None and enum is None:
         raise ValueError("an integer setting needs an upper bound (maximum=...) or an enum")
-    return Field(types if len(types) > 1 else types[0], default, description,
-                 tuple(enum) if enum is not None else None, minimum, maximum, exclusive_minimum,
-                 exclusive_maximum, unit, items, values, tuple(keys) if keys is not None else None, max_items,
-                 min_length, max_length, unique, finite, pattern, multiple_of)
+    return Field(
+        types if len(types) > 1 else types[0],
+        default,
+        description,
+        tuple(enum) if enum is not None else None,
+        minimum,
+        maximum,
+        exclusive_minimum,
+        exclusive_maximum,
+        unit,
+        items,
+        values,
+        tuple(keys) if keys is not None else None,
+        max_items,
+        min_length,
+        max_length,
+        unique,
+        finite,
+        pattern,
+        multiple_of,
+    )
 
 
 def group(description: str, fields: Mapping[str, Field | Group], required: Iterable[str] = ()) -> Group:
@@ -238,8 +290,9 @@ def nonfinite_paths(value: Any, schema: dict[str, Any] | None, path: tuple = ())
         props = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
         for key, sub in value.items():
-            yield from nonfinite_paths(sub, props.get(key, extra if isinstance(extra, dict) else None),
-                                       path + (key,))
+            yield from nonfinite_paths(
+                sub, props.get(key, extra if isinstance(extra, dict) else None), path + (key,)
+            )
     elif isinstance(value, list):
         items = schema.get("items")
         for i, sub in enumerate(value):
@@ -254,8 +307,12 @@ def run_checks(checks: Iterable[Check], config: dict) -> list[Problem]:
     return out
 
 
-def normalize(schema: dict[str, Any], given: Mapping[str, Any] | None, checks: Iterable[Check] = (),
-              where: str = "stage") -> dict[str, Any]:
+def normalize(
+    schema: dict[str, Any],
+    given: Mapping[str, Any] | None,
+    checks: Iterable[Check] = (),
+    where: str = "stage",
+) -> dict[str, Any]:
     """Defaults filled, the schema and checks applied, for settings that do not come from a spec
     (tool commands, tests); raises ValueError naming the first offending setting."""
     config = fill_defaults(schema, copy.deepcopy(dict(given or {})))

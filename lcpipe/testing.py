@@ -25,9 +25,10 @@ from __future__ import annotations
 import itertools
 import tempfile
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -101,18 +102,29 @@ def _helper_types(port_types: Iterable[tuple[str, str]]) -> list[StageType]:
     out = []
     for port_type, kind in sorted(set(port_types)):
         suffix = _suffix(port_type, kind)
-        out.append(StageType(
-            name=f"testing.feed_{suffix}", factory="lcpipe.testing:Feed",
-            description=f"Test feeder of {port_type} items.",
-            outputs=(Port("items", port_type, kind=kind),),
-            schema=settings({"feed": {"type": "string", "description": "id of the items to feed"}},
-                            required=["feed"])))
-        out.append(StageType(
-            name=f"testing.collect_{suffix}", factory="lcpipe.testing:Collect",
-            description=f"Test collector of {port_type} items.",
-            inputs=(Port("items", port_type, kind=kind),),
-            schema=settings({"collect": {"type": "string", "description": "id the items are kept under"}},
-                            required=["collect"])))
+        out.append(
+            StageType(
+                name=f"testing.feed_{suffix}",
+                factory="lcpipe.testing:Feed",
+                description=f"Test feeder of {port_type} items.",
+                outputs=(Port("items", port_type, kind=kind),),
+                schema=settings(
+                    {"feed": {"type": "string", "description": "id of the items to feed"}}, required=["feed"]
+                ),
+            )
+        )
+        out.append(
+            StageType(
+                name=f"testing.collect_{suffix}",
+                factory="lcpipe.testing:Collect",
+                description=f"Test collector of {port_type} items.",
+                inputs=(Port("items", port_type, kind=kind),),
+                schema=settings(
+                    {"collect": {"type": "string", "description": "id the items are kept under"}},
+                    required=["collect"],
+                ),
+            )
+        )
     return out
 
 
@@ -135,8 +147,15 @@ def _registry(plugins: tuple[Any, ...]):
     return load_registry(extra=plugins)
 
 
-def run_spec(spec: str | Path | Mapping[str, Any], *, plugins: tuple[Any, ...] = (), stop_after: Iterable[str] = (),
-             overrides: Iterable[str] = (), grace: float = 30.0, workdir: str | Path | None = None) -> RunOutcome:
+def run_spec(
+    spec: str | Path | Mapping[str, Any],
+    *,
+    plugins: tuple[Any, ...] = (),
+    stop_after: Iterable[str] = (),
+    overrides: Iterable[str] = (),
+    grace: float = 30.0,
+    workdir: str | Path | None = None,
+) -> RunOutcome:
     """Compile and run a pipeline in this process until it ends (or a ``stop_after`` bound).
 
     ``spec``: a path to a YAML file, YAML text, or a mapping. ``plugins``:
@@ -162,20 +181,32 @@ def _run(spec, plugins, stop_after, overrides, grace, workdir, outcome_type=RunO
         def record(event) -> None:
             with lock:
                 if event.kind == "metrics":
-                    metrics.setdefault(event.stage, []).append((event.data.get("step"), dict(event.data["values"])))
+                    metrics.setdefault(event.stage, []).append(
+                        (event.data.get("step"), dict(event.data["values"]))
+                    )
                 elif event.kind == "log":
                     logs.append((event.stage, event.data.get("level", ""), event.data.get("message", "")))
 
         bus.subscribe(record, kinds={"metrics", "log"})
         result = Runtime(plan, stop_after=[StopBound.parse(s) for s in stop_after], bus=bus, grace=grace).run(
-            install_signals=False)
+            install_signals=False
+        )
         bus.close()
-        return outcome_type(result.exit_code, result.reason, list(result.failures), dict(result.counts),
-                            metrics, logs, **extra)
+        return outcome_type(
+            result.exit_code,
+            result.reason,
+            list(result.failures),
+            dict(result.counts),
+            metrics,
+            logs,
+            **extra,
+        )
 
 
 def _spec_path(spec, directory: Path) -> Path:
-    if isinstance(spec, Path) or (isinstance(spec, str) and "\n" not in spec and spec.endswith((".yaml", ".yml"))):
+    if isinstance(spec, Path) or (
+        isinstance(spec, str) and "\n" not in spec and spec.endswith((".yaml", ".yml"))
+    ):
         return Path(spec)
     text = spec if isinstance(spec, str) else yaml.safe_dump(dict(spec), sort_keys=False)
     directory.mkdir(parents=True, exist_ok=True)
@@ -184,9 +215,15 @@ def _spec_path(spec, directory: Path) -> Path:
     return path
 
 
-def run_stage(stage_type: str, settings: Mapping[str, Any] | None = None, *,
-              inputs: Mapping[str, Iterable[Any]] | None = None, plugins: tuple[Any, ...] = (),
-              stop_after: Iterable[str] = (), grace: float = 30.0) -> StageOutcome:
+def run_stage(
+    stage_type: str,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    inputs: Mapping[str, Iterable[Any]] | None = None,
+    plugins: tuple[Any, ...] = (),
+    stop_after: Iterable[str] = (),
+    grace: float = 30.0,
+) -> StageOutcome:
     """Run one stage type fed with ``inputs`` ({port: items}); collect every output port.
 
     Each input port gets a feeder that puts its items and ends (a stream
@@ -200,7 +237,9 @@ def run_stage(stage_type: str, settings: Mapping[str, Any] | None = None, *,
         raise KeyError(f"unknown stage type {stage_type!r}")
     for port in inputs:
         if declared.input(port) is None:
-            raise KeyError(f"{stage_type} has no input {port!r} (inputs: {[p.name for p in declared.inputs]})")
+            raise KeyError(
+                f"{stage_type} has no input {port!r} (inputs: {[p.name for p in declared.inputs]})"
+            )
     run_id = f"r{next(_IDS)}"
     port_types = [(declared.input(p).type, declared.input(p).kind) for p in inputs]
     port_types += [(p.type, p.kind) for p in declared.outputs]
@@ -221,8 +260,11 @@ def run_stage(stage_type: str, settings: Mapping[str, Any] | None = None, *,
     stages["stage"] = stage_spec
     for p in declared.outputs:
         suffix = _suffix(p.type, p.kind)
-        stages[f"collect_{p.name}"] = {"use": f"testing.collect_{suffix}", "from": f"stage.{p.name}",
-                                       "with": {"collect": f"{run_id}.{p.name}"}}
+        stages[f"collect_{p.name}"] = {
+            "use": f"testing.collect_{suffix}",
+            "from": f"stage.{p.name}",
+            "with": {"collect": f"{run_id}.{p.name}"},
+        }
     spec = {"lcpipe": 1, "name": "run-stage", "stages": stages}
     try:
         outcome = _run(spec, (*plugins, helper), stop_after, (), grace, None, StageOutcome)

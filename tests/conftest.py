@@ -14,7 +14,8 @@ import pytest
 # subprocesses tests start); LCPIPE_TEST_XLA_OPT=1 keeps XLA's default optimisation.
 XLA_TEST_FLAG = "--xla_backend_optimization_level=0"
 if os.environ.get("LCPIPE_TEST_XLA_OPT") != "1" and "xla_backend_optimization_level" not in os.environ.get(
-        "XLA_FLAGS", ""):
+    "XLA_FLAGS", ""
+):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {XLA_TEST_FLAG}".strip()
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,8 +22,22 @@ def fetch(dest: Path) -> int:
     if any(dest.glob("*.rtbw")):
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                        "-d", tmp, CHESS_SDIST], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "-d",
+                tmp,
+                CHESS_SDIST,
+            ],
+            check=True,
+        )
         (sdist,) = Path(tmp).glob("chess-*.tar.gz")
         count = 0
         with tarfile.open(sdist) as tar:

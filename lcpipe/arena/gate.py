@@ -50,8 +50,12 @@ class GateStage(Stage):
         ctx, cfg = self.ctx, self.config
         try:
             self.openings = load_openings(cfg["openings"] or None)
-            self.match = MatchSettings(games=int(cfg["games"]), parallel=int(cfg["parallel_games"]),
-                                       max_plies=int(cfg["max_plies"]), adjudicate=cfg["adjudicate"])
+            self.match = MatchSettings(
+                games=int(cfg["games"]),
+                parallel=int(cfg["parallel_games"]),
+                max_plies=int(cfg["max_plies"]),
+                adjudicate=cfg["adjudicate"],
+            )
         except (OpeningsError, ValueError) as exc:
             raise StageFailed(str(exc)) from None
         self.ladder_file = Path(cfg["ladder"])
@@ -79,7 +83,9 @@ class GateStage(Stage):
                 net = ExportedNetwork(Path(entry["network"]), int(entry["step"]))
                 snapshot = self._load(net)
                 if snapshot is not None:
-                    self.ctx.info(f"continuing the ladder: best network is {net.path} (rating {entry['rating']:+.1f})")
+                    self.ctx.info(
+                        f"continuing the ladder: best network is {net.path} (rating {entry['rating']:+.1f})"
+                    )
                     return _Contender(net, snapshot, float(entry["rating"]))
         return None
 
@@ -92,8 +98,16 @@ class GateStage(Stage):
 
     def _anchor(self, network: ExportedNetwork, snapshot: NetworkSnapshot) -> None:
         self.best = _Contender(network, snapshot, 0.0)
-        self._record({"network": str(network.path), "step": int(network.step), "rating": 0.0, "games": 0,
-                      "passed": True, "promoted": True})
+        self._record(
+            {
+                "network": str(network.path),
+                "step": int(network.step),
+                "rating": 0.0,
+                "games": 0,
+                "passed": True,
+                "promoted": True,
+            }
+        )
         self.ctx.info(f"{network.path} is the first network: the anchor of the ladder (rating 0)")
         self.ctx.metrics({"gate/rating": 0.0, "gate/best_step": network.step}, step=network.step)
         self._promote(self.best)
@@ -105,9 +119,13 @@ class GateStage(Stage):
         ctx.state("running", f"step {network.step} vs best step {best.network.step}")
         t0 = time.monotonic()
         engine = cfg["engine"]
-        result = play_match(search_player(cand.evaluator, visits, cand.name, engine),
-                            search_player(best.evaluator, visits, best.name, engine),
-                            self.openings, self.match, should_stop=lambda: ctx.stopping)
+        result = play_match(
+            search_player(cand.evaluator, visits, cand.name, engine),
+            search_player(best.evaluator, visits, best.name, engine),
+            self.openings,
+            self.match,
+            should_stop=lambda: ctx.stopping,
+        )
         if result.aborted:
             return False
         t = result.tally
@@ -117,19 +135,47 @@ class GateStage(Stage):
         promoted = passed or cfg["promote"] == "all"
         elo, low, high = _capped(est.elo), _capped(est.low), _capped(est.high)
         cand.rating = best.rating + elo
-        self._record({"network": str(network.path), "step": int(network.step), "opponent": str(best.network.path),
-                      "opponent_step": int(best.network.step), "games": t.games, "wins": t.wins,
-                      "draws": t.draws, "losses": t.losses, "pairs": list(t.pairs), "score": est.score,
-                      "elo": elo, "elo_low": low, "elo_high": high, "rating": cand.rating,
-                      "rating_low": best.rating + low, "rating_high": best.rating + high,
-                      "passed": passed, "promoted": promoted})
-        ctx.metrics({"gate/elo": elo, "gate/elo_low": low, "gate/elo_high": high, "gate/score": est.score,
-                     "gate/games": t.games, "gate/passed": int(passed), "gate/rating": cand.rating,
-                     "gate/seconds": time.monotonic() - t0,
-                     "gate/best_step": network.step if promoted else best.network.step}, step=network.step)
+        self._record(
+            {
+                "network": str(network.path),
+                "step": int(network.step),
+                "opponent": str(best.network.path),
+                "opponent_step": int(best.network.step),
+                "games": t.games,
+                "wins": t.wins,
+                "draws": t.draws,
+                "losses": t.losses,
+                "pairs": list(t.pairs),
+                "score": est.score,
+                "elo": elo,
+                "elo_low": low,
+                "elo_high": high,
+                "rating": cand.rating,
+                "rating_low": best.rating + low,
+                "rating_high": best.rating + high,
+                "passed": passed,
+                "promoted": promoted,
+            }
+        )
+        ctx.metrics(
+            {
+                "gate/elo": elo,
+                "gate/elo_low": low,
+                "gate/elo_high": high,
+                "gate/score": est.score,
+                "gate/games": t.games,
+                "gate/passed": int(passed),
+                "gate/rating": cand.rating,
+                "gate/seconds": time.monotonic() - t0,
+                "gate/best_step": network.step if promoted else best.network.step,
+            },
+            step=network.step,
+        )
         verdict = "promoted" if promoted else "refused"
-        ctx.info(f"step {network.step} vs step {best.network.step}: +{t.wins} ={t.draws} -{t.losses}, "
-                 f"Elo {est.format()}: {'passed' if passed else 'failed'}, {verdict}")
+        ctx.info(
+            f"step {network.step} vs step {best.network.step}: +{t.wins} ={t.draws} -{t.losses}, "
+            f"Elo {est.format()}: {'passed' if passed else 'failed'}, {verdict}"
+        )
         if promoted:
             self.best = cand
             return self._promote(cand)

@@ -33,8 +33,10 @@ def _finite(x):
 
 
 def write_ladder(path: str | Path, entries: list[dict]) -> None:
-    lines = [json.dumps({k: _finite(v) if isinstance(v, float) else v for k, v in e.items()}, sort_keys=True)
-             for e in entries]
+    lines = [
+        json.dumps({k: _finite(v) if isinstance(v, float) else v for k, v in e.items()}, sort_keys=True)
+        for e in entries
+    ]
     atomic_write(path, ("\n".join(lines) + "\n" if lines else "").encode("utf-8"), fsync=False)
 
 
@@ -61,16 +63,26 @@ def _num(x, fmt: str) -> str:
 
 
 def format_ladder(entries: list[dict]) -> str:
-    head = f"{'step':>8}  {'rating':>8}  {'95% interval':>19}  {'vs step':>8}  {'elo':>7}  {'W/D/L':>11}  result"
+    head = (
+        f"{'step':>8}  {'rating':>8}  {'95% interval':>19}  {'vs step':>8}  {'elo':>7}  {'W/D/L':>11}  result"
+    )
     rows = [head]
     for e in entries:
         wdl = f"{e.get('wins', 0)}/{e.get('draws', 0)}/{e.get('losses', 0)}" if e.get("games") else "-"
-        interval = f"{_num(e.get('rating_low'), '+.0f')} .. {_num(e.get('rating_high'), '+.0f')}" \
-            if e.get("games") else "anchor"
-        verdict = "anchor" if not e.get("games") else ("promoted" if e.get("promoted") else
-                                                      "passed" if e.get("passed") else "refused")
-        rows.append(f"{e['step']:>8}  {_num(e['rating'], '+.1f'):>8}  {interval:>19}  "
-                    f"{_num(e.get('opponent_step'), 'd'):>8}  {_num(e.get('elo'), '+.1f'):>7}  {wdl:>11}  {verdict}")
+        interval = (
+            f"{_num(e.get('rating_low'), '+.0f')} .. {_num(e.get('rating_high'), '+.0f')}"
+            if e.get("games")
+            else "anchor"
+        )
+        verdict = (
+            "anchor"
+            if not e.get("games")
+            else ("promoted" if e.get("promoted") else "passed" if e.get("passed") else "refused")
+        )
+        rows.append(
+            f"{e['step']:>8}  {_num(e['rating'], '+.1f'):>8}  {interval:>19}  "
+            f"{_num(e.get('opponent_step'), 'd'):>8}  {_num(e.get('elo'), '+.1f'):>7}  {wdl:>11}  {verdict}"
+        )
     return "\n".join(rows)
 
 
@@ -86,17 +98,23 @@ def plot_ladder(entries: list[dict], out: str | Path) -> None:
     if not entries:
         raise LadderError("the ladder is empty: nothing to draw")
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    for promoted, style in ((True, dict(fmt="o", color="tab:blue", label="promoted / anchor")),
-                            (False, dict(fmt="o", mfc="white", color="tab:gray", label="refused"))):
+    for promoted, style in (
+        (True, dict(fmt="o", color="tab:blue", label="promoted / anchor")),
+        (False, dict(fmt="o", mfc="white", color="tab:gray", label="refused")),
+    ):
         pick = [e for e in entries if bool(e.get("promoted") or not e.get("games")) == promoted]
         if not pick:
             continue
         x = [e["step"] for e in pick]
         y = [e["rating"] for e in pick]
-        lo = [max(e["rating"] - (e.get("rating_low") if e.get("rating_low") is not None else e["rating"]), 0)
-              for e in pick]
-        hi = [max((e.get("rating_high") if e.get("rating_high") is not None else e["rating"]) - e["rating"], 0)
-              for e in pick]
+        lo = [
+            max(e["rating"] - (e.get("rating_low") if e.get("rating_low") is not None else e["rating"]), 0)
+            for e in pick
+        ]
+        hi = [
+            max((e.get("rating_high") if e.get("rating_high") is not None else e["rating"]) - e["rating"], 0)
+            for e in pick
+        ]
         ax.errorbar(x, y, yerr=[lo, hi], capsize=3, **style)
     ax.set_xlabel("training step")
     ax.set_ylabel("rating (Elo, first network = 0)")

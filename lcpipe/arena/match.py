@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import io
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import chess
 import chess.pgn
@@ -50,7 +50,9 @@ class GameRecord:
     pairing: Pairing
     board: chess.Board  # final position, the whole game (opening included) on its move stack
     result: str  # "1-0", "0-1", "1/2-1/2"
-    termination: str  # checkmate, stalemate, insufficient_material, repetition, fifty_moves, adjudication, ...
+    termination: (
+        str  # checkmate, stalemate, insufficient_material, repetition, fifty_moves, adjudication, ...
+    )
     a_score: float  # 1, 0.5, 0 for player A
 
 
@@ -65,8 +67,10 @@ class MatchResult:
 
 def material_balance(board: chess.Board) -> int:
     """White's material minus black's, in pawns."""
-    return sum(v * (len(board.pieces(pt, chess.WHITE)) - len(board.pieces(pt, chess.BLACK)))
-               for pt, v in _MATERIAL.items())
+    return sum(
+        v * (len(board.pieces(pt, chess.WHITE)) - len(board.pieces(pt, chess.BLACK)))
+        for pt, v in _MATERIAL.items()
+    )
 
 
 def game_end(board: chess.Board, plies: int, settings: MatchSettings) -> tuple[str, str] | None:
@@ -100,9 +104,14 @@ def _a_score(result: str, a_white: bool) -> float:
     return white if a_white else 1.0 - white
 
 
-def play_match(a: Player, b: Player, openings: list[Opening], settings: MatchSettings,
-               on_game: Callable[[GameRecord, MatchResult], None] | None = None,
-               should_stop: Callable[[], bool] | None = None) -> MatchResult:
+def play_match(
+    a: Player,
+    b: Player,
+    openings: list[Opening],
+    settings: MatchSettings,
+    on_game: Callable[[GameRecord, MatchResult], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> MatchResult:
     """Play the match; ``on_game`` is called after every finished game.
 
     ``should_stop`` is asked once per round; when it says so, the match ends
@@ -126,7 +135,9 @@ def play_match(a: Player, b: Player, openings: list[Opening], settings: MatchSet
                 continue
             moves = player.choose_moves([MoveRequest(g.pairing.game, g.board) for g in group])
             if len(moves) != len(group):
-                raise RuntimeError(f"player {player.name!r} returned {len(moves)} moves for {len(group)} games")
+                raise RuntimeError(
+                    f"player {player.name!r} returned {len(moves)} moves for {len(group)} games"
+                )
             for g, move in zip(group, moves):
                 if move not in g.board.legal_moves:
                     raise RuntimeError(f"player {player.name!r} chose illegal move {move} in {g.board.fen()}")
@@ -143,8 +154,14 @@ def play_match(a: Player, b: Player, openings: list[Opening], settings: MatchSet
     return result
 
 
-def _finish(result: MatchResult, g: _Running, end: tuple[str, str], first_of_pair: dict[int, float],
-            settings: MatchSettings, on_game) -> bool:
+def _finish(
+    result: MatchResult,
+    g: _Running,
+    end: tuple[str, str],
+    first_of_pair: dict[int, float],
+    settings: MatchSettings,
+    on_game,
+) -> bool:
     """Count a finished game; True when this game made the SPRT decide."""
     record = GameRecord(g.pairing, g.board, end[0], end[1], _a_score(end[0], g.pairing.a_white))
     _count(result, record, first_of_pair)

@@ -10,7 +10,7 @@ leaves and hands out the network's rows.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import chess
 import numpy as np
@@ -29,7 +29,8 @@ class NativePlayer:
         self.evaluator = evaluator
         self.visits = int(visits)
         self.settings = native_play_settings(
-            visits, input_format=int(getattr(evaluator, "input_format", None) or 1), **search)
+            visits, input_format=int(getattr(evaluator, "input_format", None) or 1), **search
+        )
 
     def choose_moves(self, requests: Sequence[MoveRequest]) -> list[chess.Move]:
         searches = [position_search(r.board, self.settings) for r in requests]
@@ -43,7 +44,7 @@ class NativePlayer:
                 planes = np.concatenate([searches[i].inputs() for i in waiting])
                 logits, wdl, ml = self.evaluator.result(self.evaluator.submit_planes(planes))
                 for row, i in enumerate(waiting):
-                    outputs[i] = (logits[row:row + 1], wdl[row:row + 1], ml[row:row + 1])
+                    outputs[i] = (logits[row : row + 1], wdl[row : row + 1], ml[row : row + 1])
             pending = waiting
         return [chess.Move.from_uci(s.best_move()) for s in searches]
 

@@ -17,8 +17,19 @@ import chess
 from lcpipe.arena.python_search import play_config, q_to_cp
 
 # The native engine's search settings (csrc/selfplay/bindings.cpp search_params) that SearchConfig also has.
-_SEARCH_KEYS = ("visits", "cpuct", "cpuct_base", "cpuct_factor", "fpu_reduction", "fpu_reduction_root",
-                "noise_alpha", "noise_epsilon", "policy_temperature", "tree_reuse", "input_format")
+_SEARCH_KEYS = (
+    "visits",
+    "cpuct",
+    "cpuct_base",
+    "cpuct_factor",
+    "fpu_reduction",
+    "fpu_reduction_root",
+    "noise_alpha",
+    "noise_epsilon",
+    "policy_temperature",
+    "tree_reuse",
+    "input_format",
+)
 
 
 def native_settings(cfg) -> dict:

@@ -81,8 +81,14 @@ def search_player(evaluator, visits: int, name: str, engine: str = "native"):
     raise PlayerSpecError(f"unknown search engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 
-def open_player(spec: str, visits: int, uci_nodes: int | None = None, uci_movetime: float | None = None,
-                uci_options: dict[str, str] | None = None, engine: str = "native"):
+def open_player(
+    spec: str,
+    visits: int,
+    uci_nodes: int | None = None,
+    uci_movetime: float | None = None,
+    uci_options: dict[str, str] | None = None,
+    engine: str = "native",
+):
     """A Player for ``spec`` (see the module docstring); network players search with ``engine``."""
     if spec.startswith("uci:"):
         from lcpipe.arena.uci_player import UciPlayer
@@ -92,7 +98,11 @@ def open_player(spec: str, visits: int, uci_nodes: int | None = None, uci_moveti
             raise PlayerSpecError("uci: needs the engine command, e.g. uci:/usr/games/stockfish")
         if uci_nodes is None and uci_movetime is None:
             uci_nodes = visits
-        return UciPlayer(command, nodes=uci_nodes if uci_movetime is None else None, movetime=uci_movetime,
-                         options=uci_options)
+        return UciPlayer(
+            command,
+            nodes=uci_nodes if uci_movetime is None else None,
+            movetime=uci_movetime,
+            options=uci_options,
+        )
     evaluator, name = evaluator_for(spec)
     return search_player(evaluator, visits, name, engine)

@@ -13,8 +13,9 @@ methods.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import chess
 
@@ -46,7 +47,9 @@ class MctsPlayer:
             raise ValueError(f"visits per move must be at least 1, got {visits}")
         self.name = name
         self.evaluator = evaluator
-        self.cfg = play_config(visits, input_format=int(getattr(evaluator, "input_format", None) or 1), **search)
+        self.cfg = play_config(
+            visits, input_format=int(getattr(evaluator, "input_format", None) or 1), **search
+        )
 
     def choose_moves(self, requests: Sequence[MoveRequest]) -> list[chess.Move]:
         from lcpipe.arena.python_search import tree_for

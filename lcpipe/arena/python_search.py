@@ -21,8 +21,9 @@ from lcpipe.selfplay.mcts import SearchConfig, Tree, run_simulations
 
 def play_config(visits: int, **overrides) -> SearchConfig:
     base = SearchConfig()
-    cfg = replace(base, visits=int(visits), noise_epsilon=0.0, fpu_reduction_root=base.fpu_reduction,
-                  tree_reuse=False)
+    cfg = replace(
+        base, visits=int(visits), noise_epsilon=0.0, fpu_reduction_root=base.fpu_reduction, tree_reuse=False
+    )
     return replace(cfg, **overrides)
 
 

@@ -81,7 +81,9 @@ def _estimate(counts: list[int], values: tuple[float, ...], model: str) -> EloEs
     if n < 2:  # one sample says nothing about the spread: the interval is unbounded
         return EloEstimate(elo_from_score(mean), -math.inf, math.inf, mean, n, model)
     half = Z95 * math.sqrt(var / n)
-    return EloEstimate(elo_from_score(mean), elo_from_score(mean - half), elo_from_score(mean + half), mean, n, model)
+    return EloEstimate(
+        elo_from_score(mean), elo_from_score(mean - half), elo_from_score(mean + half), mean, n, model
+    )
 
 
 def elo_trinomial(wins: int, draws: int, losses: int) -> EloEstimate:
@@ -93,7 +95,9 @@ def elo_trinomial(wins: int, draws: int, losses: int) -> EloEstimate:
 def elo_pentanomial(pairs) -> EloEstimate:
     """Elo of paired games from the counts of pairs worth 0, 1/2, 1, 3/2 and 2 points to A."""
     if len(pairs) != 5:
-        raise ValueError(f"pentanomial counts need 5 entries (pairs worth 0, 1/2, 1, 3/2, 2), got {len(pairs)}")
+        raise ValueError(
+            f"pentanomial counts need 5 entries (pairs worth 0, 1/2, 1, 3/2, 2), got {len(pairs)}"
+        )
     return _estimate(_check_counts(pairs), PAIR_SCORES, "pentanomial")
 
 
@@ -142,7 +146,7 @@ class Sprt:
         return self.llr(pairs, PAIR_SCORES)
 
     def decide(self, llr: float) -> str | None:
-        """"H1" (elo1 accepted), "H0" (elo0 accepted) or None (keep playing)."""
+        """ "H1" (elo1 accepted), "H0" (elo0 accepted) or None (keep playing)."""
         if llr >= self.upper:
             return "H1"
         if llr <= self.lower:
@@ -150,7 +154,7 @@ class Sprt:
         return None
 
     @classmethod
-    def parse(cls, text: str, alpha: float = 0.05, beta: float = 0.05) -> "Sprt":
+    def parse(cls, text: str, alpha: float = 0.05, beta: float = 0.05) -> Sprt:
         """From "elo0,elo1" (command line)."""
         parts = [p.strip() for p in text.split(",")]
         try:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import IO, Iterable
+from typing import IO
 
 import chess
 
@@ -190,7 +191,7 @@ class UciEngine:
             raise ValueError("position startpos|fen <fen> [moves ...]")
         if "moves" in args:
             k = args.index("moves")
-            head, moves = args[:k], args[k + 1:]
+            head, moves = args[:k], args[k + 1 :]
         else:
             head, moves = args, []
         if head[0] == "startpos":
@@ -219,8 +220,9 @@ class UciEngine:
             return
         self._stop.clear()
         session = self._session(self.board)
-        self._worker = threading.Thread(target=self._search, args=(session, limits), name="uci-search",
-                                        daemon=True)
+        self._worker = threading.Thread(
+            target=self._search, args=(session, limits), name="uci-search", daemon=True
+        )
         self._worker.start()
 
     def _stop_search(self) -> None:
@@ -258,8 +260,10 @@ class UciEngine:
     def _info(self, session: SearchSession, elapsed: float) -> None:
         pv = session.pv()
         nodes = session.nodes
-        parts = [f"info depth {max(len(pv), 1)} nodes {nodes} nps {int(nodes / max(elapsed, 1e-6))}",
-                 f"time {int(elapsed * 1000)} score cp {session.score_cp()}"]
+        parts = [
+            f"info depth {max(len(pv), 1)} nodes {nodes} nps {int(nodes / max(elapsed, 1e-6))}",
+            f"time {int(elapsed * 1000)} score cp {session.score_cp()}",
+        ]
         if self.show_wdl:
             w, d, l = session.wdl()
             wp, lp = int(round(w * 1000)), int(round(l * 1000))

@@ -9,7 +9,7 @@ process plays at most one game at a time.
 from __future__ import annotations
 
 import shlex
-from typing import Sequence
+from collections.abc import Sequence
 
 import chess
 import chess.engine
@@ -45,14 +45,23 @@ def _option_value(option: chess.engine.Option, value: str):
 class UciPlayer:
     """A UCI engine process; ``nodes`` or ``movetime`` (seconds) limits each move."""
 
-    def __init__(self, command: str | Sequence[str], nodes: int | None = None, movetime: float | None = None,
-                 options: dict[str, str] | None = None, name: str | None = None, timeout: float = 120.0):
+    def __init__(
+        self,
+        command: str | Sequence[str],
+        nodes: int | None = None,
+        movetime: float | None = None,
+        options: dict[str, str] | None = None,
+        name: str | None = None,
+        timeout: float = 120.0,
+    ):
         if (nodes is None) == (movetime is None):
             raise ValueError("give the UCI engine exactly one limit: nodes or movetime")
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         if not argv:
             raise ValueError("empty UCI engine command")
-        self.limit = chess.engine.Limit(nodes=nodes) if nodes is not None else chess.engine.Limit(time=movetime)
+        self.limit = (
+            chess.engine.Limit(nodes=nodes) if nodes is not None else chess.engine.Limit(time=movetime)
+        )
         self.timeout = timeout
         try:
             self.engine = chess.engine.SimpleEngine.popen_uci(argv, timeout=timeout)
@@ -72,7 +81,9 @@ class UciPlayer:
         for name, value in options.items():
             opt = known.get(name.lower())
             if opt is None:
-                raise UciEngineError(f"the engine has no option {name!r} (it has: {', '.join(self.engine.options)})")
+                raise UciEngineError(
+                    f"the engine has no option {name!r} (it has: {', '.join(self.engine.options)})"
+                )
             try:
                 values[opt.name] = _option_value(opt, value)
             except ValueError as exc:

@@ -102,16 +102,27 @@ def cmd_stages(args) -> int:
     types = registry.stage_types
     if args.json:
         names = [args.name] if args.name else sorted(types)
-        out = {n: {"description": types[n].description, "plugin": types[n].plugin, "segment": types[n].segment,
-                   "inputs": [vars(p) for p in types[n].inputs], "outputs": [vars(p) for p in types[n].outputs],
-                   "settings": types[n].schema} for n in names if n in types}
+        out = {
+            n: {
+                "description": types[n].description,
+                "plugin": types[n].plugin,
+                "segment": types[n].segment,
+                "inputs": [vars(p) for p in types[n].inputs],
+                "outputs": [vars(p) for p in types[n].outputs],
+                "settings": types[n].schema,
+            }
+            for n in names
+            if n in types
+        }
         print(json.dumps(out, indent=2))
         return EXIT_OK if not args.name or args.name in types else EXIT_USAGE
     if args.name:
         st = types.get(args.name)
         if st is None:
-            print(f"lcpipe stages: no stage type {args.name!r}; {did_you_mean(args.name, types, 'stage types')}",
-                  file=sys.stderr)
+            print(
+                f"lcpipe stages: no stage type {args.name!r}; {did_you_mean(args.name, types, 'stage types')}",
+                file=sys.stderr,
+            )
             return EXIT_USAGE
         print(f"{st.name}{'  (native)' if st.native else ''}  — from plugin {st.plugin}")
         print(f"  {st.description}")
@@ -187,7 +198,13 @@ def cmd_run(args) -> int:
     except SpecErrors as exc:
         _print_spec_errors(exc)
         return EXIT_USAGE
-    from lcpipe.runtime.runlock import RunLock, RunLocked, clean_interrupted_writes, run_directory, state_directories
+    from lcpipe.runtime.runlock import (
+        RunLock,
+        RunLocked,
+        clean_interrupted_writes,
+        run_directory,
+        state_directories,
+    )
     from lcpipe.runtime.runner import check_stop_bounds
 
     try:
@@ -199,11 +216,18 @@ def cmd_run(args) -> int:
         try:
             from lcpipe.tui.app import run_dashboard_daemon, terminal_available
         except ImportError as exc:
-            print(f"lcpipe run --tui needs the 'tui' extra (pip install 'lcpipe[tui]'): {exc}", file=sys.stderr)
+            print(
+                f"lcpipe run --tui needs the 'tui' extra (pip install 'lcpipe[tui]'): {exc}", file=sys.stderr
+            )
             return EXIT_USAGE
         if terminal_available():  # the run lives in a daemon subprocess; the dashboard is its client
-            return run_dashboard_daemon(args.file, args.set, args.stop_after, args.grace,
-                                        run_directory(plan.pipeline) / "lcpipe-daemon.log")
+            return run_dashboard_daemon(
+                args.file,
+                args.set,
+                args.stop_after,
+                args.grace,
+                run_directory(plan.pipeline) / "lcpipe-daemon.log",
+            )
         print("lcpipe: --tui needs a terminal on stderr; running without the dashboard", file=sys.stderr)
         args.tui = False
     directories = state_directories(plan.pipeline)
@@ -224,10 +248,9 @@ def cmd_run(args) -> int:
 
 
 def _run_locked(args, plan, bounds) -> int:
-    from lcpipe.runtime.runner import Runtime
-
     from lcpipe.daemon.server import serve_run
     from lcpipe.daemon.session import Controller
+    from lcpipe.runtime.runner import Runtime
 
     runtime = Runtime(plan, stop_after=bounds, debug=args.debug, grace=args.grace)
     controller = Controller(can_start=False)
@@ -249,32 +272,53 @@ def _run_served(args, plan, runtime) -> int:
         print(f"lcpipe run: stage {stage!r} failed: {message}", file=sys.stderr)
     if not args.quiet:
         counts = ", ".join(f"{k}={v}" for k, v in sorted(result.counts.items()) if "." not in k)
-        print(f"pipeline {plan.pipeline.name!r} stopped after {result.elapsed:.1f}s: {result.reason}"
-              + (f" ({counts})" if counts else ""), file=sys.stderr)
+        print(
+            f"pipeline {plan.pipeline.name!r} stopped after {result.elapsed:.1f}s: {result.reason}"
+            + (f" ({counts})" if counts else ""),
+            file=sys.stderr,
+        )
     return result.exit_code
 
 
 def _add_set(p) -> None:
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a value of the spec, e.g. stages.batches.with.batch_size=512 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value of the spec, e.g. stages.batches.with.batch_size=512 (repeatable)",
+    )
 
 
 def register(sub) -> None:
-    p = sub.add_parser("run", help="run a pipeline", description="Run a pipeline until it finishes, a --stop-after "
-                       "bound is reached, or Ctrl-C / SIGTERM stops it cleanly.")
+    p = sub.add_parser(
+        "run",
+        help="run a pipeline",
+        description="Run a pipeline until it finishes, a --stop-after "
+        "bound is reached, or Ctrl-C / SIGTERM stops it cleanly.",
+    )
     p.add_argument("file", help="pipeline spec (YAML)")
     _add_set(p)
-    p.add_argument("--stop-after", action="append", default=[], metavar="WHAT=N",
-                   help="stop once N items of a port type (networks=1, batches=100), of one port "
-                        "(train.weights=2), or N seconds (seconds=60) are reached (repeatable)")
+    p.add_argument(
+        "--stop-after",
+        action="append",
+        default=[],
+        metavar="WHAT=N",
+        help="stop once N items of a port type (networks=1, batches=100), of one port "
+        "(train.weights=2), or N seconds (seconds=60) are reached (repeatable)",
+    )
     p.add_argument("--tui", action="store_true", help="show the live dashboard (Textual)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
     p.add_argument("--grace", type=float, default=60.0, help="seconds stages get to finish when stopping")
     p.add_argument("--debug", action="store_true", help="show tracebacks of failing stages")
     p.set_defaults(handler=cmd_run)
 
-    p = sub.add_parser("validate", help="check pipeline specs", description="Check specs and report every "
-                       "error with file:line:column, where in the spec, and a hint.")
+    p = sub.add_parser(
+        "validate",
+        help="check pipeline specs",
+        description="Check specs and report every "
+        "error with file:line:column, where in the spec, and a hint.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
     _add_set(p)
     p.set_defaults(handler=cmd_validate)
@@ -293,11 +337,16 @@ def register(sub) -> None:
 
     p = sub.add_parser("schema", help="write the JSON Schema of the whole spec language (for editors)")
     p.add_argument("--output", "-o", help="file to write (default: standard output)")
-    p.add_argument("--dir", help="write the pipeline schema and one schema per stage type into this directory")
+    p.add_argument(
+        "--dir", help="write the pipeline schema and one schema per stage type into this directory"
+    )
     p.add_argument("--docs", help="write the Markdown stage reference (docs/stages.md) to this file")
-    p.add_argument("--builtin", action="store_true",
-                   help="only the built-in stage types, not installed plugins (the repository's schemas/ and "
-                        "docs/stages.md)")
+    p.add_argument(
+        "--builtin",
+        action="store_true",
+        help="only the built-in stage types, not installed plugins (the repository's schemas/ and "
+        "docs/stages.md)",
+    )
     p.set_defaults(handler=cmd_schema)
 
     p = sub.add_parser("plugins", help="list loaded plugins and report broken ones")

@@ -28,6 +28,7 @@ class Terminated(BaseException):
 def _install_signals() -> None:
     """From the first moment: Ctrl-C and SIGTERM end the process quietly (130/143), never with a
     traceback; the runtime installs its own orderly-stop handlers while a pipeline runs."""
+
     def on_term(signum, frame):
         raise Terminated()
 
@@ -39,7 +40,9 @@ def build_parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
     """The command line; ``plugin_commands`` False leaves third-party plugins unimported."""
     from lcpipe.registry import builtin_cli_manager
 
-    parser = _Parser(prog="lcpipe", description="Declarative training pipelines for Leela Chess Zero networks.")
+    parser = _Parser(
+        prog="lcpipe", description="Declarative training pipelines for Leela Chess Zero networks."
+    )
     parser.add_argument("--version", action="version", version=f"lcpipe {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -98,8 +101,10 @@ def _main(argv: list[str]) -> int:
     except Exception as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"lcpipe: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
-              file=sys.stderr)
+        print(
+            f"lcpipe: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
 
 

@@ -23,8 +23,9 @@ class _GuardedSubparsers:
         names = [name, *kwargs.get("aliases", ())]
         taken = [n for n in names if n in self._sub.choices]
         if taken:
-            self._problems.append(f"plugin {self._plugin!r}: command {taken[0]!r} is already taken; "
-                                  "the existing one is kept")
+            self._problems.append(
+                f"plugin {self._plugin!r}: command {taken[0]!r} is already taken; the existing one is kept"
+            )
             return argparse.ArgumentParser(prog=f"lcpipe {name}", add_help=False)  # detached: never reached
         return self._sub.add_parser(name, **kwargs)
 
@@ -43,8 +44,9 @@ def add_plugin_commands(sub) -> list[str]:
             try:
                 impl.function(subparsers=_GuardedSubparsers(sub, impl.plugin_name, problems))
             except BaseException as exc:  # SystemExit, KeyboardInterrupt included: the plugin is broken
-                problems.append(f"plugin {impl.plugin_name!r}: lcpipe_cli_commands raised "
-                                f"{type(exc).__name__}: {exc}")
+                problems.append(
+                    f"plugin {impl.plugin_name!r}: lcpipe_cli_commands raised {type(exc).__name__}: {exc}"
+                )
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     return problems

@@ -25,7 +25,7 @@ class Segment:
     stages: list[str]
     engine: str  # the StageType.segment of its stages; "" for a Python stage
     internal: list[Link] = field(default_factory=list)
-    inputs: list[Link] = field(default_factory=list)   # edges entering from outside
+    inputs: list[Link] = field(default_factory=list)  # edges entering from outside
     outputs: list[Link] = field(default_factory=list)  # edges leaving to outside
 
     @property
@@ -58,7 +58,9 @@ def _topo_order(g: nx.DiGraph) -> list[str]:
     """Topological order over stream edges (latest edges may close cycles)."""
     streams = nx.DiGraph()
     streams.add_nodes_from(g.nodes)
-    streams.add_edges_from((u, v) for u, v, d in g.edges(data=True) if any(l.kind == "stream" for l in d["links"]))
+    streams.add_edges_from(
+        (u, v) for u, v, d in g.edges(data=True) if any(l.kind == "stream" for l in d["links"])
+    )
     return list(nx.lexicographical_topological_sort(streams))
 
 
@@ -72,8 +74,11 @@ def plan_pipeline(pipeline: Pipeline) -> Plan:
     for i, group in enumerate(_native_groups(pipeline, order)):
         members = set(group)
         grouped |= members
-        seg = Segment(name=f"native{i}" if len(group) > 1 else group[0], stages=group,
-                      engine=g.nodes[group[0]]["segment"])
+        seg = Segment(
+            name=f"native{i}" if len(group) > 1 else group[0],
+            stages=group,
+            engine=g.nodes[group[0]]["segment"],
+        )
         for link in links:
             inside_src, inside_dst = link.src in members, link.dst in members
             if inside_src and inside_dst and link.kind == "stream":
@@ -113,11 +118,19 @@ def describe_plan(plan: Plan) -> dict:
         kind = g.nodes[seg.stages[0]]["use"]
         if seg.native and len(seg.stages) > 1:
             kind = "native: " + " + ".join(g.nodes[s]["use"] for s in seg.stages)
-        segments.append({
-            "name": seg.name, "type": kind, "engine": seg.engine, "stages": list(seg.stages),
-            "inputs": [{"queue": f"{l.dst}.{l.dst_port}", "kind": l.kind} for l in seg.inputs],
-            "outputs": sorted({f"{l.dst}.{l.dst_port}" for l in seg.outputs
-                               if writers[f"{l.dst}.{l.dst_port}"] == 1}),
-            "summary": [m.replace("{stage}", n) for n in seg.stages for m in g.nodes[n]["stage_type"].summary],
-        })
+        segments.append(
+            {
+                "name": seg.name,
+                "type": kind,
+                "engine": seg.engine,
+                "stages": list(seg.stages),
+                "inputs": [{"queue": f"{l.dst}.{l.dst_port}", "kind": l.kind} for l in seg.inputs],
+                "outputs": sorted(
+                    {f"{l.dst}.{l.dst_port}" for l in seg.outputs if writers[f"{l.dst}.{l.dst_port}"] == 1}
+                ),
+                "summary": [
+                    m.replace("{stage}", n) for n in seg.stages for m in g.nodes[n]["stage_type"].summary
+                ],
+            }
+        )
     return {"pipeline": plan.pipeline.name, "segments": segments}

@@ -18,8 +18,11 @@ def render_text(plan: Plan) -> str:
     p = plan.pipeline
     g = p.graph
     native_count = sum(1 for s in plan.segments if s.native)
-    lines = [f"pipeline {p.name}: {g.number_of_nodes()} stages, {len(plan.segments)} threads of execution"
-             f" ({native_count} native segment{'s' if native_count != 1 else ''})", ""]
+    lines = [
+        f"pipeline {p.name}: {g.number_of_nodes()} stages, {len(plan.segments)} threads of execution"
+        f" ({native_count} native segment{'s' if native_count != 1 else ''})",
+        "",
+    ]
     width = max((len(n) for n in g.nodes), default=4)
     for seg in plan.segments:
         if seg.native:
@@ -32,8 +35,10 @@ def render_text(plan: Plan) -> str:
             lines.append(f"{prefix}{name:<{width}}  [{use}]")
             for link in sorted((l for l in p.links() if l.src == name), key=lambda l: (l.dst, l.dst_port)):
                 arrow = "┄▶" if link.kind == "latest" else "──▶"
-                lines.append(f"{prefix}{'':<{width}}    {arrow} {link.dst}.{link.dst_port}  "
-                             f"({link.type}{', latest' if link.kind == 'latest' else ''})")
+                lines.append(
+                    f"{prefix}{'':<{width}}    {arrow} {link.dst}.{link.dst_port}  "
+                    f"({link.type}{', latest' if link.kind == 'latest' else ''})"
+                )
         if tail:
             lines.append(tail)
     return "\n".join(lines) + "\n"
@@ -46,14 +51,20 @@ def _dot_id(name: str) -> str:
 def render_dot(plan: Plan) -> str:
     p = plan.pipeline
     g = p.graph
-    out = [f"digraph {_dot_id(p.name)} {{", "  rankdir=LR;", '  node [shape=box, style="rounded", fontname="Helvetica"];',
-           '  edge [fontname="Helvetica", fontsize=10];']
+    out = [
+        f"digraph {_dot_id(p.name)} {{",
+        "  rankdir=LR;",
+        '  node [shape=box, style="rounded", fontname="Helvetica"];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+    ]
     for seg in plan.segments:
         if seg.native:
             out.append(f"  subgraph {_dot_id('cluster_' + seg.name)} {{")
             out.append(f'    label="native segment {seg.name}"; style="dashed"; color="#d08000";')
             for name in seg.stages:
-                out.append(f'    {_dot_id(name)} [label="{name}\\n[{g.nodes[name]["use"]}]", color="#d08000"];')
+                out.append(
+                    f'    {_dot_id(name)} [label="{name}\\n[{g.nodes[name]["use"]}]", color="#d08000"];'
+                )
             out.append("  }")
         else:
             for name in seg.stages:
@@ -98,8 +109,11 @@ def render_image(plan: Plan, fmt: str) -> bytes:
         raise GraphvizMissing(
             f"--format {fmt} needs Graphviz's 'dot' program, which is not installed. "
             "Install it (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz), "
-            "or use --format dot / mermaid / text, which need nothing.")
-    done = subprocess.run([dot, f"-T{fmt}"], input=render_dot(plan).encode(), capture_output=True, check=False)
+            "or use --format dot / mermaid / text, which need nothing."
+        )
+    done = subprocess.run(
+        [dot, f"-T{fmt}"], input=render_dot(plan).encode(), capture_output=True, check=False
+    )
     if done.returncode != 0:
         raise GraphvizMissing(f"Graphviz failed: {done.stderr.decode(errors='replace').strip()}")
     return done.stdout

@@ -13,23 +13,32 @@ from lcpipe.plugin import hookimpl
 
 
 def register(sub) -> None:
-    p = sub.add_parser("daemon", help="serve the JSON-lines control protocol on stdin/stdout (docs/protocol.md)",
-                       description="Reads requests (start, stop, status, train_now, export_now, pause, resume, "
-                                   "subscribe, shutdown) as JSON lines on stdin and writes messages on stdout. "
-                                   "Log output goes to stderr.")
+    p = sub.add_parser(
+        "daemon",
+        help="serve the JSON-lines control protocol on stdin/stdout (docs/protocol.md)",
+        description="Reads requests (start, stop, status, train_now, export_now, pause, resume, "
+        "subscribe, shutdown) as JSON lines on stdin and writes messages on stdout. "
+        "Log output goes to stderr.",
+    )
     p.set_defaults(handler=cmd_daemon)
 
-    p = sub.add_parser("status", help="one-shot summary of a running pipeline, through its socket",
-                       description="Connects to the Unix socket a running pipeline serves in its run directory "
-                                   "and prints where it stands.")
+    p = sub.add_parser(
+        "status",
+        help="one-shot summary of a running pipeline, through its socket",
+        description="Connects to the Unix socket a running pipeline serves in its run directory "
+        "and prints where it stands.",
+    )
     p.add_argument("run", metavar="RUN", help="the run directory (or the socket file itself)")
     p.add_argument("--json", action="store_true", help="print the status message as JSON")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the answer (default 10)")
     p.set_defaults(handler=cmd_status)
 
-    p = sub.add_parser("attach", help="open the dashboard on a running pipeline (quitting leaves it going)",
-                       description="Connects the dashboard to the Unix socket a running pipeline serves in its "
-                                   "run directory. q detaches and the run goes on; s pressed twice stops it.")
+    p = sub.add_parser(
+        "attach",
+        help="open the dashboard on a running pipeline (quitting leaves it going)",
+        description="Connects the dashboard to the Unix socket a running pipeline serves in its "
+        "run directory. q detaches and the run goes on; s pressed twice stops it.",
+    )
     p.add_argument("run", metavar="RUN", help="the run directory (or the socket file itself)")
     p.set_defaults(handler=cmd_attach)
 
@@ -137,8 +146,17 @@ def format_status(msg: dict) -> str:
     return "\n".join(lines)
 
 
-_HEADLINE = ("train/loss", "train/policy_loss", "train/value_loss", "train/steps_per_s", "test/loss",
-             "selfplay/games", "selfplay/plies_per_s", "export/networks", "gate/elo")
+_HEADLINE = (
+    "train/loss",
+    "train/policy_loss",
+    "train/value_loss",
+    "train/steps_per_s",
+    "test/loss",
+    "selfplay/games",
+    "selfplay/plies_per_s",
+    "export/networks",
+    "gate/elo",
+)
 
 
 def _headline(values: dict) -> list[str]:

@@ -13,8 +13,9 @@ import socket
 import stat
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 from lcpipe.daemon import protocol
 from lcpipe.daemon.session import Client, Controller
@@ -23,7 +24,9 @@ SOCKET_NAME = "lcpipe.sock"
 TOO_LONG = object()  # what read_lines yields for a line over the limit
 
 
-def read_lines(read: Callable[[int], bytes], limit: int = protocol.MAX_LINE_BYTES) -> Iterator[bytes | object]:
+def read_lines(
+    read: Callable[[int], bytes], limit: int = protocol.MAX_LINE_BYTES
+) -> Iterator[bytes | object]:
     """Lines from a byte stream (without their newline) until EOF; TOO_LONG for each over-long line."""
     buf = b""
     skipping = False
@@ -38,7 +41,7 @@ def read_lines(read: Callable[[int], bytes], limit: int = protocol.MAX_LINE_BYTE
             nl = buf.find(b"\n")
             if nl < 0:
                 break
-            line, buf = buf[:nl], buf[nl + 1:]
+            line, buf = buf[:nl], buf[nl + 1 :]
             if skipping:
                 skipping = False
             elif len(line) > limit:
@@ -56,8 +59,13 @@ def serve_connection(controller: Controller, client: Client, read: Callable[[int
     try:
         for line in read_lines(read):
             if line is TOO_LONG:
-                client.send(protocol.encode("error", code="too_long",
-                                            message=f"request line longer than {protocol.MAX_LINE_BYTES} bytes"))
+                client.send(
+                    protocol.encode(
+                        "error",
+                        code="too_long",
+                        message=f"request line longer than {protocol.MAX_LINE_BYTES} bytes",
+                    )
+                )
                 continue
             controller.handle_line(client, line)  # type: ignore[arg-type]
             if controller.shutdown_requested.is_set():
@@ -95,7 +103,9 @@ class SocketServer:
             except OSError:
                 return
             n += 1
-            threading.Thread(target=self._serve, args=(conn, n), name=f"socket-client-{n}", daemon=True).start()
+            threading.Thread(
+                target=self._serve, args=(conn, n), name=f"socket-client-{n}", daemon=True
+            ).start()
 
     def _serve(self, conn: socket.socket, n: int) -> None:
         client = Client(conn.sendall, f"socket{n}")

@@ -14,7 +14,8 @@ import fnmatch
 import os
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lcpipe import __version__
 from lcpipe.daemon import protocol
@@ -109,9 +110,16 @@ class Controller:
         from lcpipe.compiler.plan import describe_plan
 
         rt = self.runtime
-        client.send(protocol.encode("hello", protocol=protocol.PROTOCOL_VERSION, lcpipe=__version__,
-                                    pid=os.getpid(), pipeline=rt.pipeline.name if rt is not None else None,
-                                    plan=describe_plan(rt.plan) if rt is not None else None))
+        client.send(
+            protocol.encode(
+                "hello",
+                protocol=protocol.PROTOCOL_VERSION,
+                lcpipe=__version__,
+                pid=os.getpid(),
+                pipeline=rt.pipeline.name if rt is not None else None,
+                plan=describe_plan(rt.plan) if rt is not None else None,
+            )
+        )
         # A client arriving late first sees where the run stands: its start, each stage's state
         # and newest metrics (then the stream continues).
         if self._started_event is not None:
@@ -147,25 +155,40 @@ class Controller:
         data = event.data
         if event.kind == "state":
             self._stages[event.stage] = {"state": data.get("state", ""), "detail": data.get("detail", "")}
-            self.broadcast("state", stage=event.stage, state=data.get("state", ""), detail=data.get("detail", ""))
+            self.broadcast(
+                "state", stage=event.stage, state=data.get("state", ""), detail=data.get("detail", "")
+            )
         elif event.kind == "metrics":
             values = data.get("values", {})
             with self._lock:
                 clients = [c for c in self._clients if not c.closed and c.wants("metrics")]
             for c in clients:
-                chosen = values if not c.metric_patterns else {
-                    k: v for k, v in values.items() if any(fnmatch.fnmatchcase(k, p) for p in c.metric_patterns)}
+                chosen = (
+                    values
+                    if not c.metric_patterns
+                    else {
+                        k: v
+                        for k, v in values.items()
+                        if any(fnmatch.fnmatchcase(k, p) for p in c.metric_patterns)
+                    }
+                )
                 if chosen:
-                    c.send(protocol.encode("metrics", stage=event.stage, step=data.get("step"), values=chosen))
+                    c.send(
+                        protocol.encode("metrics", stage=event.stage, step=data.get("step"), values=chosen)
+                    )
             gate = {k: v for k, v in values.items() if k.startswith("gate/")}
             if gate:
                 self.broadcast("gate", stage=event.stage, values=gate)
         elif event.kind == "progress":
-            self.broadcast("progress", stage=event.stage, **_known(data, protocol.MESSAGES["progress"].fields))
+            self.broadcast(
+                "progress", stage=event.stage, **_known(data, protocol.MESSAGES["progress"].fields)
+            )
         elif event.kind == "network":
             self.broadcast("network", stage=event.stage, **_known(data, protocol.MESSAGES["network"].fields))
         elif event.kind == "log":
-            self.broadcast("log", stage=event.stage, level=data.get("level", ""), message=data.get("message", ""))
+            self.broadcast(
+                "log", stage=event.stage, level=data.get("level", ""), message=data.get("message", "")
+            )
         elif event.kind == "pipeline":
             fields = _known(data, protocol.MESSAGES["pipeline"].fields)
             if data.get("event") == "started":
@@ -232,14 +255,28 @@ class Controller:
     def status(self) -> dict:
         rt = self.runtime
         if rt is None:
-            return {"pipeline": None, "state": "idle", "stages": {}, "paused": [], "counts": {}, "elapsed": 0.0,
-                    "exit_code": None, "metrics": {}}
+            return {
+                "pipeline": None,
+                "state": "idle",
+                "stages": {},
+                "paused": [],
+                "counts": {},
+                "elapsed": 0.0,
+                "exit_code": None,
+                "metrics": {},
+            }
         finished = self.result is not None
         state = "finished" if finished else "stopping" if self._stopping else "running"
-        return {"pipeline": rt.pipeline.name, "state": state, "stages": dict(self._stages), "paused": rt.paused(),
-                "counts": rt.counts(), "elapsed": time.monotonic() - self._started,
-                "exit_code": self.result.exit_code if finished else None,
-                "metrics": {k: dict(v) for k, v in rt.bus.latest_metrics.items()}}
+        return {
+            "pipeline": rt.pipeline.name,
+            "state": state,
+            "stages": dict(self._stages),
+            "paused": rt.paused(),
+            "counts": rt.counts(),
+            "elapsed": time.monotonic() - self._started,
+            "exit_code": self.result.exit_code if finished else None,
+            "metrics": {k: dict(v) for k, v in rt.bus.latest_metrics.items()},
+        }
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a pipeline this controller started; True when none is running."""
@@ -261,16 +298,32 @@ class Controller:
             request = protocol.parse_request(line)
             then: list[Callable[[], None]] = []
             detail = self.handle(client, request, then)
-            client.send(protocol.encode("ack", id=request.get("id"), request=request["type"], detail=detail or {}))
+            client.send(
+                protocol.encode("ack", id=request.get("id"), request=request["type"], detail=detail or {})
+            )
             for action in then:  # a stop acts after its ack is queued: the ack goes out before the run ends
                 action()
         except SpecRequestError as exc:
-            client.send(protocol.encode("error", id=_id(request), request="start", code="spec",
-                                        message=f"the spec has {len(exc.errors)} error(s)", errors=exc.errors))
+            client.send(
+                protocol.encode(
+                    "error",
+                    id=_id(request),
+                    request="start",
+                    code="spec",
+                    message=f"the spec has {len(exc.errors)} error(s)",
+                    errors=exc.errors,
+                )
+            )
         except ProtocolError as exc:
-            client.send(protocol.encode("error", id=exc.request_id if exc.request_id is not None else _id(request),
-                                        request=exc.request or (request or {}).get("type"), code=exc.code,
-                                        message=str(exc)))
+            client.send(
+                protocol.encode(
+                    "error",
+                    id=exc.request_id if exc.request_id is not None else _id(request),
+                    request=exc.request or (request or {}).get("type"),
+                    code=exc.code,
+                    message=str(exc),
+                )
+            )
 
     def handle(self, client: Client, request: dict, then: list[Callable[[], None]]) -> dict | None:
         """Carry out ``request``; actions that may end the run go to ``then``, run after the ack."""
@@ -283,8 +336,10 @@ class Controller:
         if kind == "subscribe":
             client.kinds = set(request["kinds"]) if "kinds" in request else None
             client.metric_patterns = list(request.get("metrics", []))
-            return {"kinds": sorted(client.kinds) if client.kinds is not None else list(STREAMED),
-                    "metrics": client.metric_patterns}
+            return {
+                "kinds": sorted(client.kinds) if client.kinds is not None else list(STREAMED),
+                "metrics": client.metric_patterns,
+            }
         if kind == "shutdown":
             then.append(self._shut_down)
             return None
@@ -303,8 +358,12 @@ class Controller:
             return {"stages": rt.command(kind, stage)}  # train_now, export_now
         except KeyError:
             known = ", ".join(rt.pipeline.graph.nodes)
-            raise ProtocolError("unknown_stage", f"no stage {stage!r} in this pipeline (stages: {known})",
-                                kind, request.get("id")) from None
+            raise ProtocolError(
+                "unknown_stage",
+                f"no stage {stage!r} in this pipeline (stages: {known})",
+                kind,
+                request.get("id"),
+            ) from None
         except ValueError as exc:
             raise ProtocolError("state", str(exc), kind, request.get("id")) from None
 

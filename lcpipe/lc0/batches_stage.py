@@ -45,17 +45,20 @@ class BatchesStage(Stage):
             if len(frames):
                 self.buffer.append(np.array(frames))
                 self.buffered += len(frames)
-        for problem in self.report.problems[self.warned:]:  # each bad input is logged once
+        for problem in self.report.problems[self.warned :]:  # each bad input is logged once
             self.ctx.warning(f"skipped: {problem}")
         self.warned = len(self.report.problems)
 
     def _emit_ready(self, final: bool = False) -> bool:
         """Emit batches while the buffer holds enough; False when stopping."""
         capacity = int(self.config["shuffle_buffer"])
-        while self.buffered >= max(self.batch_size, capacity if not final else 0) and self.buffered >= self.batch_size:
+        while (
+            self.buffered >= max(self.batch_size, capacity if not final else 0)
+            and self.buffered >= self.batch_size
+        ):
             pool = np.concatenate(self.buffer)
             self.rng.shuffle(pool) if self.config["shuffle"] else None
-            batch_frames, rest = pool[: self.batch_size], pool[self.batch_size:]
+            batch_frames, rest = pool[: self.batch_size], pool[self.batch_size :]
             self.buffer, self.buffered = ([rest] if len(rest) else []), len(rest)
             if not self.ctx.output("batches").put(tensors.frames_to_batch(batch_frames)):
                 return False
@@ -67,10 +70,16 @@ class BatchesStage(Stage):
 
     def _metrics(self) -> None:
         elapsed = max(1e-9, time.monotonic() - self.started)
-        self.ctx.metrics({"batches": self.emitted, "positions_per_s": self.positions / elapsed,
-                          "files": len(self.files), "buffered": self.buffered,
-                          "skipped": self.report.skipped},
-                         step=self.emitted)
+        self.ctx.metrics(
+            {
+                "batches": self.emitted,
+                "positions_per_s": self.positions / elapsed,
+                "files": len(self.files),
+                "buffered": self.buffered,
+                "skipped": self.report.skipped,
+            },
+            step=self.emitted,
+        )
 
     def run(self) -> None:
         paths = self.ctx.input("paths")

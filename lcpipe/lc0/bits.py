@@ -17,7 +17,9 @@ _REV_TABLE = bytes.maketrans(bytes(range(256)), _REV_BYTE)
 REV_LUT = np.frombuffer(_REV_BYTE, dtype=np.uint8)
 
 # _SPREAD[r][b]: the squares of byte b of rank r after transposing
-_SPREAD = [[sum(1 << ((7 - f) * 8 + 7 - r) for f in range(8) if b >> f & 1) for b in range(256)] for r in range(8)]
+_SPREAD = [
+    [sum(1 << ((7 - f) * 8 + 7 - r) for f in range(8) if b >> f & 1) for b in range(256)] for r in range(8)
+]
 
 
 def flip(x: int) -> int:

@@ -14,13 +14,12 @@ import os
 import tarfile
 import time
 import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
 from lcpipe.fileio import atomic_write as _atomic_write
-
 from lcpipe.lc0 import frames as fr
 from lcpipe.lc0.limits import DEFAULT_LIMITS, InputLimits
 from lcpipe.lc0.report import ReadReport
@@ -30,8 +29,13 @@ from lcpipe.types import Chunk
 _PIECE = 1 << 16
 
 
-def gunzip(data: bytes, source: str = "", member: str = "", report: ReadReport | None = None,
-           max_bytes: int = DEFAULT_LIMITS.max_chunk_bytes) -> bytes:
+def gunzip(
+    data: bytes,
+    source: str = "",
+    member: str = "",
+    report: ReadReport | None = None,
+    max_bytes: int = DEFAULT_LIMITS.max_chunk_bytes,
+) -> bytes:
     """Decompress a gzip stream (several members allowed), keeping what can be read.
 
     A truncated or corrupt stream is reported (or raises without a report)
@@ -79,8 +83,13 @@ def gunzip(data: bytes, source: str = "", member: str = "", report: ReadReport |
     return raw
 
 
-def parse_chunk(gz: bytes, source: str = "", member: str = "", report: ReadReport | None = None,
-                limits: InputLimits = DEFAULT_LIMITS) -> np.ndarray:
+def parse_chunk(
+    gz: bytes,
+    source: str = "",
+    member: str = "",
+    report: ReadReport | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
+) -> np.ndarray:
     """Frames of one gzipped chunk (see ``frames.parse``)."""
     raw = gunzip(gz, source, member, report, limits.max_chunk_bytes)
     where = f"{source} [{member}]" if member else source
@@ -106,8 +115,9 @@ def _too_big(size: int, source: str, member: str, report: ReadReport | None, lim
     return True
 
 
-def iter_raw_chunks(path: str | os.PathLike, report: ReadReport | None = None,
-                    limits: InputLimits = DEFAULT_LIMITS) -> Iterator[tuple[str, str, bytes]]:
+def iter_raw_chunks(
+    path: str | os.PathLike, report: ReadReport | None = None, limits: InputLimits = DEFAULT_LIMITS
+) -> Iterator[tuple[str, str, bytes]]:
     """(key, member, gzip bytes) of every chunk in a .gz file or a .tar of them; a chunk over
     ``limits.max_file_bytes`` is reported and skipped unread (a tar itself may be larger)."""
     path = Path(path)
@@ -139,8 +149,9 @@ def iter_raw_chunks(path: str | os.PathLike, report: ReadReport | None = None,
         report.bad(source, f"cannot read: {exc.strerror or exc}")
 
 
-def iter_games(path: str | os.PathLike, report: ReadReport | None = None,
-               limits: InputLimits = DEFAULT_LIMITS) -> Iterator[tuple[str, np.ndarray]]:
+def iter_games(
+    path: str | os.PathLike, report: ReadReport | None = None, limits: InputLimits = DEFAULT_LIMITS
+) -> Iterator[tuple[str, np.ndarray]]:
     """(chunk key, frames) for each game in a .gz chunk or a .tar of chunks."""
     for key, member, gz in iter_raw_chunks(path, report, limits):
         arr = parse_chunk(gz, str(path), member, report, limits)
@@ -148,8 +159,9 @@ def iter_games(path: str | os.PathLike, report: ReadReport | None = None,
             yield key, arr
 
 
-def iter_chunks(path: str | os.PathLike, report: ReadReport | None = None,
-                limits: InputLimits = DEFAULT_LIMITS) -> Iterator[Chunk]:
+def iter_chunks(
+    path: str | os.PathLike, report: ReadReport | None = None, limits: InputLimits = DEFAULT_LIMITS
+) -> Iterator[Chunk]:
     """``Chunk`` items (key, uncompressed frame bytes) of a data file."""
     for key, member, gz in iter_raw_chunks(path, report, limits):
         raw = gunzip(gz, str(path), member, report, limits.max_chunk_bytes)
@@ -159,8 +171,11 @@ def iter_chunks(path: str | os.PathLike, report: ReadReport | None = None,
             yield Chunk(key=key, data=raw, source=f"{path}:{member}" if member else str(path))
 
 
-def read_frames(paths: str | os.PathLike | Iterable[str | os.PathLike], report: ReadReport | None = None,
-                limits: InputLimits = DEFAULT_LIMITS) -> np.ndarray:
+def read_frames(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    report: ReadReport | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
+) -> np.ndarray:
     """All frames of one or more data files, concatenated (mixed V6/V7 -> V7)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]

@@ -14,16 +14,25 @@ from pathlib import Path
 
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from lcpipe.plugin import hookimpl
+
 FORMATS = (1, 2, 3, 4, 5, 132, 133)
 
 
 def _add_limits(p) -> None:
     from lcpipe.lc0.limits import MAX_CHUNK_MB, MAX_FILE_MB
 
-    p.add_argument("--max-chunk-mb", type=float, default=MAX_CHUNK_MB,
-                   help=f"skip a chunk inflating beyond this (a gzip bomb; default {MAX_CHUNK_MB:g})")
-    p.add_argument("--max-file-mb", type=float, default=MAX_FILE_MB,
-                   help=f"skip a chunk larger than this on disk (default {MAX_FILE_MB:g})")
+    p.add_argument(
+        "--max-chunk-mb",
+        type=float,
+        default=MAX_CHUNK_MB,
+        help=f"skip a chunk inflating beyond this (a gzip bomb; default {MAX_CHUNK_MB:g})",
+    )
+    p.add_argument(
+        "--max-file-mb",
+        type=float,
+        default=MAX_FILE_MB,
+        help=f"skip a chunk larger than this on disk (default {MAX_FILE_MB:g})",
+    )
 
 
 def _limits(args):
@@ -35,8 +44,11 @@ def _limits(args):
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("data", help="lc0 training data tools (dump, pgn2chunks, generate, stats)",
-                              description="Inspect, convert and generate lc0 training data.")
+    p = subparsers.add_parser(
+        "data",
+        help="lc0 training data tools (dump, pgn2chunks, generate, stats)",
+        description="Inspect, convert and generate lc0 training data.",
+    )
     sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     p.set_defaults(handler=lambda args: (p.print_help(sys.stderr), EXIT_USAGE)[1])
 
@@ -100,7 +112,9 @@ def cmd_dump(args) -> int:
     report = ReadReport()
     shown = 0
     for key, arr in chunks.iter_games(path, report, limits):
-        print(f"# {key}: {len(arr)} frames, version {int(arr['version'][0])}, format {int(arr['input_format'][0])}")
+        print(
+            f"# {key}: {len(arr)} frames, version {int(arr['version'][0])}, format {int(arr['input_format'][0])}"
+        )
         for i, frame in enumerate(arr):
             d = decoder.decode_frame(frame)
             probs = frame["probabilities"]
@@ -118,10 +132,12 @@ def cmd_dump(args) -> int:
                 played = policy.index_to_move(d.board, int(frame["played_idx"]), d.transform).uci()
             except ValueError:
                 played = f"?{int(frame['played_idx'])}"
-            print(f"{i:4d} {d.board.fen()} | played {played} | top {', '.join(tops)} | "
-                  f"result q {frame['result_q']:+.2f} d {frame['result_d']:.2f} | "
-                  f"best q {frame['best_q']:+.3f} d {frame['best_d']:.3f} m {frame['best_m']:.1f} | "
-                  f"root q {frame['root_q']:+.3f} | plies_left {frame['plies_left']:.1f}")
+            print(
+                f"{i:4d} {d.board.fen()} | played {played} | top {', '.join(tops)} | "
+                f"result q {frame['result_q']:+.2f} d {frame['result_d']:.2f} | "
+                f"best q {frame['best_q']:+.3f} d {frame['best_d']:.3f} m {frame['best_m']:.1f} | "
+                f"root q {frame['root_q']:+.3f} | plies_left {frame['plies_left']:.1f}"
+            )
             shown += 1
             if args.limit and shown >= args.limit:
                 _print_problems(report)
@@ -141,7 +157,7 @@ def cmd_pgn2chunks(args) -> int:
         if not path.is_file():
             _err(f"{path}: no such file")
             return EXIT_USAGE
-        for i, arr in enumerate(pgn.read_pgn_file(path, args.format, args.version, report)):
+        for _i, arr in enumerate(pgn.read_pgn_file(path, args.format, args.version, report)):
             games.append((f"{path.stem}_{len(games):06d}.gz", arr))
     out = Path(args.out)
     if args.tar:
@@ -150,8 +166,10 @@ def cmd_pgn2chunks(args) -> int:
         written = [chunks.write_chunk(out / name, arr) for name, arr in games]
     _print_problems(report)
     frames = sum(len(a) for _, a in games)
-    print(f"{len(games)} games, {frames} frames -> {len(written)} files in {out}"
-          + (f" ({report.skipped} problems)" if report.skipped else ""))
+    print(
+        f"{len(games)} games, {frames} frames -> {len(written)} files in {out}"
+        + (f" ({report.skipped} problems)" if report.skipped else "")
+    )
     return EXIT_OK if games or report.ok else EXIT_FAILED
 
 
@@ -161,8 +179,15 @@ def cmd_generate(args) -> int:
     if args.games < 0:
         _err("--games must be >= 0")
         return EXIT_USAGE
-    paths = synth.write_games(args.out, args.games, seed=args.seed, input_format=args.format,
-                              version=args.version, tar=args.tar, max_plies=args.max_plies)
+    paths = synth.write_games(
+        args.out,
+        args.games,
+        seed=args.seed,
+        input_format=args.format,
+        version=args.version,
+        tar=args.tar,
+        max_plies=args.max_plies,
+    )
     print(f"{args.games} games -> {len(paths)} files in {args.out}")
     return EXIT_OK
 

@@ -101,8 +101,12 @@ def decode_frame(frame: np.void) -> Decoded:
 def _castling_rights(frame: np.void, fmt: int, black: bool) -> int:
     us_rank, them_rank = (56, 0) if black else (0, 56)
     rights = 0
-    fields = (("castling_us_ooo", us_rank, 0), ("castling_us_oo", us_rank, 7),
-              ("castling_them_ooo", them_rank, 0), ("castling_them_oo", them_rank, 7))
+    fields = (
+        ("castling_us_ooo", us_rank, 0),
+        ("castling_us_oo", us_rank, 7),
+        ("castling_them_ooo", them_rank, 0),
+        ("castling_them_oo", them_rank, 7),
+    )
     for name, rank, default_file in fields:
         v = int(frame[name])
         if not v:
@@ -114,7 +118,9 @@ def _castling_rights(frame: np.void, fmt: int, black: bool) -> int:
     return rights
 
 
-def _ep_square(frame: np.void, fmt: int, transform: int, black: bool, history: list[chess.BaseBoard]) -> int | None:
+def _ep_square(
+    frame: np.void, fmt: int, transform: int, black: bool, history: list[chess.BaseBoard]
+) -> int | None:
     if fmt in CANONICAL_FORMATS:
         v = int(frame["side_to_move_or_enpassant"])
         if not v:

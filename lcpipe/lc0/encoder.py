@@ -78,8 +78,18 @@ def _ep_file(board: chess.Board) -> int:
 
 def position_key(board: chess.Board) -> tuple:
     """What makes two positions equal for repetition counting (lc0's rule)."""
-    return (board.pawns, board.knights, board.bishops, board.rooks, board.queens, board.kings,
-            board.occupied_co[chess.WHITE], board.turn, board.clean_castling_rights(), _ep_file(board))
+    return (
+        board.pawns,
+        board.knights,
+        board.bishops,
+        board.rooks,
+        board.queens,
+        board.kings,
+        board.occupied_co[chess.WHITE],
+        board.turn,
+        board.clean_castling_rights(),
+        _ep_file(board),
+    )
 
 
 def snapshot(board: chess.Board, repetitions: int = 0) -> Snapshot:
@@ -96,12 +106,16 @@ def snapshot(board: chess.Board, repetitions: int = 0) -> Snapshot:
         ep_file=_ep_file(board),
         rule50=board.halfmove_clock,
         repetitions=repetitions,
-        is_startpos=w + b == _STARTPOS_VIEW and board.turn == chess.WHITE
-        and board.castling_rights == chess.BB_CORNERS and board.ep_square is None,
+        is_startpos=w + b == _STARTPOS_VIEW
+        and board.turn == chess.WHITE
+        and board.castling_rights == chess.BB_CORNERS
+        and board.ep_square is None,
     )
 
 
-_STARTPOS_VIEW = tuple(_STARTPOS.pieces_mask(pt, c) for c in (chess.WHITE, chess.BLACK) for pt in _PIECE_TYPES)
+_STARTPOS_VIEW = tuple(
+    _STARTPOS.pieces_mask(pt, c) for c in (chess.WHITE, chess.BLACK) for pt in _PIECE_TYPES
+)
 
 
 class GameHistory:
@@ -124,7 +138,7 @@ class GameHistory:
         self._record()
 
     @classmethod
-    def from_board(cls, board: chess.Board) -> "GameHistory":
+    def from_board(cls, board: chess.Board) -> GameHistory:
         """Replay ``board``'s move stack from its root position."""
         game = cls(board.root())
         for move in board.move_stack:
@@ -157,8 +171,11 @@ def _castling_masks(cur: Snapshot, fmt: int) -> tuple[int, int, int]:
     """Bitboards of aux planes 104/105 (and extra 'castling' bits of 106/107)."""
     us_a, us_h, them_a, them_h = _us_them_castling(cur)
     if fmt == 1:
-        return (bits.FULL if us_a >= 0 else 0, bits.FULL if us_h >= 0 else 0,
-                (bits.FULL if them_a >= 0 else 0) | (bits.FULL if them_h >= 0 else 0))
+        return (
+            bits.FULL if us_a >= 0 else 0,
+            bits.FULL if us_h >= 0 else 0,
+            (bits.FULL if them_a >= 0 else 0) | (bits.FULL if them_h >= 0 else 0),
+        )
     m104 = (1 << us_a if us_a >= 0 else 0) | (1 << (56 + them_a) if them_a >= 0 else 0)
     m105 = (1 << us_h if us_h >= 0 else 0) | (1 << (56 + them_h) if them_h >= 0 else 0)
     return m104, m105, 0
@@ -197,8 +214,15 @@ def choose_transform(masks: list[int], castling_any: bool) -> int:
     if our_king & 0x10204080:
         ours = masks[0] | masks[1] | masks[2] | masks[3] | masks[4] | masks[5]
         theirs = masks[6] | masks[7] | masks[8] | masks[9] | masks[10] | masks[11]
-        for value in (ours | theirs, ours, masks[5] | masks[11], masks[4] | masks[10],
-                      masks[3] | masks[9], masks[1] | masks[7], masks[2] | masks[8]):
+        for value in (
+            ours | theirs,
+            ours,
+            masks[5] | masks[11],
+            masks[4] | masks[10],
+            masks[3] | masks[9],
+            masks[1] | masks[7],
+            masks[2] | masks[8],
+        ):
             outcome = _compare_transposing(value, transform)
             if outcome < 0:
                 return transform
@@ -312,4 +336,5 @@ def fill_frames(frames: np.ndarray, encoded: list[Encoded], input_format: int) -
     frames["side_to_move_or_enpassant"] = [e.side_to_move_or_enpassant for e in encoded]
     frames["rule50_count"] = [e.rule50_count for e in encoded]
     frames["invariance_info"] = (frames["invariance_info"] & 0x78) | np.array(
-        [e.invariance_info for e in encoded], dtype=np.uint8)
+        [e.invariance_info for e in encoded], dtype=np.uint8
+    )

@@ -180,7 +180,9 @@ def bad_frame_reason(frames: np.ndarray) -> list[str | None]:
     entry_ok = (probs == -1) | ((probs >= 0) & (probs <= np.finfo(np.float32).max))
     values_ok = entry_ok.all(axis=1)
     no_legal = ~(probs >= 0).any(axis=1)
-    result_ok = np.isfinite(frames["result_q"]) & np.isfinite(frames["result_d"]) & ~np.isnan(frames["plies_left"])
+    result_ok = (
+        np.isfinite(frames["result_q"]) & np.isfinite(frames["result_d"]) & ~np.isnan(frames["plies_left"])
+    )
     bad = ~fmt_ok | ~values_ok | no_legal | ~result_ok
     if bad.any():
         nan = ~np.isfinite(probs).all(axis=1)

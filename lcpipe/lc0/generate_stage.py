@@ -21,15 +21,21 @@ class GenerateStage(Stage):
             seed = int(cfg["seed"]) + batch
             start = time.monotonic()
             paths = synth.write_games(
-                cfg["out_dir"], int(cfg["games"]), seed=seed,
-                input_format=int(cfg["input_format"]), version=int(cfg["version"]),
-                tar=cfg["per_file"] == "tar", max_plies=int(cfg["max_plies"]),
+                cfg["out_dir"],
+                int(cfg["games"]),
+                seed=seed,
+                input_format=int(cfg["input_format"]),
+                version=int(cfg["version"]),
+                tar=cfg["per_file"] == "tar",
+                max_plies=int(cfg["max_plies"]),
                 tar_name=f"games_{seed:06d}.tar",
             )
             total_games += int(cfg["games"])
             batch += 1
-            self.ctx.metrics({"games": total_games, "files": len(paths),
-                              "seconds_per_batch": time.monotonic() - start}, step=batch)
+            self.ctx.metrics(
+                {"games": total_games, "files": len(paths), "seconds_per_batch": time.monotonic() - start},
+                step=batch,
+            )
             for p in paths:
                 if not self.ctx.output("paths").put(p):
                     return

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_CHUNK_MB = 32.0  # the most one chunk may inflate to
-MAX_FILE_MB = 32.0   # the most one chunk (a .gz file or a tar member) may weigh on disk
+MAX_FILE_MB = 32.0  # the most one chunk (a .gz file or a tar member) may weigh on disk
 MIB = 1 << 20
 
 
@@ -21,7 +21,7 @@ class InputLimits:
     max_file_bytes: int = int(MAX_FILE_MB * MIB)
 
     @staticmethod
-    def from_mb(max_chunk_mb: float = MAX_CHUNK_MB, max_file_mb: float = MAX_FILE_MB) -> "InputLimits":
+    def from_mb(max_chunk_mb: float = MAX_CHUNK_MB, max_file_mb: float = MAX_FILE_MB) -> InputLimits:
         return InputLimits(int(max_chunk_mb * MIB), int(max_file_mb * MIB))
 
 

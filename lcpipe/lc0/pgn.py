@@ -21,8 +21,9 @@ import io
 import math
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 import chess
 import chess.pgn
@@ -60,7 +61,11 @@ def _explicit_policy(board: chess.Board, comment: str) -> dict[chess.Move, float
     for item in m.group(1).replace(",", " ").split():
         name, _, value = item.partition(":")
         try:
-            move = board.parse_uci(name) if re.fullmatch(r"[a-h][1-8][a-h][1-8][qrbn]?", name) else board.parse_san(name)
+            move = (
+                board.parse_uci(name)
+                if re.fullmatch(r"[a-h][1-8][a-h][1-8][qrbn]?", name)
+                else board.parse_san(name)
+            )
             out[move] = float(value)
         except ValueError:
             return None
@@ -167,8 +172,13 @@ class _QuietBuilder(chess.pgn.GameBuilder):
         self.game.errors.append(error)
 
 
-def iter_pgn(handle: TextIO, input_format: int = 1, version: int = 6, report: ReadReport | None = None,
-             source: str = "<pgn>") -> Iterator[np.ndarray]:
+def iter_pgn(
+    handle: TextIO,
+    input_format: int = 1,
+    version: int = 6,
+    report: ReadReport | None = None,
+    source: str = "<pgn>",
+) -> Iterator[np.ndarray]:
     """Frames of every usable game of a PGN stream; bad games reported and skipped."""
     number = 0
     while True:
@@ -196,8 +206,9 @@ def iter_pgn(handle: TextIO, input_format: int = 1, version: int = 6, report: Re
             yield arr
 
 
-def read_pgn_file(path: str | os.PathLike, input_format: int = 1, version: int = 6,
-                  report: ReadReport | None = None) -> Iterator[np.ndarray]:
+def read_pgn_file(
+    path: str | os.PathLike, input_format: int = 1, version: int = 6, report: ReadReport | None = None
+) -> Iterator[np.ndarray]:
     """Frames of every usable game in a PGN file."""
     path = Path(path)
     if report is not None:
@@ -206,6 +217,7 @@ def read_pgn_file(path: str | os.PathLike, input_format: int = 1, version: int =
         yield from iter_pgn(f, input_format, version, report, str(path))
 
 
-def pgn_string_to_frames(text: str, input_format: int = 1, version: int = 6,
-                         report: ReadReport | None = None) -> list[np.ndarray]:
+def pgn_string_to_frames(
+    text: str, input_format: int = 1, version: int = 6, report: ReadReport | None = None
+) -> list[np.ndarray]:
     return list(iter_pgn(io.StringIO(text), input_format, version, report))

@@ -220,7 +220,9 @@ WHITE_INDEX = _white_table()
 _PROMO_CODE = {None: 0, chess.KNIGHT: 0, chess.QUEEN: 1, chess.ROOK: 2, chess.BISHOP: 3}
 
 
-def legal_move_indices(board: chess.Board, moves: list[chess.Move] | None = None, transform: int = 0) -> np.ndarray:
+def legal_move_indices(
+    board: chess.Board, moves: list[chess.Move] | None = None, transform: int = 0
+) -> np.ndarray:
     """Policy indices (int64) of ``moves`` (default: all legal moves), fast path.
 
     Equivalent to ``move_index`` per move, without building strings.

@@ -45,8 +45,15 @@ class ReadReport:
     problems: list[Problem] = field(default_factory=list)
     max_kept: int = 1000
 
-    def bad(self, source: str, message: str, *, member: str = "", frame: int | None = None,
-            game: int | None = None) -> None:
+    def bad(
+        self,
+        source: str,
+        message: str,
+        *,
+        member: str = "",
+        frame: int | None = None,
+        game: int | None = None,
+    ) -> None:
         """Record one skipped piece of input."""
         self.skipped += 1
         if len(self.problems) < self.max_kept:
@@ -56,7 +63,7 @@ class ReadReport:
     def ok(self) -> bool:
         return self.skipped == 0
 
-    def merge(self, other: "ReadReport") -> None:
+    def merge(self, other: ReadReport) -> None:
         self.files += other.files
         self.chunks += other.chunks
         self.frames += other.frames
@@ -67,5 +74,7 @@ class ReadReport:
         self.problems.extend(other.problems[: max(room, 0)])
 
     def summary(self) -> str:
-        return (f"{self.files} files, {self.chunks} chunks, {self.frames} frames, "
-                f"{self.skipped} problems, {self.skipped_members} non-chunk members skipped")
+        return (
+            f"{self.files} files, {self.chunks} chunks, {self.frames} frames, "
+            f"{self.skipped} problems, {self.skipped_members} non-chunk members skipped"
+        )

@@ -24,7 +24,8 @@ from pathlib import Path
 import chess
 import numpy as np
 
-from lcpipe.lc0 import chunks, frames as fr
+from lcpipe.lc0 import chunks
+from lcpipe.lc0 import frames as fr
 from lcpipe.lc0.encoder import GameHistory, encode, fill_frames
 from lcpipe.lc0.policy import TRANSFORM_INDEX, legal_move_indices
 
@@ -44,8 +45,14 @@ class SynthConfig:
     start_fen: str | None = None  # None: the standard start position
 
 
-_SYMBOLS = {"K": chess.KING, "Q": chess.QUEEN, "R": chess.ROOK, "B": chess.BISHOP, "N": chess.KNIGHT,
-            "P": chess.PAWN}
+_SYMBOLS = {
+    "K": chess.KING,
+    "Q": chess.QUEEN,
+    "R": chess.ROOK,
+    "B": chess.BISHOP,
+    "N": chess.KNIGHT,
+    "P": chess.PAWN,
+}
 
 
 def random_endgame(rng: np.random.Generator, material: str, tries: int = 10000) -> str:
@@ -54,7 +61,11 @@ def random_endgame(rng: np.random.Generator, material: str, tries: int = 10000) 
     castling, no en passant; pawns never on the first or last rank; the side
     not to move is not in check; not already over (mate, stalemate)."""
     sides = material.upper().split("V")
-    if len(sides) != 2 or any(s.count("K") != 1 for s in sides) or any(c not in _SYMBOLS for c in "".join(sides)):
+    if (
+        len(sides) != 2
+        or any(s.count("K") != 1 for s in sides)
+        or any(c not in _SYMBOLS for c in "".join(sides))
+    ):
         raise ValueError(f"material must look like 'KQvKR', not {material!r}")
     for _ in range(tries):
         board = chess.Board.empty()
@@ -86,8 +97,9 @@ def _play(rng: np.random.Generator, cfg: SynthConfig):
         # Dirichlet visit fractions (normalised gammas), captures favoured
         weights = rng.standard_gamma(cfg.alpha, len(moves)) + 1e-12
         theirs = board.occupied_co[not board.turn]
-        weights *= np.array([cfg.capture_bias if (theirs >> m.to_square) & 1 or m.promotion else 1.0
-                             for m in moves])
+        weights *= np.array(
+            [cfg.capture_bias if (theirs >> m.to_square) & 1 or m.promotion else 1.0 for m in moves]
+        )
         weights /= weights.sum()
         choice = min(int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum())), len(moves) - 1)
         policies.append((idx, weights.astype(np.float32)))
@@ -101,8 +113,10 @@ def _outcome(board: chess.Board) -> tuple[float, int]:
     """(result from white's view, invariance bits)."""
     out = board.outcome(claim_draw=False)
     if out is None:  # stopped at max_plies: adjudicate on material (3 pawns or more wins)
-        diff = sum(v * (len(board.pieces(pt, chess.WHITE)) - len(board.pieces(pt, chess.BLACK)))
-                   for pt, v in _MATERIAL.items())
+        diff = sum(
+            v * (len(board.pieces(pt, chess.WHITE)) - len(board.pieces(pt, chess.BLACK)))
+            for pt, v in _MATERIAL.items()
+        )
         return (float(np.sign(diff)) if abs(diff) >= 3 else 0.0), ADJUDICATED | MAX_LENGTH
     if out.winner is None:
         return 0.0, 0
@@ -178,8 +192,14 @@ def generate_game(rng: np.random.Generator, cfg: SynthConfig | None = None) -> n
     return arr
 
 
-def generate_games(n: int, seed: int = 0, input_format: int = 1, version: int = 6,
-                   max_plies: int = 100, start_fens: list[str] | None = None) -> list[tuple[str, np.ndarray]]:
+def generate_games(
+    n: int,
+    seed: int = 0,
+    input_format: int = 1,
+    version: int = 6,
+    max_plies: int = 100,
+    start_fens: list[str] | None = None,
+) -> list[tuple[str, np.ndarray]]:
     """``n`` games named ``game_{seed:06d}_{i:06d}.gz`` (sorted = generated order).
 
     ``start_fens``: game i starts from ``start_fens[i % len(start_fens)]``.
@@ -193,9 +213,17 @@ def generate_games(n: int, seed: int = 0, input_format: int = 1, version: int = 
     return games
 
 
-def write_games(out_dir: str | os.PathLike, n: int, seed: int = 0, input_format: int = 1, version: int = 6,
-                tar: bool = False, max_plies: int = 100, tar_name: str | None = None,
-                start_fens: list[str] | None = None) -> list[Path]:
+def write_games(
+    out_dir: str | os.PathLike,
+    n: int,
+    seed: int = 0,
+    input_format: int = 1,
+    version: int = 6,
+    tar: bool = False,
+    max_plies: int = 100,
+    tar_name: str | None = None,
+    start_fens: list[str] | None = None,
+) -> list[Path]:
     """Generate ``n`` games into ``out_dir``: one .gz per game, or one .tar of them."""
     out = Path(out_dir)
     games = generate_games(n, seed, input_format, version, max_plies, start_fens)

@@ -59,7 +59,7 @@ class TablebaseRescorer:
     def close(self) -> None:
         self.tablebase.close()
 
-    def __enter__(self) -> "TablebaseRescorer":
+    def __enter__(self) -> TablebaseRescorer:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -11,8 +11,9 @@ other entry types are skipped.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from lcpipe.lc0.report import ReadReport
 

@@ -26,7 +26,9 @@ from lcpipe.lc0.frames import NO_MOVE, V6_DTYPE, V7_DTYPE
 from lcpipe.types import Batch
 
 # _BYTE_BITS[b] = the 8 bits of byte b, LSB first (file a .. h of one rank)
-_BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little").astype(np.float32)
+_BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little").astype(
+    np.float32
+)
 _VALUE_FIELDS = (
     ("result_q", "result_d", "plies_left"),
     ("best_q", "best_d", "best_m"),

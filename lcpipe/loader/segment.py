@@ -100,32 +100,56 @@ def describe(members, internal_links, has_input, has_output, workdir: Path = Pat
             if not internal and not has_input(key):
                 continue
             cap, ov = queue_settings(m)
-            queues[key] = {"id": key, "type": port.type, "capacity": cap, "overflow": ov, "external_writers": 0}
+            queues[key] = {
+                "id": key,
+                "type": port.type,
+                "capacity": cap,
+                "overflow": ov,
+                "external_writers": 0,
+            }
             inputs[port.name] = key
             if not internal:
                 if port.type not in _IN_TYPES:
-                    raise ValueError(f"{key}: a native loader segment takes only {sorted(_IN_TYPES)} from "
-                                     f"Python stages, not {port.type!r}; put the producing stage inside the "
-                                     "segment")
+                    raise ValueError(
+                        f"{key}: a native loader segment takes only {sorted(_IN_TYPES)} from "
+                        f"Python stages, not {port.type!r}; put the producing stage inside the "
+                        "segment"
+                    )
                 queues[key]["external_writers"] = 1
                 ext_in[key] = key
         outputs: dict[str, list[str]] = {}
         for port in st.outputs:
             key = f"{m.name}.{port.name}"
-            targets = [f"{l.dst}.{l.dst_port}" for l in internal_links if l.src == m.name and l.src_port == port.name]
+            targets = [
+                f"{l.dst}.{l.dst_port}" for l in internal_links if l.src == m.name and l.src_port == port.name
+            ]
             if has_output(key):
                 if port.type not in _OUT_TYPES:
-                    raise ValueError(f"{key}: a native loader segment hands only {sorted(_OUT_TYPES)} to Python "
-                                     f"stages, not {port.type!r}")
+                    raise ValueError(
+                        f"{key}: a native loader segment hands only {sorted(_OUT_TYPES)} to Python "
+                        f"stages, not {port.type!r}"
+                    )
                 qid = "out:" + key
-                queues[qid] = {"id": qid, "type": port.type, "capacity": _OUT_CAPACITY[port.type],
-                               "overflow": "block", "external_writers": 0}
+                queues[qid] = {
+                    "id": qid,
+                    "type": port.type,
+                    "capacity": _OUT_CAPACITY[port.type],
+                    "overflow": "block",
+                    "external_writers": 0,
+                }
                 targets.append(qid)
                 ext_out[key] = qid
             if targets:
                 outputs[port.name] = targets
-        stages.append({"name": m.name, "type": m.stage_type, "config": native_config(m, workdir), "inputs": inputs,
-                       "outputs": outputs})
+        stages.append(
+            {
+                "name": m.name,
+                "type": m.stage_type,
+                "config": native_config(m, workdir),
+                "inputs": inputs,
+                "outputs": outputs,
+            }
+        )
     return list(queues.values()), stages, ext_in, ext_out
 
 
@@ -160,9 +184,12 @@ class LoaderSegment:
         self.ctx = ctx
         self.members = list(members)
         queues, stages, self.ext_in, self.ext_out = describe(
-            self.members, list(internal_links), ctx.has_input, ctx.has_output, Path(ctx.workdir))
+            self.members, list(internal_links), ctx.has_input, ctx.has_output, Path(ctx.workdir)
+        )
         self.native = _native.loader.Segment(queues, stages)
-        self._watched = {st["name"]: st["config"].get("dir", "") for st in stages if st["type"] == "loader.watch"}
+        self._watched = {
+            st["name"]: st["config"].get("dir", "") for st in stages if st["type"] == "loader.watch"
+        }
         self._pools = {st["name"]: st["config"] for st in stages if st["type"] == "loader.chunk_pool"}
         self._waits_shown = ""
         self._waits_shown_at = 0.0
@@ -256,12 +283,16 @@ class LoaderSegment:
             received = int(stats.get(f"{pool}/in", 0))
             if not stats.get(f"{pool}/started", 1) and cfg["min_chunks"]:
                 more = int(cfg["min_chunks"]) - received
-                out.append(f"{more} more game{'s' if more != 1 else ''} before {pool} starts "
-                           f"(min_chunks {cfg['min_chunks']})")
+                out.append(
+                    f"{more} more game{'s' if more != 1 else ''} before {pool} starts "
+                    f"(min_chunks {cfg['min_chunks']})"
+                )
             elif stats.get(f"{pool}/anchor_waiting"):
                 more = int(cfg["wait_for_new"] - stats.get(f"{pool}/new_since_anchor", 0))
-                out.append(f"{more} more new game{'s' if more != 1 else ''} for {pool}'s next round "
-                           f"(wait_for_new {cfg['wait_for_new']}; train_now skips the wait)")
+                out.append(
+                    f"{more} more new game{'s' if more != 1 else ''} for {pool}'s next round "
+                    f"(wait_for_new {cfg['wait_for_new']}; train_now skips the wait)"
+                )
         return out
 
     def _show_waits(self, stats: dict[str, float]) -> None:
@@ -283,15 +314,22 @@ class LoaderSegment:
     def _commands(self) -> None:
         for name in self.ctx.take_commands():
             took = self.native.command(name)
-            self.ctx.info(f"{name}: {' and '.join(took)} stop waiting for new games" if took else
-                          f"{name}: no chunk pool of this segment waits for new games (wait_for_new 0)")
+            self.ctx.info(
+                f"{name}: {' and '.join(took)} stop waiting for new games"
+                if took
+                else f"{name}: no chunk pool of this segment waits for new games (wait_for_new 0)"
+            )
 
     # -- run ----------------------------------------------------------------------
     def run(self) -> None:
-        threads = [threading.Thread(target=self._pump_in, args=(k, q), name=f"loader-in-{k}", daemon=True)
-                   for k, q in self.ext_in.items()]
-        outs = [threading.Thread(target=self._pump_out, args=(k, q), name=f"loader-out-{k}", daemon=True)
-                for k, q in self.ext_out.items()]
+        threads = [
+            threading.Thread(target=self._pump_in, args=(k, q), name=f"loader-in-{k}", daemon=True)
+            for k, q in self.ext_in.items()
+        ]
+        outs = [
+            threading.Thread(target=self._pump_out, args=(k, q), name=f"loader-out-{k}", daemon=True)
+            for k, q in self.ext_out.items()
+        ]
         self.native.start()
         for t in threads + outs:
             t.start()

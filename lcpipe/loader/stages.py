@@ -17,13 +17,26 @@ MAX_ITEMS = 1_000_000_000  # counts of chunks, positions, passes
 
 
 def _queue(capacity: int) -> Group:
-    return group("The bounded queue feeding this stage inside the native segment.", {
-        "capacity": field("integer", capacity, "Items the queue holds before writers wait (or drop, see overflow).",
-                          minimum=1, maximum=10_000_000),
-        "overflow": field("string", "block", "When full: wait (block), drop the new item (drop_newest), or drop "
-                          "the oldest (keep_newest). Use a dropping policy on test/validation streams so they "
-                          "never stall training.", enum=["block", "drop_newest", "keep_newest"]),
-    })
+    return group(
+        "The bounded queue feeding this stage inside the native segment.",
+        {
+            "capacity": field(
+                "integer",
+                capacity,
+                "Items the queue holds before writers wait (or drop, see overflow).",
+                minimum=1,
+                maximum=10_000_000,
+            ),
+            "overflow": field(
+                "string",
+                "block",
+                "When full: wait (block), drop the new item (drop_newest), or drop "
+                "the oldest (keep_newest). Use a dropping policy on test/validation streams so they "
+                "never stall training.",
+                enum=["block", "drop_newest", "keep_newest"],
+            ),
+        },
+    )
 
 
 def _threads(default: int, what: str) -> Field:
@@ -36,17 +49,35 @@ def _seed() -> Field:
 
 def _gzip() -> dict:
     return {
-        "inflater": field("string", "native", "DEFLATE decoder: lcpipe's own (faster on whole chunks) or zlib. "
-                          "Damaged streams are always decoded again by zlib, so both keep the same bytes.",
-                          enum=["native", "zlib"]),
-        "check_crc": field("boolean", True, "Verify each gzip member's CRC-32 (the length is always checked)."),
-        "max_chunk_mb": field("number", MAX_CHUNK_MB, "Largest a chunk may inflate to; a bigger one (a gzip bomb) is "
-                              "counted bad, logged once and skipped. The default holds about 4,000 records of the "
-                              "largest version (V7, 8,396 bytes): longer than any real game.",
-                              exclusive_minimum=0, maximum=4096, unit="MiB"),
-        "max_file_mb": field("number", MAX_FILE_MB, "Largest a chunk may be on disk (a .gz file or a member of a "
-                             ".tar; a tar itself may be larger); a bigger one is counted bad and skipped unread.",
-                             exclusive_minimum=0, maximum=4096, unit="MiB"),
+        "inflater": field(
+            "string",
+            "native",
+            "DEFLATE decoder: lcpipe's own (faster on whole chunks) or zlib. "
+            "Damaged streams are always decoded again by zlib, so both keep the same bytes.",
+            enum=["native", "zlib"],
+        ),
+        "check_crc": field(
+            "boolean", True, "Verify each gzip member's CRC-32 (the length is always checked)."
+        ),
+        "max_chunk_mb": field(
+            "number",
+            MAX_CHUNK_MB,
+            "Largest a chunk may inflate to; a bigger one (a gzip bomb) is "
+            "counted bad, logged once and skipped. The default holds about 4,000 records of the "
+            "largest version (V7, 8,396 bytes): longer than any real game.",
+            exclusive_minimum=0,
+            maximum=4096,
+            unit="MiB",
+        ),
+        "max_file_mb": field(
+            "number",
+            MAX_FILE_MB,
+            "Largest a chunk may be on disk (a .gz file or a member of a "
+            ".tar; a tar itself may be larger); a bigger one is counted bad and skipped unread.",
+            exclusive_minimum=0,
+            maximum=4096,
+            unit="MiB",
+        ),
     }
 
 
@@ -60,22 +91,36 @@ COMMANDS = {"loader.chunk_pool": ("train_now",)}  # ends a wait_for_new wait now
 
 
 def _stage(name: str, description: str, inputs, outputs, props: dict, checks=()) -> StageType:
-    return StageType(name=name, factory=FACTORY, description=description, inputs=tuple(inputs),
-                     outputs=tuple(outputs), schema=settings(props), segment="loader", checks=tuple(checks),
-                     summary=SUMMARY.get(name, ()), commands=COMMANDS.get(name, ()))
+    return StageType(
+        name=name,
+        factory=FACTORY,
+        description=description,
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        schema=settings(props),
+        segment="loader",
+        checks=tuple(checks),
+        summary=SUMMARY.get(name, ()),
+        commands=COMMANDS.get(name, ()),
+    )
 
 
 def check_window_holds_min_chunks(config: dict):
     if config["min_chunks"] > config["window"]:
-        yield Problem(("min_chunks",), f"min_chunks ({config['min_chunks']}) is larger than the window "
-                      f"({config['window']})",
-                      "the pool keeps only `window` chunks: raise window or lower min_chunks")
+        yield Problem(
+            ("min_chunks",),
+            f"min_chunks ({config['min_chunks']}) is larger than the window ({config['window']})",
+            "the pool keeps only `window` chunks: raise window or lower min_chunks",
+        )
 
 
 def check_some_split_weight(config: dict):
     if config["train"] + config["test"] + config["validation"] <= 0:
-        yield Problem(("train",), "every split weight is 0, so no chunk goes anywhere",
-                      "give train (or test, validation) a weight above 0")
+        yield Problem(
+            ("train",),
+            "every split weight is 0, so no chunk goes anywhere",
+            "give train (or test, validation) a weight above 0",
+        )
 
 
 @hookimpl
@@ -86,25 +131,57 @@ def lcpipe_stage_types():
             "Emits the data files (.gz chunks, .tar of chunks) of a directory tree: a first scan (newest "
             "first), then new files as they appear (inotify, or polling). Skips dotfiles and files still being "
             "written.",
-            [], [Port("paths", "paths", doc="each data file, once")],
+            [],
+            [Port("paths", "paths", doc="each data file, once")],
             {
                 "dir": field("string", "games", "Directory to watch.", min_length=1),
                 "recursive": field("boolean", True, "Also scan subdirectories."),
-                "follow": field("boolean", True, "Keep watching for new files; false: finish after the first scan."),
-                "mode": field("string", "inotify", "How new files are noticed: inotify events (Linux; a file counts "
-                              "as complete once closed after writing or renamed into place), falling back to "
-                              "polling when inotify is unavailable or out of watches; or poll: scans every "
-                              "poll_seconds.", enum=["inotify", "poll"]),
-                "poll_seconds": field("number", 1.0, "Seconds between scans when polling (and between looks at "
-                                      "files still being written).", exclusive_minimum=0, maximum=86_400, unit="s"),
-                "rescan_seconds": field("number", 60.0, "With inotify: seconds between safety rescans of the tree "
-                                        "(files missed by events, such as hard links).",
-                                        exclusive_minimum=0, maximum=86_400, unit="s"),
-                "max_watches": field("integer", 100000, "With inotify: most directories watched; beyond it (or the "
-                                     "system's limit) the stage polls instead.", minimum=1, maximum=MAX_ITEMS),
-                "settle_seconds": field("number", 1.0, "A file is taken once unchanged for this long (or between "
-                                        "two scans): partial writes are not read.",
-                                        minimum=0, maximum=86_400, unit="s"),
+                "follow": field(
+                    "boolean", True, "Keep watching for new files; false: finish after the first scan."
+                ),
+                "mode": field(
+                    "string",
+                    "inotify",
+                    "How new files are noticed: inotify events (Linux; a file counts "
+                    "as complete once closed after writing or renamed into place), falling back to "
+                    "polling when inotify is unavailable or out of watches; or poll: scans every "
+                    "poll_seconds.",
+                    enum=["inotify", "poll"],
+                ),
+                "poll_seconds": field(
+                    "number",
+                    1.0,
+                    "Seconds between scans when polling (and between looks at files still being written).",
+                    exclusive_minimum=0,
+                    maximum=86_400,
+                    unit="s",
+                ),
+                "rescan_seconds": field(
+                    "number",
+                    60.0,
+                    "With inotify: seconds between safety rescans of the tree "
+                    "(files missed by events, such as hard links).",
+                    exclusive_minimum=0,
+                    maximum=86_400,
+                    unit="s",
+                ),
+                "max_watches": field(
+                    "integer",
+                    100000,
+                    "With inotify: most directories watched; beyond it (or the "
+                    "system's limit) the stage polls instead.",
+                    minimum=1,
+                    maximum=MAX_ITEMS,
+                ),
+                "settle_seconds": field(
+                    "number",
+                    1.0,
+                    "A file is taken once unchanged for this long (or between "
+                    "two scans): partial writes are not read.",
+                    minimum=0,
+                    maximum=86_400,
+                    unit="s",
+                ),
             },
         ),
         _stage(
@@ -124,13 +201,22 @@ def lcpipe_stage_types():
             "Splits chunks into train/test/validation by a stable hash of the chunk name: the same game always "
             "lands in the same split, on every machine and run.",
             [Port("sources", "chunk_sources")],
-            [Port("train", "chunk_sources"), Port("test", "chunk_sources"), Port("validation", "chunk_sources")],
+            [
+                Port("train", "chunk_sources"),
+                Port("test", "chunk_sources"),
+                Port("validation", "chunk_sources"),
+            ],
             {
                 "train": field("number", 0.9, "Weight of the train split.", minimum=0),
                 "test": field("number", 0.1, "Weight of the test split.", minimum=0),
                 "validation": field("number", 0.0, "Weight of the validation split.", minimum=0),
-                "seed": field("integer", 0, "Hash seed; changing it reshuffles which games go where.",
-                              minimum=0, maximum=MAX_ITEMS),
+                "seed": field(
+                    "integer",
+                    0,
+                    "Hash seed; changing it reshuffles which games go where.",
+                    minimum=0,
+                    maximum=MAX_ITEMS,
+                ),
                 "queue": _queue(4096),
             },
             checks=[check_some_split_weight],
@@ -143,28 +229,68 @@ def lcpipe_stage_types():
             [Port("sources", "chunk_sources")],
             [Port("chunks", "chunks")],
             {
-                "window": field("integer", 50000, "Number of newest chunks kept.", minimum=1, maximum=MAX_ITEMS),
-                "min_chunks": field("integer", 0, "Chunks received before the first output (at most the window), a hard "
-                                    "floor while the input may still grow (a watched directory). 0: wait for a "
-                                    "full window (or see start_after_idle_seconds). An input that has ended "
-                                    "starts the pool on what it holds.", minimum=0, maximum=MAX_ITEMS),
-                "start_after_idle_seconds": field("number", 1.0, "Only with min_chunks 0: start below a full window "
-                                                  "once no new chunk arrived for this long (a finished "
-                                                  "directory smaller than the window). 0: never.",
-                                                  minimum=0, maximum=86_400, unit="s"),
-                "sampling": field("string", "pass", "'pass': each chunk once per pass; 'hanse': with replacement, "
-                                  "weight growing exponentially with recency.", enum=["pass", "hanse"]),
-                "hanse_ratio": field("number", 4.0, "'hanse': how much likelier the newest chunk is than the "
-                                     "oldest.", minimum=1, maximum=1e6),
-                "shuffle": field("boolean", True, "Shuffle each pass; false: name order (for reproducible tests)."),
-                "passes": field("integer", 0, "Stop after this many passes (0: endless).",
-                                minimum=0, maximum=MAX_ITEMS),
-                "wait_for_new": field("integer", 0, "Emit only once this many chunks newer than the anchor arrived; "
-                                      "then the anchor moves to the newest chunk (0: no waiting).",
-                                      minimum=0, maximum=MAX_ITEMS),
-                "chunks_per_anchor": field("integer", 0, "After emitting this many chunks, wait for wait_for_new "
-                                           "new ones again (0: wait only once).", minimum=0, maximum=MAX_ITEMS),
-                "anchor_file": field("string", "", "File keeping the anchor across restarts ('' : in memory only)."),
+                "window": field(
+                    "integer", 50000, "Number of newest chunks kept.", minimum=1, maximum=MAX_ITEMS
+                ),
+                "min_chunks": field(
+                    "integer",
+                    0,
+                    "Chunks received before the first output (at most the window), a hard "
+                    "floor while the input may still grow (a watched directory). 0: wait for a "
+                    "full window (or see start_after_idle_seconds). An input that has ended "
+                    "starts the pool on what it holds.",
+                    minimum=0,
+                    maximum=MAX_ITEMS,
+                ),
+                "start_after_idle_seconds": field(
+                    "number",
+                    1.0,
+                    "Only with min_chunks 0: start below a full window "
+                    "once no new chunk arrived for this long (a finished "
+                    "directory smaller than the window). 0: never.",
+                    minimum=0,
+                    maximum=86_400,
+                    unit="s",
+                ),
+                "sampling": field(
+                    "string",
+                    "pass",
+                    "'pass': each chunk once per pass; 'hanse': with replacement, "
+                    "weight growing exponentially with recency.",
+                    enum=["pass", "hanse"],
+                ),
+                "hanse_ratio": field(
+                    "number",
+                    4.0,
+                    "'hanse': how much likelier the newest chunk is than the oldest.",
+                    minimum=1,
+                    maximum=1e6,
+                ),
+                "shuffle": field(
+                    "boolean", True, "Shuffle each pass; false: name order (for reproducible tests)."
+                ),
+                "passes": field(
+                    "integer", 0, "Stop after this many passes (0: endless).", minimum=0, maximum=MAX_ITEMS
+                ),
+                "wait_for_new": field(
+                    "integer",
+                    0,
+                    "Emit only once this many chunks newer than the anchor arrived; "
+                    "then the anchor moves to the newest chunk (0: no waiting).",
+                    minimum=0,
+                    maximum=MAX_ITEMS,
+                ),
+                "chunks_per_anchor": field(
+                    "integer",
+                    0,
+                    "After emitting this many chunks, wait for wait_for_new "
+                    "new ones again (0: wait only once).",
+                    minimum=0,
+                    maximum=MAX_ITEMS,
+                ),
+                "anchor_file": field(
+                    "string", "", "File keeping the anchor across restarts ('' : in memory only)."
+                ),
                 "seed": _seed(),
                 "queue": _queue(4096),
             },
@@ -191,24 +317,46 @@ def lcpipe_stage_types():
             [Port("chunks", "chunks")],
             {
                 "threads": _threads(0, "rescoring games"),
-                "policy_temperature": field("number", 1.0, "Policy p -> p^(1/T), renormalised.",
-                                            exclusive_minimum=0, maximum=100),
-                "policy_offset": field("number", 0.0, "Subtracted from every legal move's probability (floored at "
-                                       "0) before the temperature.", minimum=0, maximum=1),
-                "deblunder": field("boolean", False, "Positions before a blunder learn the best line's value "
-                                   "instead of the game result."),
-                "deblunder_threshold": field("number", 0.1, "best_q - played_q above which a played move is a "
-                                             "blunder.", minimum=0, maximum=2),
-                "short_term": field("boolean", True, "Fill missing short-term values and opponent/next move "
-                                    "indices."),
-                "short_term_lambda": field("number", 0.8, "Decay of the short-term value's look-ahead per ply.",
-                                           minimum=0, maximum=1),
-                "overwrite_short_term": field("boolean", False, "Recompute them even where the data has them (V7)."),
-                "syzygy_paths": field("array", [], "Directories of Syzygy tables (*.rtbw, *.rtbz); empty: off. The "
-                                      "game result target is rescored from the tables' WDL value (docs/loader.md, "
-                                      "'Tablebase rescoring'). Relative paths are resolved from the pipeline's "
-                                      "directory; a directory that cannot be read stops the start.",
-                                      items=field("string", min_length=1)),
+                "policy_temperature": field(
+                    "number", 1.0, "Policy p -> p^(1/T), renormalised.", exclusive_minimum=0, maximum=100
+                ),
+                "policy_offset": field(
+                    "number",
+                    0.0,
+                    "Subtracted from every legal move's probability (floored at 0) before the temperature.",
+                    minimum=0,
+                    maximum=1,
+                ),
+                "deblunder": field(
+                    "boolean",
+                    False,
+                    "Positions before a blunder learn the best line's value instead of the game result.",
+                ),
+                "deblunder_threshold": field(
+                    "number",
+                    0.1,
+                    "best_q - played_q above which a played move is a blunder.",
+                    minimum=0,
+                    maximum=2,
+                ),
+                "short_term": field(
+                    "boolean", True, "Fill missing short-term values and opponent/next move indices."
+                ),
+                "short_term_lambda": field(
+                    "number", 0.8, "Decay of the short-term value's look-ahead per ply.", minimum=0, maximum=1
+                ),
+                "overwrite_short_term": field(
+                    "boolean", False, "Recompute them even where the data has them (V7)."
+                ),
+                "syzygy_paths": field(
+                    "array",
+                    [],
+                    "Directories of Syzygy tables (*.rtbw, *.rtbz); empty: off. The "
+                    "game result target is rescored from the tables' WDL value (docs/loader.md, "
+                    "'Tablebase rescoring'). Relative paths are resolved from the pipeline's "
+                    "directory; a directory that cannot be read stops the start.",
+                    items=field("string", min_length=1),
+                ),
                 **_gzip(),
                 "queue": _queue(256),
             },
@@ -221,26 +369,53 @@ def lcpipe_stage_types():
             [Port("frames", "frames")],
             {
                 "threads": _threads(0, "decoding chunks"),
-                "sampling_rate": field("number", 1.0, "Fraction of a game's positions emitted per visit.",
-                                       maximum=1, exclusive_minimum=0),
-                "positions_per_chunk": field("integer", 0, "Positions per visit instead of a rate (0: use the "
-                                             "rate).", minimum=0, maximum=MAX_ITEMS),
+                "sampling_rate": field(
+                    "number",
+                    1.0,
+                    "Fraction of a game's positions emitted per visit.",
+                    maximum=1,
+                    exclusive_minimum=0,
+                ),
+                "positions_per_chunk": field(
+                    "integer",
+                    0,
+                    "Positions per visit instead of a rate (0: use the rate).",
+                    minimum=0,
+                    maximum=MAX_ITEMS,
+                ),
                 "shuffle": field("boolean", True, "Pick positions at random; false: in game order."),
-                "cache_mb": field("number", 1024, "Memory for not-yet-used decoded positions (0: no cache).",
-                                  minimum=0, maximum=1_048_576, unit="MiB"),
+                "cache_mb": field(
+                    "number",
+                    1024,
+                    "Memory for not-yet-used decoded positions (0: no cache).",
+                    minimum=0,
+                    maximum=1_048_576,
+                    unit="MiB",
+                ),
                 "skip_marked": field("boolean", False, "Drop positions a rescorer marked for deletion."),
                 **_gzip(),
                 "surprise": group(
                     "Keep a position with probability min_keep + slope * (q_weight*|best_q - orig_q| + "
-                    "policy_weight*policy_kld), clamped to [0, 1].", {
-                        "min_keep": field("number", 1.0, "Keep probability of an unsurprising position (1: off).",
-                                          minimum=0, maximum=1),
-                        "slope": field("number", 0.0, "Added keep probability per unit of surprise.", minimum=0),
-                        "q_weight": field("number", 1.0, "Weight of the value surprise |best_q - orig_q|.",
-                                          minimum=0),
-                        "policy_weight": field("number", 0.0, "Weight of the policy surprise (policy_kld).",
-                                               minimum=0),
-                    }),
+                    "policy_weight*policy_kld), clamped to [0, 1].",
+                    {
+                        "min_keep": field(
+                            "number",
+                            1.0,
+                            "Keep probability of an unsurprising position (1: off).",
+                            minimum=0,
+                            maximum=1,
+                        ),
+                        "slope": field(
+                            "number", 0.0, "Added keep probability per unit of surprise.", minimum=0
+                        ),
+                        "q_weight": field(
+                            "number", 1.0, "Weight of the value surprise |best_q - orig_q|.", minimum=0
+                        ),
+                        "policy_weight": field(
+                            "number", 0.0, "Weight of the policy surprise (policy_kld).", minimum=0
+                        ),
+                    },
+                ),
                 "seed": _seed(),
                 "queue": _queue(256),
             },
@@ -253,8 +428,13 @@ def lcpipe_stage_types():
             [Port("frames", "frames")],
             {
                 "size": field("integer", 200000, "Slots (frames).", minimum=1, maximum=MAX_ITEMS),
-                "min_fill": field("number", 0.5, "Fraction of the slots filled before the first frame leaves.",
-                                  minimum=0, maximum=1),
+                "min_fill": field(
+                    "number",
+                    0.5,
+                    "Fraction of the slots filled before the first frame leaves.",
+                    minimum=0,
+                    maximum=1,
+                ),
                 "shuffle": field("boolean", True, "false: pass frames straight on."),
                 "seed": _seed(),
                 "queue": _queue(16384),

@@ -16,13 +16,25 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from lcpipe.model.config import model_defaults, normalize
-from lcpipe.model.heads import (AttentionPolicyHead, ClassicalPolicyHead, ConvPolicyHead, MovesLeftHead,
-                                ValueHead, attention_policy_embedding)
+from lcpipe.model.heads import (
+    AttentionPolicyHead,
+    ClassicalPolicyHead,
+    ConvPolicyHead,
+    MovesLeftHead,
+    ValueHead,
+    attention_policy_embedding,
+)
 from lcpipe.model.resnet import ResNetBody
 from lcpipe.model.transformer import TransformerBody
 
-DTYPES = {"float32": jnp.float32, "f32": jnp.float32, "bfloat16": jnp.bfloat16, "bf16": jnp.bfloat16,
-          "float16": jnp.float16, "f16": jnp.float16}
+DTYPES = {
+    "float32": jnp.float32,
+    "f32": jnp.float32,
+    "bfloat16": jnp.bfloat16,
+    "bf16": jnp.bfloat16,
+    "float16": jnp.float16,
+    "f16": jnp.float16,
+}
 
 __all__ = ["LC0Net", "build_model", "model_defaults", "normalize", "DTYPES"]
 
@@ -35,10 +47,18 @@ class LC0Net(nn.Module):
     def __call__(self, planes, train: bool = False):
         c = self.cfg
         act = c["activation"]
-        bn = dict(epsilon=c["bn_epsilon"], momentum=c["bn_momentum"], renorm=c["batch_renorm"],
-                  rmax=c["renorm_rmax"], dmax=c["renorm_dmax"], ghost=c["ghost_batch"])
+        bn = dict(
+            epsilon=c["bn_epsilon"],
+            momentum=c["bn_momentum"],
+            renorm=c["batch_renorm"],
+            rmax=c["renorm_rmax"],
+            dmax=c["renorm_dmax"],
+            ghost=c["ghost_batch"],
+        )
         if c["body"] == "resnet":
-            x = ResNetBody(c["filters"], c["blocks"], c["se_ratio"], act, bn, self.dtype, name="body")(planes, train)
+            x = ResNetBody(c["filters"], c["blocks"], c["se_ratio"], act, bn, self.dtype, name="body")(
+                planes, train
+            )
             width = c["filters"]
             ptype = c["policy_type"]
         else:
@@ -60,12 +80,20 @@ class LC0Net(nn.Module):
                 head = ClassicalPolicyHead(c["policy_channels"], act, bn, self.dtype, name=f"policy_{name}")
             out["policy"][name] = head(pol_x, train)
         for name in c["value_heads"]:
-            out["value"][name] = ValueHead(c["value_channels"], c["value_hidden"], act, bn,
-                                           name in c["value_error"], c["value_categorical"], self.dtype,
-                                           name=f"value_{name}")(x, train)
+            out["value"][name] = ValueHead(
+                c["value_channels"],
+                c["value_hidden"],
+                act,
+                bn,
+                name in c["value_error"],
+                c["value_categorical"],
+                self.dtype,
+                name=f"value_{name}",
+            )(x, train)
         if c["moves_left"]:
-            out["moves_left"] = MovesLeftHead(c["moves_left_channels"], c["moves_left_hidden"], act, bn, self.dtype,
-                                              name="moves_left")(x, train)
+            out["moves_left"] = MovesLeftHead(
+                c["moves_left_channels"], c["moves_left_hidden"], act, bn, self.dtype, name="moves_left"
+            )(x, train)
         return out
 
 

@@ -73,8 +73,9 @@ class ConvPolicyHead(nn.Module):
     @nn.compact
     def __call__(self, x, train: bool):
         h = ConvBN(self.filters, 3, self.act, self.bn, self.dtype, name="conv1")(x, train)
-        h = nn.Conv(80, (3, 3), padding="SAME", dtype=self.dtype, param_dtype=F32, kernel_init=glorot(),
-                    name="conv2")(h)
+        h = nn.Conv(
+            80, (3, 3), padding="SAME", dtype=self.dtype, param_dtype=F32, kernel_init=glorot(), name="conv2"
+        )(h)
         flat = nchw_flatten(h).astype(F32)
         return jnp.take(flat, jnp.asarray(conv_gather()), axis=1)
 

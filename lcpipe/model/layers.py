@@ -9,8 +9,9 @@ have stable names (scale, bias / batch_stats mean, var).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -198,7 +199,9 @@ class BatchNorm(nn.Module):
         y = (xs - mean) * inv
         if self.renorm:
             sigma = jnp.sqrt(ra_var.value + self.epsilon)
-            r = jax.lax.stop_gradient(jnp.clip(jnp.sqrt(var + self.epsilon) / sigma, 1.0 / self.rmax, self.rmax))
+            r = jax.lax.stop_gradient(
+                jnp.clip(jnp.sqrt(var + self.epsilon) / sigma, 1.0 / self.rmax, self.rmax)
+            )
             d = jax.lax.stop_gradient(jnp.clip((mean - ra_mean.value) / sigma, -self.dmax, self.dmax))
             y = y * r + d
         y = y.reshape(x32.shape)
@@ -222,8 +225,16 @@ class ConvBN(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool):
-        x = nn.Conv(self.features, (self.kernel, self.kernel), padding="SAME", use_bias=False,
-                    dtype=self.dtype, param_dtype=F32, kernel_init=glorot(), name="conv")(x)
+        x = nn.Conv(
+            self.features,
+            (self.kernel, self.kernel),
+            padding="SAME",
+            use_bias=False,
+            dtype=self.dtype,
+            param_dtype=F32,
+            kernel_init=glorot(),
+            name="conv",
+        )(x)
         x = BatchNorm(name="bn", **self.bn)(x, train)
         return activation(self.act)(x) if self.activate else x
 

@@ -62,5 +62,7 @@ class ResNetBody(nn.Module):
         x = ConvBN(self.filters, 3, self.act, self.bn, self.dtype, name="input")(x, train)
         se_hidden = self.filters // self.se_ratio if self.se_ratio else 0
         for i in range(self.blocks):
-            x = ResidualBlock(self.filters, se_hidden, self.act, self.bn, self.dtype, name=f"block_{i}")(x, train)
+            x = ResidualBlock(self.filters, se_hidden, self.act, self.bn, self.dtype, name=f"block_{i}")(
+                x, train
+            )
         return x

@@ -68,7 +68,8 @@ class EncoderLayer(nn.Module):
         logits = jnp.einsum("bqhd,bkhd->bhqk", q, k).astype(F32) / np.sqrt(depth)
         if self.smolgen is not None:
             logits = logits + Smolgen(self.heads, dtype=self.dtype, name="smolgen", **self.smolgen)(
-                x, shared_smolgen).astype(F32)
+                x, shared_smolgen
+            ).astype(F32)
         attn = jax.nn.softmax(logits, axis=-1).astype(self.dtype)
         o = jnp.einsum("bhqk,bkhd->bqhd", attn, v).reshape(b, 64, self.d_model)
         o = dense(self.d_model, "out", self.dtype, gain=self.beta)(o)
@@ -118,16 +119,40 @@ class TransformerBody(nn.Module):
         beta = float((8.0 * n) ** -0.25)
         act = c["activation"]
         ffn_act = act if c["ffn_activation"] == "default" else c["ffn_activation"]
-        x = Embedding(c["d_model"], c["embedding_dense"], c["embedding_dff"], act, ffn_act, alpha, beta,
-                      self.dtype, name="embedding")(planes)
+        x = Embedding(
+            c["d_model"],
+            c["embedding_dense"],
+            c["embedding_dff"],
+            act,
+            ffn_act,
+            alpha,
+            beta,
+            self.dtype,
+            name="embedding",
+        )(planes)
         smol = None
         shared = None
         if c["smolgen"]:
             smol_act = act if c["smolgen_activation"] == "default" else c["smolgen_activation"]
-            smol = dict(hidden_channels=c["smolgen_hidden_channels"], hidden_size=c["smolgen_hidden_size"],
-                        gen_size=c["smolgen_gen_size"], act=smol_act)
+            smol = dict(
+                hidden_channels=c["smolgen_hidden_channels"],
+                hidden_size=c["smolgen_hidden_size"],
+                gen_size=c["smolgen_gen_size"],
+                act=smol_act,
+            )
             shared = dense(64 * 64, "smolgen_w", self.dtype, use_bias=False)
         for i in range(n):
-            x = EncoderLayer(c["d_model"], c["heads"], c["dff"], ffn_act, alpha, beta, EMB_EPS, c["dropout"], smol,
-                             self.dtype, name=f"encoder_{i}")(x, shared, train)
+            x = EncoderLayer(
+                c["d_model"],
+                c["heads"],
+                c["dff"],
+                ffn_act,
+                alpha,
+                beta,
+                EMB_EPS,
+                c["dropout"],
+                smol,
+                self.dtype,
+                name=f"encoder_{i}",
+            )(x, shared, train)
         return x

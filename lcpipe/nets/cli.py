@@ -27,7 +27,9 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("import", help="turn an lc0 .pb.gz into a checkpoint to continue training from")
     p.add_argument("net", metavar="NET", help="lc0 network file")
-    p.add_argument("out", metavar="OUT", help="checkpoint directory to create (use as train.jax init_checkpoint)")
+    p.add_argument(
+        "out", metavar="OUT", help="checkpoint directory to create (use as train.jax init_checkpoint)"
+    )
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("describe", help="architecture, format flags, parameter count and layer encodings")
@@ -51,9 +53,13 @@ def cmd_describe(args) -> int:
     except (OSError, NetFileError) as e:
         return _err(f"{args.net}: {e}")
     if args.json:
-        out = {"min_version": list(net.min_version), "format": {k: net.fmt_name(k) for k in net.network_format},
-               "training": {k: v for k, v in net.training_params.items() if k != "_unknown"},
-               "architecture": architecture(net), "parameters": net.param_count()}
+        out = {
+            "min_version": list(net.min_version),
+            "format": {k: net.fmt_name(k) for k in net.network_format},
+            "training": {k: v for k, v in net.training_params.items() if k != "_unknown"},
+            "architecture": architecture(net),
+            "parameters": net.param_count(),
+        }
         print(json.dumps(out, indent=2))
         return EXIT_OK
     text = describe(net)
@@ -79,16 +85,29 @@ def cmd_import(args) -> int:
     from lcpipe.train.trainer import Trainer
 
     trainer = Trainer({"model": imp.model})
-    trainer.init_from_variables(imp.variables, step=imp.step)  # the checkpoint carries on lc0's training_steps
+    trainer.init_from_variables(
+        imp.variables, step=imp.step
+    )  # the checkpoint carries on lc0's training_steps
     trainer.save(str(out), wait=True)
     trainer.close()
-    (out / "lc0-import.json").write_text(json.dumps(
-        {"source": str(args.net), "training_steps": imp.step, "input_format": imp.input_format,
-         "model": imp.model, "notes": imp.notes}, indent=2))
+    (out / "lc0-import.json").write_text(
+        json.dumps(
+            {
+                "source": str(args.net),
+                "training_steps": imp.step,
+                "input_format": imp.input_format,
+                "model": imp.model,
+                "notes": imp.notes,
+            },
+            indent=2,
+        )
+    )
     for note in imp.notes:
         print(f"note: {note}")
-    print(f"imported {args.net} ({imp.model['body']}, {imp.step} training steps, input format "
-          f"{imp.input_format}) -> {out}")
+    print(
+        f"imported {args.net} ({imp.model['body']}, {imp.step} training steps, input format "
+        f"{imp.input_format}) -> {out}"
+    )
     return EXIT_OK
 
 

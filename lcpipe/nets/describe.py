@@ -31,11 +31,13 @@ def architecture(net: Lc0Net) -> dict:
     if "policy_heads" in w:
         ph = w["policy_heads"]
         info["policy_heads"] = [k for k in ("vanilla", "optimistic_st", "soft", "opponent") if k in ph] + [
-            e["key"] for e in ph.get("policy_head_map", [])]
+            e["key"] for e in ph.get("policy_head_map", [])
+        ]
     if "value_heads" in w:
         vh = w["value_heads"]
         info["value_heads"] = [k for k in ("winner", "q", "st") if k in vh] + [
-            e["key"] for e in vh.get("value_head_map", [])]
+            e["key"] for e in vh.get("value_head_map", [])
+        ]
     return info
 
 
@@ -45,15 +47,25 @@ def describe(net: Lc0Net) -> str:
     lines.append(f"magic 0x{net.magic:x}, min lc0 version {mv}")
     tp = net.training_params
     if tp:
-        lines.append("training: " + ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
-                                            for k, v in tp.items() if k != "_unknown"))
-    lines.append("format: " + ", ".join(f"{k}={net.fmt_name(k)}" for k in net.network_format if k != "_unknown"))
+        lines.append(
+            "training: "
+            + ", ".join(
+                f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in tp.items()
+                if k != "_unknown"
+            )
+        )
+    lines.append(
+        "format: " + ", ".join(f"{k}={net.fmt_name(k)}" for k in net.network_format if k != "_unknown")
+    )
     arch = architecture(net)
     lines.append("architecture: " + ", ".join(f"{k}={v}" for k, v in arch.items()))
     layers = list(net.iter_layers())
     encs = Counter(Enc.NAMES.get(layer.encoding, str(layer.encoding)) for _, layer in layers)
-    lines.append(f"parameters: {net.param_count():,} in {len(layers)} layers; encodings: "
-                 + ", ".join(f"{k} x{v}" for k, v in encs.items()))
+    lines.append(
+        f"parameters: {net.param_count():,} in {len(layers)} layers; encodings: "
+        + ", ".join(f"{k} x{v}" for k, v in encs.items())
+    )
     for path, layer in layers:
         enc = Enc.NAMES.get(layer.encoding, str(layer.encoding))
         dims = "x".join(map(str, layer.dims)) if layer.dims else "-"

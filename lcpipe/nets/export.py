@@ -55,7 +55,9 @@ def snapshot_to_net(snapshot: NetworkSnapshot, encoding: str | int = "linear16")
     return net, notes
 
 
-def export_snapshot(snapshot: NetworkSnapshot, path: str | os.PathLike, encoding: str | int = "linear16") -> Path:
+def export_snapshot(
+    snapshot: NetworkSnapshot, path: str | os.PathLike, encoding: str | int = "linear16"
+) -> Path:
     """Write a snapshot as an lc0 network file (gzip, atomic)."""
     net, _ = snapshot_to_net(snapshot, encoding)
     return net.write(path)

@@ -49,18 +49,23 @@ def exported_files(template: str, step: int, kind: str) -> list[str]:
 def _kind_of(template: str, path: str) -> str:
     """Which kind's file name this is (a raw template's glob also matches the -swa / -ema names)."""
     if "{kind" in template:
-        return next((k for k in KINDS if fnmatch.fnmatch(path, template_glob(template.replace("{kind}", k)))),
-                    "raw")
-    return next((k for k in ("swa", "ema") if fnmatch.fnmatch(path, template_glob(kind_template(template, k)))),
-                "raw")
+        return next(
+            (k for k in KINDS if fnmatch.fnmatch(path, template_glob(template.replace("{kind}", k)))), "raw"
+        )
+    return next(
+        (k for k in ("swa", "ema") if fnmatch.fnmatch(path, template_glob(kind_template(template, k)))), "raw"
+    )
 
 
 def prune(template: str, keep_last: int, kind: str = "raw") -> list[str]:
     """Delete all but the newest ``keep_last`` files of this kind matching the template."""
     if keep_last <= 0:
         return []
-    files = [f for f in glob.glob(template_glob(kind_template(template, kind)))
-             if f.endswith(".pb.gz") and os.path.isfile(f) and _kind_of(template, f) == kind]
+    files = [
+        f
+        for f in glob.glob(template_glob(kind_template(template, kind)))
+        if f.endswith(".pb.gz") and os.path.isfile(f) and _kind_of(template, f) == kind
+    ]
     files.sort(key=lambda f: (os.path.getmtime(f), f))
     doomed = files[:-keep_last]
     for f in doomed:
@@ -90,14 +95,17 @@ class ExportStage(Stage):
             if kinds and snap.kind not in kinds:
                 continue
             if cfg["input_format"]:
-                snap = NetworkSnapshot(snap.step, snap.model, snap.params, snap.kind, int(cfg["input_format"]),
-                                       snap.extra)
+                snap = NetworkSnapshot(
+                    snap.step, snap.model, snap.params, snap.kind, int(cfg["input_format"]), snap.extra
+                )
             existing = exported_files(template, snap.step, snap.kind)
             if existing:
                 # a restarted trainer hands over the network of the step it resumed at when that
                 # network was due: it may have been written before the crash. Written once; passed on.
                 ctx.info(f"step {snap.step} ({snap.kind}) already exported: {existing[0]}")
-                if not self._announce(ExportedNetwork(path=Path(existing[0]), step=snap.step, kind=snap.kind)):
+                if not self._announce(
+                    ExportedNetwork(path=Path(existing[0]), step=snap.step, kind=snap.kind)
+                ):
                     break
                 continue
             path = render_path(kind_template(template, snap.kind), snap.step, snap.kind)

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from lcpipe.nets.lc0net import Lc0Net, read_net
+from lcpipe.nets.lc0net import Lc0Net
 from lcpipe.nets.mapping import UnsupportedNetwork, from_lc0
 from lcpipe.types import NetworkSnapshot
 
@@ -29,8 +29,13 @@ class ImportedNet:
     notes: list[str] = field(default_factory=list)
 
     def snapshot(self) -> NetworkSnapshot:
-        return NetworkSnapshot(step=self.step, model=self.model, params=self.variables,
-                               input_format=self.input_format, extra={"imported": True, "notes": self.notes})
+        return NetworkSnapshot(
+            step=self.step,
+            model=self.model,
+            params=self.variables,
+            input_format=self.input_format,
+            extra={"imported": True, "notes": self.notes},
+        )
 
 
 def trainer_normalize(cfg: dict) -> dict:
@@ -52,6 +57,13 @@ def import_net(source: str | os.PathLike | Lc0Net) -> ImportedNet:
     try:
         model = trainer_normalize(cfg)
     except ValueError as e:
-        raise UnsupportedNetwork(f"the derived model configuration is not accepted by the trainer: {e}") from None
-    return ImportedNet(model=model, variables=variables, input_format=int(net.network_format.get("input", 1)),
-                       step=int(net.training_params.get("training_steps", 0)), notes=notes + more)
+        raise UnsupportedNetwork(
+            f"the derived model configuration is not accepted by the trainer: {e}"
+        ) from None
+    return ImportedNet(
+        model=model,
+        variables=variables,
+        input_format=int(net.network_format.get("input", 1)),
+        step=int(net.training_params.get("training_steps", 0)),
+        notes=notes + more,
+    )

@@ -12,7 +12,12 @@ import numpy as np
 
 from lcpipe.nets.schema import Enc
 
-ENCODINGS = {"linear16": Enc.LINEAR16, "float16": Enc.FLOAT16, "bfloat16": Enc.BFLOAT16, "float32": Enc.FLOAT32}
+ENCODINGS = {
+    "linear16": Enc.LINEAR16,
+    "float16": Enc.FLOAT16,
+    "bfloat16": Enc.BFLOAT16,
+    "float32": Enc.FLOAT32,
+}
 
 
 def encoding_number(name: str | int) -> int:
@@ -47,7 +52,9 @@ def decode_layer(layer: dict, default_encoding: int = Enc.LINEAR16) -> np.ndarra
     raise ValueError(f"unsupported layer encoding {enc}")
 
 
-def encode_layer(values: np.ndarray, encoding: int = Enc.LINEAR16, dims: tuple[int, ...] | None = None) -> dict:
+def encode_layer(
+    values: np.ndarray, encoding: int = Enc.LINEAR16, dims: tuple[int, ...] | None = None
+) -> dict:
     """A ``Layer`` dict holding ``values`` (flattened, C order)."""
     v = np.ascontiguousarray(values, dtype=np.float32).ravel()
     if not np.all(np.isfinite(v)):

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from lcpipe.fileio import atomic_write
-
 from lcpipe.nets import schema
 from lcpipe.nets.layers import decode_layer, encode_layer, encoding_number
 from lcpipe.nets.schema import MAGIC, Enc
@@ -64,7 +64,11 @@ def _wrap(message: str, value: dict, default_enc: int) -> dict:
         if spec.kind == "Layer":
             out[name] = _to_layer(v, default_enc)
         elif spec.kind in schema.MESSAGES:
-            out[name] = [_wrap(spec.kind, x, default_enc) for x in v] if spec.repeated else _wrap(spec.kind, v, default_enc)
+            out[name] = (
+                [_wrap(spec.kind, x, default_enc) for x in v]
+                if spec.repeated
+                else _wrap(spec.kind, v, default_enc)
+            )
         else:
             out[name] = v
     return out
@@ -86,7 +90,11 @@ def _unwrap(message: str, value: dict, encoding: int | None) -> dict:
         if spec.kind == "Layer":
             out[name] = v.to_dict(encoding) if isinstance(v, Layer) else v
         elif spec.kind in schema.MESSAGES:
-            out[name] = [_unwrap(spec.kind, x, encoding) for x in v] if spec.repeated else _unwrap(spec.kind, v, encoding)
+            out[name] = (
+                [_unwrap(spec.kind, x, encoding) for x in v]
+                if spec.repeated
+                else _unwrap(spec.kind, v, encoding)
+            )
         else:
             out[name] = v
     return out
@@ -108,7 +116,7 @@ class Lc0Net:
 
     # --- reading -------------------------------------------------------
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Lc0Net":
+    def from_bytes(cls, data: bytes) -> Lc0Net:
         try:
             msg = schema.decode("Net", data)
         except (ValueError, KeyError) as e:
@@ -135,7 +143,7 @@ class Lc0Net:
         )
 
     @classmethod
-    def read(cls, path: str | os.PathLike) -> "Lc0Net":
+    def read(cls, path: str | os.PathLike) -> Lc0Net:
         """Read a .pb.gz (or an uncompressed .pb) file."""
         raw = Path(path).read_bytes()
         if raw[:2] == b"\x1f\x8b":

@@ -30,7 +30,12 @@ from lcpipe.nets.schema import ACTIVATION, enum_value
 
 RULE50_PLANE = 109
 BN_EPS = 1e-5
-LC0_POLICY_HEADS = {"vanilla": "vanilla", "optimistic": "optimistic_st", "soft": "soft", "opponent": "opponent"}
+LC0_POLICY_HEADS = {
+    "vanilla": "vanilla",
+    "optimistic": "optimistic_st",
+    "soft": "soft",
+    "opponent": "opponent",
+}
 LC0_VALUE_HEADS = ("winner", "q", "st")
 
 
@@ -44,6 +49,7 @@ def rule50_factor(input_format: int) -> float:
 
 
 # --- small converters --------------------------------------------------------
+
 
 def _f32(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
@@ -110,8 +116,10 @@ def convbn_in(block: dict, kernel: int, what: str) -> tuple[dict, dict]:
         var = np.full(out_ch, 1.0 - BN_EPS, np.float32)
         scale = np.ones(out_ch, np.float32)
         beta = np.zeros(out_ch, np.float32)
-    params = {"conv": {"kernel": np.ascontiguousarray(w.transpose(2, 3, 1, 0))},
-              "bn": {"scale": _f32(scale), "bias": _f32(beta)}}
+    params = {
+        "conv": {"kernel": np.ascontiguousarray(w.transpose(2, 3, 1, 0))},
+        "bn": {"scale": _f32(scale), "bias": _f32(beta)},
+    }
     stats = {"bn": {"mean": _f32(mean), "var": _f32(var)}}
     return params, stats
 
@@ -144,12 +152,15 @@ def _act_name(number: int, default: str) -> str:
 
 # --- export: flax -> lc0 -----------------------------------------------------
 
+
 def network_format_of(cfg: dict, input_format: int) -> dict[str, int]:
     """Every NetworkFormat flag, derived from the model configuration."""
     act = cfg["activation"].lower()
     if act not in ("relu", "mish"):
         raise UnsupportedNetwork(f"lc0's default activation can be relu or mish, not {act!r}")
-    policy = {"conv": 2, "classical": 1, "attention": 3}[cfg["policy_type"] if cfg["body"] == "resnet" else "attention"]
+    policy = {"conv": 2, "classical": 1, "attention": 3}[
+        cfg["policy_type"] if cfg["body"] == "resnet" else "attention"
+    ]
     nf = {
         "input": int(input_format),
         "output": 2,  # our value heads are always WDL
@@ -216,14 +227,19 @@ def to_lc0(cfg: dict, variables: dict, input_format: int = 1) -> tuple[dict, dic
 
 def _resnet_out(cfg, params, stats, factor, notes) -> dict:
     body, bstats = params["body"], stats.get("body", {})
-    inp = {"conv": {"kernel": _scale_plane109(body["input"]["conv"]["kernel"], 2, 1.0 / factor)},
-           "bn": body["input"]["bn"]}
+    inp = {
+        "conv": {"kernel": _scale_plane109(body["input"]["conv"]["kernel"], 2, 1.0 / factor)},
+        "bn": body["input"]["bn"],
+    }
     w: dict[str, Any] = {"input": convbn_out(inp, bstats["input"]), "residual": []}
     for i in range(cfg["blocks"]):
         blk, bs = body[f"block_{i}"], bstats[f"block_{i}"]
         res = {"conv1": convbn_out(blk["conv1"], bs["conv1"]), "conv2": convbn_out(blk["conv2"], bs["conv2"])}
         if "se" in blk:
-            res["se"] = {**dense_out(blk["se"]["dense1"], "w1", "b1"), **dense_out(blk["se"]["dense2"], "w2", "b2")}
+            res["se"] = {
+                **dense_out(blk["se"]["dense1"], "w1", "b1"),
+                **dense_out(blk["se"]["dense2"], "w2", "b2"),
+            }
         w["residual"].append(res)
     pol, pst = params["policy_vanilla"], stats.get("policy_vanilla", {})
     ptype = cfg["policy_type"]
@@ -245,7 +261,9 @@ def _resnet_out(cfg, params, stats, factor, notes) -> dict:
         w["moves_left"] = convbn_out(ml["embedding"], mst["embedding"])
         w.update(dense_out(ml["dense1"], "ip1_mov_w", "ip1_mov_b"))
         w.update(dense_out(ml["dense2"], "ip2_mov_w", "ip2_mov_b"))
-    extra = [h for h in cfg["policy_heads"] if h != "vanilla"] + [h for h in cfg["value_heads"] if h != "winner"]
+    extra = [h for h in cfg["policy_heads"] if h != "vanilla"] + [
+        h for h in cfg["value_heads"] if h != "winner"
+    ]
     if extra:
         notes.append(f"a residual network file holds one policy and one value head: not exported {extra}")
     if cfg["value_error"] or cfg["value_categorical"]:
@@ -281,8 +299,12 @@ def _transformer_out(cfg, params, factor, notes) -> dict:
     enc = []
     for i in range(cfg["encoder_layers"]):
         e = body[f"encoder_{i}"]
-        mha = {**dense_out(e["q"], "q_w", "q_b"), **dense_out(e["k"], "k_w", "k_b"),
-               **dense_out(e["v"], "v_w", "v_b"), **dense_out(e["out"], "dense_w", "dense_b")}
+        mha = {
+            **dense_out(e["q"], "q_w", "q_b"),
+            **dense_out(e["k"], "k_w", "k_b"),
+            **dense_out(e["v"], "v_w", "v_b"),
+            **dense_out(e["out"], "dense_w", "dense_b"),
+        }
         if "smolgen" in e:
             s = e["smolgen"]
             mha["smolgen"] = {
@@ -292,8 +314,14 @@ def _transformer_out(cfg, params, factor, notes) -> dict:
                 **dense_out(s["dense2"], "dense2_w", "dense2_b"),
                 **ln_out(s["ln2"], "ln2_gammas", "ln2_betas"),
             }
-        enc.append({"mha": mha, **ln_out(e["ln1"], "ln1_gammas", "ln1_betas"), "ffn": _ffn_out(e),
-                    **ln_out(e["ln2"], "ln2_gammas", "ln2_betas")})
+        enc.append(
+            {
+                "mha": mha,
+                **ln_out(e["ln1"], "ln1_gammas", "ln1_betas"),
+                "ffn": _ffn_out(e),
+                **ln_out(e["ln2"], "ln2_gammas", "ln2_betas"),
+            }
+        )
     w["encoder"] = enc
     w["headcount"] = int(cfg["heads"])
     if cfg["smolgen"]:
@@ -311,8 +339,11 @@ def _transformer_out(cfg, params, factor, notes) -> dict:
     vheads: dict[str, Any] = {}
     for name in cfg["value_heads"]:
         v = params[f"value_{name}"]
-        vh = {**dense_out(v["embedding"], "ip_val_w", "ip_val_b"), **dense_out(v["dense1"], "ip1_val_w", "ip1_val_b"),
-              **dense_out(v["dense2"], "ip2_val_w", "ip2_val_b")}
+        vh = {
+            **dense_out(v["embedding"], "ip_val_w", "ip_val_b"),
+            **dense_out(v["dense1"], "ip1_val_w", "ip1_val_b"),
+            **dense_out(v["dense2"], "ip2_val_w", "ip2_val_b"),
+        }
         if "error" in v:
             vh.update(dense_out(v["error"], "ip_val_err_w", "ip_val_err_b"))
         if "categorical" in v:
@@ -329,6 +360,7 @@ def _transformer_out(cfg, params, factor, notes) -> dict:
 
 # --- import: lc0 -> flax -----------------------------------------------------
 
+
 def from_lc0(net: Lc0Net) -> tuple[dict, dict, list[str]]:
     """(model config, {"params", "batch_stats"}, notes) for an (upgraded) lc0 net."""
     nf = net.network_format
@@ -344,7 +376,9 @@ def _activation(nf: dict) -> str:
     return "mish" if nf.get("default_activation", 0) == 1 else "relu"
 
 
-def _value_head_in(w1: Layer, b1: Layer, w2: Layer, b2: Layer, wdl: bool, notes: list[str]) -> tuple[dict, dict]:
+def _value_head_in(
+    w1: Layer, b1: Layer, w2: Layer, b2: Layer, wdl: bool, notes: list[str]
+) -> tuple[dict, dict]:
     d1 = dense_in(w1, b1)
     if wdl:
         return d1, dense_in(w2, b2)
@@ -379,9 +413,16 @@ def _resnet_in(net: Lc0Net) -> tuple[dict, dict, list[str]]:
         if filters % hidden:
             raise UnsupportedNetwork(f"SE width {hidden} does not divide the {filters} filters")
         se_ratio = filters // hidden
-    cfg: dict[str, Any] = {"body": "resnet", "activation": _activation(nf), "filters": filters,
-                           "blocks": len(blocks), "se_ratio": se_ratio, "bn_epsilon": BN_EPS,
-                           "policy_heads": ["vanilla"], "value_heads": ["winner"]}
+    cfg: dict[str, Any] = {
+        "body": "resnet",
+        "activation": _activation(nf),
+        "filters": filters,
+        "blocks": len(blocks),
+        "se_ratio": se_ratio,
+        "bn_epsilon": BN_EPS,
+        "policy_heads": ["vanilla"],
+        "value_heads": ["winner"],
+    }
     params: dict[str, Any] = {"body": {}}
     stats: dict[str, Any] = {"body": {}}
     p, s = convbn_in(inp, 3, "input")
@@ -430,8 +471,9 @@ def _resnet_in(net: Lc0Net) -> tuple[dict, dict, list[str]]:
     vp["embedding"], vs["embedding"] = convbn_in(w["value"], 1, "value")
     cfg["value_channels"] = vp["embedding"]["conv"]["kernel"].shape[-1]
     cfg["value_hidden"] = w["ip1_val_b"].size
-    vp["dense1"], vp["dense2"] = _value_head_in(w["ip1_val_w"], w["ip1_val_b"], w["ip2_val_w"], w["ip2_val_b"],
-                                                nf.get("value", 1) == 2, notes)
+    vp["dense1"], vp["dense2"] = _value_head_in(
+        w["ip1_val_w"], w["ip1_val_b"], w["ip2_val_w"], w["ip2_val_b"], nf.get("value", 1) == 2, notes
+    )
     params["value_winner"], stats["value_winner"] = vp, vs
     # moves left
     cfg["moves_left"] = nf.get("moves_left", 0) == 1 and "moves_left" in w
@@ -460,13 +502,18 @@ def _attention_policy_in(head: dict, cfg: dict) -> dict:
     pd = head["ip2_pol_b"].size
     if cfg.setdefault("policy_d_model", pd) != pd:
         raise UnsupportedNetwork("policy heads of different widths")
-    return {"wq": dense_in(head["ip2_pol_w"], head["ip2_pol_b"]),
-            "wk": dense_in(head["ip3_pol_w"], head["ip3_pol_b"]),
-            "promotion": np.ascontiguousarray(head["ip4_pol_w"].values.reshape(4, pd).T)}
+    return {
+        "wq": dense_in(head["ip2_pol_w"], head["ip2_pol_b"]),
+        "wk": dense_in(head["ip3_pol_w"], head["ip3_pol_b"]),
+        "promotion": np.ascontiguousarray(head["ip4_pol_w"].values.reshape(4, pd).T),
+    }
 
 
 def _ffn_in(f: dict) -> dict:
-    return {"ffn_dense1": dense_in(f["dense1_w"], f["dense1_b"]), "ffn_dense2": dense_in(f["dense2_w"], f["dense2_b"])}
+    return {
+        "ffn_dense1": dense_in(f["dense1_w"], f["dense1_b"]),
+        "ffn_dense2": dense_in(f["dense2_w"], f["dense2_b"]),
+    }
 
 
 def _transformer_in(net: Lc0Net) -> tuple[dict, dict, list[str]]:
@@ -477,7 +524,8 @@ def _transformer_in(net: Lc0Net) -> tuple[dict, dict, list[str]]:
     if nf.get("input_embedding", 0) != 2:
         raise UnsupportedNetwork(
             f"attention body with input embedding {net.fmt_name('input_embedding')}: only PE_DENSE "
-            "(dense positional preprocessing) is supported; PE_MAP nets need the fixed positional map")
+            "(dense positional preprocessing) is supported; PE_MAP nets need the fixed positional map"
+        )
     for k in ("ip_emb_preproc_w", "ip_emb_w", "ip_emb_ln_gammas", "ip_emb_ffn", "ip_emb_ffn_ln_gammas"):
         if k not in w:
             raise UnsupportedNetwork(f"attention body without {k}")
@@ -502,11 +550,17 @@ def _transformer_in(net: Lc0Net) -> tuple[dict, dict, list[str]]:
             raise UnsupportedNetwork("relative position encodings (rpe_q/k/v) are not supported")
     act = _activation(nf)
     cfg: dict[str, Any] = {
-        "body": "transformer", "activation": act, "d_model": d_model,
+        "body": "transformer",
+        "activation": act,
+        "d_model": d_model,
         "embedding_dense": w["ip_emb_preproc_b"].size // 64,
-        "embedding_dff": w["ip_emb_ffn"]["dense1_b"].size, "encoder_layers": len(enc), "heads": heads,
-        "dff": enc[0]["ffn"]["dense1_b"].size, "ffn_activation": _act_name(nf.get("ffn_activation", 0), "default"),
-        "smolgen": smolgen, "dropout": 0.0,
+        "embedding_dff": w["ip_emb_ffn"]["dense1_b"].size,
+        "encoder_layers": len(enc),
+        "heads": heads,
+        "dff": enc[0]["ffn"]["dense1_b"].size,
+        "ffn_activation": _act_name(nf.get("ffn_activation", 0), "default"),
+        "smolgen": smolgen,
+        "dropout": 0.0,
     }
     if smolgen:
         sg = enc[0]["mha"]["smolgen"]
@@ -532,10 +586,15 @@ def _transformer_in(net: Lc0Net) -> tuple[dict, dict, list[str]]:
     body: dict[str, Any] = {"embedding": emb}
     for i, e in enumerate(enc):
         m = e["mha"]
-        layer = {"q": dense_in(m["q_w"], m["q_b"]), "k": dense_in(m["k_w"], m["k_b"]),
-                 "v": dense_in(m["v_w"], m["v_b"]), "out": dense_in(m["dense_w"], m["dense_b"]),
-                 "ln1": ln_in(e.get("ln1_gammas"), e.get("ln1_betas"), f"encoder {i} ln1"),
-                 "ln2": ln_in(e.get("ln2_gammas"), e.get("ln2_betas"), f"encoder {i} ln2"), **_ffn_in(e["ffn"])}
+        layer = {
+            "q": dense_in(m["q_w"], m["q_b"]),
+            "k": dense_in(m["k_w"], m["k_b"]),
+            "v": dense_in(m["v_w"], m["v_b"]),
+            "out": dense_in(m["dense_w"], m["dense_b"]),
+            "ln1": ln_in(e.get("ln1_gammas"), e.get("ln1_betas"), f"encoder {i} ln1"),
+            "ln2": ln_in(e.get("ln2_gammas"), e.get("ln2_betas"), f"encoder {i} ln2"),
+            **_ffn_in(e["ffn"]),
+        }
         if smolgen:
             sg = m["smolgen"]
             layer["smolgen"] = {
@@ -574,7 +633,8 @@ def _transformer_in(net: Lc0Net) -> tuple[dict, dict, list[str]]:
                 if own is not None and own.size and not np.array_equal(own.values, shared.values):
                     raise UnsupportedNetwork(
                         f"policy head {name!r} has its own embedding (PolicyHead.{key}); the trainer's "
-                        "attention policy heads share one embedding (policy_heads.ip_pol_w/b)")
+                        "attention policy heads share one embedding (policy_heads.ip_pol_w/b)"
+                    )
         params[f"policy_{name}"] = _attention_policy_in(head, cfg)
     cfg["policy_heads"] = list(pol_heads)
     # value heads
@@ -589,8 +649,9 @@ def _transformer_in(net: Lc0Net) -> tuple[dict, dict, list[str]]:
             if k not in head:
                 raise UnsupportedNetwork(f"value head {name!r} without {k}")
         vp: dict[str, Any] = {"embedding": dense_in(head["ip_val_w"], head["ip_val_b"])}
-        vp["dense1"], vp["dense2"] = _value_head_in(head["ip1_val_w"], head["ip1_val_b"], head["ip2_val_w"],
-                                                    head["ip2_val_b"], wdl, notes)
+        vp["dense1"], vp["dense2"] = _value_head_in(
+            head["ip1_val_w"], head["ip1_val_b"], head["ip2_val_w"], head["ip2_val_b"], wdl, notes
+        )
         for key, val in (("value_channels", head["ip_val_b"].size), ("value_hidden", head["ip1_val_b"].size)):
             if cfg.setdefault(key, val) != val:
                 raise UnsupportedNetwork("value heads of different widths")
@@ -605,9 +666,11 @@ def _transformer_in(net: Lc0Net) -> tuple[dict, dict, list[str]]:
     cfg["value_error"] = errors
     cfg["moves_left"] = nf.get("moves_left", 0) == 1 and "ip_mov_w" in w
     if cfg["moves_left"]:
-        params["moves_left"] = {"embedding": dense_in(w["ip_mov_w"], w["ip_mov_b"]),
-                                "dense1": dense_in(w["ip1_mov_w"], w["ip1_mov_b"]),
-                                "dense2": dense_in(w["ip2_mov_w"], w["ip2_mov_b"])}
+        params["moves_left"] = {
+            "embedding": dense_in(w["ip_mov_w"], w["ip_mov_b"]),
+            "dense1": dense_in(w["ip1_mov_w"], w["ip1_mov_b"]),
+            "dense2": dense_in(w["ip2_mov_w"], w["ip2_mov_b"]),
+        }
         cfg["moves_left_channels"] = w["ip_mov_b"].size
         cfg["moves_left_hidden"] = w["ip1_mov_b"].size
     return cfg, {"params": params}, notes

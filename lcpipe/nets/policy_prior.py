@@ -24,7 +24,9 @@ def fast_exp(x: np.ndarray) -> np.ndarray:
     return (bits & 0xFFFFFFFF).astype(np.uint32).view(np.float32)
 
 
-def prior(logits: np.ndarray, legal: np.ndarray, temperature: float = 1.0, engine_exp: bool = True) -> np.ndarray:
+def prior(
+    logits: np.ndarray, legal: np.ndarray, temperature: float = 1.0, engine_exp: bool = True
+) -> np.ndarray:
     """Softmax of ``logits`` over ``legal`` moves (0 elsewhere), float64."""
     lg = np.asarray(logits, np.float32) / np.float32(temperature)
     mx = np.where(legal, lg, -np.inf).max(axis=-1, keepdims=True)
@@ -34,8 +36,9 @@ def prior(logits: np.ndarray, legal: np.ndarray, temperature: float = 1.0, engin
     return ex / ex.sum(axis=-1, keepdims=True)
 
 
-def policy_kld(probabilities: np.ndarray, logits: np.ndarray, temperature: float = 1.0,
-               engine_exp: bool = True) -> np.ndarray:
+def policy_kld(
+    probabilities: np.ndarray, logits: np.ndarray, temperature: float = 1.0, engine_exp: bool = True
+) -> np.ndarray:
     """KL(visits || prior) per frame, as lc0 records it in ``policy_kld``."""
     p = np.asarray(probabilities, np.float64)
     legal = p >= 0

@@ -99,7 +99,9 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def forward_classic(net: Lc0Net, planes: np.ndarray, conv_policy_map: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def forward_classic(
+    net: Lc0Net, planes: np.ndarray, conv_policy_map: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Evaluate a classic residual network on engine planes f32 [B, 112, 8, 8].
 
     Returns ``wdl`` [B,3] (or ``q`` only for classical value heads), ``q``,

@@ -52,8 +52,15 @@ MESSAGES: dict[str, list[F]] = {
     "SEunit": _layers(("w1", 1), ("b1", 2), ("w2", 3), ("b2", 4)),
     "Residual": [F("conv1", 1, "ConvBlock"), F("conv2", 2, "ConvBlock"), F("se", 3, "SEunit")],
     "Smolgen": _layers(
-        ("compress", 1), ("dense1_w", 2), ("dense1_b", 3), ("ln1_gammas", 4), ("ln1_betas", 5),
-        ("dense2_w", 6), ("dense2_b", 7), ("ln2_gammas", 8), ("ln2_betas", 9),
+        ("compress", 1),
+        ("dense1_w", 2),
+        ("dense1_b", 3),
+        ("ln1_gammas", 4),
+        ("ln1_betas", 5),
+        ("dense2_w", 6),
+        ("dense2_b", 7),
+        ("ln2_gammas", 8),
+        ("ln2_betas", 9),
     ),
     "MHA": _layers(
         ("q_w", 1), ("q_b", 2), ("k_w", 3), ("k_b", 4), ("v_w", 5), ("v_b", 6), ("dense_w", 7), ("dense_b", 8)
@@ -70,8 +77,13 @@ MESSAGES: dict[str, list[F]] = {
         F("ln2_betas", 6, "Layer"),
     ],
     "PolicyHead": _layers(
-        ("ip_pol_w", 1), ("ip_pol_b", 2), ("ip2_pol_w", 3), ("ip2_pol_b", 4), ("ip3_pol_w", 5),
-        ("ip3_pol_b", 6), ("ip4_pol_w", 7),
+        ("ip_pol_w", 1),
+        ("ip_pol_b", 2),
+        ("ip2_pol_w", 3),
+        ("ip2_pol_b", 4),
+        ("ip3_pol_w", 5),
+        ("ip3_pol_b", 6),
+        ("ip4_pol_w", 7),
     )
     + [
         F("pol_encoder", 8, "EncoderLayer", repeated=True),
@@ -80,8 +92,16 @@ MESSAGES: dict[str, list[F]] = {
         F("policy", 11, "ConvBlock"),
     ],
     "ValueHead": _layers(
-        ("ip_val_w", 1), ("ip_val_b", 2), ("ip1_val_w", 3), ("ip1_val_b", 4), ("ip2_val_w", 5),
-        ("ip2_val_b", 6), ("ip_val_err_w", 7), ("ip_val_err_b", 8), ("ip_val_cat_w", 9), ("ip_val_cat_b", 10),
+        ("ip_val_w", 1),
+        ("ip_val_b", 2),
+        ("ip1_val_w", 3),
+        ("ip1_val_b", 4),
+        ("ip2_val_w", 5),
+        ("ip2_val_b", 6),
+        ("ip_val_err_w", 7),
+        ("ip_val_err_b", 8),
+        ("ip_val_cat_w", 9),
+        ("ip_val_cat_b", 10),
     )
     + [F("value", 11, "ConvBlock")],
     "PolicyHeadMap": [F("key", 1, "string"), F("value", 2, "PolicyHead")],
@@ -202,6 +222,7 @@ _BY_NAME = {m: {f.name: f for f in fs} for m, fs in MESSAGES.items()}
 
 # --- enums (NetworkFormat and Layer), values from net.proto ----------------
 
+
 class Enc:
     """Weights.Layer.Encoding."""
 
@@ -213,26 +234,57 @@ class Enc:
     NAMES = {0: "UNKNOWN", 1: "LINEAR16", 2: "FLOAT16", 3: "BFLOAT16", 4: "FLOAT32"}
 
 
-INPUT_FORMATS = {0: "UNKNOWN", 1: "CLASSICAL_112_PLANE", 2: "112_WITH_CASTLING_PLANE",
-                 3: "112_WITH_CANONICALIZATION", 4: "112_WITH_CANONICALIZATION_HECTOPLIES",
-                 132: "112_WITH_CANONICALIZATION_HECTOPLIES_ARMAGEDDON",
-                 5: "112_WITH_CANONICALIZATION_V2", 133: "112_WITH_CANONICALIZATION_V2_ARMAGEDDON"}
+INPUT_FORMATS = {
+    0: "UNKNOWN",
+    1: "CLASSICAL_112_PLANE",
+    2: "112_WITH_CASTLING_PLANE",
+    3: "112_WITH_CANONICALIZATION",
+    4: "112_WITH_CANONICALIZATION_HECTOPLIES",
+    132: "112_WITH_CANONICALIZATION_HECTOPLIES_ARMAGEDDON",
+    5: "112_WITH_CANONICALIZATION_V2",
+    133: "112_WITH_CANONICALIZATION_V2_ARMAGEDDON",
+}
 OUTPUT = {0: "UNKNOWN", 1: "CLASSICAL", 2: "WDL"}
-NETWORK = {0: "UNKNOWN", 1: "CLASSICAL", 2: "SE", 3: "CLASSICAL_WITH_HEADFORMAT", 4: "SE_WITH_HEADFORMAT",
-           5: "ONNX", 6: "ATTENTIONBODY_WITH_HEADFORMAT", 7: "ATTENTIONBODY_WITH_MULTIHEADFORMAT",
-           134: "AB_LEGACY_WITH_MULTIHEADFORMAT"}
+NETWORK = {
+    0: "UNKNOWN",
+    1: "CLASSICAL",
+    2: "SE",
+    3: "CLASSICAL_WITH_HEADFORMAT",
+    4: "SE_WITH_HEADFORMAT",
+    5: "ONNX",
+    6: "ATTENTIONBODY_WITH_HEADFORMAT",
+    7: "ATTENTIONBODY_WITH_MULTIHEADFORMAT",
+    134: "AB_LEGACY_WITH_MULTIHEADFORMAT",
+}
 POLICY = {0: "UNKNOWN", 1: "CLASSICAL", 2: "CONVOLUTION", 3: "ATTENTION"}
 VALUE = {0: "UNKNOWN", 1: "CLASSICAL", 2: "WDL", 3: "PARAM"}
 MOVES_LEFT = {0: "NONE", 1: "V1"}
 DEFAULT_ACTIVATION = {0: "RELU", 1: "MISH"}
-ACTIVATION = {0: "DEFAULT", 1: "MISH", 2: "RELU", 3: "NONE", 4: "TANH", 5: "SIGMOID", 6: "SELU",
-              7: "SWISH", 8: "RELU_2", 9: "SOFTMAX"}
+ACTIVATION = {
+    0: "DEFAULT",
+    1: "MISH",
+    2: "RELU",
+    3: "NONE",
+    4: "TANH",
+    5: "SIGMOID",
+    6: "SELU",
+    7: "SWISH",
+    8: "RELU_2",
+    9: "SOFTMAX",
+}
 INPUT_EMBEDDING = {0: "NONE", 1: "PE_MAP", 2: "PE_DENSE"}
 
 ENUMS_OF_FORMAT = {
-    "input": INPUT_FORMATS, "output": OUTPUT, "network": NETWORK, "policy": POLICY, "value": VALUE,
-    "moves_left": MOVES_LEFT, "default_activation": DEFAULT_ACTIVATION, "smolgen_activation": ACTIVATION,
-    "ffn_activation": ACTIVATION, "input_embedding": INPUT_EMBEDDING,
+    "input": INPUT_FORMATS,
+    "output": OUTPUT,
+    "network": NETWORK,
+    "policy": POLICY,
+    "value": VALUE,
+    "moves_left": MOVES_LEFT,
+    "default_activation": DEFAULT_ACTIVATION,
+    "smolgen_activation": ACTIVATION,
+    "ffn_activation": ACTIVATION,
+    "input_embedding": INPUT_EMBEDDING,
 }
 
 
@@ -246,6 +298,7 @@ def enum_value(table: dict[int, str], name: str) -> int:
 
 # --- generic codec ---------------------------------------------------------
 
+
 def decode(message: str, buf: bytes | memoryview) -> dict:
     """Decode ``buf`` as ``message`` into a dict (Layer params stay bytes)."""
     fields = _BY_NUMBER[message]
@@ -253,9 +306,16 @@ def decode(message: str, buf: bytes | memoryview) -> dict:
     for number, wire_type, raw in wire.iter_fields(buf):
         spec = fields.get(number)
         if spec is None:
-            out.setdefault("_unknown", []).append((number, wire_type, bytes(raw) if isinstance(raw, memoryview) else raw))
+            out.setdefault("_unknown", []).append(
+                (number, wire_type, bytes(raw) if isinstance(raw, memoryview) else raw)
+            )
             continue
-        if spec.repeated and spec.kind in SCALARS and wire_type == wire.LEN and spec.kind not in ("string", "bytes"):
+        if (
+            spec.repeated
+            and spec.kind in SCALARS
+            and wire_type == wire.LEN
+            and spec.kind not in ("string", "bytes")
+        ):
             values = wire.unpack_varints(raw)  # packed encoding
             out.setdefault(spec.name, []).extend(values)
             continue

@@ -10,7 +10,7 @@ a file survives a decode/encode round trip even when our schema lags lc0's.
 from __future__ import annotations
 
 import struct
-from typing import Iterator
+from collections.abc import Iterator
 
 # Wire types (the low 3 bits of a field key).
 VARINT = 0

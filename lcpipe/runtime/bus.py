@@ -12,8 +12,9 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass
@@ -71,8 +72,13 @@ class EventBus:
         self._lock = threading.Lock()
         self.latest_metrics: dict[str, dict[str, Any]] = {}
 
-    def subscribe(self, callback: Callable[[Event], None], kinds: set[str] | None = None,
-                  capacity: int = 10000, replay: bool = True) -> Subscription:
+    def subscribe(
+        self,
+        callback: Callable[[Event], None],
+        kinds: set[str] | None = None,
+        capacity: int = 10000,
+        replay: bool = True,
+    ) -> Subscription:
         """Call ``callback`` for each event (of ``kinds``), in its own thread.
 
         With ``replay``, first for the remembered past events.

@@ -19,8 +19,11 @@ def attach_reporter(bus: EventBus, quiet: bool = False, stream=None) -> None:
             print(f"[{event.stage}] {data.get('message', '')}", file=out, flush=True)
         elif event.kind == "pipeline" and not quiet:
             if data.get("event") == "started":
-                print(f"pipeline {data.get('pipeline')!r} started: {len(data.get('stages', []))} segments",
-                      file=out, flush=True)
+                print(
+                    f"pipeline {data.get('pipeline')!r} started: {len(data.get('stages', []))} segments",
+                    file=out,
+                    flush=True,
+                )
             elif data.get("event") == "stopping":
                 print(f"stopping: {data.get('reason')}", file=out, flush=True)
 

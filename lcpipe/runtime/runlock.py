@@ -40,8 +40,10 @@ class RunLocked(Exception):
     def __init__(self, directory: Path, pid: int | None):
         self.directory, self.pid = directory, pid
         holder = f"process {pid}" if pid else "another process"
-        super().__init__(f"run directory {directory} is in use by {holder} (its lock file: "
-                         f"{directory / LOCK_NAME}); stop that run first or give this one other directories")
+        super().__init__(
+            f"run directory {directory} is in use by {holder} (its lock file: "
+            f"{directory / LOCK_NAME}); stop that run first or give this one other directories"
+        )
 
 
 def _setting(config: dict, dotted: str):
@@ -86,7 +88,7 @@ class RunLock:
     directories: list[Path]
     _fds: list[int] = field(default_factory=list)
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         try:
             for directory in self.directories:
                 self._fds.append(_lock_one(directory))
@@ -100,7 +102,7 @@ class RunLock:
             os.close(fd)  # closing the descriptor drops the flock
         self._fds.clear()
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

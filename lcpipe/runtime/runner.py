@@ -25,14 +25,13 @@ import networkx as nx
 
 from lcpipe.compiler.compile import Link
 from lcpipe.compiler.plan import Plan, Segment, describe_plan
+from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
 from lcpipe.registry import load_factory, load_prepare
 from lcpipe.runtime.bus import EventBus
 from lcpipe.runtime.channels import LatestChannel, StreamChannel
 from lcpipe.runtime.stage import InputPort, OutputPort, PauseGate, StageContext, StageFailed
 
 log = logging.getLogger("lcpipe.runtime")
-
-from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
 
 
 @dataclass
@@ -53,7 +52,7 @@ class StopBound:
     limit: float
 
     @staticmethod
-    def parse(text: str) -> "StopBound":
+    def parse(text: str) -> StopBound:
         key, sep, value = text.partition("=")
         if not sep:
             raise ValueError(f"--stop-after {text!r}: expected NAME=COUNT, e.g. networks=1 or seconds=60")
@@ -78,8 +77,10 @@ def check_stop_bounds(pipeline, bounds: list[StopBound]) -> None:
     valid = stop_targets(pipeline)
     for bound in bounds:
         if bound.target not in valid and bound.target.rstrip("s") not in valid:
-            raise ValueError(f"--stop-after {bound.target}={bound.limit:g}: nothing in this pipeline produces "
-                             f"{bound.target!r}; valid: {', '.join(valid)}")
+            raise ValueError(
+                f"--stop-after {bound.target}={bound.limit:g}: nothing in this pipeline produces "
+                f"{bound.target!r}; valid: {', '.join(valid)}"
+            )
 
 
 @dataclass
@@ -105,8 +106,14 @@ class _Worker:
 
 
 class Runtime:
-    def __init__(self, plan: Plan, stop_after: list[StopBound] | None = None, bus: EventBus | None = None,
-                 grace: float = 30.0, debug: bool = False):
+    def __init__(
+        self,
+        plan: Plan,
+        stop_after: list[StopBound] | None = None,
+        bus: EventBus | None = None,
+        grace: float = 30.0,
+        debug: bool = False,
+    ):
         self.plan = plan
         self.pipeline = plan.pipeline
         self.bus = bus or EventBus()
@@ -142,8 +149,11 @@ class Runtime:
                 queue = g.nodes[dst].get("queue") or {}
                 per_port = (queue.get("ports") or {}).get(port, {})
                 self._channels[(dst, port)] = StreamChannel(
-                    label, capacity=per_port.get("capacity", queue.get("capacity", default_cap)),
-                    overflow=per_port.get("overflow", queue.get("overflow", "block")), writers=len(links))
+                    label,
+                    capacity=per_port.get("capacity", queue.get("capacity", default_cap)),
+                    overflow=per_port.get("overflow", queue.get("overflow", "block")),
+                    writers=len(links),
+                )
 
     def _on_put(self, stage: str, port_type: str):
         def count(port: str, item: Any) -> None:
@@ -151,10 +161,17 @@ class Runtime:
                 for key in (f"{stage}.{port}", port_type):
                     self._counts[key] = self._counts.get(key, 0) + 1
             if port_type == "network":  # any exporter's network file, announced to clients and sinks
-                self.bus.publish("network", stage, {"path": str(getattr(item, "path", "")),
-                                                    "step": getattr(item, "step", None),
-                                                    "kind": getattr(item, "kind", "")})
+                self.bus.publish(
+                    "network",
+                    stage,
+                    {
+                        "path": str(getattr(item, "path", "")),
+                        "step": getattr(item, "step", None),
+                        "kind": getattr(item, "kind", ""),
+                    },
+                )
             self._check_bounds()
+
         return count
 
     def _summaries(self) -> dict[str, list[str]]:
@@ -219,8 +236,12 @@ class Runtime:
         if "." in target:
             producers = {target.split(".", 1)[0]}
         else:
-            producers = {n for n in g.nodes for p in g.nodes[n]["stage_type"].outputs
-                         if p.type in (target, target.rstrip("s"))}
+            producers = {
+                n
+                for n in g.nodes
+                for p in g.nodes[n]["stage_type"].outputs
+                if p.type in (target, target.rstrip("s"))
+            }
         stages = set(producers)
         for name in producers:
             if name in g:
@@ -233,25 +254,37 @@ class Runtime:
         outputs: dict[str, OutputPort] = {}
         for stage in seg.stages:
             st = g.nodes[stage]["stage_type"]
-            key = (lambda port: f"{stage}.{port}") if seg.native else (lambda port: port)
+            key = (lambda port, stage=stage: f"{stage}.{port}") if seg.native else (lambda port: port)
             for port in st.inputs:
                 if seg.native and any(l.dst == stage and l.dst_port == port.name for l in seg.internal):
                     continue
-                inputs[key(port.name)] = InputPort(port.name, self._channels.get((stage, port.name)), worker.stop,
-                                                     self._gates[seg.name])
+                inputs[key(port.name)] = InputPort(
+                    port.name, self._channels.get((stage, port.name)), worker.stop, self._gates[seg.name]
+                )
             for port in st.outputs:
                 if seg.native and any(l.src == stage and l.src_port == port.name for l in seg.internal):
                     continue
-                chans = [self._channels[(l.dst, l.dst_port)] for l in seg.outputs
-                         if l.src == stage and l.src_port == port.name]
-                outputs[key(port.name)] = OutputPort(port.name, chans, worker.stop, self._on_put(stage, port.type),
-                                                     self._gates[seg.name])
+                chans = [
+                    self._channels[(l.dst, l.dst_port)]
+                    for l in seg.outputs
+                    if l.src == stage and l.src_port == port.name
+                ]
+                outputs[key(port.name)] = OutputPort(
+                    port.name, chans, worker.stop, self._on_put(stage, port.type), self._gates[seg.name]
+                )
         first = seg.stages[0]
         return StageContext(
-            name=seg.name, stage_type=g.nodes[first]["use"],
+            name=seg.name,
+            stage_type=g.nodes[first]["use"],
             config=g.nodes[first]["config"] if not seg.native or len(seg.stages) == 1 else {},
-            inputs=inputs, outputs=outputs, bus=self.bus, stop=worker.stop, workdir=self.workdir, bound=worker.bound,
-            pipeline=self.pipeline.name)
+            inputs=inputs,
+            outputs=outputs,
+            bus=self.bus,
+            stop=worker.stop,
+            workdir=self.workdir,
+            bound=worker.bound,
+            pipeline=self.pipeline.name,
+        )
 
     # -- running -----------------------------------------------------------------
     def _run_segment(self, worker: _Worker) -> None:
@@ -264,8 +297,10 @@ class Runtime:
             st = g.nodes[seg.stages[0]]["stage_type"]
             factory = load_factory(st)
             if seg.native:
-                members = [SegmentMember(n, g.nodes[n]["use"], g.nodes[n]["config"], g.nodes[n].get("queue") or {})
-                           for n in seg.stages]
+                members = [
+                    SegmentMember(n, g.nodes[n]["use"], g.nodes[n]["config"], g.nodes[n].get("queue") or {})
+                    for n in seg.stages
+                ]
                 impl = factory(ctx, members, seg.internal)
             else:
                 impl = factory(ctx)
@@ -355,6 +390,7 @@ class Runtime:
         started = time.monotonic()
         previous = {}
         if install_signals and threading.current_thread() is threading.main_thread():
+
             def handler(signum, _frame):
                 if self._stop_requested.is_set():
                     for ch in self._channels.values():
@@ -363,11 +399,20 @@ class Runtime:
                 if self._exit_code == EXIT_OK:
                     self._exit_code = code
                 self.request_stop(f"received {signal.Signals(signum).name}")
+
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, handler)
-        self.bus.publish("pipeline", "runtime", {"event": "started", "pipeline": self.pipeline.name,
-                                                 "stages": [s.name for s in self.plan.segments],
-                                                 "summary": self._summaries(), "plan": describe_plan(self.plan)})
+        self.bus.publish(
+            "pipeline",
+            "runtime",
+            {
+                "event": "started",
+                "pipeline": self.pipeline.name,
+                "stages": [s.name for s in self.plan.segments],
+                "summary": self._summaries(),
+                "plan": describe_plan(self.plan),
+            },
+        )
         try:
             for worker in self._workers:
                 worker.thread.start()
@@ -395,8 +440,11 @@ class Runtime:
             if self._exit_code == EXIT_OK:
                 self._exit_code = EXIT_FAILED
         elapsed = time.monotonic() - started
-        self.bus.publish("pipeline", "runtime", {"event": "finished", "reason": self._reason,
-                                                 "exit_code": self._exit_code, "elapsed": elapsed})
+        self.bus.publish(
+            "pipeline",
+            "runtime",
+            {"event": "finished", "reason": self._reason, "exit_code": self._exit_code, "elapsed": elapsed},
+        )
         self.bus.close()
         return RunResult(self._exit_code, self._reason, failures, dict(self._counts), elapsed)
 

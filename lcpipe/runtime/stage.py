@@ -12,8 +12,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from lcpipe.runtime.bus import EventBus
 from lcpipe.runtime.channels import ChannelClosed, LatestChannel, StreamChannel
@@ -55,8 +56,13 @@ _ALWAYS_OPEN = PauseGate()
 class InputPort:
     """Reading side of an input port (one channel, possibly many writers)."""
 
-    def __init__(self, name: str, channel: StreamChannel | LatestChannel | None, stop: threading.Event,
-                 gate: PauseGate = _ALWAYS_OPEN):
+    def __init__(
+        self,
+        name: str,
+        channel: StreamChannel | LatestChannel | None,
+        stop: threading.Event,
+        gate: PauseGate = _ALWAYS_OPEN,
+    ):
         self.name = name
         self.channel = channel
         self._stop = stop
@@ -115,8 +121,14 @@ class InputPort:
 class OutputPort:
     """Writing side of an output port: fans out to every connected edge."""
 
-    def __init__(self, name: str, channels: list[StreamChannel | LatestChannel], stop: threading.Event, on_put=None,
-                 gate: PauseGate = _ALWAYS_OPEN):
+    def __init__(
+        self,
+        name: str,
+        channels: list[StreamChannel | LatestChannel],
+        stop: threading.Event,
+        on_put=None,
+        gate: PauseGate = _ALWAYS_OPEN,
+    ):
         self.name = name
         self.channels = channels
         self._stop = stop
@@ -238,12 +250,26 @@ class StageContext:
         """Publish metrics on the bus (sinks pick them up)."""
         self.bus.publish("metrics", self.name, {"values": dict(values), "step": step})
 
-    def progress(self, step: int, total_steps: int | None = None, next_network: int | None = None,
-                 steps_per_s: float | None = None, loss: float | None = None) -> None:
+    def progress(
+        self,
+        step: int,
+        total_steps: int | None = None,
+        next_network: int | None = None,
+        steps_per_s: float | None = None,
+        loss: float | None = None,
+    ) -> None:
         """A trainer's progress at a step (the console's progress line, the daemon's progress messages)."""
-        self.bus.publish("progress", self.name, {"step": int(step), "total_steps": total_steps,
-                                                 "next_network": next_network, "steps_per_s": steps_per_s,
-                                                 "loss": loss})
+        self.bus.publish(
+            "progress",
+            self.name,
+            {
+                "step": int(step),
+                "total_steps": total_steps,
+                "next_network": next_network,
+                "steps_per_s": steps_per_s,
+                "loss": loss,
+            },
+        )
 
     def state(self, state: str, detail: str = "") -> None:
         self.bus.publish("state", self.name, {"state": state, "detail": detail})

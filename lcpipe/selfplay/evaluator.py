@@ -50,7 +50,9 @@ class Evaluator:
         self.evals = 0
         self.calls = 0
 
-    def __call__(self, encoded: list[Encoded], input_format: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def __call__(
+        self, encoded: list[Encoded], input_format: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self.evals += len(encoded)
         self.calls += 1
         return self.evaluate_planes(encoded_to_planes(encoded, input_format))
@@ -79,8 +81,11 @@ class UniformEvaluator(Evaluator):
 
     def evaluate_planes(self, planes):
         b = len(planes)
-        return (np.zeros((b, NUM_MOVES), np.float32), np.full((b, 3), 1 / 3, np.float32),
-                np.zeros(b, np.float32))
+        return (
+            np.zeros((b, NUM_MOVES), np.float32),
+            np.full((b, 3), 1 / 3, np.float32),
+            np.zeros(b, np.float32),
+        )
 
 
 class MaterialEvaluator(Evaluator):
@@ -123,7 +128,11 @@ def _compiled_apply(model: dict):
                 logits = out["policy"]["vanilla"].astype(jnp.float32)
                 wdl = jax.nn.softmax(out["value"]["winner"]["wdl"].astype(jnp.float32), axis=-1)
                 ml = out.get("moves_left")
-                ml = jnp.zeros(planes.shape[0], jnp.float32) if ml is None else ml.reshape(-1).astype(jnp.float32)
+                ml = (
+                    jnp.zeros(planes.shape[0], jnp.float32)
+                    if ml is None
+                    else ml.reshape(-1).astype(jnp.float32)
+                )
                 return logits, wdl, ml
 
             fn = _COMPILED[key] = jax.jit(forward)

@@ -20,8 +20,15 @@ import numpy as np
 
 from lcpipe.lc0.encoder import GameHistory, position_key
 from lcpipe.lc0.policy import legal_move_indices
-from lcpipe.selfplay.mcts import (TERMINAL_MATE, Evaluate, Node, SearchConfig, Tree, run_simulations,
-                                  terminal_state)
+from lcpipe.selfplay.mcts import (
+    TERMINAL_MATE,
+    Evaluate,
+    Node,
+    SearchConfig,
+    Tree,
+    run_simulations,
+    terminal_state,
+)
 
 ADJUDICATED = 1 << 5  # invariance_info bits (LC0_FORMATS.md section 2)
 MAX_LENGTH = 1 << 4
@@ -61,18 +68,23 @@ class PlyRecord:
 @dataclass
 class GameResult:
     result_white: float  # 1, 0, -1
-    termination: str  # checkmate, stalemate, fifty_moves, insufficient_material, repetition, resign, max_plies
+    termination: (
+        str  # checkmate, stalemate, fifty_moves, insufficient_material, repetition, resign, max_plies
+    )
     flags: int = 0  # invariance_info bits to set on every frame
 
 
 def material_balance(board: chess.Board) -> int:
-    return sum(v * (len(board.pieces(pt, chess.WHITE)) - len(board.pieces(pt, chess.BLACK)))
-               for pt, v in _MATERIAL.items())
+    return sum(
+        v * (len(board.pieces(pt, chess.WHITE)) - len(board.pieces(pt, chess.BLACK)))
+        for pt, v in _MATERIAL.items()
+    )
 
 
 class SelfPlayGame:
-    def __init__(self, game_id: int, seed: int, search: SearchConfig, cfg: GameConfig,
-                 board: chess.Board | None = None):
+    def __init__(
+        self, game_id: int, seed: int, search: SearchConfig, cfg: GameConfig, board: chess.Board | None = None
+    ):
         self.game_id = game_id
         self.cfg = cfg
         self.search = search
@@ -120,17 +132,31 @@ class SelfPlayGame:
         root = self.tree.root
         best = root.best_edge()
         best_v = root.edge_values(best)
-        if (self.may_resign and self.ply >= self.cfg.resign_earliest_ply
-                and root.q() <= -self.cfg.resign_q and best_v[0] <= -self.cfg.resign_q):
+        if (
+            self.may_resign
+            and self.ply >= self.cfg.resign_earliest_ply
+            and root.q() <= -self.cfg.resign_q
+            and best_v[0] <= -self.cfg.resign_q
+        ):
             white_to_move = self.board.turn == chess.WHITE
             self.result = GameResult(-1.0 if white_to_move else 1.0, "resign")
             return
         i = self.choose(root)
-        self.records.append(PlyRecord(
-            moves=root.moves, idx0=legal_move_indices(self.board, root.moves),
-            visits_per_move=root.n_edge.copy(), prior=root.prior_raw.copy(),
-            root=(root.q(), root.d(), root.m()), orig=root.eval, best=best_v, played=root.edge_values(i),
-            best_i=best, played_i=i, visits=root.n))
+        self.records.append(
+            PlyRecord(
+                moves=root.moves,
+                idx0=legal_move_indices(self.board, root.moves),
+                visits_per_move=root.n_edge.copy(),
+                prior=root.prior_raw.copy(),
+                root=(root.q(), root.d(), root.m()),
+                orig=root.eval,
+                best=best_v,
+                played=root.edge_values(i),
+                best_i=best,
+                played_i=i,
+                visits=root.n,
+            )
+        )
         move = root.moves[i]
         self.moves.append(move)
         self.history.push(move)  # pushes self.board too
@@ -176,8 +202,16 @@ class PoolStats:
 class GamePool:
     """Keeps up to ``parallel`` games going; one playout per game per network call."""
 
-    def __init__(self, search: SearchConfig, cfg: GameConfig, parallel: int = 16, seed: int = 0,
-                 max_games: int = 0, first_game: int = 0, groups: int = 1):
+    def __init__(
+        self,
+        search: SearchConfig,
+        cfg: GameConfig,
+        parallel: int = 16,
+        seed: int = 0,
+        max_games: int = 0,
+        first_game: int = 0,
+        groups: int = 1,
+    ):
         self.search = search
         self.groups = groups  # network batches per round (> 1: search and network overlap)
         self.cfg = cfg
@@ -234,7 +268,9 @@ class GamePool:
                 self.stats.games += 1
                 self.stats.game_plies += g.ply
                 r = g.result
-                self.stats.results["white" if r.result_white > 0 else "black" if r.result_white < 0 else "draw"] += 1
+                self.stats.results[
+                    "white" if r.result_white > 0 else "black" if r.result_white < 0 else "draw"
+                ] += 1
                 self.stats.terminations[r.termination] = self.stats.terminations.get(r.termination, 0) + 1
         return done
 
@@ -244,9 +280,9 @@ class GamePool:
             yield from self.step(evaluate, network_step)
 
 
-def play_game(evaluate: Evaluate, search: SearchConfig, cfg: GameConfig, seed: int = 0,
-              game_id: int = 0) -> SelfPlayGame:
+def play_game(
+    evaluate: Evaluate, search: SearchConfig, cfg: GameConfig, seed: int = 0, game_id: int = 0
+) -> SelfPlayGame:
     """One game, searched alone (the unbatched reference)."""
     pool = GamePool(search, cfg, parallel=1, seed=seed, max_games=1, first_game=game_id)
     return next(iter(pool.play(evaluate)))
-

@@ -15,8 +15,8 @@ repetition inside the tree) are scored exactly and never evaluated.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import chess
 import numpy as np
@@ -49,8 +49,24 @@ class SearchConfig:
 class Node:
     """A position in the tree. Children are created lazily, per edge."""
 
-    __slots__ = ("moves", "idx", "prior", "prior_raw", "n_edge", "w_edge", "d_edge", "m_edge", "children",
-                 "n", "q_sum", "d_sum", "m_sum", "eval", "terminal", "transform")
+    __slots__ = (
+        "moves",
+        "idx",
+        "prior",
+        "prior_raw",
+        "n_edge",
+        "w_edge",
+        "d_edge",
+        "m_edge",
+        "children",
+        "n",
+        "q_sum",
+        "d_sum",
+        "m_sum",
+        "eval",
+        "terminal",
+        "transform",
+    )
 
     def __init__(self) -> None:
         self.moves: list[chess.Move] = []
@@ -140,7 +156,7 @@ def select_edge(node: Node, cfg: SearchConfig, is_root: bool) -> int:
 class Leaf:
     """A position waiting for the evaluator, and what expands it afterwards."""
 
-    tree: "Tree"
+    tree: Tree
     path: list[tuple[Node, int]]
     node: Node
     moves: list[chess.Move]
@@ -155,8 +171,14 @@ class Tree:
     and ``seen`` counts its positions by key, for repetitions.
     """
 
-    def __init__(self, board: chess.Board, history: list[Snapshot], seen: dict, rng: np.random.Generator,
-                 cfg: SearchConfig):
+    def __init__(
+        self,
+        board: chess.Board,
+        history: list[Snapshot],
+        seen: dict,
+        rng: np.random.Generator,
+        cfg: SearchConfig,
+    ):
         self.board = board
         self.history = history
         self.seen = seen
@@ -205,7 +227,9 @@ class Tree:
             for _ in path:
                 board.pop()
 
-    def _leaf(self, path, node: Node, snaps: list[Snapshot], moves: list[chess.Move] | None = None) -> Leaf | None:
+    def _leaf(
+        self, path, node: Node, snaps: list[Snapshot], moves: list[chess.Move] | None = None
+    ) -> Leaf | None:
         board = self.board
         if moves is None:  # the root: may already be over (the game loop checks this first)
             moves = list(board.legal_moves)
@@ -293,7 +317,9 @@ def backup(path: list[tuple[Node, int]], leaf: Node, value: tuple[float, float, 
 Evaluate = Callable[[list[Encoded], int], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
-def run_simulations(trees: list[Tree], evaluate: Evaluate, cfg: SearchConfig, groups: int = 1) -> tuple[int, int]:
+def run_simulations(
+    trees: list[Tree], evaluate: Evaluate, cfg: SearchConfig, groups: int = 1
+) -> tuple[int, int]:
     """One playout in each tree; the new leaves go to the evaluator batched (one call per group).
 
     ``evaluate(encoded positions, input format) -> (logits f32[B,1858], wdl
@@ -307,7 +333,7 @@ def run_simulations(trees: list[Tree], evaluate: Evaluate, cfg: SearchConfig, gr
     size = -(-len(trees) // groups) if trees else 1
     inflight = []
     for g in range(0, len(trees), size):
-        leaves = [leaf for leaf in (t.playout() for t in trees[g:g + size]) if leaf is not None]
+        leaves = [leaf for leaf in (t.playout() for t in trees[g : g + size]) if leaf is not None]
         if not leaves:
             continue
         encoded = [leaf.encoded for leaf in leaves]

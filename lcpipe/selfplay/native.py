@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from lcpipe.lc0 import chunks, frames as fr
+from lcpipe.lc0 import chunks
+from lcpipe.lc0 import frames as fr
 from lcpipe.selfplay.game import PoolStats
+
 
 def engine_settings(settings: dict) -> dict:
     """``settings`` over the selfplay.mcts stage's declared defaults (their one source), plus the
@@ -66,9 +68,18 @@ class NativeGame:
 
 def _game(d: dict) -> NativeGame:
     frames = np.frombuffer(d["frames"], dtype=fr.DTYPES[6]).copy()
-    return NativeGame(int(d["id"]), frames, list(d["moves"]), d["start_fen"], int(d["opening_plies"]),
-                      int(d["result_white"]), d["termination"], int(d["flags"]), int(d["white_slot"]),
-                      int(d["black_slot"]))
+    return NativeGame(
+        int(d["id"]),
+        frames,
+        list(d["moves"]),
+        d["start_fen"],
+        int(d["opening_plies"]),
+        int(d["result_white"]),
+        d["termination"],
+        int(d["flags"]),
+        int(d["white_slot"]),
+        int(d["black_slot"]),
+    )
 
 
 def first_game_in(out_dir: str | os.PathLike, prefix: str) -> int:
@@ -118,7 +129,9 @@ def read_openings(path: str | os.PathLike) -> list[tuple[str, list[str]]]:
                 if not fields or fields[0].startswith("#"):
                     continue
                 if len(fields) < 4:
-                    raise ValueError(f"{path}:{lineno}: expected an EPD line (4 FEN fields), got {line.strip()!r}")
+                    raise ValueError(
+                        f"{path}:{lineno}: expected an EPD line (4 FEN fields), got {line.strip()!r}"
+                    )
                 fen = " ".join(fields[:4]) + " 0 1"
                 try:
                     board = chess.Board(fen)
@@ -220,7 +233,9 @@ class NativePool:
         start = 0
         for slot, n in enumerate(counts):
             if n:
-                handles.append((n, evaluators[slot], evaluators[slot].submit_planes(planes[start:start + n])))
+                handles.append(
+                    (n, evaluators[slot], evaluators[slot].submit_planes(planes[start : start + n]))
+                )
                 self.stats.evals += n
                 self.stats.calls += 1
             start += n
@@ -237,7 +252,9 @@ class NativePool:
         return tuple(np.concatenate([o[k] for o in outs]) for k in range(3))
 
 
-def write_native_game(out_dir: str | os.PathLike, game: NativeGame, prefix: str = "selfplay") -> tuple[Path, np.ndarray]:
+def write_native_game(
+    out_dir: str | os.PathLike, game: NativeGame, prefix: str = "selfplay"
+) -> tuple[Path, np.ndarray]:
     """Write a finished native game as one chunk (atomically); returns (path, frames)."""
     from lcpipe.selfplay.writer import chunk_name
 
@@ -245,8 +262,15 @@ def write_native_game(out_dir: str | os.PathLike, game: NativeGame, prefix: str 
     return path, game.frames
 
 
-def search_position(evaluator, settings: dict, fen: str = "", moves: Sequence[str] = (), visits: int | None = None,
-                    seed: int = 0, stop=None):
+def search_position(
+    evaluator,
+    settings: dict,
+    fen: str = "",
+    moves: Sequence[str] = (),
+    visits: int | None = None,
+    seed: int = 0,
+    stop=None,
+):
     """Search one position (``moves`` played from ``fen``) natively until ``visits`` root visits.
 
     One leaf is evaluated at a time with ``evaluator.evaluate_planes``;

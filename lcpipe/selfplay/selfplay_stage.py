@@ -14,14 +14,34 @@ from lcpipe.selfplay.writer import write_game
 
 
 def search_config(cfg: dict) -> SearchConfig:
-    keys = ("visits", "cpuct", "cpuct_base", "cpuct_factor", "fpu_reduction", "fpu_reduction_root", "noise_alpha",
-            "noise_epsilon", "policy_temperature", "tree_reuse", "input_format")
+    keys = (
+        "visits",
+        "cpuct",
+        "cpuct_base",
+        "cpuct_factor",
+        "fpu_reduction",
+        "fpu_reduction_root",
+        "noise_alpha",
+        "noise_epsilon",
+        "policy_temperature",
+        "tree_reuse",
+        "input_format",
+    )
     return SearchConfig(**{k: cfg[k] for k in keys})
 
 
 def game_config(cfg: dict) -> GameConfig:
-    keys = ("max_plies", "temperature", "temp_decay_plies", "temp_cutoff_ply", "temp_endgame", "resign_q",
-            "resign_earliest_ply", "resign_playthrough", "adjudicate")
+    keys = (
+        "max_plies",
+        "temperature",
+        "temp_decay_plies",
+        "temp_cutoff_ply",
+        "temp_endgame",
+        "resign_q",
+        "resign_earliest_ply",
+        "resign_playthrough",
+        "adjudicate",
+    )
     return GameConfig(**{k: cfg[k] for k in keys})
 
 
@@ -51,9 +71,15 @@ class SelfPlayStage(Stage):
             self.pool = NativePool(native_settings(cfg, first_game))
             write = write_native_game
         else:
-            self.pool = GamePool(self.search, game_config(cfg), parallel=int(cfg["parallel_games"]),
-                                 seed=int(cfg["seed"]), max_games=int(cfg["stop_after_games"]),
-                                 first_game=first_game, groups=int(cfg["network_batches"]))
+            self.pool = GamePool(
+                self.search,
+                game_config(cfg),
+                parallel=int(cfg["parallel_games"]),
+                seed=int(cfg["seed"]),
+                max_games=int(cfg["stop_after_games"]),
+                first_game=first_game,
+                groups=int(cfg["network_batches"]),
+            )
             write = write_game
             ignored = [k for k in NATIVE_ONLY if cfg[k] not in (None, 0, 0.0, [], True)]
             if ignored:
@@ -74,8 +100,11 @@ class SelfPlayStage(Stage):
         ctx.state("running", f"network step {self.evaluator.step}")
         while not ctx.stopping:
             self._poll(timeout=0)
-            waiting = (per_network > 0 and not self.network_closed
-                       and self.pool.started - self.games_at_load >= per_network)
+            waiting = (
+                per_network > 0
+                and not self.network_closed
+                and self.pool.started - self.games_at_load >= per_network
+            )
             self.pool.allow_new = not waiting
             if not self.pool.running and not self.pool.can_start():
                 if not waiting or (self.pool.max_games and self.pool.started >= self.pool.max_games):
@@ -83,8 +112,11 @@ class SelfPlayStage(Stage):
                 if not self.waiting_for_network:  # say so once, with metrics that count every game played
                     self.waiting_for_network = True
                     self._report()
-                    ctx.state("waiting", f"for a network newer than step {self.evaluator.step} "
-                                         f"({per_network} games per network)")
+                    ctx.state(
+                        "waiting",
+                        f"for a network newer than step {self.evaluator.step} "
+                        f"({per_network} games per network)",
+                    )
                 self._poll(timeout=0.5)  # all games done: wait for a newer network
                 continue
             for game in self.pool.step(self.evaluator, self.evaluator.step):
@@ -123,8 +155,10 @@ class SelfPlayStage(Stage):
             return
         fmt = self.evaluator.input_format
         if fmt and fmt != self.search.input_format:
-            self.ctx.warning(f"network was trained on input format {fmt}; self-play switches from "
-                             f"{self.search.input_format} to {fmt}")
+            self.ctx.warning(
+                f"network was trained on input format {fmt}; self-play switches from "
+                f"{self.search.input_format} to {fmt}"
+            )
             self.search.input_format = fmt
             if isinstance(self.pool, NativePool):
                 self.pool.restart_search(fmt)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lcpipe.lc0 import chunks, frames as fr
+from lcpipe.lc0 import chunks
+from lcpipe.lc0 import frames as fr
 from lcpipe.lc0.encoder import encode, fill_frames
 from lcpipe.lc0.policy import TRANSFORM_INDEX
 from lcpipe.selfplay.game import SelfPlayGame
@@ -52,7 +53,12 @@ def game_frames(game: SelfPlayGame) -> np.ndarray:
         probs[t, idx] = rec.visits_per_move / total
         arr["played_idx"][t] = idx[rec.played_i]
         arr["best_idx"][t] = idx[rec.best_i]
-        for name, vals in (("root", rec.root), ("best", rec.best), ("played", rec.played), ("orig", rec.orig)):
+        for name, vals in (
+            ("root", rec.root),
+            ("best", rec.best),
+            ("played", rec.played),
+            ("orig", rec.orig),
+        ):
             for suffix, v in zip("qdm", vals):
                 arr[f"{name}_{suffix}"][t] = v
         arr["visits"][t] = rec.visits
@@ -71,7 +77,9 @@ def chunk_name(game_id: int, prefix: str = "selfplay") -> str:
     return f"{prefix}-{time.time_ns():020d}-{next(_SEQ):06d}-{game_id:08d}.gz"
 
 
-def write_game(out_dir: str | os.PathLike, game: SelfPlayGame, prefix: str = "selfplay") -> tuple[Path, np.ndarray]:
+def write_game(
+    out_dir: str | os.PathLike, game: SelfPlayGame, prefix: str = "selfplay"
+) -> tuple[Path, np.ndarray]:
     """Write a finished game as one chunk (atomically); returns (path, frames)."""
     arr = game_frames(game)
     path = chunks.write_chunk(Path(out_dir) / chunk_name(game.game_id, prefix), arr)

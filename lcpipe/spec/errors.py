@@ -4,8 +4,8 @@ was expected, and a hint such as "did you mean ...". Never a traceback."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 Path_ = tuple  # a path inside the document: ("stages", "train", "with", "lr")
 

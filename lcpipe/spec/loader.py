@@ -24,7 +24,9 @@ _VAR = re.compile(r"\$\{([^}]*)\}")
 # file is a few KiB and a few hundred values.
 MAX_SPEC_BYTES = 1 << 20
 MAX_VALUES = 100_000  # after alias expansion ("billion laughs" stays small)
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")}
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
+}
 # libyaml's parser when PyYAML has it (several times faster); marks are the same.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCALARS = yaml.SafeLoader("")
@@ -43,7 +45,9 @@ class SpecDocument:
         """Best mark for a path: the node itself, else its nearest ancestor."""
         path = tuple(path)
         while True:
-            first, second = (self.key_marks, self.value_marks) if prefer_key else (self.value_marks, self.key_marks)
+            first, second = (
+                (self.key_marks, self.value_marks) if prefer_key else (self.value_marks, self.key_marks)
+            )
             if path in first:
                 return first[path]
             if path in second:
@@ -72,20 +76,42 @@ class _Builder:
     def build(self, node: yaml.Node, path: tuple) -> Any:
         self.values += 1
         if self.values > MAX_VALUES:
-            raise SpecErrors([SpecError(f"the document expands to more than {MAX_VALUES} values",
-                                        _mark(node, self.file), path,
-                                        "a YAML alias (*name) is repeated too often; write the values out or use "
-                                        "vars")])
+            raise SpecErrors(
+                [
+                    SpecError(
+                        f"the document expands to more than {MAX_VALUES} values",
+                        _mark(node, self.file),
+                        path,
+                        "a YAML alias (*name) is repeated too often; write the values out or use vars",
+                    )
+                ]
+            )
         if node.tag not in _PLAIN_TAGS and (node.tag.startswith("!") or node.tag.startswith("tag:")):
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise SpecErrors([SpecError(f"unknown YAML tag {tag!r}", _mark(node, self.file), path,
-                                        "specs hold plain values (mappings, lists, strings, numbers, booleans): "
-                                        "remove the tag")])
+            raise SpecErrors(
+                [
+                    SpecError(
+                        f"unknown YAML tag {tag!r}",
+                        _mark(node, self.file),
+                        path,
+                        "specs hold plain values (mappings, lists, strings, numbers, booleans): "
+                        "remove the tag",
+                    )
+                ]
+            )
         self.doc.value_marks[path] = _mark(node, self.file)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
             if id(node) in self.open:
-                raise SpecErrors([SpecError("an alias refers to a value that contains it", _mark(node, self.file),
-                                            path, "a YAML alias (*name) cannot point at an enclosing value")])
+                raise SpecErrors(
+                    [
+                        SpecError(
+                            "an alias refers to a value that contains it",
+                            _mark(node, self.file),
+                            path,
+                            "a YAML alias (*name) cannot point at an enclosing value",
+                        )
+                    ]
+                )
             self.open.add(id(node))
             try:
                 if isinstance(node, yaml.MappingNode):
@@ -101,22 +127,42 @@ class _Builder:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                self.errors.append(SpecError("mapping keys must be plain names", _mark(key_node, self.file), path))
+                self.errors.append(
+                    SpecError("mapping keys must be plain names", _mark(key_node, self.file), path)
+                )
                 continue
             key = key_node.value
             if key == "<<":
-                self.errors.append(SpecError("YAML merge keys ('<<') are not supported", _mark(key_node, self.file),
-                                             path, "use 'extends:' to build on another spec"))
+                self.errors.append(
+                    SpecError(
+                        "YAML merge keys ('<<') are not supported",
+                        _mark(key_node, self.file),
+                        path,
+                        "use 'extends:' to build on another spec",
+                    )
+                )
                 continue
             if key in out:
-                self.errors.append(SpecError(f"key {key!r} appears twice", _mark(key_node, self.file),
-                                             path + (key,),
-                                             "remove one of them: the second would silently replace the first"))
+                self.errors.append(
+                    SpecError(
+                        f"key {key!r} appears twice",
+                        _mark(key_node, self.file),
+                        path + (key,),
+                        "remove one of them: the second would silently replace the first",
+                    )
+                )
                 continue
             if id(value_node) in self.open:
-                raise SpecErrors([SpecError(f"the value of {key!r} is an alias of a mapping that contains it",
-                                            _mark(key_node, self.file), path + (key,),
-                                            "a YAML alias (*name) cannot point at an enclosing value")])
+                raise SpecErrors(
+                    [
+                        SpecError(
+                            f"the value of {key!r} is an alias of a mapping that contains it",
+                            _mark(key_node, self.file),
+                            path + (key,),
+                            "a YAML alias (*name) cannot point at an enclosing value",
+                        )
+                    ]
+                )
             self.doc.key_marks[path + (key,)] = _mark(key_node, self.file)
             out[key] = self.build(value_node, path + (key,))
         return out
@@ -131,13 +177,29 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, SpecDocument, list[SpecError
         m = exc.problem_mark or exc.context_mark
         mark = Mark(file, m.line + 1, m.column + 1) if m else Mark(file, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecErrors([SpecError(f"invalid YAML: {problem}", mark, (),
-                                    "check indentation, colons and quoting around this place")]) from None
+        raise SpecErrors(
+            [
+                SpecError(
+                    f"invalid YAML: {problem}",
+                    mark,
+                    (),
+                    "check indentation, colons and quoting around this place",
+                )
+            ]
+        ) from None
     except yaml.YAMLError as exc:
         raise SpecErrors([SpecError(f"invalid YAML: {exc}", Mark(file, 1, 1))]) from None
     if node is None:
-        raise SpecErrors([SpecError("the file is empty", Mark(file, 1, 1), (),
-                                    "a pipeline needs at least 'lcpipe: 1', 'name' and 'stages'")])
+        raise SpecErrors(
+            [
+                SpecError(
+                    "the file is empty",
+                    Mark(file, 1, 1),
+                    (),
+                    "a pipeline needs at least 'lcpipe: 1', 'name' and 'stages'",
+                )
+            ]
+        )
     try:
         data = _Builder(file, doc, errors).build(node, ())
     except yaml.YAMLError as exc:
@@ -170,8 +232,10 @@ def read_spec_text(path: Path) -> str:
             raise _Unreadable(f"{path} is not a regular file", "a spec is a YAML file")
         data = f.read(MAX_SPEC_BYTES + 1)
     if len(data) > MAX_SPEC_BYTES:
-        raise _Unreadable(f"{path} is larger than {MAX_SPEC_BYTES // 1024} KiB",
-                          "a spec is a short YAML file; is this the right file?")
+        raise _Unreadable(
+            f"{path} is larger than {MAX_SPEC_BYTES // 1024} KiB",
+            "a spec is a short YAML file; is this the right file?",
+        )
     return data.decode("utf-8")
 
 
@@ -189,8 +253,15 @@ def load_document(path: str | Path, _seen: tuple = ()) -> SpecDocument:
         raise SpecErrors([SpecError(f"cannot read {file}: {exc}")]) from None
     data, doc, errors = _parse_yaml(text, file)
     if not isinstance(data, dict):
-        raise SpecErrors([doc.error("a pipeline spec must be a mapping (key: value) at the top level", (),
-                                    "start with 'lcpipe: 1', 'name: ...' and 'stages:'")])
+        raise SpecErrors(
+            [
+                doc.error(
+                    "a pipeline spec must be a mapping (key: value) at the top level",
+                    (),
+                    "start with 'lcpipe: 1', 'name: ...' and 'stages:'",
+                )
+            ]
+        )
     if errors:
         raise SpecErrors(errors)
     base_ref = data.get("extends")
@@ -201,8 +272,15 @@ def load_document(path: str | Path, _seen: tuple = ()) -> SpecDocument:
         raise SpecErrors([doc.error("'extends' must be a path to another spec file", ("extends",))])
     base_path = (path.parent / base_ref).resolve()
     if base_path in _seen or base_path == path.resolve():
-        raise SpecErrors([doc.error(f"'extends' forms a loop through {base_ref}", ("extends",),
-                                    "a spec cannot extend itself, directly or through others")])
+        raise SpecErrors(
+            [
+                doc.error(
+                    f"'extends' forms a loop through {base_ref}",
+                    ("extends",),
+                    "a spec cannot extend itself, directly or through others",
+                )
+            ]
+        )
     if not base_path.exists():
         near = did_you_mean(Path(base_ref).name, [p.name for p in base_path.parent.glob("*.yaml")], "files")
         raise SpecErrors([doc.error(f"'extends' names {base_ref}, which does not exist", ("extends",), near)])
@@ -221,7 +299,9 @@ def load_document(path: str | Path, _seen: tuple = ()) -> SpecDocument:
 def _parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise SpecErrors([SpecError(f"--set {text!r}: expected KEY=VALUE, e.g. stages.batches.with.batch_size=512")])
+        raise SpecErrors(
+            [SpecError(f"--set {text!r}: expected KEY=VALUE, e.g. stages.batches.with.batch_size=512")]
+        )
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
@@ -240,8 +320,13 @@ def apply_overrides(doc: SpecDocument, overrides: list[str]) -> None:
                 nxt = {}
                 node[key] = nxt
             if not isinstance(nxt, dict):
-                raise SpecErrors([SpecError(
-                    f"--set {text!r}: {'.'.join(keys[: i + 1])} is not a mapping, cannot set a key inside it")])
+                raise SpecErrors(
+                    [
+                        SpecError(
+                            f"--set {text!r}: {'.'.join(keys[: i + 1])} is not a mapping, cannot set a key inside it"
+                        )
+                    ]
+                )
             node = nxt
         node[keys[-1]] = value
         mark = Mark("<--set>", 1, 1)
@@ -256,7 +341,11 @@ def _lookup_var(expr: str, variables: dict[str, Any], allow_env: bool) -> tuple[
             return True, os.environ[name], ""
         if ":-" in expr:
             return True, default, ""
-        return False, None, f"environment variable {name!r} is not set (give a default: ${{env:{name}:-value}})"
+        return (
+            False,
+            None,
+            f"environment variable {name!r} is not set (give a default: ${{env:{name}:-value}})",
+        )
     if expr not in variables:
         return False, None, did_you_mean(expr, variables, "variables") or "define it under 'vars:'"
     return True, variables[expr], ""
@@ -278,9 +367,15 @@ def interpolate(doc: SpecDocument) -> None:
         if name in resolved:
             return resolved[name]
         if name in stack:
-            raise SpecErrors([doc.error(f"variable {name!r} refers to itself through "
-                                        f"{' -> '.join(stack + (name,))}", ("vars", name),
-                                        "give one of these variables a plain value")])
+            raise SpecErrors(
+                [
+                    doc.error(
+                        f"variable {name!r} refers to itself through {' -> '.join(stack + (name,))}",
+                        ("vars", name),
+                        "give one of these variables a plain value",
+                    )
+                ]
+            )
         resolved[name] = sub(raw_vars[name], ("vars", name), stack + (name,))
         return resolved[name]
 

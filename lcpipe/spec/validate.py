@@ -19,8 +19,15 @@ from lcpipe.settings import fill_defaults, nonfinite_paths, run_checks
 from lcpipe.spec.errors import SpecError, SpecErrors, did_you_mean
 from lcpipe.spec.loader import SpecDocument
 
-_JSON_TYPES = {dict: "a mapping", list: "a list", str: "a string", bool: "true/false", int: "an integer",
-               float: "a number", type(None): "nothing (null)"}
+_JSON_TYPES = {
+    dict: "a mapping",
+    list: "a list",
+    str: "a string",
+    bool: "true/false",
+    int: "an integer",
+    float: "a number",
+    type(None): "nothing (null)",
+}
 
 
 @lru_cache(maxsize=1)
@@ -34,8 +41,15 @@ def _describe(value: Any) -> str:
 
 
 def _expected_type(schema_type: Any) -> str:
-    names = {"object": "a mapping", "array": "a list", "string": "a string", "boolean": "true or false",
-             "integer": "an integer", "number": "a number", "null": "null"}
+    names = {
+        "object": "a mapping",
+        "array": "a list",
+        "string": "a string",
+        "boolean": "true or false",
+        "integer": "an integer",
+        "number": "a number",
+        "null": "null",
+    }
     if isinstance(schema_type, list):
         return " or ".join(names.get(t, t) for t in schema_type)
     return names.get(schema_type, str(schema_type))
@@ -62,14 +76,29 @@ def _errors_for(error: jsonschema.ValidationError, doc: SpecDocument, base: tupl
         about = f" ({prop['description']})" if isinstance(prop, dict) and prop.get("description") else ""
         return [doc.error(f"missing required key {missing!r}{about}", path, f"add '{missing}: ...' here")]
     if v == "type":
-        return [doc.error(f"expected {_expected_type(error.validator_value)}, got {_describe(error.instance)} "
-                          f"{json.dumps(error.instance, default=str)[:60]}", path, schema.get("description", ""))]
+        return [
+            doc.error(
+                f"expected {_expected_type(error.validator_value)}, got {_describe(error.instance)} "
+                f"{json.dumps(error.instance, default=str)[:60]}",
+                path,
+                schema.get("description", ""),
+            )
+        ]
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        bound = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
-                 "exclusiveMaximum": "less than"}[v]
+        bound = {
+            "minimum": "at least",
+            "maximum": "at most",
+            "exclusiveMinimum": "more than",
+            "exclusiveMaximum": "less than",
+        }[v]
         about = f" ({schema['description']})" if schema.get("description") else ""
-        return [doc.error(f"{error.instance} is out of range", path,
-                          f"use a value {bound} {error.validator_value}{about}")]
+        return [
+            doc.error(
+                f"{error.instance} is out of range",
+                path,
+                f"use a value {bound} {error.validator_value}{about}",
+            )
+        ]
     if v in ("enum", "const"):
         allowed = error.validator_value if v == "enum" else [error.validator_value]
         hint = ""
@@ -82,15 +111,25 @@ def _errors_for(error: jsonschema.ValidationError, doc: SpecDocument, base: tupl
         desc = schema.get("description", "")
         return [doc.error(f"{json.dumps(error.instance, default=str)[:60]} does not fit here", path, desc)]
     if v == "pattern" and "propertyNames" in error.schema_path:
-        return [doc.error(f"the name {error.instance!r} is not allowed", path + (error.instance,),
-                          "names use letters, digits, '_' and '-' (no spaces), starting with a letter or '_'",
-                          prefer_key=True)]
+        return [
+            doc.error(
+                f"the name {error.instance!r} is not allowed",
+                path + (error.instance,),
+                "names use letters, digits, '_' and '-' (no spaces), starting with a letter or '_'",
+                prefer_key=True,
+            )
+        ]
     if v == "pattern":
         desc = schema.get("description", "")
-        return [doc.error(f"{error.instance!r} does not match the required form {error.validator_value}", path,
-                          desc)]
+        return [
+            doc.error(
+                f"{error.instance!r} does not match the required form {error.validator_value}", path, desc
+            )
+        ]
     if False:
-        return [doc.error(f"{error.instance!r} does not match the required form {error.validator_value}", path)]
+        return [
+            doc.error(f"{error.instance!r} does not match the required form {error.validator_value}", path)
+        ]
     if v == "minProperties" and error.validator_value == 1 and not error.instance:
         return [doc.error("must not be empty", path, "add at least one entry")]
     return [doc.error(error.message, path)]
@@ -108,7 +147,9 @@ def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
     return hit[1]
 
 
-def check_schema(instance: Any, schema: dict[str, Any], doc: SpecDocument, base: tuple = ()) -> list[SpecError]:
+def check_schema(
+    instance: Any, schema: dict[str, Any], doc: SpecDocument, base: tuple = ()
+) -> list[SpecError]:
     validator = _validator(schema)
     out: list[SpecError] = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]):
@@ -116,11 +157,18 @@ def check_schema(instance: Any, schema: dict[str, Any], doc: SpecDocument, base:
     return out
 
 
-def _nonfinite_errors(instance: Any, schema: dict[str, Any], doc: SpecDocument, base: tuple = ()) -> list[SpecError]:
+def _nonfinite_errors(
+    instance: Any, schema: dict[str, Any], doc: SpecDocument, base: tuple = ()
+) -> list[SpecError]:
     # JSON Schema lets nan pass every bound (each comparison is false): reject it first.
-    return [doc.error(f"{_value_at(instance, path)} is not a finite number", base + path,
-                      "use a finite value (nan and infinity are not allowed here)")
-            for path in nonfinite_paths(instance, schema)]
+    return [
+        doc.error(
+            f"{_value_at(instance, path)} is not a finite number",
+            base + path,
+            "use a finite value (nan and infinity are not allowed here)",
+        )
+        for path in nonfinite_paths(instance, schema)
+    ]
 
 
 def _value_at(instance: Any, path: tuple) -> Any:
@@ -142,15 +190,22 @@ def validate_document(doc: SpecDocument, registry: Registry) -> list[SpecError]:
             continue
         st = registry.get(stage["use"])
         if st is None:
-            errors.append(doc.error(f"unknown stage type {stage['use']!r}", ("stages", name, "use"),
-                                    did_you_mean(stage["use"], registry.stage_types, "stage types")
-                                    + " (`lcpipe stages` lists them)"))
+            errors.append(
+                doc.error(
+                    f"unknown stage type {stage['use']!r}",
+                    ("stages", name, "use"),
+                    did_you_mean(stage["use"], registry.stage_types, "stage types")
+                    + " (`lcpipe stages` lists them)",
+                )
+            )
             continue
         settings = stage.get("with") or {}
         if not isinstance(settings, dict):
             continue  # already reported by the document schema
         base = ("stages", name, "with")
-        found = _nonfinite_errors(settings, st.schema, doc, base) + check_schema(settings, st.schema, doc, base)
+        found = _nonfinite_errors(settings, st.schema, doc, base) + check_schema(
+            settings, st.schema, doc, base
+        )
         errors.extend(found)
         stage["with"] = fill_defaults(st.schema, settings)
         if not found:

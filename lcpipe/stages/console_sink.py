@@ -48,7 +48,9 @@ def progress_line(p: dict) -> str:
     if rate:
         parts.append(f"{rate:.3g} steps/s")
     if nxt:
-        parts.append(f"next network at {int(nxt):,}" + (f" in {_duration((nxt - step) / rate)}" if rate else ""))
+        parts.append(
+            f"next network at {int(nxt):,}" + (f" in {_duration((nxt - step) / rate)}" if rate else "")
+        )
     if total and rate:
         parts.append(f"end in {_duration((total - step) / rate)}")
     return " · ".join(parts)
@@ -103,7 +105,9 @@ class ConsoleSink(Stage):
         if not wanted:  # a stage type that names nothing: its rates
             picked = [(k, v) for k, v in sorted(values.items()) if k.endswith("_per_s")][:3]
         if self.detail is not None:
-            picked += [(k, v) for k, v in sorted(values.items()) if self.detail(stage, k) and (k, v) not in picked]
+            picked += [
+                (k, v) for k, v in sorted(values.items()) if self.detail(stage, k) and (k, v) not in picked
+            ]
         seen, out = set(), []
         for k, v in picked:
             if k not in seen:
@@ -125,11 +129,13 @@ class ConsoleSink(Stage):
                 parts = [f"{label} {_fmt(v)}" for label, v in short_labels(chosen)]
                 if stage in self.networks:
                     count, path = self.networks[stage]
-                    parts.append(f"{count} network{'s' if count != 1 else ''}, last {path.rsplit('/', 1)[-1]}")
+                    parts.append(
+                        f"{count} network{'s' if count != 1 else ''}, last {path.rsplit('/', 1)[-1]}"
+                    )
                 if not head and not parts:
                     continue
                 line = f"  {stage:<{width}}  {head:<10}" + ("  " + " · ".join(parts) if parts else "")
-                out.append(line if len(line) <= MAX_LINE else line[:MAX_LINE - 1] + "…")
+                out.append(line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…")
                 if stage in self.progress:
                     out.append(f"  {'':<{width}}  {'':<10}  {progress_line(self.progress[stage])}")
             return out
@@ -140,7 +146,9 @@ class ConsoleSink(Stage):
             print("\n".join(lines), file=self.out, flush=True)
 
     def run(self) -> None:
-        sub = self.ctx.bus.subscribe(self._on_event, kinds={"metrics", "state", "progress", "network", "pipeline"})
+        sub = self.ctx.bus.subscribe(
+            self._on_event, kinds={"metrics", "state", "progress", "network", "pipeline"}
+        )
         while self.ctx.sleep(self.config["interval"]):
             self.report()
         sub.close()

@@ -44,8 +44,9 @@ class JsonlSink(Stage):
             if not values:
                 return
             data["values"] = values
-        line = json.dumps(_clean({"time": event.time, "kind": event.kind, "stage": event.stage, **data}),
-                          default=str)
+        line = json.dumps(
+            _clean({"time": event.time, "kind": event.kind, "stage": event.stage, **data}), default=str
+        )
         with self._lock:
             self._file.write(line + "\n")
             now = time.monotonic()

@@ -9,4 +9,5 @@ def metric_matcher(patterns: list[str]):
     def keep(stage: str, name: str) -> bool:
         full = f"{stage}/{name}"
         return any(fnmatch.fnmatchcase(full, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
     return keep

@@ -68,7 +68,7 @@ class MetricStore:
             except (TypeError, ValueError):
                 continue  # only numbers are gauges
             if key.startswith("queue/") and key.count("/") >= 2:
-                queue, _, what = key[len("queue/"):].rpartition("/")
+                queue, _, what = key[len("queue/") :].rpartition("/")
                 name = metric_name("lcpipe_queue", what)
                 labels = (("stage", event.stage), ("queue", queue))
             else:
@@ -76,8 +76,12 @@ class MetricStore:
                 labels = (("stage", event.stage),)
             with self._lock:
                 self._values.setdefault(name, {})[labels] = value
-                self._help.setdefault(name, f"{event.stage}/{key}" if not key.startswith("queue/")
-                                      else f"queue {key.rpartition('/')[2]} per edge")
+                self._help.setdefault(
+                    name,
+                    f"{event.stage}/{key}"
+                    if not key.startswith("queue/")
+                    else f"queue {key.rpartition('/')[2]} per edge",
+                )
 
     def render(self) -> str:
         lines = []
@@ -89,17 +93,20 @@ class MetricStore:
                     text = ",".join(f'{k}="{label_value(v)}"' for k, v in labels)
                     lines.append(f"{name}{{{text}}} {format_value(value)}")
             if self._states:
-                lines.append("# HELP lcpipe_stage_state Current state of each stage (1 for the state it is in).")
+                lines.append(
+                    "# HELP lcpipe_stage_state Current state of each stage (1 for the state it is in)."
+                )
                 lines.append("# TYPE lcpipe_stage_state gauge")
                 for stage, state in sorted(self._states.items()):
-                    lines.append(f'lcpipe_stage_state{{stage="{label_value(stage)}",'
-                                 f'state="{label_value(state)}"}} 1')
+                    lines.append(
+                        f'lcpipe_stage_state{{stage="{label_value(stage)}",state="{label_value(state)}"}} 1'
+                    )
         return "".join(line + "\n" for line in lines)  # nothing yet: an empty exposition
 
 
 def _handler(store: MetricStore):
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's naming)
+        def do_GET(self):
             if self.path.split("?")[0] not in ("/metrics", "/"):
                 self.send_error(404, "only /metrics is served here")
                 return
@@ -128,12 +135,18 @@ class PrometheusSink(Stage):
         try:
             self.server = ThreadingHTTPServer((host, port), _handler(self.store))
         except OSError as exc:
-            raise StageFailed(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
-                              "choose another 'port' (0 picks a free one)") from None
+            raise StageFailed(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                "choose another 'port' (0 picks a free one)"
+            ) from None
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        serving = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
-                                   name="lcpipe-prometheus", daemon=True)
+        serving = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="lcpipe-prometheus",
+            daemon=True,
+        )
         serving.start()
         self.ctx.info(f"serving metrics on http://{host}:{self.port}/metrics")
         sub = self.ctx.bus.subscribe(self.store.on_event, kinds={"metrics", "state"})

@@ -26,8 +26,9 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from lcpipe.runtime.bus import Event
 from lcpipe.runtime.stage import Stage
@@ -68,8 +69,12 @@ def masked_crc32c(data: bytes) -> int:
 
 def frame_record(payload: bytes) -> bytes:
     length = struct.pack("<Q", len(payload))
-    return (length + struct.pack("<I", masked_crc32c(length)) + payload
-            + struct.pack("<I", masked_crc32c(payload)))
+    return (
+        length
+        + struct.pack("<I", masked_crc32c(length))
+        + payload
+        + struct.pack("<I", masked_crc32c(payload))
+    )
 
 
 class CorruptRecord(ValueError):
@@ -119,8 +124,9 @@ def _length_delimited(field: int, data: bytes) -> bytes:
     return _key(field, 2) + _varint(len(data)) + data
 
 
-def encode_event(wall_time: float, step: int = 0, file_version: str | None = None,
-                 scalars: dict[str, float] | None = None) -> bytes:
+def encode_event(
+    wall_time: float, step: int = 0, file_version: str | None = None, scalars: dict[str, float] | None = None
+) -> bytes:
     """Event{wall_time=1 double, step=2 int64, file_version=3 string, summary=5 Summary}.
 
     Summary{value=1 repeated Value}; Value{tag=1 string, simple_value=2 float}.
@@ -133,7 +139,8 @@ def encode_event(wall_time: float, step: int = 0, file_version: str | None = Non
     if scalars:
         summary = b"".join(
             _length_delimited(1, _length_delimited(1, tag.encode()) + _key(2, 5) + struct.pack("<f", value))
-            for tag, value in scalars.items())
+            for tag, value in scalars.items()
+        )
         out += _length_delimited(5, summary)
     return out
 
@@ -158,8 +165,10 @@ class EventFileWriter:
     def __init__(self, directory: Path, suffix: str = ""):
         directory.mkdir(parents=True, exist_ok=True)
         # a new file per writer (two runs of one process in one second included): never append to an old one
-        name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}"
-                f".{next(_FILE_SEQ)}{suffix}")
+        name = (
+            f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}"
+            f".{next(_FILE_SEQ)}{suffix}"
+        )
         self.path = directory / name
         self._file = open(self.path, "ab")
         self._lock = threading.Lock()
@@ -188,7 +197,7 @@ INTERNALS = "internals"
 
 def _event_step_and_tags(payload: bytes) -> tuple[int, list[str]]:
     """Step and scalar tags of one Event we wrote (the few fields encode_event uses)."""
-    step, tags, pos = 0, [], 0
+    step, tags, _pos = 0, [], 0
 
     def varint(data: bytes, pos: int) -> tuple[int, int]:
         shift = result = 0
@@ -208,12 +217,12 @@ def _event_step_and_tags(payload: bytes) -> tuple[int, list[str]]:
             if wire == 0:
                 value, pos = varint(data, pos)
             elif wire == 1:
-                value, pos = data[pos:pos + 8], pos + 8
+                value, pos = data[pos : pos + 8], pos + 8
             elif wire == 5:
-                value, pos = data[pos:pos + 4], pos + 4
+                value, pos = data[pos : pos + 4], pos + 4
             elif wire == 2:
                 n, pos = varint(data, pos)
-                value, pos = data[pos:pos + n], pos + n
+                value, pos = data[pos : pos + n], pos + n
             else:
                 raise ValueError(f"wire type {wire}")
             yield number, value

@@ -53,15 +53,20 @@ def checkpoint_weights(directory: str | Path, step: int, kind: str = "raw") -> d
     with ocp.PyTreeCheckpointer() as ckptr:
         tree = ckptr.metadata(path).item_metadata
         if source not in tree or not jax.tree.leaves(tree[source]):
-            raise CheckpointError(f"{directory}: step {step} holds no {kind} weights (was {kind} enabled when "
-                                  "it was written?)")
+            raise CheckpointError(
+                f"{directory}: step {step} holds no {kind} weights (was {kind} enabled when it was written?)"
+            )
         keys = [k for k in (source, "batch_stats", "step") if k in tree and jax.tree.leaves(tree[k])]
         abstract = {k: jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), tree[k]) for k in keys}
         restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
-        got = ckptr.restore(path, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args,
-                                                             partial_restore=True))
-    return {"params": plain_tree(got[source]), "batch_stats": plain_tree(got.get("batch_stats", {})),
-            "step": got.get("step", 0)}
+        got = ckptr.restore(
+            path, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args, partial_restore=True)
+        )
+    return {
+        "params": plain_tree(got[source]),
+        "batch_stats": plain_tree(got.get("batch_stats", {})),
+        "step": got.get("step", 0),
+    }
 
 
 def checkpoint_snapshot(directory: str | Path, step: int | None = None, kind: str = "raw") -> NetworkSnapshot:
@@ -74,8 +79,13 @@ def checkpoint_snapshot(directory: str | Path, step: int | None = None, kind: st
     variables = {"params": weights["params"]}
     if weights["batch_stats"]:
         variables["batch_stats"] = weights["batch_stats"]
-    return NetworkSnapshot(step=step, model=dict(meta["model"]), params=variables, kind=kind,
-                           extra={"precision": meta.get("precision", "float32")})
+    return NetworkSnapshot(
+        step=step,
+        model=dict(meta["model"]),
+        params=variables,
+        kind=kind,
+        extra={"precision": meta.get("precision", "float32")},
+    )
 
 
 def plain_tree(tree):

@@ -8,16 +8,16 @@ W=(1+q-d)/2, D=d, L=(1-q-d)/2.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from lcpipe.train.settings import ROWS
 from lcpipe.train.rules import tree_of
+from lcpipe.train.settings import ROWS
 
 NEG = -1e30
+
 
 def wdl_from(qd):
     q, d = qd[..., 0], qd[..., 1]
@@ -81,8 +81,11 @@ def value_target(values, head: str, cfg: dict):
 
 def l2_penalty(params, cfg: dict):
     coeffs = tree_of(params, cfg["l2_rules"], "l2", None, first_match=True)
-    terms = jax.tree.map(lambda p, c: (cfg["l2"] if c is None else c) * jnp.sum(jnp.square(p.astype(jnp.float32))),
-                         params, coeffs)
+    terms = jax.tree.map(
+        lambda p, c: (cfg["l2"] if c is None else c) * jnp.sum(jnp.square(p.astype(jnp.float32))),
+        params,
+        coeffs,
+    )
     return sum(jax.tree.leaves(terms), jnp.float32(0.0))
 
 
@@ -122,7 +125,9 @@ def compute_losses(outputs: dict, batch: dict, cfg: dict, sample_weight=None):
             m[f"value_{head}_cat_loss"] = loss
             total = total + cfg["categorical_weight"] * loss
 
-    opt_head = cfg["optimistic_value_head"] or next((h for h, o in outputs["value"].items() if "error" in o), "")
+    opt_head = cfg["optimistic_value_head"] or next(
+        (h for h, o in outputs["value"].items() if "error" in o), ""
+    )
     for head, logits in outputs["policy"].items():
         weight = cfg["policy_weights"][head]
         if head in ("opponent", "next"):
@@ -145,12 +150,15 @@ def compute_losses(outputs: dict, batch: dict, cfg: dict, sample_weight=None):
         w = sw * valid
         if head == "optimistic":
             if opt_head not in outputs["value"] or "error" not in outputs["value"][opt_head]:
-                raise ValueError("the optimistic policy head needs a value head with an error output "
-                                 "(model.value_error)")
+                raise ValueError(
+                    "the optimistic policy head needs a value head with an error output (model.value_error)"
+                )
             q, qt, _ = qpred[opt_head]
             sigma = 2 * jnp.sqrt(outputs["value"][opt_head]["error"] + 1e-6)
             z = (qt - q) / sigma
-            w = w * jax.lax.stop_gradient(jax.nn.sigmoid(cfg["optimistic_strength"] * (z - cfg["optimistic_threshold"])))
+            w = w * jax.lax.stop_gradient(
+                jax.nn.sigmoid(cfg["optimistic_strength"] * (z - cfg["optimistic_threshold"]))
+            )
         loss = wmean(ce, w)
         m[f"policy_{head}_loss"] = loss
         total = total + weight * loss

@@ -9,15 +9,14 @@ glob rules over parameter paths (lcpipe.train.rules).
 
 from __future__ import annotations
 
-import copy
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from lcpipe.train.settings import normalize_optimizer
 from lcpipe.train.rules import tree_of
+from lcpipe.train.settings import normalize_optimizer
 
 
 def _per_leaf(fn_tree_builder):
@@ -91,8 +90,11 @@ def build_optimizer(cfg: dict, schedule, params) -> optax.GradientTransformation
     if name == "sgd":
         parts.append(optax.trace(decay=cfg["momentum"], nesterov=cfg["nesterov"]))
     else:
-        parts.append(optax.scale_by_adam(b1=cfg["beta1"], b2=cfg["beta2"], eps=cfg["epsilon"],
-                                         nesterov=name in ("nadam", "nadamw")))
+        parts.append(
+            optax.scale_by_adam(
+                b1=cfg["beta1"], b2=cfg["beta2"], eps=cfg["epsilon"], nesterov=name in ("nadam", "nadamw")
+            )
+        )
     if any(jax.tree.leaves(wd)):
         parts.append(decoupled_weight_decay(wd))
     if name == "lamb":

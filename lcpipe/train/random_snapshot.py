@@ -20,8 +20,11 @@ def random_snapshot(model: dict, seed: int = 0, step: int = 0) -> NetworkSnapsho
 
     cfg = normalize(model)
     module = build_model(cfg)
-    shapes = jax.eval_shape(lambda k, x: module.init(k, x, train=False), jax.random.PRNGKey(0),
-                            jax.ShapeDtypeStruct((1, 112, 8, 8), np.float32))
+    shapes = jax.eval_shape(
+        lambda k, x: module.init(k, x, train=False),
+        jax.random.PRNGKey(0),
+        jax.ShapeDtypeStruct((1, 112, 8, 8), np.float32),
+    )
     rng = np.random.default_rng(seed)
 
     def fill(path, leaf):

@@ -13,9 +13,7 @@ warmup: linear from 0 to 1 over ``warmup_steps`` (step 0 gets 1/warmup).
 
 from __future__ import annotations
 
-import copy
 import math
-from typing import Any
 
 import jax.numpy as jnp
 
@@ -63,8 +61,8 @@ def make_schedule(cfg: dict):
                 t, period = s - k * p0, p0
             else:  # closed form for geometric periods
                 k = jnp.floor(jnp.log1p(s * (mult - 1) / p0) / math.log(mult))
-                startk = p0 * (mult ** k - 1) / (mult - 1)
-                t, period = s - startk, p0 * mult ** k
+                startk = p0 * (mult**k - 1) / (mult - 1)
+                t, period = s - startk, p0 * mult**k
             return cfg["min_lr"] + (cfg["lr"] - cfg["min_lr"]) * 0.5 * (1 + jnp.cos(jnp.pi * t / period))
         return jnp.float32(cfg["lr"])
 

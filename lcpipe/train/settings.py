@@ -8,12 +8,13 @@ commands, tests) with the same schema and checks.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
+from lcpipe.model.config import MODEL_SETTINGS, POLICY_HEADS, VALUE_HEADS, canonical, check_model
+from lcpipe.model.config import normalize as normalize_model
 from lcpipe.settings import Check, Problem, defaults, field, group, normalize, settings
 from lcpipe.train import cpu_devices
-from lcpipe.model.config import (MODEL_SETTINGS, POLICY_HEADS, VALUE_HEADS, canonical, check_model,
-                                 normalize as normalize_model)
 
 ROWS = {"result": 0, "best": 1, "played": 2, "orig": 3, "root": 4, "st": 5}
 OPTIMIZERS = ("nadamw", "adamw", "nadam", "adam", "sgd", "lamb")
@@ -29,52 +30,105 @@ def _steps(default: int, description: str, minimum: int = 0) -> Any:
     return field("integer", default, description, minimum=minimum, maximum=STEPS)
 
 
-_PATTERN = field("string", description="Glob over parameter paths, e.g. 'body/encoder_*/q/kernel'.", min_length=1)
+_PATTERN = field(
+    "string", description="Glob over parameter paths, e.g. 'body/encoder_*/q/kernel'.", min_length=1
+)
 
 LOSS_SETTINGS: dict[str, Any] = {
-    "policy_loss": field("string", "ce", "Policy loss: 'ce' (cross-entropy) or 'kl' (CE minus target entropy; same "
-                         "gradient).", enum=["ce", "kl"]),
-    "policy_weights": group("Weight of each policy head's loss (heads not in the model are ignored).", {
-        "vanilla": _weight(1.0, "Vanilla policy head."),
-        "optimistic": _weight(1.0, "Optimistic policy head."),
-        "soft": _weight(1.0, "Soft policy head."),
-        "opponent": _weight(0.5, "Opponent's-reply head."),
-        "next": _weight(0.5, "Next-move head."),
-    }),
-    "policy_temperature": field("number", 1.0, "Target temperature: p^(1/T) renormalised over legal moves "
-                                "(vanilla/optimistic).", exclusive_minimum=0),
-    "soft_temperature": field("number", 4.0, "Target temperature of the 'soft' policy head.", exclusive_minimum=0),
-    "label_smoothing": field("number", 0.0, "Mix this much of the uniform distribution over legal moves into "
-                             "policy targets.", minimum=0, maximum=1),
-    "optimistic_value_head": field("string", "", "Value head whose error output weights the optimistic policy "
-                                   "('' = first with an error output).", enum=["", *VALUE_HEADS]),
-    "optimistic_strength": field("number", 2.0, "Optimistic weights: sigmoid(strength * (z - threshold)), z = "
-                                 "(q_target - q_pred)/sigma_pred."),
+    "policy_loss": field(
+        "string",
+        "ce",
+        "Policy loss: 'ce' (cross-entropy) or 'kl' (CE minus target entropy; same gradient).",
+        enum=["ce", "kl"],
+    ),
+    "policy_weights": group(
+        "Weight of each policy head's loss (heads not in the model are ignored).",
+        {
+            "vanilla": _weight(1.0, "Vanilla policy head."),
+            "optimistic": _weight(1.0, "Optimistic policy head."),
+            "soft": _weight(1.0, "Soft policy head."),
+            "opponent": _weight(0.5, "Opponent's-reply head."),
+            "next": _weight(0.5, "Next-move head."),
+        },
+    ),
+    "policy_temperature": field(
+        "number",
+        1.0,
+        "Target temperature: p^(1/T) renormalised over legal moves (vanilla/optimistic).",
+        exclusive_minimum=0,
+    ),
+    "soft_temperature": field(
+        "number", 4.0, "Target temperature of the 'soft' policy head.", exclusive_minimum=0
+    ),
+    "label_smoothing": field(
+        "number",
+        0.0,
+        "Mix this much of the uniform distribution over legal moves into policy targets.",
+        minimum=0,
+        maximum=1,
+    ),
+    "optimistic_value_head": field(
+        "string",
+        "",
+        "Value head whose error output weights the optimistic policy ('' = first with an error output).",
+        enum=["", *VALUE_HEADS],
+    ),
+    "optimistic_strength": field(
+        "number",
+        2.0,
+        "Optimistic weights: sigmoid(strength * (z - threshold)), z = (q_target - q_pred)/sigma_pred.",
+    ),
     "optimistic_threshold": field("number", 0.0, "Optimistic weights: z threshold."),
-    "value_weights": group("Weight of each value head's WDL loss.", {
-        "winner": _weight(1.0, "Winner (game result) head."),
-        "q": _weight(1.0, "Q head."),
-        "st": _weight(1.0, "Short-term head."),
-    }),
-    "value_targets": group("Target row of each value head.", {
-        head: field("string", row, f"Target row of the {head} head.", enum=list(ROWS))
-        for head, row in (("winner", "result"), ("q", "best"), ("st", "st"))
-    }),
-    "q_ratio": field("number", 0.0, "Winner head target: (1-q_ratio)*result + q_ratio*root (WDL mix).", minimum=0,
-                     maximum=1),
-    "value_error_weight": _weight(1.0, "Weight of the value-error MSE (error output vs squared q error / 4)."),
-    "categorical_weight": _weight(0.1, "Weight of the categorical value loss (target q binned over [-1, 1])."),
+    "value_weights": group(
+        "Weight of each value head's WDL loss.",
+        {
+            "winner": _weight(1.0, "Winner (game result) head."),
+            "q": _weight(1.0, "Q head."),
+            "st": _weight(1.0, "Short-term head."),
+        },
+    ),
+    "value_targets": group(
+        "Target row of each value head.",
+        {
+            head: field("string", row, f"Target row of the {head} head.", enum=list(ROWS))
+            for head, row in (("winner", "result"), ("q", "best"), ("st", "st"))
+        },
+    ),
+    "q_ratio": field(
+        "number",
+        0.0,
+        "Winner head target: (1-q_ratio)*result + q_ratio*root (WDL mix).",
+        minimum=0,
+        maximum=1,
+    ),
+    "value_error_weight": _weight(
+        1.0, "Weight of the value-error MSE (error output vs squared q error / 4)."
+    ),
+    "categorical_weight": _weight(
+        0.1, "Weight of the categorical value loss (target q binned over [-1, 1])."
+    ),
     "moves_left_weight": _weight(1.0, "Weight of the moves-left Huber loss."),
-    "moves_left_scale": field("number", 20.0, "Moves-left: prediction and target (plies) are divided by this.",
-                              exclusive_minimum=0),
-    "moves_left_delta": field("number", 10.0, "Moves-left: Huber delta in plies (divided by the scale as well).",
-                              exclusive_minimum=0),
+    "moves_left_scale": field(
+        "number", 20.0, "Moves-left: prediction and target (plies) are divided by this.", exclusive_minimum=0
+    ),
+    "moves_left_delta": field(
+        "number",
+        10.0,
+        "Moves-left: Huber delta in plies (divided by the scale as well).",
+        exclusive_minimum=0,
+    ),
     "l2": _weight(1e-4, "L2 coefficient: loss += l2 * sum(w^2) over parameters chosen by l2_rules."),
-    "l2_rules": field("array", [{"pattern": "*kernel"}, {"pattern": "*", "l2": 0.0}],
-                      "Ordered glob rules over parameter paths; first rule with an 'l2' key sets the coefficient, "
-                      "a matching rule without it uses the global l2.",
-                      items=group("", {"pattern": _PATTERN, "l2": field("number", description="L2 coefficient.",
-                                                                         minimum=0)}, required=["pattern"])),
+    "l2_rules": field(
+        "array",
+        [{"pattern": "*kernel"}, {"pattern": "*", "l2": 0.0}],
+        "Ordered glob rules over parameter paths; first rule with an 'l2' key sets the coefficient, "
+        "a matching rule without it uses the global l2.",
+        items=group(
+            "",
+            {"pattern": _PATTERN, "l2": field("number", description="L2 coefficient.", minimum=0)},
+            required=["pattern"],
+        ),
+    ),
 }
 
 OPT_SETTINGS: dict[str, Any] = {
@@ -84,19 +138,34 @@ OPT_SETTINGS: dict[str, Any] = {
     "epsilon": field("number", 1e-7, "Adam-family epsilon.", exclusive_minimum=0),
     "momentum": field("number", 0.9, "SGD momentum.", minimum=0, exclusive_maximum=1),
     "nesterov": field("boolean", True, "SGD: Nesterov momentum."),
-    "weight_decay": _weight(0.0, "Decoupled weight decay (times lr) for parameters whose rules do not set one."),
-    "rules": field("array", [{"pattern": "*bias", "weight_decay": 0.0}, {"pattern": "*scale", "weight_decay": 0.0}],
-                   "Ordered glob rules over parameter paths (e.g. 'body/encoder_*/q/kernel'), first match per key "
-                   "wins: {pattern, weight_decay?, freeze?, lr_scale?}.",
-                   items=group("", {"pattern": _PATTERN,
-                                    "weight_decay": field("number", description="Weight decay.", minimum=0),
-                                    "freeze": field("boolean", description="Do not train these parameters."),
-                                    "lr_scale": field("number", description="Learning-rate factor.", minimum=0)},
-                               required=["pattern"])),
+    "weight_decay": _weight(
+        0.0, "Decoupled weight decay (times lr) for parameters whose rules do not set one."
+    ),
+    "rules": field(
+        "array",
+        [{"pattern": "*bias", "weight_decay": 0.0}, {"pattern": "*scale", "weight_decay": 0.0}],
+        "Ordered glob rules over parameter paths (e.g. 'body/encoder_*/q/kernel'), first match per key "
+        "wins: {pattern, weight_decay?, freeze?, lr_scale?}.",
+        items=group(
+            "",
+            {
+                "pattern": _PATTERN,
+                "weight_decay": field("number", description="Weight decay.", minimum=0),
+                "freeze": field("boolean", description="Do not train these parameters."),
+                "lr_scale": field("number", description="Learning-rate factor.", minimum=0),
+            },
+            required=["pattern"],
+        ),
+    ),
     "clip_norm": _weight(0.0, "Clip gradients to this global norm (0 = off)."),
     "adaptive_clip": _weight(0.0, "Adaptive gradient clipping factor (unit-wise, AGC; 0 = off)."),
-    "accumulate": field("integer", 1, "Gradient accumulation: each batch is split into this many micro-batches, "
-                        "one update.", minimum=1, maximum=65536),
+    "accumulate": field(
+        "integer",
+        1,
+        "Gradient accumulation: each batch is split into this many micro-batches, one update.",
+        minimum=1,
+        maximum=65536,
+    ),
     "lookahead_steps": _steps(0, "Lookahead: sync slow weights every k steps (0 = off)."),
     "lookahead_alpha": field("number", 0.5, "Lookahead: slow-weights step size.", minimum=0, maximum=1),
 }
@@ -104,37 +173,64 @@ OPT_SETTINGS: dict[str, Any] = {
 SCHEDULE_SETTINGS: dict[str, Any] = {
     "lr": _weight(1e-3, "Base learning rate (constant, or peak of cosine restarts)."),
     "warmup_steps": _steps(0, "Linear warmup steps (multiplies the schedule)."),
-    "segments": field("array", [], "Piecewise schedule: [{steps, type: constant|linear|cosine, lr, end_lr}], in "
-                      "order.", items=group("", {
-                          "steps": _steps(1, "Steps of this segment.", minimum=1),
-                          "type": field("string", "constant", "Shape of the segment.",
-                                        enum=["constant", "linear", "cosine"]),
-                          "lr": field("number", 0.0, "Learning rate at its start.", minimum=0),
-                          "end_lr": field(["number", "null"], None, "Learning rate at its end (null: lr).",
-                                          minimum=0),
-                      }, required=["steps"])),
-    "boundaries": field("array", [], "Step boundaries of a step schedule (with 'values').",
-                        items=field("integer", minimum=0, maximum=STEPS)),
-    "values": field("array", [], "Learning rates of a step schedule: one more than boundaries.",
-                    items=field("number", minimum=0)),
+    "segments": field(
+        "array",
+        [],
+        "Piecewise schedule: [{steps, type: constant|linear|cosine, lr, end_lr}], in order.",
+        items=group(
+            "",
+            {
+                "steps": _steps(1, "Steps of this segment.", minimum=1),
+                "type": field(
+                    "string", "constant", "Shape of the segment.", enum=["constant", "linear", "cosine"]
+                ),
+                "lr": field("number", 0.0, "Learning rate at its start.", minimum=0),
+                "end_lr": field(["number", "null"], None, "Learning rate at its end (null: lr).", minimum=0),
+            },
+            required=["steps"],
+        ),
+    ),
+    "boundaries": field(
+        "array",
+        [],
+        "Step boundaries of a step schedule (with 'values').",
+        items=field("integer", minimum=0, maximum=STEPS),
+    ),
+    "values": field(
+        "array",
+        [],
+        "Learning rates of a step schedule: one more than boundaries.",
+        items=field("number", minimum=0),
+    ),
     "restart_period": _steps(0, "Cosine warm restarts: first period in steps (0 disables)."),
-    "restart_mult": field("number", 1.0, "Cosine warm restarts: period multiplier after each restart.", minimum=1),
+    "restart_mult": field(
+        "number", 1.0, "Cosine warm restarts: period multiplier after each restart.", minimum=1
+    ),
     "min_lr": _weight(0.0, "Cosine warm restarts: lowest learning rate."),
 }
 
 SWA_SETTINGS = {
     "enabled": field("boolean", False, "Keep a stochastic weight average of the parameters."),
     "period": _steps(100, "Add the current weights to the average every this many steps.", minimum=1),
-    "max_count": field("integer", 10, "Cap of the running count: later weights get weight 1/max_count.",
-                       minimum=1, maximum=1_000_000),
+    "max_count": field(
+        "integer",
+        10,
+        "Cap of the running count: later weights get weight 1/max_count.",
+        minimum=1,
+        maximum=1_000_000,
+    ),
 }
 EMA_SETTINGS = {
     "enabled": field("boolean", False, "Keep an exponential moving average of the parameters."),
     "decay": field("number", 0.999, "EMA decay per step.", minimum=0, maximum=1),
 }
 CHECKPOINT_SETTINGS = {
-    "dir": field("string", "", "Checkpoint directory (orbax); the stage resumes from it when it holds a checkpoint. "
-                 "'' = <stage workdir>/checkpoints."),
+    "dir": field(
+        "string",
+        "",
+        "Checkpoint directory (orbax); the stage resumes from it when it holds a checkpoint. "
+        "'' = <stage workdir>/checkpoints.",
+    ),
     "every": _steps(1000, "Save a checkpoint every this many steps (and at the end)."),
     "keep": field("integer", 3, "Keep the last N checkpoints.", minimum=1, maximum=10_000),
     "async": field("boolean", True, "Write checkpoints asynchronously."),
@@ -144,7 +240,9 @@ LOSS_SCALE_SETTINGS = {
     "period": _steps(2000, "float16: double the scale after this many finite steps.", minimum=1),
 }
 DIST_SETTINGS = {
-    "coordinator_address": field("string", "", "jax.distributed coordinator host:port ('' = single process)."),
+    "coordinator_address": field(
+        "string", "", "jax.distributed coordinator host:port ('' = single process)."
+    ),
     "num_processes": field("integer", 1, "Processes in the job.", minimum=1, maximum=65536),
     "process_id": field("integer", 0, "This process's index.", minimum=0, maximum=65535),
 }
@@ -164,39 +262,77 @@ GROUPS: dict[str, tuple[dict, str]] = {
 TOP_SETTINGS: dict[str, Any] = {
     "precision": field("string", "float32", "Compute dtype (parameters stay float32).", enum=PRECISIONS),
     "seed": field("integer", 0, "Seed of parameter init and dropout.", minimum=0, maximum=2**32 - 1),
-    "cpu_devices": field(["string", "integer"], "auto",
-                         "Without an accelerator: 'auto' trains data-parallel on one single-threaded XLA CPU device "
-                         "per core (faster than one multi-threaded device), N uses N such devices, 1 one device using "
-                         "every core. Applied before JAX starts (the stage's prepare); ignored when an accelerator "
-                         "is present.", minimum=1, maximum=4096, pattern="^auto$"),
-    "total_steps": _steps(1000, "Stop after this many steps (0 = until the input ends). This and the other step "
-                                "intervals count the steps trained since the run's start: 0, or the step of "
-                                "init_checkpoint (an imported lc0 net keeps its training steps)."),
-    "steps_per_network": _steps(500, "Emit a NetworkSnapshot on 'weights' every this many steps (and at the end)."),
+    "cpu_devices": field(
+        ["string", "integer"],
+        "auto",
+        "Without an accelerator: 'auto' trains data-parallel on one single-threaded XLA CPU device "
+        "per core (faster than one multi-threaded device), N uses N such devices, 1 one device using "
+        "every core. Applied before JAX starts (the stage's prepare); ignored when an accelerator "
+        "is present.",
+        minimum=1,
+        maximum=4096,
+        pattern="^auto$",
+    ),
+    "total_steps": _steps(
+        1000,
+        "Stop after this many steps (0 = until the input ends). This and the other step "
+        "intervals count the steps trained since the run's start: 0, or the step of "
+        "init_checkpoint (an imported lc0 net keeps its training steps).",
+    ),
+    "steps_per_network": _steps(
+        500, "Emit a NetworkSnapshot on 'weights' every this many steps (and at the end)."
+    ),
     "test_every": _steps(100, "Evaluate on 'test' batches every this many steps (0 = never)."),
     "test_batches": field("integer", 4, "Batches per test evaluation.", minimum=1, maximum=1_000_000),
     "validation_every": _steps(500, "Evaluate on 'validation' batches every this many steps (0 = never)."),
-    "validation_batches": field("integer", 8, "Batches per validation evaluation.", minimum=1, maximum=1_000_000),
+    "validation_batches": field(
+        "integer", 8, "Batches per validation evaluation.", minimum=1, maximum=1_000_000
+    ),
     "metrics_every": _steps(10, "Publish training metrics every this many steps."),
-    "max_steps_per_game": field("number", 0.0, "RL throttle: train at most this many steps per game the loader's "
-                                "chunk pools have taken in (steps and games both counted from the run's start; "
-                                "games on disk at a restart included): the trainer waits for self-play when it is "
-                                "ahead. 0 = no limit.", minimum=0, maximum=1e6),
+    "max_steps_per_game": field(
+        "number",
+        0.0,
+        "RL throttle: train at most this many steps per game the loader's "
+        "chunk pools have taken in (steps and games both counted from the run's start; "
+        "games on disk at a restart included): the trainer waits for self-play when it is "
+        "ahead. 0 = no limit.",
+        minimum=0,
+        maximum=1e6,
+    ),
     "max_nan_steps": _steps(20, "Stop with an error after this many consecutive non-finite steps (skipped)."),
-    "init_checkpoint": field("string", "", "Start from the weights of this checkpoint directory (not a resume): its "
-                             "step count carries on, the optimizer state and the learning-rate schedule start "
-                             "afresh."),
-    "input_format": field("integer", 1, "lc0 input format of the training data (recorded in the emitted snapshots).",
-                          enum=[1, 2, 3, 4, 5, 132, 133]),
-    "export_kinds": field("array", ["raw", "swa", "ema"], "Which weights to emit: raw and, when enabled, swa / ema.",
-                          items=field("string", enum=["raw", "swa", "ema"]), unique=True),
-    "export_on_stop": field("boolean", True, "On a clean stop (Ctrl-C, SIGTERM, a --stop-after bound) emit the steps "
-                            "trained since the last network before exiting, so an interrupted run keeps its last "
-                            "work."),
+    "init_checkpoint": field(
+        "string",
+        "",
+        "Start from the weights of this checkpoint directory (not a resume): its "
+        "step count carries on, the optimizer state and the learning-rate schedule start "
+        "afresh.",
+    ),
+    "input_format": field(
+        "integer",
+        1,
+        "lc0 input format of the training data (recorded in the emitted snapshots).",
+        enum=[1, 2, 3, 4, 5, 132, 133],
+    ),
+    "export_kinds": field(
+        "array",
+        ["raw", "swa", "ema"],
+        "Which weights to emit: raw and, when enabled, swa / ema.",
+        items=field("string", enum=["raw", "swa", "ema"]),
+        unique=True,
+    ),
+    "export_on_stop": field(
+        "boolean",
+        True,
+        "On a clean stop (Ctrl-C, SIGTERM, a --stop-after bound) emit the steps "
+        "trained since the last network before exiting, so an interrupted run keeps its last "
+        "work.",
+    ),
 }
 
-TRAIN_SETTINGS: dict[str, Any] = {**TOP_SETTINGS,
-                                  **{name: group(desc, table) for name, (table, desc) in GROUPS.items()}}
+TRAIN_SETTINGS: dict[str, Any] = {
+    **TOP_SETTINGS,
+    **{name: group(desc, table) for name, (table, desc) in GROUPS.items()},
+}
 TRAIN_SCHEMA = settings(TRAIN_SETTINGS)
 LOSS_SCHEMA = settings(LOSS_SETTINGS)
 OPT_SCHEMA = settings(OPT_SETTINGS)
@@ -206,8 +342,12 @@ SCHEDULE_SCHEMA = settings(SCHEDULE_SETTINGS)
 def check_schedule(cfg: dict):
     """Rules between schedule settings (paths relative to ``schedule:``)."""
     if cfg["boundaries"] and len(cfg["values"]) != len(cfg["boundaries"]) + 1:
-        yield Problem(("values",), f"a step schedule needs one more value than boundaries: {len(cfg['boundaries'])} "
-                      f"boundaries, {len(cfg['values'])} values", "give len(boundaries) + 1 learning rates")
+        yield Problem(
+            ("values",),
+            f"a step schedule needs one more value than boundaries: {len(cfg['boundaries'])} "
+            f"boundaries, {len(cfg['values'])} values",
+            "give len(boundaries) + 1 learning rates",
+        )
     if list(cfg["boundaries"]) != sorted(set(cfg["boundaries"])):
         yield Problem(("boundaries",), "schedule boundaries must be strictly increasing", "sort them")
 
@@ -216,25 +356,36 @@ def check_losses_fit_model(cfg: dict):
     """Rules between the losses and the model (paths relative to the trainer's settings)."""
     model = cfg["model"]
     if "optimistic" in model["policy_heads"] and not model["value_error"]:
-        yield Problem(("model", "policy_heads"), "training the optimistic policy head needs a value head with an "
-                      "error output", "add that value head to model.value_error, e.g. value_error: [winner]")
+        yield Problem(
+            ("model", "policy_heads"),
+            "training the optimistic policy head needs a value head with an error output",
+            "add that value head to model.value_error, e.g. value_error: [winner]",
+        )
     head = cfg["losses"]["optimistic_value_head"]
     if head and head not in cfg["model"]["value_error"]:
-        yield Problem(("losses", "optimistic_value_head"), f"value head {head!r} has no error output",
-                      f"add {head!r} to model.value_error, or leave optimistic_value_head empty")
+        yield Problem(
+            ("losses", "optimistic_value_head"),
+            f"value head {head!r} has no error output",
+            f"add {head!r} to model.value_error, or leave optimistic_value_head empty",
+        )
 
 
 def within(key: str, check: Check) -> Check:
     """A check of one group, run on the whole settings with the group's key in front of its paths."""
+
     def run(cfg: dict) -> Iterable[Problem]:
         for problem in check(cfg[key]) or ():
             yield Problem((key, *problem.path), problem.message, problem.hint)
+
     run.__name__ = f"{check.__name__}_in_{key}"
     return run
 
 
-TRAIN_CHECKS: tuple[Check, ...] = (within("model", check_model), within("schedule", check_schedule),
-                                   check_losses_fit_model)
+TRAIN_CHECKS: tuple[Check, ...] = (
+    within("model", check_model),
+    within("schedule", check_schedule),
+    check_losses_fit_model,
+)
 
 
 def loss_defaults() -> dict[str, Any]:
@@ -278,6 +429,22 @@ def settings_schema() -> dict[str, Any]:
     return TRAIN_SCHEMA["properties"]
 
 
-__all__ = ["ROWS", "OPTIMIZERS", "POLICY_HEADS", "VALUE_HEADS", "TRAIN_SETTINGS", "TRAIN_SCHEMA", "TRAIN_CHECKS",
-           "normalize_settings", "normalize_losses", "normalize_optimizer", "normalize_schedule", "normalize_model",
-           "settings_defaults", "loss_defaults", "optimizer_defaults", "schedule_defaults", "settings_schema"]
+__all__ = [
+    "ROWS",
+    "OPTIMIZERS",
+    "POLICY_HEADS",
+    "VALUE_HEADS",
+    "TRAIN_SETTINGS",
+    "TRAIN_SCHEMA",
+    "TRAIN_CHECKS",
+    "normalize_settings",
+    "normalize_losses",
+    "normalize_optimizer",
+    "normalize_schedule",
+    "normalize_model",
+    "settings_defaults",
+    "loss_defaults",
+    "optimizer_defaults",
+    "schedule_defaults",
+    "settings_schema",
+]

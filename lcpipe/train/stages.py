@@ -14,16 +14,23 @@ def lcpipe_stage_types():
             factory="lcpipe.train.train_stage:TrainStage",
             prepare="lcpipe.train.cpu_devices:prepare_stage",
             description="Train an lc0 network (transformer or residual SE net) with JAX; emits weight snapshots, "
-                        "checkpoints with orbax and resumes from its checkpoint directory.",
+            "checkpoints with orbax and resumes from its checkpoint directory.",
             inputs=(
                 Port("train", "batches", doc="training batches"),
                 Port("test", "batches", required=False, doc="test batches, evaluated every test_every steps"),
-                Port("validation", "batches", required=False,
-                     doc="validation batches, evaluated every validation_every steps"),
+                Port(
+                    "validation",
+                    "batches",
+                    required=False,
+                    doc="validation batches, evaluated every validation_every steps",
+                ),
             ),
             outputs=(
-                Port("weights", "weights", doc="NetworkSnapshot every steps_per_network steps (raw, and swa/ema "
-                                               "when enabled)"),
+                Port(
+                    "weights",
+                    "weights",
+                    doc="NetworkSnapshot every steps_per_network steps (raw, and swa/ema when enabled)",
+                ),
             ),
             schema=TRAIN_SCHEMA,
             # train_now: the rest of this round trains without waiting for self-play's games

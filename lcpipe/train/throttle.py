@@ -54,9 +54,11 @@ class StepThrottle:
         """
         delivered = getattr(batch, "games_delivered", None)
         if delivered is None:
-            raise ThrottleError("max_steps_per_game needs batches from a native loader segment with a "
-                                "loader.chunk_pool (it counts the games it takes in); this source counts none. "
-                                "Feed the trainer through loader.chunk_pool, or set max_steps_per_game: 0")
+            raise ThrottleError(
+                "max_steps_per_game needs batches from a native loader segment with a "
+                "loader.chunk_pool (it counts the games it takes in); this source counts none. "
+                "Feed the trainer through loader.chunk_pool, or set max_steps_per_game: 0"
+            )
         self.games = delivered.games
         if self.games >= self.games_needed(step):
             return True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 
@@ -49,8 +48,9 @@ class TrainStage(Stage):
         ctx = self.ctx
         try:
             cfg_in = dict(ctx.config)
-            _init_distributed({"distributed": {"coordinator_address": "", "num_processes": 1, "process_id": 0},
-                               **cfg_in})
+            _init_distributed(
+                {"distributed": {"coordinator_address": "", "num_processes": 1, "process_id": 0}, **cfg_in}
+            )
             trainer = Trainer(cfg_in)
         except ValueError as exc:
             raise StageFailed(f"train.jax settings: {exc}") from exc
@@ -66,8 +66,10 @@ class TrainStage(Stage):
             ctx.info(f"resumed from {ckdir} at step {step}")
         elif cfg["init_checkpoint"]:
             step = trainer.restore(cfg["init_checkpoint"], weights_only=True)
-            ctx.info(f"initialised from the weights of {cfg['init_checkpoint']} (step {step}; the step count "
-                     "carries on from there, optimizer and learning-rate schedule start afresh)")
+            ctx.info(
+                f"initialised from the weights of {cfg['init_checkpoint']} (step {step}; the step count "
+                "carries on from there, optimizer and learning-rate schedule start afresh)"
+            )
         else:
             trainer.init()
         self.step = step = trainer.step_count
@@ -78,7 +80,9 @@ class TrainStage(Stage):
         self.total = total = int(cfg["total_steps"])
         self.kinds = kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg[k]["enabled"]]
         check_every = max(1, min(int(cfg["metrics_every"]) or 1, int(cfg["max_nan_steps"]) or 1))
-        throttle = StepThrottle(cfg["max_steps_per_game"], ctx.stop_event) if cfg["max_steps_per_game"] else None
+        throttle = (
+            StepThrottle(cfg["max_steps_per_game"], ctx.stop_event) if cfg["max_steps_per_game"] else None
+        )
         self.throttle = throttle
         # a network of the newest step went out (or goes out now): export_now has nothing to add
         self.network_out = resumed and trainer.checkpoint_meta.get("network_step") == step
@@ -141,8 +145,9 @@ class TrainStage(Stage):
             raise StageFailed(str(exc)) from exc
         step = self.step
         # a --stop-after bound means "this many networks, not more": no extra one on such a stop
-        final_network = step != self.last_sent and (not ctx.stopping or (cfg["export_on_stop"]
-                                                                          and not ctx.stopped_by_bound))
+        final_network = step != self.last_sent and (
+            not ctx.stopping or (cfg["export_on_stop"] and not ctx.stopped_by_bound)
+        )
         if final_network:
             self._save_with_network()
         elif step != self.last_saved:
@@ -157,8 +162,7 @@ class TrainStage(Stage):
 
         A plain checkpoint of this very step (checkpoint.every, then export_now) is replaced:
         its meta must say the network went out, or a restart would not hand it over again."""
-        self.trainer.save(self.ckdir, extra={"network_step": self.step},
-                          replace=self.last_saved == self.step)
+        self.trainer.save(self.ckdir, extra={"network_step": self.step}, replace=self.last_saved == self.step)
         self.last_saved = self.last_sent = self.step
         self.network_out = True
 
@@ -175,8 +179,11 @@ class TrainStage(Stage):
                     return
                 if not self._shown_data_wait and time.monotonic() - waiting_since >= self.DATA_WAIT_S:
                     self._shown_data_wait = True
-                    self.ctx.state("waiting", "for training batches (the loader fills its pool, or self-play "
-                                              "has not delivered games yet)")
+                    self.ctx.state(
+                        "waiting",
+                        "for training batches (the loader fills its pool, or self-play "
+                        "has not delivered games yet)",
+                    )
                 continue
             except ChannelClosed:
                 return
@@ -201,8 +208,13 @@ class TrainStage(Stage):
         if not force and now - self._last_progress < self.PROGRESS_EVERY_S:
             return
         self._last_progress = now
-        self.ctx.progress(self.step, self.origin + self.total if self.total else None, self._next_network(),
-                          self.trainer.rates().get("steps_per_s"), self._loss)
+        self.ctx.progress(
+            self.step,
+            self.origin + self.total if self.total else None,
+            self._next_network(),
+            self.trainer.rates().get("steps_per_s"),
+            self._loss,
+        )
 
     def _take_commands(self) -> bool:
         """Carry out the client commands sent since the last call; False if an emit saw the stop."""
@@ -233,9 +245,12 @@ class TrainStage(Stage):
         done = self.step - self.origin
         until = (self._next_network() or self.origin + done + math.ceil(self.throttle.ratio)) - self.origin
         granted = self.throttle.grant_until(until)
-        self.ctx.info(f"train_now: steps up to {self.origin + until} train without waiting for self-play "
-                      f"({granted} granted ahead of the games)" if granted else
-                      f"train_now: the games delivered already cover the steps up to {self.origin + until}")
+        self.ctx.info(
+            f"train_now: steps up to {self.origin + until} train without waiting for self-play "
+            f"({granted} granted ahead of the games)"
+            if granted
+            else f"train_now: the games delivered already cover the steps up to {self.origin + until}"
+        )
 
     def _admit(self, throttle: StepThrottle, batch, step: int) -> bool:
         """Holds step ``step`` until self-play delivered enough games; False when stopping."""
@@ -245,8 +260,11 @@ class TrainStage(Stage):
             if not self._shown_waiting:
                 self._shown_waiting = True
                 more = needed - games
-                self.ctx.state("waiting", f"for {more} more game{'s' if more != 1 else ''} from self-play "
-                                          f"({games} of {needed} for step {step})")
+                self.ctx.state(
+                    "waiting",
+                    f"for {more} more game{'s' if more != 1 else ''} from self-play "
+                    f"({games} of {needed} for step {step})",
+                )
 
         waits = throttle.waits
         try:

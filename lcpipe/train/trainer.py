@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from lcpipe.model import build_model
 from lcpipe.train.checkpoints import checkpoint_weights, plain_tree
@@ -122,7 +124,9 @@ class Trainer:
             "batch_stats": variables.get("batch_stats", {}),
             "opt_state": self.tx.init(params),
             "rng": rng,
-            "loss_scale": jnp.asarray(self.settings["loss_scale"]["initial"] if self.f16 else 1.0, jnp.float32),
+            "loss_scale": jnp.asarray(
+                self.settings["loss_scale"]["initial"] if self.f16 else 1.0, jnp.float32
+            ),
             "good_steps": jnp.zeros([], jnp.int32),
             "nan_consecutive": jnp.zeros([], jnp.int32),
             "nan_total": jnp.zeros([], jnp.int32),
@@ -142,7 +146,9 @@ class Trainer:
         seed = self.settings["seed"] if seed is None else seed
         key = jax.random.PRNGKey(seed)
         pkey, rng = jax.random.split(key)
-        variables = jax.jit(lambda k: self.model.init(k, jnp.zeros((2, 112, 8, 8), jnp.float32), train=False))(pkey)
+        variables = jax.jit(
+            lambda k: self.model.init(k, jnp.zeros((2, 112, 8, 8), jnp.float32), train=False)
+        )(pkey)
         self.state = self._place(self._fresh_state(plain_tree(variables), rng))
         self.start_step = 0
 
@@ -162,8 +168,9 @@ class Trainer:
                 raise ValueError(f"parameter shape mismatch: model {a.shape} vs given {np.shape(b)}")
         v = {"params": jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), given)}
         if variables.get("batch_stats"):
-            v["batch_stats"] = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32),
-                                            plain_tree(variables["batch_stats"]))
+            v["batch_stats"] = jax.tree.map(
+                lambda x: jnp.asarray(x, jnp.float32), plain_tree(variables["batch_stats"])
+            )
         else:
             v["batch_stats"] = self.state["batch_stats"]
         self.state = self._place(self._fresh_state(v, self.state["rng"], int(step)))
@@ -184,8 +191,9 @@ class Trainer:
         variables = {"params": params}
         if batch_stats:
             variables["batch_stats"] = batch_stats
-        outputs, upd = self.model.apply(variables, batch["inputs"], train=True, mutable=["batch_stats"],
-                                        rngs={"dropout": key})
+        outputs, upd = self.model.apply(
+            variables, batch["inputs"], train=True, mutable=["batch_stats"], rngs={"dropout": key}
+        )
         loss, metrics = compute_losses(outputs, batch, self.settings["losses"], batch["weights"])
         l2 = l2_penalty(params, self.settings["losses"])
         total = loss + l2
@@ -224,8 +232,12 @@ class Trainer:
             take = step % s["swa"]["period"] == 0
             n = jnp.where(take, jnp.minimum(state["swa_n"] + 1, s["swa"]["max_count"]), state["swa_n"])
             inv = 1.0 / jnp.maximum(n, 1).astype(jnp.float32)
-            out["swa"] = jax.lax.cond(take, lambda sw: jax.tree.map(lambda a, p: a + (p - a) * inv, sw, params),
-                                      lambda sw: sw, state["swa"])
+            out["swa"] = jax.lax.cond(
+                take,
+                lambda sw: jax.tree.map(lambda a, p: a + (p - a) * inv, sw, params),
+                lambda sw: sw,
+                state["swa"],
+            )
             out["swa_n"] = n
         if "ema" in state:
             d = s["ema"]["decay"]
@@ -244,8 +256,14 @@ class Trainer:
         # XLA compiles far fewer kernels (a select per leaf doubled the compile time).
         keys = ["params", "opt_state", "batch_stats"] + [k for k in ("swa", "swa_n", "ema") if k in state]
         new = dict(state)
-        new.update(jax.lax.cond(finite, lambda op: self._apply_update(*op),
-                                lambda op: {k: op[0][k] for k in keys}, (state, grads, bstats)))
+        new.update(
+            jax.lax.cond(
+                finite,
+                lambda op: self._apply_update(*op),
+                lambda op: {k: op[0][k] for k in keys},
+                (state, grads, bstats),
+            )
+        )
         new["rng"] = rng
         new["step"] = state["step"] + 1
         new["nan_consecutive"] = jnp.where(finite, 0, state["nan_consecutive"] + 1)
@@ -253,21 +271,33 @@ class Trainer:
         if self.f16:
             good = jnp.where(finite, state["good_steps"] + 1, 0)
             grow = good >= s["loss_scale"]["period"]
-            scale = jnp.where(finite, jnp.where(grow, state["loss_scale"] * 2, state["loss_scale"]),
-                              jnp.maximum(state["loss_scale"] / 2, 1.0))
+            scale = jnp.where(
+                finite,
+                jnp.where(grow, state["loss_scale"] * 2, state["loss_scale"]),
+                jnp.maximum(state["loss_scale"] / 2, 1.0),
+            )
             new["loss_scale"], new["good_steps"] = scale, jnp.where(grow, 0, good)
         # The lr of this step's update: the schedule runs on the optimizer's own count of applied
         # updates (skipped steps and a start from init_checkpoint don't advance it), not on "step".
         lr = self.schedule(schedule_count(state["opt_state"]))
-        metrics = dict(metrics, grad_norm=gnorm, lr=lr, skipped=(~finite).astype(jnp.float32),
-                       loss_scale=state["loss_scale"])
+        metrics = dict(
+            metrics,
+            grad_norm=gnorm,
+            lr=lr,
+            skipped=(~finite).astype(jnp.float32),
+            loss_scale=state["loss_scale"],
+        )
         return new, metrics
 
     def _compile(self, arrays):
         state_sh = jax.tree.map(lambda _: self.replicated, self.state)
         batch_sh = {k: self.data_sharding for k in arrays}
-        fn = jax.jit(self._step_fn, in_shardings=(state_sh, batch_sh), out_shardings=(state_sh, self.replicated),
-                     donate_argnums=(0,))
+        fn = jax.jit(
+            self._step_fn,
+            in_shardings=(state_sh, batch_sh),
+            out_shardings=(state_sh, self.replicated),
+            donate_argnums=(0,),
+        )
         t = time.perf_counter()
         compiled = fn.lower(self.state, arrays).compile()
         self.compile_seconds = time.perf_counter() - t
@@ -285,10 +315,14 @@ class Trainer:
         self._fit_mesh(n)
         local_devices = len([d for d in self.devices if d.process_index == jax.process_index()])
         if n % (local_devices * self.accumulate):
-            raise ValueError(f"batch size {n} is not divisible by local devices x accumulate "
-                             f"({local_devices} x {self.accumulate})")
+            raise ValueError(
+                f"batch size {n} is not divisible by local devices x accumulate "
+                f"({local_devices} x {self.accumulate})"
+            )
         if jax.process_count() > 1:
-            return {k: jax.make_array_from_process_local_data(self.data_sharding, v) for k, v in arrays.items()}
+            return {
+                k: jax.make_array_from_process_local_data(self.data_sharding, v) for k, v in arrays.items()
+            }
         return jax.device_put(arrays, self.data_sharding)
 
     def step(self, batch: Batch | dict) -> dict:
@@ -301,8 +335,10 @@ class Trainer:
             self._train_step = self._compile(arrays)
             self._step_shape = shape
         elif shape != self._step_shape:  # e.g. the partial last batch of a pass: one program, one shape
-            raise ValueError(f"a batch of {shape[0]} positions does not fit the training step, compiled for "
-                             f"batches of {self._step_shape[0]}: dropped")
+            raise ValueError(
+                f"a batch of {shape[0]} positions does not fit the training step, compiled for "
+                f"batches of {self._step_shape[0]}: dropped"
+            )
         self.state, metrics = self._train_step(self.state, arrays)
         now = time.perf_counter()
         self._rate_window.append((now, int(arrays["inputs"].shape[0])))
@@ -313,9 +349,11 @@ class Trainer:
         limit = self.settings["max_nan_steps"]
         n = int(host(self.state["nan_consecutive"]))
         if limit and n >= limit:
-            raise NonFiniteError(f"{n} consecutive training steps had a non-finite loss or gradient "
-                                 f"(updates skipped; {int(host(self.state['nan_total']))} in total). "
-                                 "Lower the learning rate, enable clipping or check the data.")
+            raise NonFiniteError(
+                f"{n} consecutive training steps had a non-finite loss or gradient "
+                f"(updates skipped; {int(host(self.state['nan_total']))} in total). "
+                "Lower the learning rate, enable clipping or check the data."
+            )
 
     def rates(self) -> dict[str, float]:
         w = self._rate_window
@@ -368,33 +406,50 @@ class Trainer:
         variables = {"params": _to_numpy_tree(self.weights(kind))}
         if self.state["batch_stats"]:
             variables["batch_stats"] = _to_numpy_tree(self.state["batch_stats"])
-        return NetworkSnapshot(step=self.step_count, model=dict(self.model_config), params=variables, kind=kind,
-                               extra={"precision": self.settings["precision"]})
+        return NetworkSnapshot(
+            step=self.step_count,
+            model=dict(self.model_config),
+            params=variables,
+            kind=kind,
+            extra={"precision": self.settings["precision"]},
+        )
 
     # ----- checkpoints -------------------------------------------------------------------
     def checkpointer(self, directory: str):
         if self._ckpt is None or self._ckpt[0] != directory:
             import orbax.checkpoint as ocp
+
             c = self.settings["checkpoint"]
-            opts = ocp.CheckpointManagerOptions(max_to_keep=int(c["keep"]), enable_async_checkpointing=bool(c["async"]),
-                                                create=True)
+            opts = ocp.CheckpointManagerOptions(
+                max_to_keep=int(c["keep"]), enable_async_checkpointing=bool(c["async"]), create=True
+            )
             self._ckpt = (directory, ocp.CheckpointManager(os.path.abspath(directory), options=opts))
         return self._ckpt[1]
 
-    def save(self, directory: str, wait: bool = False, extra: dict | None = None, replace: bool = False) -> None:
+    def save(
+        self, directory: str, wait: bool = False, extra: dict | None = None, replace: bool = False
+    ) -> None:
         """Checkpoint the whole state; ``extra`` is recorded in its meta (read back as ``checkpoint_meta``).
 
         ``replace``: a checkpoint of this step may exist already and is written anew."""
         import orbax.checkpoint as ocp
+
         mgr = self.checkpointer(directory)
         if replace:
             mgr.wait_until_finished()  # an async save of this step may still be in flight
             if self.step_count in mgr.all_steps():
                 mgr.delete(self.step_count)
-        meta = {**(extra or {}), "model": self.model_config, "precision": self.settings["precision"],
-                "step": self.step_count, "start_step": self.start_step}
-        mgr.save(self.step_count, args=ocp.args.Composite(state=ocp.args.StandardSave(self.state),
-                                                           meta=ocp.args.JsonSave(meta)))
+        meta = {
+            **(extra or {}),
+            "model": self.model_config,
+            "precision": self.settings["precision"],
+            "step": self.step_count,
+            "start_step": self.start_step,
+        }
+        mgr.save(
+            self.step_count,
+            args=ocp.args.Composite(state=ocp.args.StandardSave(self.state), meta=ocp.args.JsonSave(meta)),
+        )
         if wait:
             mgr.wait_until_finished()
 
@@ -410,6 +465,7 @@ class Trainer:
     def restore(self, directory: str, step: int | None = None, weights_only: bool = False) -> int:
         """Exact resume (or, weights_only, a start from its weights). Returns the step."""
         import orbax.checkpoint as ocp
+
         mgr = self.checkpointer(directory)
         step = mgr.latest_step() if step is None else step
         if step is None:
@@ -419,10 +475,15 @@ class Trainer:
         if weights_only:
             meta = mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
         else:
-            abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.replicated),
-                                    self.state)
-            got = mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
-                                                            meta=ocp.args.JsonRestore()))
+            abstract = jax.tree.map(
+                lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.replicated), self.state
+            )
+            got = mgr.restore(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()
+                ),
+            )
             meta = got["meta"]
         if meta.get("model") and dict(meta["model"]) != dict(self.model_config):
             raise ValueError(f"checkpoint {directory} holds a different model configuration")
@@ -445,8 +506,11 @@ class Trainer:
 
 def schedule_count(opt_state):
     """The learning-rate schedule's step: the count of ``scale_by_lr`` in the optimizer state."""
-    found = [leaf for leaf in jax.tree.leaves(opt_state, is_leaf=lambda x: isinstance(x, optax.ScaleByScheduleState))
-             if isinstance(leaf, optax.ScaleByScheduleState)]
+    found = [
+        leaf
+        for leaf in jax.tree.leaves(opt_state, is_leaf=lambda x: isinstance(x, optax.ScaleByScheduleState))
+        if isinstance(leaf, optax.ScaleByScheduleState)
+    ]
     if len(found) != 1:
         raise ValueError(f"expected one learning-rate schedule in the optimizer state, found {len(found)}")
     return found[0].count

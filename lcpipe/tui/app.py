@@ -19,7 +19,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-
 from fnmatch import fnmatchcase
 
 from rich.text import Text
@@ -41,8 +40,13 @@ from lcpipe.tui.widgets import QueueBar
 STOP_REASON = "stopped from the dashboard"
 COLUMNS = ("stage", "type", "state", "rate", "step", "metrics", "updated")
 CONFIRM_SECONDS = 5.0  # a second `s` within this time stops a remote run
-STATE_STYLES = {"pending": "dim", "starting": "cyan", "running": "green", "finished": "blue",
-                "failed": "bold red"}
+STATE_STYLES = {
+    "pending": "dim",
+    "starting": "cyan",
+    "running": "green",
+    "finished": "blue",
+    "failed": "bold red",
+}
 TRAINING_AREAS = ("train", "test", "validation")  # metric prefixes of the Training pane (test_swa/, ...)
 LOG_STYLES = {"warning": "yellow", "error": "bold red", "state": "cyan", "pipeline": "bold", "info": ""}
 
@@ -64,7 +68,7 @@ def compact_type(kind: str) -> str:
     every other column off a 200-column screen ('e' shows the members as rows of their own)."""
     if not kind.startswith("native: "):
         return kind
-    members = kind[len("native: "):].split(" + ")
+    members = kind[len("native: ") :].split(" + ")
     engines = sorted({m.split(".", 1)[0] for m in members})
     return f"native {'/'.join(engines)} ×{len(members)}"
 
@@ -75,8 +79,15 @@ def _member_cells(segment, member: str, kind: str, patterns: list[str]) -> dict:
     chosen = [p.split("/", 1)[1] for p in patterns if p.startswith(member + "/")]
     shown = {k: own[k] for k in chosen if k in own} or {k: v for k, v in own.items() if k in MEMBER_DEFAULTS}
     rate = own.get("items_per_s")
-    return {"stage": f" └ {member}", "type": kind, "state": "", "rate": "" if rate is None else f"{_short(rate)} items/s",
-            "step": "", "metrics": " ".join(f"{k}={_short(v)}" for k, v in shown.items()), "updated": ""}
+    return {
+        "stage": f" └ {member}",
+        "type": kind,
+        "state": "",
+        "rate": "" if rate is None else f"{_short(rate)} items/s",
+        "step": "",
+        "metrics": " ".join(f"{k}={_short(v)}" for k, v in shown.items()),
+        "updated": "",
+    }
 
 
 MEMBER_DEFAULTS = ("out", "bad")  # a member stage that names no summary: items out, bad inputs
@@ -96,18 +107,29 @@ class RunCommands(Provider):
     def _commands(self) -> list[tuple[str, object, str]]:
         app = self.app
         assert isinstance(app, Dashboard)
-        out = [("Stop the run", app.action_confirm_stop if app.remote else app.action_stop,
-                "stop every stage in order")]
+        out = [
+            (
+                "Stop the run",
+                app.action_confirm_stop if app.remote else app.action_stop,
+                "stop every stage in order",
+            )
+        ]
         if app.remote:
             out.append(("Detach (the run goes on)", app.action_detach, "close the dashboard only"))
-        out += [("Train now", lambda: app.control("train_now"), "start the next training round"),
-                ("Export now", lambda: app.control("export_now"), "export a network at the current step")]
+        out += [
+            ("Train now", lambda: app.control("train_now"), "start the next training round"),
+            ("Export now", lambda: app.control("export_now"), "export a network at the current step"),
+        ]
         snap = app.last_snapshot
         for row in snap.stages if snap else []:
-            out.append((f"Pause {row.name}", lambda n=row.name: app.control("pause", n), "its reads and writes wait"))
+            out.append(
+                (f"Pause {row.name}", lambda n=row.name: app.control("pause", n), "its reads and writes wait")
+            )
             out.append((f"Resume {row.name}", lambda n=row.name: app.control("resume", n), ""))
         for name in snap.metric_names if snap else []:
-            out.append((f"Chart {name}", lambda n=name: app.chart(n), "show this metric in the overview chart"))
+            out.append(
+                (f"Chart {name}", lambda n=name: app.chart(n), "show this metric in the overview chart")
+            )
         return out
 
     async def discover(self) -> Hits:
@@ -141,8 +163,14 @@ class Dashboard(App[RunResult]):
     phase: reactive[str] = reactive("starting")
     spark_metric: reactive[str] = reactive("")
 
-    def __init__(self, run: Runtime | RemoteRun, *, hold: float = 1.5, metric: str | None = None,
-                 refresh_interval: float = 0.25):
+    def __init__(
+        self,
+        run: Runtime | RemoteRun,
+        *,
+        hold: float = 1.5,
+        metric: str | None = None,
+        refresh_interval: float = 0.25,
+    ):
         """``run``: a Runtime to run here (quitting stops it) or a RemoteRun (quitting detaches)."""
         super().__init__()
         self.remote = isinstance(run, RemoteRun)
@@ -289,21 +317,30 @@ class Dashboard(App[RunResult]):
         now = time.time()
         out = []
         for row in snap.stages:
-            out.append((row.name, {
-                "stage": row.name,
-                "type": compact_type(row.kind),
-                "state": Text(row.state, style=STATE_STYLES.get(row.state, "")),
-                "rate": row.rate,
-                "step": "" if row.step is None else str(row.step),
-                "metrics": _summary(row.metrics, self.model.summary.get(row.name, [])),
-                "updated": _ago(row.updated, now),
-            }))
+            out.append(
+                (
+                    row.name,
+                    {
+                        "stage": row.name,
+                        "type": compact_type(row.kind),
+                        "state": Text(row.state, style=STATE_STYLES.get(row.state, "")),
+                        "rate": row.rate,
+                        "step": "" if row.step is None else str(row.step),
+                        "metrics": _summary(row.metrics, self.model.summary.get(row.name, [])),
+                        "updated": _ago(row.updated, now),
+                    },
+                )
+            )
             members = self.model.members.get(row.name, [])
             if self.show_members and members:
-                kinds = row.kind[len("native: "):].split(" + ")
+                kinds = row.kind[len("native: ") :].split(" + ")
                 for member, kind in zip(members, kinds):
-                    out.append((f"{row.name}/{member}",
-                                _member_cells(row, member, kind, self.model.summary.get(row.name, []))))
+                    out.append(
+                        (
+                            f"{row.name}/{member}",
+                            _member_cells(row, member, kind, self.model.summary.get(row.name, [])),
+                        )
+                    )
         return out
 
     def _update_table(self, snap: Snapshot) -> None:
@@ -346,8 +383,11 @@ class Dashboard(App[RunResult]):
         self.spark_metric = snap.spark_metric or ""
         spark = self.query_one("#spark", Sparkline)
         spark.data = snap.spark
-        value = f"newest {_short(snap.spark[-1])}  min {_short(min(snap.spark))}  max {_short(max(snap.spark))}" \
-            if snap.spark else "no metrics yet"
+        value = (
+            f"newest {_short(snap.spark[-1])}  min {_short(min(snap.spark))}  max {_short(max(snap.spark))}"
+            if snap.spark
+            else "no metrics yet"
+        )
         self.query_one("#spark-value", Static).update(value)
 
     def _fill_metric_table(self, table_id: str, rows: list[tuple[str, str, float]]) -> None:
@@ -367,10 +407,15 @@ class Dashboard(App[RunResult]):
             self.query_one("#train-progress", Static).update("\n".join(lines))
         # A trainer's own metrics only: a loader's test_pool/... are not test metrics, and a
         # stage named "train" must not list each of its metrics twice.
-        trainers = set(snap.progress) | {stage for stage, values in snap.metrics.items()
-                                         if any(k.startswith("train/") for k in values)}
-        rows = [(stage, name, value) for stage in sorted(trainers) for name, value in snap.metrics.get(stage, {}).items()
-                if name.split("/", 1)[0].startswith(TRAINING_AREAS)]
+        trainers = set(snap.progress) | {
+            stage for stage, values in snap.metrics.items() if any(k.startswith("train/") for k in values)
+        }
+        rows = [
+            (stage, name, value)
+            for stage in sorted(trainers)
+            for name, value in snap.metrics.get(stage, {}).items()
+            if name.split("/", 1)[0].startswith(TRAINING_AREAS)
+        ]
         rows.sort(key=lambda r: (r[0], [r[1].startswith(a) for a in TRAINING_AREAS].index(True), r[1]))
         self._fill_metric_table("train-metrics", rows)
         loss = next((f"{stage}/{name}" for stage, name, _ in snap.find("train/loss")), None)
@@ -380,17 +425,23 @@ class Dashboard(App[RunResult]):
             self.query_one("#loss-box").border_title = f"loss: {loss}"
             if data:
                 self.query_one("#loss-value", Static).update(
-                    f"newest {_short(data[-1])}  min {_short(min(data))}  max {_short(max(data))}")
+                    f"newest {_short(data[-1])}  min {_short(min(data))}  max {_short(max(data))}"
+                )
 
     def _update_selfplay(self, snap: Snapshot) -> None:
         self._fill_metric_table("selfplay-table", snap.find("selfplay/*"))
 
     def _update_networks(self, snap: Snapshot) -> None:
         table = self.query_one("#networks-table", DataTable)
-        for net in snap.networks[self._networks_shown:]:
+        for net in snap.networks[self._networks_shown :]:
             stamp = time.strftime("%H:%M:%S", time.localtime(net.time))
-            table.add_row("" if net.step is None else str(net.step), net.kind, net.path.rsplit("/", 1)[-1],
-                          net.stage, stamp)
+            table.add_row(
+                "" if net.step is None else str(net.step),
+                net.kind,
+                net.path.rsplit("/", 1)[-1],
+                net.stage,
+                stamp,
+            )
         self._networks_shown = len(snap.networks)
         gate = snap.find("gate/*")
         head = f"{len(snap.networks)} network(s) exported"
@@ -480,8 +531,9 @@ def _terminal() -> bool:
     return stream is not None and stream.isatty()
 
 
-def run_dashboard_daemon(spec: str, overrides: list[str], stop_after: list[str], grace: float,
-                         log_path) -> int:
+def run_dashboard_daemon(
+    spec: str, overrides: list[str], stop_after: list[str], grace: float, log_path
+) -> int:
     """`lcpipe run --tui`: start `lcpipe daemon` as a subprocess running the pipeline and show it.
 
     Quitting the dashboard detaches: the daemon (in its own session, its log in
@@ -496,23 +548,40 @@ def run_dashboard_daemon(spec: str, overrides: list[str], stop_after: list[str],
     log_path = Path(log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "lcpipe.cli.main", "daemon"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lcpipe.cli.main", "daemon"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            start_new_session=True,
+        )
     try:
         run = RemoteRun.over_pipes(proc)
-        answer = run.request({"type": "start", "spec": str(Path(spec).resolve()), "set": list(overrides),
-                              "stop_after": list(stop_after), "grace": grace})
+        answer = run.request(
+            {
+                "type": "start",
+                "spec": str(Path(spec).resolve()),
+                "set": list(overrides),
+                "stop_after": list(stop_after),
+                "grace": grace,
+            }
+        )
     except (OSError, TimeoutError) as exc:
         proc.kill()
-        print(f"lcpipe run --tui: the daemon did not start the run: {exc} (its log: {log_path})", file=sys.stderr)
+        print(
+            f"lcpipe run --tui: the daemon did not start the run: {exc} (its log: {log_path})",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     if answer["type"] == "error":
         run.send({"type": "shutdown"})
         proc.wait(60)
         print(f"lcpipe run --tui: {answer['message']}", file=sys.stderr)
         for err in answer.get("errors", []):
-            print(f"{err.get('file')}:{err.get('line')}:{err.get('column')}: error: {err.get('message')}",
-                  file=sys.stderr)
+            print(
+                f"{err.get('file')}:{err.get('line')}:{err.get('column')}: error: {err.get('message')}",
+                file=sys.stderr,
+            )
         return EXIT_USAGE
     app = Dashboard(run)
     signalled: list[int] = []
@@ -526,12 +595,18 @@ def run_dashboard_daemon(spec: str, overrides: list[str], stop_after: list[str],
         try:
             app.run()
         except Exception as exc:  # never lose a training run to a display problem
-            print(f"lcpipe: the dashboard failed ({type(exc).__name__}: {exc}); the run goes on "
-                  f"(lcpipe attach to watch it)", file=sys.stderr)
+            print(
+                f"lcpipe: the dashboard failed ({type(exc).__name__}: {exc}); the run goes on "
+                f"(lcpipe attach to watch it)",
+                file=sys.stderr,
+            )
             run.detach()
         if run.detached and not signalled:
-            print(f"detached: the run goes on in process {proc.pid} (log: {log_path}); "
-                  "`lcpipe attach RUN_DIR` to watch it again, `lcpipe status RUN_DIR` for a summary", file=sys.stderr)
+            print(
+                f"detached: the run goes on in process {proc.pid} (log: {log_path}); "
+                "`lcpipe attach RUN_DIR` to watch it again, `lcpipe status RUN_DIR` for a summary",
+                file=sys.stderr,
+            )
             return EXIT_OK
         result = run.wait()
     finally:
@@ -548,7 +623,10 @@ def run_dashboard_daemon(spec: str, overrides: list[str], stop_after: list[str],
     for line in summary_lines(snap):
         print(line, file=sys.stderr)
     if result is not None:
-        print(f"pipeline {snap.pipeline!r} stopped after {result.elapsed:.1f}s: {result.reason}", file=sys.stderr)
+        print(
+            f"pipeline {snap.pipeline!r} stopped after {result.elapsed:.1f}s: {result.reason}",
+            file=sys.stderr,
+        )
     if signalled:
         return 130 if signalled[0] == signal.SIGINT else 143
     return result.exit_code if result is not None else 1

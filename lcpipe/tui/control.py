@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from lcpipe.exit_codes import EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM
 from lcpipe.runtime.runner import RunResult, Runtime
@@ -87,4 +87,5 @@ class PipelineThread:
         def restore() -> None:
             for sig, old in previous.items():
                 signal.signal(sig, old)
+
         return restore

@@ -14,7 +14,7 @@ import itertools
 import json
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from lcpipe.daemon.server import connect, read_lines
 from lcpipe.runtime.runner import RunResult
@@ -23,8 +23,13 @@ _REQUEST_IDS = itertools.count(1)
 
 
 class RemoteRun:
-    def __init__(self, read: Callable[[int], bytes], write: Callable[[bytes], None], close: Callable[[], None],
-                 on_message: Callable[[dict], None] | None = None):
+    def __init__(
+        self,
+        read: Callable[[int], bytes],
+        write: Callable[[bytes], None],
+        close: Callable[[], None],
+        on_message: Callable[[dict], None] | None = None,
+    ):
         self._recv, self._write, self._close = read, write, close
         self._send_lock = threading.Lock()
         self._deliver_lock = threading.Lock()
@@ -42,7 +47,7 @@ class RemoteRun:
         self._thread.start()
 
     @classmethod
-    def attach(cls, path, on_message=None, timeout: float = 10.0) -> "RemoteRun":
+    def attach(cls, path, on_message=None, timeout: float = 10.0) -> RemoteRun:
         """Connect to the socket of a running pipeline."""
         sock = connect(path, timeout)
         sock.settimeout(None)
@@ -59,8 +64,9 @@ class RemoteRun:
         return run
 
     @classmethod
-    def over_pipes(cls, proc, on_message=None, timeout: float = 30.0) -> "RemoteRun":
+    def over_pipes(cls, proc, on_message=None, timeout: float = 30.0) -> RemoteRun:
         """Talk to a ``lcpipe daemon`` subprocess through its stdin/stdout."""
+
         def write(data: bytes) -> None:
             proc.stdin.write(data)
             proc.stdin.flush()
@@ -184,8 +190,13 @@ class RemoteRun:
                     self._hello.set()
                 self._deliver(msg)
                 if msg.get("type") == "pipeline" and msg.get("event") == "finished":
-                    self._finish(RunResult(int(msg.get("exit_code") or 0), str(msg.get("reason", "")),
-                                           elapsed=float(msg.get("elapsed") or 0.0)))
+                    self._finish(
+                        RunResult(
+                            int(msg.get("exit_code") or 0),
+                            str(msg.get("reason", "")),
+                            elapsed=float(msg.get("elapsed") or 0.0),
+                        )
+                    )
         except (OSError, ValueError) as exc:
             if not self.detached:
                 self._finish(None, exc)

@@ -135,7 +135,7 @@ class PipelineModel:
         desc = plan if isinstance(plan, dict) else describe_plan(plan)
         self._lock = threading.Lock()
         self._rows: dict[str, StageRow] = {}
-        self._inputs: dict[str, list[str]] = {}   # segment -> its input queues
+        self._inputs: dict[str, list[str]] = {}  # segment -> its input queues
         self._outputs: dict[str, list[str]] = {}  # segment -> queues it alone writes
         self._queues: dict[str, QueueRow] = {}
         self.summary: dict[str, list[str]] = {}
@@ -229,8 +229,9 @@ class PipelineModel:
 
     def _on_network(self, event: Event) -> None:
         d = event.data
-        self._networks.append(NetworkRow(event.stage, str(d.get("path", "")), d.get("step"), str(d.get("kind", "")),
-                                         event.time))
+        self._networks.append(
+            NetworkRow(event.stage, str(d.get("path", "")), d.get("step"), str(d.get("kind", "")), event.time)
+        )
         self._log(event, "info", f"network {d.get('path', '')} (step {d.get('step')})")
 
     def _on_progress(self, event: Event) -> None:
@@ -266,7 +267,7 @@ class PipelineModel:
         for key, raw in values.items():
             if not key.startswith("queue/"):
                 continue
-            queue, _, what = key[len("queue/"):].rpartition("/")
+            queue, _, what = key[len("queue/") :].rpartition("/")
             name = queue if event.stage == "runtime" else f"{event.stage}:{queue}"
             value = _number(raw)
             if value is None or not queue:
@@ -291,7 +292,9 @@ class PipelineModel:
         names = self._metric_order
         if self._spark_pattern:
             pattern = self._spark_pattern
-            return next((n for n in names if fnmatch.fnmatchcase(n, pattern) or n.endswith("/" + pattern)), None)
+            return next(
+                (n for n in names if fnmatch.fnmatchcase(n, pattern) or n.endswith("/" + pattern)), None
+            )
         for suffix in ("train/loss", "/loss", "/positions_per_s", "/steps_per_s", "/items_per_s"):
             found = [n for n in names if n.endswith(suffix)]
             if found:
@@ -335,8 +338,9 @@ class PipelineModel:
         with self._lock:
             stages = []
             for row in self._rows.values():
-                copy = StageRow(row.name, row.kind, row.state, row.detail, row.step, row.updated,
-                                dict(row.metrics))
+                copy = StageRow(
+                    row.name, row.kind, row.state, row.detail, row.step, row.updated, dict(row.metrics)
+                )
                 copy.rate = self._rate(row)
                 stages.append(copy)
             queues = [QueueRow(q.name, q.fill, q.items, q.dropped, q.kind) for q in self._queues.values()]
@@ -350,11 +354,24 @@ class PipelineModel:
                 elapsed = 0.0
             lost = self.subscription.lost if self.subscription is not None else 0
             networks = list(self._networks)
-            return Snapshot(self.pipeline, self.status, self.reason, self.exit_code, elapsed, stages, queues,
-                            logs, self._spark_metric, spark, list(self._metric_order), lost, networks,
-                            {k: dict(v) for k, v in self._progress.items()},
-                            {r.name: dict(r.metrics) for r in stages},
-                            {k: list(v) for k, v in self._history.items()})
+            return Snapshot(
+                self.pipeline,
+                self.status,
+                self.reason,
+                self.exit_code,
+                elapsed,
+                stages,
+                queues,
+                logs,
+                self._spark_metric,
+                spark,
+                list(self._metric_order),
+                lost,
+                networks,
+                {k: dict(v) for k, v in self._progress.items()},
+                {r.name: dict(r.metrics) for r in stages},
+                {k: list(v) for k, v in self._history.items()},
+            )
 
 
 def _short(value: float) -> str:

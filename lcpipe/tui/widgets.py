@@ -41,7 +41,7 @@ class QueueBar(Static):
         width = self.size.width or NAME_WIDTH + 1 + BAR_WIDTH + len(suffix)
         name_width = max(8, min(NAME_WIDTH, width - 1 - MIN_BAR - len(suffix)))
         bar = max(1, min(BAR_WIDTH, width - name_width - 1 - len(suffix)))
-        name = self.queue if len(self.queue) <= name_width else self.queue[:name_width - 1] + "…"
+        name = self.queue if len(self.queue) <= name_width else self.queue[: name_width - 1] + "…"
         text = Text(f"{name:<{name_width}} ", style="bold")
         blocks = round(self.fill * bar)
         text.append("█" * blocks, style=fill_style(self.fill))

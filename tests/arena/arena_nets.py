@@ -11,8 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
-MODEL = dict(body="resnet", filters=8, blocks=1, se_ratio=0, activation="relu", value_channels=4, value_hidden=8,
-             moves_left_channels=2, moves_left_hidden=8, policy_type="conv", policy_channels=8)
+MODEL = dict(
+    body="resnet",
+    filters=8,
+    blocks=1,
+    se_ratio=0,
+    activation="relu",
+    value_channels=4,
+    value_hidden=8,
+    moves_left_channels=2,
+    moves_left_hidden=8,
+    policy_type="conv",
+    policy_channels=8,
+)
 PIECE_VALUES = (1.0, 3.0, 3.0, 5.0, 9.0)  # our P N B R Q planes are 0-4, theirs 6-10
 
 

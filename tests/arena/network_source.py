@@ -46,16 +46,39 @@ class Collect(Stage):
 
 @hookimpl
 def lcpipe_stage_types():
-    return [StageType(
-        name="test.collect", factory=f"{__name__}:Collect", description="records promoted networks",
-        inputs=(Port("network", "network", kind="latest"),),
-        schema=settings({"path": {"type": "string", "default": "promoted.txt", "description": "output"}}),
-    ), StageType(
-        name="test.networks", factory=f"{__name__}:NetworkSource", description="network files, one by one",
-        outputs=(Port("network", "network", kind="latest"),),
-        schema=settings({
-            "paths": {"type": "array", "items": {"type": "string"}, "default": [], "description": "files"},
-            "steps": {"type": "array", "items": {"type": "integer"}, "default": [], "description": "their steps"},
-            "ladder": {"type": "string", "default": "ladder.jsonl", "description": "the gate's ladder"},
-        }),
-    )]
+    return [
+        StageType(
+            name="test.collect",
+            factory=f"{__name__}:Collect",
+            description="records promoted networks",
+            inputs=(Port("network", "network", kind="latest"),),
+            schema=settings({"path": {"type": "string", "default": "promoted.txt", "description": "output"}}),
+        ),
+        StageType(
+            name="test.networks",
+            factory=f"{__name__}:NetworkSource",
+            description="network files, one by one",
+            outputs=(Port("network", "network", kind="latest"),),
+            schema=settings(
+                {
+                    "paths": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "default": [],
+                        "description": "files",
+                    },
+                    "steps": {
+                        "type": "array",
+                        "items": {"type": "integer"},
+                        "default": [],
+                        "description": "their steps",
+                    },
+                    "ladder": {
+                        "type": "string",
+                        "default": "ladder.jsonl",
+                        "description": "the gate's ladder",
+                    },
+                }
+            ),
+        ),
+    ]

@@ -7,8 +7,8 @@ import textwrap
 
 import network_source
 import pytest
-
 from arena_nets import uniform_snapshot, write_net
+
 from lcpipe.cli.main import main
 from lcpipe.compiler import compile_file, plan_pipeline
 from lcpipe.registry import load_registry
@@ -21,14 +21,17 @@ GATE = "{games: 4, visits: 64, max_plies: 40, parallel_games: 4, promote: %s, la
 
 def run_gate(tmp_path, files, steps, ladder, promote="passed", engine="native"):
     spec = tmp_path / "spec.yaml"
-    spec.write_text("lcpipe: 1\nname: gate\n" + textwrap.dedent(f"""
+    spec.write_text(
+        "lcpipe: 1\nname: gate\n"
+        + textwrap.dedent(f"""
         stages:
           nets: {{use: test.networks, with: {{paths: {json.dumps([str(f) for f in files])}, steps: {steps},
                                              ladder: "{ladder}"}}}}
           gate: {{use: eval.gate, from: nets, with: {GATE % (promote, json.dumps(str(ladder)), engine)}}}
-          promoted: {{use: test.collect, from: gate.network, with: {{path: "{tmp_path / 'promoted.txt'}"}}}}
-          metrics: {{use: sink.jsonl, with: {{path: "{tmp_path / 'metrics.jsonl'}"}}}}
-        """))
+          promoted: {{use: test.collect, from: gate.network, with: {{path: "{tmp_path / "promoted.txt"}"}}}}
+          metrics: {{use: sink.jsonl, with: {{path: "{tmp_path / "metrics.jsonl"}"}}}}
+        """)
+    )
     registry = load_registry(extra=(network_source,))
     assert "eval.gate" in registry.stage_types, registry.problems
     plan = plan_pipeline(compile_file(spec, registry=registry))
@@ -63,7 +66,9 @@ def test_gate_promotes_the_stronger_and_refuses_the_weaker(nets, weak_later, tmp
     assert strong["wins"] + strong["draws"] + strong["losses"] == 4 and sum(strong["pairs"]) == 2
     assert promoted(tmp_path) == [100, 200]  # the anchor and the stronger network went out
     m = bus.latest_metrics["gate"]
-    assert m["gate/best_step"] == 200 and m["gate/passed"] == 0 and m["gate/elo"] == pytest.approx(weak["elo"])
+    assert (
+        m["gate/best_step"] == 200 and m["gate/passed"] == 0 and m["gate/elo"] == pytest.approx(weak["elo"])
+    )
     # the metrics reached a sink through the bus
     sunk = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert any("gate/elo" in json.dumps(r) for r in sunk)
@@ -86,7 +91,9 @@ def test_gate_promotes_the_stronger_and_refuses_the_weaker(nets, weak_later, tmp
 def test_promote_all_only_rates(nets, weak_later, tmp_path):
     ladder = tmp_path / "ladder.jsonl"
     # the Python reference search, kept as engine: python
-    result, _ = run_gate(tmp_path, [nets["material"], weak_later], [200, 300], ladder, promote="all", engine="python")
+    result, _ = run_gate(
+        tmp_path, [nets["material"], weak_later], [200, 300], ladder, promote="all", engine="python"
+    )
     assert result.exit_code == 0, result.failures
     entries = [json.loads(line) for line in ladder.read_text().splitlines()]
     assert not entries[1]["passed"] and entries[1]["promoted"]

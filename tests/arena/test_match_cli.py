@@ -22,8 +22,20 @@ def _games(path):
 
 def test_material_network_beats_uniform_network(nets, tmp_path, capsys):
     pgn = tmp_path / "games.pgn"
-    code = main(["match", str(nets["material"]), str(nets["uniform"]), "--games", "4", "--parallel", "4",
-                 "--pgn", str(pgn), *QUICK])
+    code = main(
+        [
+            "match",
+            str(nets["material"]),
+            str(nets["uniform"]),
+            "--games",
+            "4",
+            "--parallel",
+            "4",
+            "--pgn",
+            str(pgn),
+            *QUICK,
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "material vs uniform: 4 games, W/D/L" in out and "pentanomial" in out
@@ -43,8 +55,20 @@ def test_material_network_beats_uniform_network(nets, tmp_path, capsys):
 
 
 def test_sprt_stops_a_lopsided_match_early(nets, capsys):
-    code = main(["match", str(nets["material"]), str(nets["uniform"]), "--games", "60", "--parallel", "2",
-                 "--sprt", "0,150", *QUICK])
+    code = main(
+        [
+            "match",
+            str(nets["material"]),
+            str(nets["uniform"]),
+            "--games",
+            "60",
+            "--parallel",
+            "2",
+            "--sprt",
+            "0,150",
+            *QUICK,
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "H1 accepted (elo >= 150)" in out
@@ -54,8 +78,21 @@ def test_sprt_stops_a_lopsided_match_early(nets, capsys):
 
 def test_uci_opponent_is_lcpipe_serving_a_network(nets, lcpipe_command, capsys):
     opponent = f"uci:{lcpipe_command} uci {nets['uniform']}"
-    code = main(["match", str(nets["material"]), "--opponent", opponent, "--games", "2", "--parallel", "2",
-                 "--opponent-option", "CPuct=2.0", *QUICK])
+    code = main(
+        [
+            "match",
+            str(nets["material"]),
+            "--opponent",
+            opponent,
+            "--games",
+            "2",
+            "--parallel",
+            "2",
+            "--opponent-option",
+            "CPuct=2.0",
+            *QUICK,
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "material vs lcpipe uniform: 2 games" in out
@@ -63,21 +100,25 @@ def test_uci_opponent_is_lcpipe_serving_a_network(nets, lcpipe_command, capsys):
 
 def test_unknown_uci_option_is_a_clear_error(nets, lcpipe_command, capsys):
     opponent = f"uci:{lcpipe_command} uci builtin:uniform"
-    code = main(["match", str(nets["material"]), "--opponent", opponent, "--opponent-option", "UCI_Elo=1500",
-                 *QUICK])
+    code = main(
+        ["match", str(nets["material"]), "--opponent", opponent, "--opponent-option", "UCI_Elo=1500", *QUICK]
+    )
     assert code == 1
     assert "has no option 'UCI_Elo'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["A"], "exactly one opponent"),
-    (["A", "B", "--opponent", "uci:x"], "exactly one opponent"),
-    (["A", "--opponent", "stockfish"], "uci:COMMAND"),
-    (["A", "B", "--games", "5"], "even"),
-    (["A", "B", "--sprt", "10"], "elo0,elo1"),
-    (["missing.pb.gz", "builtin:uniform"], "no such network file"),
-    (["builtin:uniform", "builtin:nonsense"], "unknown evaluator"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["A"], "exactly one opponent"),
+        (["A", "B", "--opponent", "uci:x"], "exactly one opponent"),
+        (["A", "--opponent", "stockfish"], "uci:COMMAND"),
+        (["A", "B", "--games", "5"], "even"),
+        (["A", "B", "--sprt", "10"], "elo0,elo1"),
+        (["missing.pb.gz", "builtin:uniform"], "no such network file"),
+        (["builtin:uniform", "builtin:nonsense"], "unknown evaluator"),
+    ],
+)
 def test_usage_errors(args, message, capsys):
     assert main(["match", *args]) == 2
     assert message in capsys.readouterr().err
@@ -88,7 +129,7 @@ def test_builtin_players_play_without_networks(capsys):
     assert "builtin:material vs builtin:uniform: 2 games" in capsys.readouterr().out
 
 
-DYING_ENGINE = '''
+DYING_ENGINE = """
 import sys, chess
 board = chess.Board()
 gos = 0
@@ -111,7 +152,7 @@ for line in sys.stdin:
         print("bestmove " + min(m.uci() for m in board.legal_moves), flush=True)
     elif cmd[0] == "quit":
         break
-'''
+"""
 
 
 def test_engine_that_dies_ends_the_match_and_keeps_the_finished_games(tmp_path, capsys):
@@ -120,8 +161,24 @@ def test_engine_that_dies_ends_the_match_and_keeps_the_finished_games(tmp_path, 
     script = tmp_path / "dying.py"
     script.write_text(DYING_ENGINE)
     pgn = tmp_path / "partial.pgn"
-    code = main(["match", "builtin:uniform", "--opponent", f"uci:{sys.executable} {script}", "--games", "2",
-                 "--parallel", "1", "--max-plies", "4", "--visits", "2", "--pgn", str(pgn)])
+    code = main(
+        [
+            "match",
+            "builtin:uniform",
+            "--opponent",
+            f"uci:{sys.executable} {script}",
+            "--games",
+            "2",
+            "--parallel",
+            "1",
+            "--max-plies",
+            "4",
+            "--visits",
+            "2",
+            "--pgn",
+            str(pgn),
+        ]
+    )
     assert code == 1
     assert "UCI engine 'dying' failed" in capsys.readouterr().err
     games = _games(pgn)

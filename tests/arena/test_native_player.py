@@ -18,20 +18,33 @@ SETTINGS = dict(games=6, parallel=6, max_plies=30)
 
 
 def _moves(result):
-    return {r.pairing.game: ([m.uci() for m in r.board.move_stack], r.result, r.termination) for r in result.games}
+    return {
+        r.pairing.game: ([m.uci() for m in r.board.move_stack], r.result, r.termination) for r in result.games
+    }
 
 
 def test_native_and_python_engines_play_the_same_match():
     openings = builtin_openings()[:3]
-    native = play_match(NativePlayer(MaterialEvaluator(), 12, name="material"),
-                        NativePlayer(UniformEvaluator(), 12, name="uniform"), openings, MatchSettings(**SETTINGS))
-    python = play_match(MctsPlayer(MaterialEvaluator(), 12, name="material"),
-                        MctsPlayer(UniformEvaluator(), 12, name="uniform"), openings, MatchSettings(**SETTINGS))
+    native = play_match(
+        NativePlayer(MaterialEvaluator(), 12, name="material"),
+        NativePlayer(UniformEvaluator(), 12, name="uniform"),
+        openings,
+        MatchSettings(**SETTINGS),
+    )
+    python = play_match(
+        MctsPlayer(MaterialEvaluator(), 12, name="material"),
+        MctsPlayer(UniformEvaluator(), 12, name="uniform"),
+        openings,
+        MatchSettings(**SETTINGS),
+    )
     assert len(native.games) == 6
     assert _moves(native) == _moves(python)  # every move of every game
     assert native.tally.pairs == python.tally.pairs
-    assert (native.tally.wins, native.tally.draws, native.tally.losses) == \
-        (python.tally.wins, python.tally.draws, python.tally.losses)
+    assert (native.tally.wins, native.tally.draws, native.tally.losses) == (
+        python.tally.wins,
+        python.tally.draws,
+        python.tally.losses,
+    )
 
 
 class Recording(MaterialEvaluator):
@@ -65,8 +78,9 @@ def test_leaves_of_all_requests_share_batches():
 def test_native_player_takes_a_hanging_queen_and_rejects_bad_input():
     board = chess.Board("rnb1kbnr/pppp1ppp/8/8/3q4/4P3/PPPP1PPP/RNBQKBNR w KQkq - 0 3")
     # uniform priors spread 64 visits too thin to find it; 200 are enough
-    assert NativePlayer(MaterialEvaluator(), 200).choose_moves([MoveRequest(0, board)]) == \
-        [chess.Move.from_uci("e3d4")]
+    assert NativePlayer(MaterialEvaluator(), 200).choose_moves([MoveRequest(0, board)]) == [
+        chess.Move.from_uci("e3d4")
+    ]
     with pytest.raises(ValueError, match="visits per move must be at least 1"):
         NativePlayer(MaterialEvaluator(), 0)
     mated = chess.Board("rnb1kbnr/pppp1ppp/8/4p3/6Pq/5P2/PPPPP2P/RNBQKBNR w KQkq - 1 3")
@@ -91,8 +105,18 @@ def test_native_session_reports_like_the_python_session():
 
 
 def test_match_command_gives_the_same_result_on_both_engines(capsys):
-    args = ["match", "builtin:material", "builtin:uniform", "--games", "4", "--visits", "8", "--max-plies", "20",
-            "--quiet"]
+    args = [
+        "match",
+        "builtin:material",
+        "builtin:uniform",
+        "--games",
+        "4",
+        "--visits",
+        "8",
+        "--max-plies",
+        "20",
+        "--quiet",
+    ]
     assert main([*args, "--engine", "native"]) == 0
     native = capsys.readouterr().out
     assert main([*args, "--engine", "python"]) == 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
-
 from arena_nets import MODEL, material_snapshot
+
 from lcpipe.arena.networks import PlayerSpecError, load_snapshot
 from lcpipe.cli.main import main
 
@@ -37,8 +37,19 @@ def test_checkpoint_loads_the_saved_weights(checkpoint):
 
 def test_match_with_a_checkpoint_and_an_lc0_file(checkpoint, nets, capsys):
     # (the weights themselves are compared above; here the checkpoint plays through the CLI)
-    code = main(["match", str(checkpoint[0]), str(nets["material"]), "--games", "2", "--visits", "4",
-                 "--max-plies", "20"])
+    code = main(
+        [
+            "match",
+            str(checkpoint[0]),
+            str(nets["material"]),
+            "--games",
+            "2",
+            "--visits",
+            "4",
+            "--max-plies",
+            "20",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "ckpt vs material: 2 games" in out and "pentanomial" in out

@@ -62,8 +62,8 @@ def test_colours_really_swap_in_a_match():
     for pair in range(2):
         g1, g2 = by_game[2 * pair], by_game[2 * pair + 1]
         start = openings[pair].board()
-        assert g1.board.move_stack[:len(start.move_stack)] == start.move_stack  # both games start from it
-        assert g2.board.move_stack[:len(start.move_stack)] == start.move_stack
+        assert g1.board.move_stack[: len(start.move_stack)] == start.move_stack  # both games start from it
+        assert g2.board.move_stack[: len(start.move_stack)] == start.move_stack
         # both sides play the same deterministic rule, so the two games are the same moves with names swapped
         assert g1.board.move_stack == g2.board.move_stack and g1.result == g2.result
         assert g1.a_score + g2.a_score == 1.0
@@ -72,19 +72,24 @@ def test_colours_really_swap_in_a_match():
 
 def test_epd_and_pgn_files(tmp_path):
     epd = tmp_path / "o.epd"
-    epd.write_text("# two positions\n"
-                   "rnbqkbnr/pppp1ppp/8/4p3/4P3/8/PPPP1PPP/RNBQKBNR w KQkq - id \"open game\";\n"
-                   "r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3\n")
+    epd.write_text(
+        "# two positions\n"
+        'rnbqkbnr/pppp1ppp/8/4p3/4P3/8/PPPP1PPP/RNBQKBNR w KQkq - id "open game";\n'
+        "r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3\n"
+    )
     got = load_openings(epd)
     assert [o.name for o in got] == ["open game", "o.epd:3"]
     assert got[1].board().fen().startswith("r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/")
     pgn = tmp_path / "o.pgn"
-    pgn.write_text('[Event "x"]\n[Opening "Sicilian"]\n\n1. e4 c5 2. Nf3 *\n\n'
-                   '[Event "y"]\n[FEN "4k3/8/8/8/8/8/4P3/4K3 w - - 0 1"]\n[SetUp "1"]\n\n1. e4 *\n')
+    pgn.write_text(
+        '[Event "x"]\n[Opening "Sicilian"]\n\n1. e4 c5 2. Nf3 *\n\n'
+        '[Event "y"]\n[FEN "4k3/8/8/8/8/8/4P3/4K3 w - - 0 1"]\n[SetUp "1"]\n\n1. e4 *\n'
+    )
     got = load_openings(pgn)
     assert got[0].name == "Sicilian" and got[0].moves == ("e2e4", "c7c5", "g1f3")
     assert got[1].fen == "4k3/8/8/8/8/8/4P3/4K3 w - - 0 1" and got[1].board().move_stack == [
-        chess.Move.from_uci("e2e4")]
+        chess.Move.from_uci("e2e4")
+    ]
 
 
 def test_bad_openings_files_are_named(tmp_path):

@@ -27,7 +27,7 @@ def test_trinomial_interval_from_the_formula():
     w, d, l = 30, 50, 20
     n = w + d + l
     s = (w + d / 2) / n
-    var = (w * (1 - s) ** 2 + d * (0.5 - s) ** 2 + l * s ** 2) / n
+    var = (w * (1 - s) ** 2 + d * (0.5 - s) ** 2 + l * s**2) / n
     half = 1.959964 * math.sqrt(var / n)
     est = elo_trinomial(w, d, l)
     assert est.score == pytest.approx(0.55) and est.samples == 100 and est.model == "trinomial"
@@ -167,4 +167,6 @@ def test_sprt_llr_matches_its_formula():
     var = sum(c * (x - s) ** 2 for c, x in zip(pairs, xs)) / n
     s0, s1 = 1 / (1 + 10 ** (5 / 400)), 1 / (1 + 10 ** (-15 / 400))
     assert sprt.llr_pentanomial(pairs) == pytest.approx(n * (s1 - s0) * (2 * s - s0 - s1) / (2 * var))
-    assert sprt.lower == pytest.approx(math.log(0.1 / 0.95)) and sprt.upper == pytest.approx(math.log(0.9 / 0.05))
+    assert sprt.lower == pytest.approx(math.log(0.1 / 0.95)) and sprt.upper == pytest.approx(
+        math.log(0.9 / 0.05)
+    )

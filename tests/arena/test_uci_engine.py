@@ -19,7 +19,9 @@ class Session:
     """A running engine: send commands, wait for lines matching a condition."""
 
     def __init__(self, argv):
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -55,9 +57,9 @@ def _info(line: str) -> dict:
         out["cp"] = int(toks[toks.index("cp") + 1])
     if "wdl" in toks:
         k = toks.index("wdl")
-        out["wdl"] = [int(x) for x in toks[k + 1:k + 4]]
+        out["wdl"] = [int(x) for x in toks[k + 1 : k + 4]]
     if "pv" in toks:
-        out["pv"] = toks[toks.index("pv") + 1:]
+        out["pv"] = toks[toks.index("pv") + 1 :]
     return out
 
 
@@ -190,4 +192,7 @@ def test_a_failing_search_still_answers_bestmove(search):
     engine.handle("stop")  # joins the search thread
     lines = out.getvalue().splitlines()
     assert "info string error: search failed: RuntimeError: device lost" in lines
-    assert lines[-1].startswith("bestmove ") and chess.Move.from_uci(lines[-1].split()[1]) in chess.Board().legal_moves
+    assert (
+        lines[-1].startswith("bestmove ")
+        and chess.Move.from_uci(lines[-1].split()[1]) in chess.Board().legal_moves
+    )

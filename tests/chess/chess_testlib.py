@@ -15,9 +15,10 @@ import numpy as np
 from lcpipe.lc0 import synth
 
 
-@functools.lru_cache(maxsize=None)
-def random_games(n: int, seed: int, max_plies: int = 300, chess960: bool = False,
-                 repeat_bias: float = 0.0) -> tuple[tuple[str, tuple[str, ...]], ...]:
+@functools.cache
+def random_games(
+    n: int, seed: int, max_plies: int = 300, chess960: bool = False, repeat_bias: float = 0.0
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(start FEN, UCI moves) of `n` random games.
 
     ``repeat_bias``: chance per ply of moving the piece that moved two plies
@@ -48,9 +49,10 @@ def random_games(n: int, seed: int, max_plies: int = 300, chess960: bool = False
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=None)
-def endgame_games(materials: tuple[str, ...], seed: int, max_plies: int = 40,
-                  take_mates: bool = False) -> tuple[tuple[str, tuple[str, ...]], ...]:
+@functools.cache
+def endgame_games(
+    materials: tuple[str, ...], seed: int, max_plies: int = 40, take_mates: bool = False
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Random play from random endgames (pawnless ones are where canonical formats mirror and
     transpose); with ``take_mates`` a mating move is played whenever there is one."""
     rng = np.random.default_rng(seed)
@@ -93,5 +95,5 @@ def fixture_games(fixtures: Path) -> list[tuple[str, list[str]]]:
     for line in (fixtures / "lc0-selfplay" / "games.txt").read_text().splitlines():
         parts = line.split()
         if parts:
-            out.append((parts[0], parts[parts.index("moves") + 1:]))
+            out.append((parts[0], parts[parts.index("moves") + 1 :]))
     return out

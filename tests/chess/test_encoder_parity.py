@@ -12,9 +12,9 @@ from __future__ import annotations
 import chess
 import numpy as np
 import pytest
-
 from chess_testlib import endgame_games, fixture_games, random_games
 from lcpipe._native import chess as native
+
 from lcpipe.lc0 import chunks, encoder, frames, tensors
 from lcpipe.lc0.frames import INPUT_FORMATS
 from lcpipe.lc0.report import ReadReport
@@ -37,9 +37,12 @@ def _games_from_fens() -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
-GAMES = (list(random_games(14, seed=22, max_plies=250)) + list(random_games(8, seed=23, max_plies=150, repeat_bias=0.4))
-         + _games_from_fens()
-         + list(endgame_games(("KQvK", "KRvKB", "KQvKR", "KRNvKR", "KBNvK", "KQRvKQ") * 3, seed=25)))
+GAMES = (
+    list(random_games(14, seed=22, max_plies=250))
+    + list(random_games(8, seed=23, max_plies=150, repeat_bias=0.4))
+    + _games_from_fens()
+    + list(endgame_games(("KQvK", "KRvKB", "KQvKR", "KRNvKR", "KBNvK", "KQRvKQ") * 3, seed=25))
+)
 GAMES_960 = list(random_games(6, seed=24, max_plies=150, chess960=True))
 
 

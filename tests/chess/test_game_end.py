@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import chess
 import pytest
-
 from chess_testlib import boards_along, endgame_games, random_games
 from lcpipe._native import chess as native
+
 from lcpipe.lc0.encoder import GameHistory
 
 START = native.START_FEN
@@ -48,21 +48,24 @@ def test_mate_on_the_hundredth_ply_wins():
     assert state(fen, ["a1a2"])["result"] == "1/2-1/2"
 
 
-@pytest.mark.parametrize("fen,insufficient", [
-    ("8/8/4k3/8/8/3K4/8/8 w - - 0 1", True),            # K v K
-    ("8/8/4k3/8/8/3KB3/8/8 w - - 0 1", True),           # K+B v K
-    ("8/8/4k3/8/8/3KN3/8/8 w - - 0 1", True),           # K+N v K
-    ("8/8/4kb2/8/8/3KB3/8/8 w - - 0 1", True),          # bishops on one colour (e3, f6: dark)
-    ("8/8/4k3/8/8/3KBB2/8/8 w - - 0 1", False),         # two bishops on both colours
-    ("8/8/4k3/2B5/8/3KB3/8/8 w - - 0 1", True),         # two bishops, both dark (c5, e3)
-    ("8/8/4kb2/8/8/3K1B2/8/8 w - - 0 1", False),        # bishops on both colours
-    ("8/8/4kn2/8/8/3KN3/8/8 w - - 0 1", False),         # K+N v K+N: lc0 plays on
-    ("8/8/4k3/8/8/3KNN2/8/8 w - - 0 1", False),         # K+N+N v K
-    ("8/8/4kn2/8/8/3KB3/8/8 w - - 0 1", False),         # K+B v K+N
-    ("8/8/4k3/8/8/3KP3/8/8 w - - 0 1", False),          # a pawn
-    ("8/8/4k3/8/8/3KR3/8/8 w - - 0 1", False),          # a rook
-    ("8/8/4k3/8/8/3KQ3/8/8 w - - 0 1", False),          # a queen
-])
+@pytest.mark.parametrize(
+    "fen,insufficient",
+    [
+        ("8/8/4k3/8/8/3K4/8/8 w - - 0 1", True),  # K v K
+        ("8/8/4k3/8/8/3KB3/8/8 w - - 0 1", True),  # K+B v K
+        ("8/8/4k3/8/8/3KN3/8/8 w - - 0 1", True),  # K+N v K
+        ("8/8/4kb2/8/8/3KB3/8/8 w - - 0 1", True),  # bishops on one colour (e3, f6: dark)
+        ("8/8/4k3/8/8/3KBB2/8/8 w - - 0 1", False),  # two bishops on both colours
+        ("8/8/4k3/2B5/8/3KB3/8/8 w - - 0 1", True),  # two bishops, both dark (c5, e3)
+        ("8/8/4kb2/8/8/3K1B2/8/8 w - - 0 1", False),  # bishops on both colours
+        ("8/8/4kn2/8/8/3KN3/8/8 w - - 0 1", False),  # K+N v K+N: lc0 plays on
+        ("8/8/4k3/8/8/3KNN2/8/8 w - - 0 1", False),  # K+N+N v K
+        ("8/8/4kn2/8/8/3KB3/8/8 w - - 0 1", False),  # K+B v K+N
+        ("8/8/4k3/8/8/3KP3/8/8 w - - 0 1", False),  # a pawn
+        ("8/8/4k3/8/8/3KR3/8/8 w - - 0 1", False),  # a rook
+        ("8/8/4k3/8/8/3KQ3/8/8 w - - 0 1", False),  # a queen
+    ],
+)
 def test_insufficient_material_by_lc0s_rule(fen, insufficient):
     s = state(fen)
     assert s["insufficient_material"] == insufficient
@@ -98,15 +101,20 @@ def _lc0_result(board: chess.Board, repetitions: int) -> str:
     """lc0's rule written with python-chess (where python-chess agrees with lc0)."""
     if board.is_checkmate():
         return "0-1" if board.turn == chess.WHITE else "1-0"
-    if board.is_stalemate() or board.is_insufficient_material() or board.halfmove_clock >= 100 or repetitions >= 2:
+    if (
+        board.is_stalemate()
+        or board.is_insufficient_material()
+        or board.halfmove_clock >= 100
+        or repetitions >= 2
+    ):
         return "1/2-1/2"
     return "*"
 
 
 def test_every_position_of_random_games_against_python_chess():
-    games = (random_games(10, seed=41, max_plies=300, repeat_bias=0.3)
-             + endgame_games(("KRvK", "KQvKN", "KBvKB", "KNvKB", "KBNvK", "KQRvK") * 5, seed=42, max_plies=150,
-                           take_mates=True))
+    games = random_games(10, seed=41, max_plies=300, repeat_bias=0.3) + endgame_games(
+        ("KRvK", "KQvKN", "KBvKB", "KNvKB", "KBNvK", "KQRvK") * 5, seed=42, max_plies=150, take_mates=True
+    )
     results = set()
     for fen, moves in games:
         reference = GameHistory(chess.Board(fen))

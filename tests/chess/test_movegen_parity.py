@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import chess
 import pytest
-
 from chess_testlib import boards_along, random_games
 from lcpipe._native import chess as native
+
 from lcpipe.lc0.encoder import position_key
 
 STANDARD = random_games(40, seed=11, max_plies=300)
@@ -20,11 +20,15 @@ CHESS960 = random_games(16, seed=12, max_plies=200, chess960=True)
 
 def _same_position(board: chess.Board, fen: str) -> bool:
     other = chess.Board(fen, chess960=board.chess960)
-    return (other.board_fen() == board.board_fen() and other.turn == board.turn
-            and other.clean_castling_rights() == board.clean_castling_rights()
-            and other.halfmove_clock == board.halfmove_clock and other.fullmove_number == board.fullmove_number
-            and (other.ep_square if other.has_legal_en_passant() else None)
-            == (board.ep_square if board.has_legal_en_passant() else None))
+    return (
+        other.board_fen() == board.board_fen()
+        and other.turn == board.turn
+        and other.clean_castling_rights() == board.clean_castling_rights()
+        and other.halfmove_clock == board.halfmove_clock
+        and other.fullmove_number == board.fullmove_number
+        and (other.ep_square if other.has_legal_en_passant() else None)
+        == (board.ep_square if board.has_legal_en_passant() else None)
+    )
 
 
 def test_random_games_cover_the_special_moves():
@@ -35,17 +39,24 @@ def test_random_games_cover_the_special_moves():
             positions += 1
             if i < len(moves):
                 m = board.parse_uci(moves[i])
-                kinds |= {k for k, hit in (("castle", board.is_castling(m)), ("ep", board.is_en_passant(m)),
-                                           ("promotion", m.promotion is not None),
-                                           ("underpromotion", m.promotion not in (None, chess.QUEEN)),
-                                           ("check", board.gives_check(m))) if hit}
+                kinds |= {
+                    k
+                    for k, hit in (
+                        ("castle", board.is_castling(m)),
+                        ("ep", board.is_en_passant(m)),
+                        ("promotion", m.promotion is not None),
+                        ("underpromotion", m.promotion not in (None, chess.QUEEN)),
+                        ("check", board.gives_check(m)),
+                    )
+                    if hit
+                }
     assert kinds == {"castle", "ep", "promotion", "underpromotion", "check"}
     assert positions > 5000
 
 
 def test_legal_moves_equal_python_chess_in_standard_games():
     for fen, moves in STANDARD:
-        for board, i in boards_along(fen, moves):
+        for board, _i in boards_along(fen, moves):
             expected = sorted(m.uci() for m in board.legal_moves)
             assert sorted(native.legal_moves(board.fen())) == expected, board.fen()
 
@@ -82,12 +93,15 @@ def test_zobrist_key_stands_for_the_repetition_key():
     assert len(seen) < sum(len(m) + 1 for _, m in games)  # some positions did repeat
 
 
-@pytest.mark.parametrize("fen,uci", [
-    ("r3k2r/8/8/8/8/8/8/R3K2R w KQkq - 0 1", ["e1g1", "e1c1"]),
-    ("r3k2r/8/8/8/8/8/8/R3K2R b KQkq - 0 1", ["e8g8", "e8c8"]),
-    # Chess960: king b1, rooks a1 and h1: castling is written king-to-rook
-    ("6k1/8/8/8/8/8/8/RK5R w HA - 0 1", ["b1a1", "b1h1"]),
-])
+@pytest.mark.parametrize(
+    "fen,uci",
+    [
+        ("r3k2r/8/8/8/8/8/8/R3K2R w KQkq - 0 1", ["e1g1", "e1c1"]),
+        ("r3k2r/8/8/8/8/8/8/R3K2R b KQkq - 0 1", ["e8g8", "e8c8"]),
+        # Chess960: king b1, rooks a1 and h1: castling is written king-to-rook
+        ("6k1/8/8/8/8/8/8/RK5R w HA - 0 1", ["b1a1", "b1h1"]),
+    ],
+)
 def test_castling_uci(fen, uci):
     moves = native.legal_moves(fen)
     assert set(uci) <= set(moves)
@@ -101,7 +115,8 @@ def test_king_takes_rook_castling_is_accepted_in_standard_chess():
 
 def test_shredder_and_xfen_castling_parse_alike():
     assert native.play("rk5r/8/8/8/8/8/8/RK5R w HAha - 0 1", []) == native.play(
-        "rk5r/8/8/8/8/8/8/RK5R w KQkq - 0 1", [])
+        "rk5r/8/8/8/8/8/8/RK5R w KQkq - 0 1", []
+    )
 
 
 def test_illegal_move_is_a_clear_error():

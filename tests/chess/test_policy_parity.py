@@ -10,9 +10,9 @@ from __future__ import annotations
 import chess
 import numpy as np
 import pytest
-
 from chess_testlib import boards_along, endgame_games, fixture_games, random_games
 from lcpipe._native import chess as native
+
 from lcpipe.lc0 import chunks, policy
 from lcpipe.lc0.report import ReadReport
 
@@ -52,7 +52,9 @@ def test_index_back_to_move(transform):
             continue
         for uci, idx in native.legal_policy_indices(board.fen(), transform):
             back = native.move_from_policy_index(board.fen(), idx, transform)
-            assert board.parse_uci(back) == policy.index_to_move(board, idx, transform) == board.parse_uci(uci)
+            assert (
+                board.parse_uci(back) == policy.index_to_move(board, idx, transform) == board.parse_uci(uci)
+            )
     assert native.move_from_policy_index(native.START_FEN, policy.MOVE_INDEX["e2e5"]) is None
 
 

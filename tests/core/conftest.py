@@ -7,9 +7,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import toy_stages  # noqa: E402
+import toy_stages
 
-from lcpipe.registry import load_registry  # noqa: E402
+from lcpipe.registry import load_registry
 
 
 @pytest.fixture

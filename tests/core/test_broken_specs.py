@@ -18,7 +18,7 @@ CORPUS = sorted((Path(__file__).parent / "broken_specs").glob("*.yaml"))
 def expectation(path: Path) -> tuple[str, str]:
     first, second = path.read_text().splitlines()[:2]
     assert first.startswith("# expect: ") and second.startswith("# hint:")
-    return first[len("# expect: "):], second[len("# hint:"):].strip()
+    return first[len("# expect: ") :], second[len("# hint:") :].strip()
 
 
 def test_corpus_is_large_enough():
@@ -47,8 +47,9 @@ def test_several_mistakes_are_reported_together(registry):
 
 def test_cli_prints_errors_without_traceback_and_exits_2():
     path = next(p for p in CORPUS if p.stem == "11_unknown_stage_type")
-    done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", "validate", str(path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "lcpipe.cli.main", "validate", str(path)], capture_output=True, text=True
+    )
     assert done.returncode == 2
     assert f"{path}:7:10: error: unknown stage type 'toy.cout'" in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""

@@ -4,7 +4,6 @@ graph, native segments, and the drawing of it."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-import yaml
 
 from lcpipe.compiler import compile_file, plan_pipeline
 from lcpipe.compiler.render import GraphvizMissing, render_dot, render_image, render_mermaid, render_text
@@ -27,18 +25,26 @@ def spec(tmp_path: Path, body: str, name: str = "spec.yaml") -> Path:
 
 
 def test_defaults_from_schema_are_filled(tmp_path, registry):
-    p = compile_file(spec(tmp_path, """
+    p = compile_file(
+        spec(
+            tmp_path,
+            """
         lcpipe: 1
         name: d
         stages:
           src: {use: toy.count}
-        """), registry=registry)
+        """,
+        ),
+        registry=registry,
+    )
     assert p.graph.nodes["src"]["config"] == {"limit": 10, "delay": 0, "fail_at": None}
     assert p.runtime["queue_capacity"] == 8
 
 
 def test_extends_overrides_and_removes(tmp_path, registry):
-    spec(tmp_path, """
+    spec(
+        tmp_path,
+        """
         lcpipe: 1
         name: base
         vars: {out: base.json}
@@ -46,8 +52,12 @@ def test_extends_overrides_and_removes(tmp_path, registry):
           src: {use: toy.count, with: {limit: 5, delay: 0.5}}
           sink: {use: toy.collect, from: src, with: {path: "${out}"}}
           extra: {use: sink.console}
-        """, "base.yaml")
-    child = spec(tmp_path, """
+        """,
+        "base.yaml",
+    )
+    child = spec(
+        tmp_path,
+        """
         lcpipe: 1
         name: child
         extends: base.yaml
@@ -55,7 +65,9 @@ def test_extends_overrides_and_removes(tmp_path, registry):
         stages:
           src: {with: {limit: 7}}
           extra: null
-        """, "child.yaml")
+        """,
+        "child.yaml",
+    )
     p = compile_file(child, registry=registry)
     assert p.name == "child"
     assert p.graph.nodes["src"]["config"]["limit"] == 7
@@ -65,12 +77,16 @@ def test_extends_overrides_and_removes(tmp_path, registry):
 
 
 def test_errors_in_base_point_into_the_base_file(tmp_path, registry):
-    spec(tmp_path, """
+    spec(
+        tmp_path,
+        """
         lcpipe: 1
         name: base
         stages:
           src: {use: toy.count, with: {limt: 5}}
-        """, "base.yaml")
+        """,
+        "base.yaml",
+    )
     child = spec(tmp_path, "lcpipe: 1\nname: child\nextends: base.yaml\n", "child.yaml")
     with pytest.raises(SpecErrors) as info:
         compile_file(child, registry=registry)
@@ -80,7 +96,9 @@ def test_errors_in_base_point_into_the_base_file(tmp_path, registry):
 
 def test_set_overrides_and_env_interpolation(tmp_path, registry, monkeypatch):
     monkeypatch.setenv("LCPIPE_TEST_OUT", "from-env.json")
-    path = spec(tmp_path, """
+    path = spec(
+        tmp_path,
+        """
         lcpipe: 1
         name: s
         vars: {n: 3}
@@ -88,7 +106,8 @@ def test_set_overrides_and_env_interpolation(tmp_path, registry, monkeypatch):
           src: {use: toy.count, with: {limit: "${n}"}}
           sink: {use: toy.collect, from: src, with: {path: "${env:LCPIPE_TEST_OUT}"}}
           other: {use: toy.collect, from: src, with: {path: "${env:LCPIPE_TEST_UNSET:-fallback.json}"}}
-        """)
+        """,
+    )
     p = compile_file(path, ["stages.src.with.delay=0.25", "vars.n=9"], registry=registry)
     assert p.graph.nodes["src"]["config"]["limit"] == 9  # a whole-string ${var} keeps its type
     assert p.graph.nodes["src"]["config"]["delay"] == 0.25
@@ -98,13 +117,16 @@ def test_set_overrides_and_env_interpolation(tmp_path, registry, monkeypatch):
 
 def test_environment_is_read_only_when_asked(tmp_path, registry, monkeypatch):
     monkeypatch.setenv("HOME_LIKE", "x")
-    path = spec(tmp_path, """
+    path = spec(
+        tmp_path,
+        """
         lcpipe: 1
         name: s
         stages:
           src: {use: toy.count}
           sink: {use: toy.collect, from: src, with: {path: "${HOME_LIKE}"}}
-        """)
+        """,
+    )
     with pytest.raises(SpecErrors) as info:
         compile_file(path, registry=registry)
     assert info.value.errors[0].message == "unknown variable ${HOME_LIKE}"
@@ -145,14 +167,17 @@ def test_graph_renderings_mark_native_segments(tmp_path, registry):
 
 
 def test_latest_edges_are_drawn_dashed(tmp_path, registry):
-    path = spec(tmp_path, """
+    path = spec(
+        tmp_path,
+        """
         lcpipe: 1
         name: loop
         stages:
           src: {use: toy.count}
           sink: {use: toy.collect, from: {numbers: src, hint: back}, with: {path: x.json}}
           back: {use: toy.scale, from: sink.feedback}
-        """)
+        """,
+    )
     plan = plan_pipeline(compile_file(path, registry=registry))
     assert "┄▶ sink.hint  (toy/int, latest)" in render_text(plan)
     assert 'style="dashed"' in render_dot(plan)
@@ -177,12 +202,14 @@ def test_full_schema_checks_stage_settings(registry):
 
 
 def test_cli_stages_and_schema_commands():
-    done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", "stages", "sink.jsonl"], capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "lcpipe.cli.main", "stages", "sink.jsonl"], capture_output=True, text=True
+    )
     assert done.returncode == 0
-    assert "path: string = \"runs/metrics.jsonl\"" in done.stdout
-    done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", "stages", "sink.jsnl"], capture_output=True,
-                          text=True)
+    assert 'path: string = "runs/metrics.jsonl"' in done.stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "lcpipe.cli.main", "stages", "sink.jsnl"], capture_output=True, text=True
+    )
     assert done.returncode == 2 and "did you mean 'sink.jsonl'?" in done.stderr
     done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", "schema"], capture_output=True, text=True)
     assert done.returncode == 0
@@ -191,10 +218,13 @@ def test_cli_stages_and_schema_commands():
 
 def test_cli_conventions():
     for args, code in ((["--version"], 0), (["--help"], 0), (["run", "--help"], 0), (["bogus"], 2), ([], 2)):
-        done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", *args], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "lcpipe.cli.main", *args], capture_output=True, text=True
+        )
         assert done.returncode == code, (args, done.stderr)
-    done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", "run", "missing.yaml"], capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "lcpipe.cli.main", "run", "missing.yaml"], capture_output=True, text=True
+    )
     assert done.returncode == 2 and "no such file: missing.yaml" in done.stderr
 
 
@@ -211,4 +241,7 @@ def test_only_stages_of_the_same_engine_fuse(tmp_path, registry):
     """
     plan = plan_pipeline(compile_file(spec(tmp_path, text), registry=registry))
     assert [(s.stages, s.engine) for s in plan.segments if s.native] == [
-        (["a", "b"], "toy"), (["other"], "other"), (["c"], "toy")]
+        (["a", "b"], "toy"),
+        (["other"], "other"),
+        (["c"], "toy"),
+    ]

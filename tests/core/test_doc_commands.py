@@ -73,9 +73,11 @@ def shown_commands() -> list[tuple[str, dict, list[str]]]:
 
 def _reads_missing_files(argv: list[str]) -> bool:
     """True when the command reads a file or directory that only a run would make."""
-    return any(PATH_LIKE.search(a) and not (REPO / a).exists()
-               for i, a in enumerate(argv) if i and argv[i - 1] not in OUTPUT_OPTIONS and not a.startswith("-")
-               and "=" not in a)
+    return any(
+        PATH_LIKE.search(a) and not (REPO / a).exists()
+        for i, a in enumerate(argv)
+        if i and argv[i - 1] not in OUTPUT_OPTIONS and not a.startswith("-") and "=" not in a
+    )
 
 
 def _cheap(argv: list[str]) -> list[str] | None:
@@ -103,25 +105,42 @@ def test_the_docs_show_commands():
     assert "validate pipelines/quickstart.yaml" in shown and len(COMMANDS) >= 8, shown
 
 
-@pytest.mark.parametrize("where, env, argv", COMMANDS, ids=[f"{w} lcpipe {' '.join(a)}" for w, _, a in COMMANDS])
+@pytest.mark.parametrize(
+    "where, env, argv", COMMANDS, ids=[f"{w} lcpipe {' '.join(a)}" for w, _, a in COMMANDS]
+)
 def test_shown_command_runs(where, env, argv, tmp_path):
     # In a scratch directory: what the commands write (schemas, runs/) stays out of the repository.
     (tmp_path / "pipelines").symlink_to(REPO / "pipelines")
     (tmp_path / "docs").mkdir()
-    done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", *argv], cwd=tmp_path,
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"{where}: lcpipe {' '.join(argv)} exited {done.returncode}\n{done.stderr[-2000:]}"
+    done = subprocess.run(
+        [sys.executable, "-m", "lcpipe.cli.main", *argv],
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, (
+        f"{where}: lcpipe {' '.join(argv)} exited {done.returncode}\n{done.stderr[-2000:]}"
+    )
 
 
 def _lcpipe(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lcpipe.cli.main", *argv], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "lcpipe.cli.main", *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_set_examples_of_run_help_and_the_set_error_are_valid_keys():
     help_text = " ".join(_lcpipe("run", "--help").stdout.split())
     error = _lcpipe("validate", "pipelines/rl.yaml", "--set", "no-equals-sign").stderr
-    examples = re.findall(r"e\.g\. (stages\.[\w.]+=\w+)", help_text) + re.findall(r"e\.g\. (stages\.[\w.]+=\w+)", error)
+    examples = re.findall(r"e\.g\. (stages\.[\w.]+=\w+)", help_text) + re.findall(
+        r"e\.g\. (stages\.[\w.]+=\w+)", error
+    )
     assert len(examples) == 2, (help_text, error)
     for example in examples:
         for spec in ("pipelines/rl.yaml", "pipelines/sl.yaml"):

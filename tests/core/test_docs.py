@@ -12,7 +12,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_every_hook_is_documented():
     doc = (REPO / "docs" / "plugins.md").read_text()
-    hooks = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("lcpipe_")]
+    hooks = [
+        name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("lcpipe_")
+    ]
     assert hooks
     for name in hooks:
         assert f"### `{name}(" in doc, f"hook {name} is not documented in docs/plugins.md"

@@ -16,7 +16,7 @@ def one_letter_apart(a: str, b: str) -> bool:
     if len(a) == len(b):
         return sum(x != y for x, y in zip(a, b)) == 1
     short, long_ = sorted((a, b), key=len)
-    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
 def test_the_check_sees_a_confusable_pair():
@@ -28,6 +28,9 @@ def test_no_package_has_modules_one_letter_apart():
     found = []
     for package in sorted({p.parent for p in PACKAGE.rglob("*.py")}):
         names = sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
-        found += [f"{package.relative_to(PACKAGE.parent)}: {a}.py / {b}.py"
-                  for a, b in combinations(names, 2) if one_letter_apart(a, b)]
+        found += [
+            f"{package.relative_to(PACKAGE.parent)}: {a}.py / {b}.py"
+            for a, b in combinations(names, 2)
+            if one_letter_apart(a, b)
+        ]
     assert found == []

@@ -34,7 +34,10 @@ def test_pipeline_validates_and_draws(path):
 
 
 def test_cli_validates_all_pipelines():
-    done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", "validate", *map(str, PIPELINES)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "lcpipe.cli.main", "validate", *map(str, PIPELINES)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count(": ok (pipeline") == len(PIPELINES)

@@ -19,8 +19,9 @@ REPO = HERE.parents[1]
 def run_cli(*args, env_extra=None, cwd=None):
     env = dict(os.environ)
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "lcpipe.cli.main", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "lcpipe.cli.main", *args], capture_output=True, text=True, env=env, cwd=cwd
+    )
 
 
 def test_example_plugin_is_found_through_its_entry_point():
@@ -43,7 +44,8 @@ def test_pipeline_with_plugin_stage_runs(tmp_path):
     """A real pipeline through the CLI that uses the third-party stage."""
     spec = tmp_path / "p.yaml"
     metrics = tmp_path / "m.jsonl"
-    spec.write_text(textwrap.dedent(f"""
+    spec.write_text(
+        textwrap.dedent(f"""
         lcpipe: 1
         name: plugin-demo
         stages:
@@ -51,7 +53,8 @@ def test_pipeline_with_plugin_stage_runs(tmp_path):
           batches: {{use: data.batches, from: games, with: {{batch_size: 32}}}}
           stats: {{use: example.batch_stats, from: batches}}
           log: {{use: sink.jsonl, with: {{path: "{metrics}", flush_every: 0}}}}
-        """))
+        """)
+    )
     done = run_cli("run", str(spec), "--stop-after", "batches=3")
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in metrics.read_text().splitlines()]
@@ -63,19 +66,30 @@ def test_pipeline_with_plugin_stage_runs(tmp_path):
 
 
 def _broken_env(*modules):
-    return {"LCPIPE_EXTRA_PLUGINS": ",".join(modules),
-            "PYTHONPATH": os.pathsep.join([str(HERE / "broken_plugins"), os.environ.get("PYTHONPATH", "")])}
+    return {
+        "LCPIPE_EXTRA_PLUGINS": ",".join(modules),
+        "PYTHONPATH": os.pathsep.join([str(HERE / "broken_plugins"), os.environ.get("PYTHONPATH", "")]),
+    }
 
 
 def test_broken_plugins_are_named_and_others_keep_working():
-    done = run_cli("stages", env_extra=_broken_env("plugin_import_error", "plugin_bad_schema", "plugin_duplicate",
-                                                   "plugin_misspelled_hook"))
+    done = run_cli(
+        "stages",
+        env_extra=_broken_env(
+            "plugin_import_error", "plugin_bad_schema", "plugin_duplicate", "plugin_misspelled_hook"
+        ),
+    )
     assert done.returncode == 0
     err = done.stderr
-    assert "plugin 'plugin_import_error': failed to import: No module named 'lcpipe_dependency_that_does_not_exist'" in err
+    assert (
+        "plugin 'plugin_import_error': failed to import: No module named 'lcpipe_dependency_that_does_not_exist'"
+        in err
+    )
     assert "plugin 'plugin_bad_schema': stage 'bad.schema': its settings schema is invalid" in err
-    assert ("plugin 'plugin_duplicate': stage 'sink.jsonl' is already provided by plugin "
-            "'lcpipe.stages.sinks'; this one is ignored") in err
+    assert (
+        "plugin 'plugin_duplicate': stage 'sink.jsonl' is already provided by plugin "
+        "'lcpipe.stages.sinks'; this one is ignored"
+    ) in err
     assert "plugin 'plugin_misspelled_hook': cannot be registered: unknown hook 'lcpipe_stage_typez'" in err
     # everything else is still there, including the good stage of the half-broken plugin
     assert "sink.jsonl" in done.stdout and "dup.fine" in done.stdout and "example.batch_stats" in done.stdout
@@ -114,12 +128,18 @@ def test_load_plugins_variable_restricts_third_party_plugins():
 def test_plugin_exiting_or_interrupting_at_import_is_a_broken_plugin():
     done = run_cli("plugins", env_extra=_broken_env("plugin_exits", "plugin_interrupts"))
     assert done.returncode == 1, done.stderr
-    assert "broken: plugin 'plugin_exits': failed to import: raised SystemExit(plugin_exits refuses to load)" \
+    assert (
+        "broken: plugin 'plugin_exits': failed to import: raised SystemExit(plugin_exits refuses to load)"
         in done.stdout
+    )
     assert "broken: plugin 'plugin_interrupts': failed to import: raised KeyboardInterrupt" in done.stdout
     assert "example: example.batch_stats" in done.stdout and "Traceback" not in done.stderr
-    done = run_cli("validate", "pipelines/quickstart.yaml", cwd=REPO,
-                   env_extra=_broken_env("plugin_exits", "plugin_interrupts"))
+    done = run_cli(
+        "validate",
+        "pipelines/quickstart.yaml",
+        cwd=REPO,
+        env_extra=_broken_env("plugin_exits", "plugin_interrupts"),
+    )
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr
 
 
@@ -137,10 +157,19 @@ def test_hanging_plugin_import_does_not_block_builtin_commands(tmp_path):
     """Third-party plugins load lazily: --version, --help and commands that need no stage types
     never import them."""
     env = {**os.environ, **_broken_env("plugin_hangs")}
-    for argv in (["--version"], ["--help"], ["data", "generate", "--games", "1", "--out", str(tmp_path)],
-                 ["net", "--help"]):
-        done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", *argv], capture_output=True, text=True,
-                              env=env, timeout=120)
+    for argv in (
+        ["--version"],
+        ["--help"],
+        ["data", "generate", "--games", "1", "--out", str(tmp_path)],
+        ["net", "--help"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "lcpipe.cli.main", *argv],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert done.returncode == 0, (argv, done.stderr)
 
 

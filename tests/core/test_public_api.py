@@ -11,12 +11,30 @@ import lcpipe.plugin
 from lcpipe.testing import run_spec, run_stage
 
 sys.path.insert(0, str(Path(__file__).parent))
-import toy_stages  # noqa: E402
+import toy_stages
 
 PUBLIC = {
-    "hookimpl", "hookspec", "Port", "StageType", "settings", "field", "group", "Problem", "EdgeKind",
-    "Stage", "StageContext", "StageFailed", "InputPort", "OutputPort", "ChannelClosed", "Event",
-    "PORT_TYPES", "Batch", "Chunk", "ExportedNetwork", "NetworkSnapshot",
+    "hookimpl",
+    "hookspec",
+    "Port",
+    "StageType",
+    "settings",
+    "field",
+    "group",
+    "Problem",
+    "EdgeKind",
+    "Stage",
+    "StageContext",
+    "StageFailed",
+    "InputPort",
+    "OutputPort",
+    "ChannelClosed",
+    "Event",
+    "PORT_TYPES",
+    "Batch",
+    "Chunk",
+    "ExportedNetwork",
+    "NetworkSnapshot",
 }
 
 
@@ -45,8 +63,9 @@ def test_run_stage_on_a_builtin_stage_with_real_files(tmp_path):
     assert games.exit_code == 0, games.failures
     paths = games.outputs["paths"]
     assert len(paths) == 6 and all(Path(p).is_file() for p in paths)
-    batches = run_stage("data.batches", {"batch_size": 16, "passes": 1, "shuffle": False},
-                        inputs={"paths": paths})
+    batches = run_stage(
+        "data.batches", {"batch_size": 16, "passes": 1, "shuffle": False}, inputs={"paths": paths}
+    )
     assert batches.exit_code == 0, batches.failures
     got = batches.outputs["batches"]
     assert got and all(len(b) == 16 for b in got)

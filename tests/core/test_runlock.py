@@ -25,32 +25,40 @@ sys.stdin.read()   # hold the lock until the test closes our stdin
 
 def _generate_spec(tmp_path: Path) -> Path:
     spec = tmp_path / "spec.yaml"
-    spec.write_text(textwrap.dedent(f"""\
+    spec.write_text(
+        textwrap.dedent(f"""\
         lcpipe: 1
         name: locked
         stages:
-          games: {{use: data.generate, with: {{out_dir: "{tmp_path / 'run' / 'games'}", games: 2, seed: 3}}}}
+          games: {{use: data.generate, with: {{out_dir: "{tmp_path / "run" / "games"}", games: 2, seed: 3}}}}
           batches: {{use: data.batches, from: games, with: {{batch_size: 8}}}}
-        """))
+        """)
+    )
     return spec
 
 
 def _lcpipe_run(spec: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lcpipe.cli.main", "run", "-q", str(spec), "--stop-after", "batches=1"],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "lcpipe.cli.main", "run", "-q", str(spec), "--stop-after", "batches=1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_state_directories_of_rl_pipeline_are_checkpoints_games_and_nets(tmp_path):
     pipeline = compile_file(REPO / "pipelines" / "rl.yaml", [f"vars.run={tmp_path}/r"])
     assert state_directories(pipeline) == sorted(
-        (tmp_path / "r" / d).resolve() for d in ("checkpoints", "games", "nets"))
+        (tmp_path / "r" / d).resolve() for d in ("checkpoints", "games", "nets")
+    )
 
 
 def test_second_run_on_same_directory_exits_2_naming_the_holder(tmp_path):
     spec = _generate_spec(tmp_path)
     games = tmp_path / "run" / "games"
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(games)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(games)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         result = _lcpipe_run(spec)
@@ -69,7 +77,9 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     spec = _generate_spec(tmp_path)
     games = tmp_path / "run" / "games"
     games.mkdir(parents=True)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     (games / LOCK_NAME).write_text(dead.stdout)  # a file left by a killed run, no flock held
     result = _lcpipe_run(spec)
     assert result.returncode == 0, result.stderr

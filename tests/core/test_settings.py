@@ -14,9 +14,19 @@ DECL = {
     "mode": field("string", "fast", "How.", enum=["fast", "slow"]),
     "tags": field("array", ["a"], "Names.", items=field("string", enum=["a", "b"]), unique=True),
     "queue": group("A queue.", {"capacity": field("integer", 4, "Slots.", minimum=1, maximum=100)}),
-    "rules": field("array", [], "Rules.", items=group("", {
-        "pattern": field("string", description="Glob.", min_length=1),
-        "scale": field("number", 1.0, "Factor.", minimum=0)}, required=["pattern"])),
+    "rules": field(
+        "array",
+        [],
+        "Rules.",
+        items=group(
+            "",
+            {
+                "pattern": field("string", description="Glob.", min_length=1),
+                "scale": field("number", 1.0, "Factor.", minimum=0),
+            },
+            required=["pattern"],
+        ),
+    ),
 }
 SCHEMA = settings(DECL)
 
@@ -24,8 +34,13 @@ SCHEMA = settings(DECL)
 def test_declaration_emits_json_schema_with_bounds_enums_units_and_defaults():
     props = SCHEMA["properties"]
     assert SCHEMA["additionalProperties"] is False
-    assert props["rate"] == {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.5,
-                             "description": "Fraction kept."}
+    assert props["rate"] == {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 1,
+        "default": 0.5,
+        "description": "Fraction kept.",
+    }
     assert props["size"]["description"] == "Items. [MiB]" and props["size"]["x-lcpipe-unit"] == "MiB"
     assert props["mode"]["enum"] == ["fast", "slow"] and props["mode"]["type"] == "string"
     assert props["tags"]["items"] == {"type": "string", "enum": ["a", "b"]} and props["tags"]["uniqueItems"]
@@ -35,8 +50,14 @@ def test_declaration_emits_json_schema_with_bounds_enums_units_and_defaults():
 
 
 def test_defaults_come_from_the_declaration_only():
-    assert defaults(DECL) == {"rate": 0.5, "size": 8, "mode": "fast", "tags": ["a"], "queue": {"capacity": 4},
-                              "rules": []}
+    assert defaults(DECL) == {
+        "rate": 0.5,
+        "size": 8,
+        "mode": "fast",
+        "tags": ["a"],
+        "queue": {"capacity": 4},
+        "rules": [],
+    }
 
 
 def test_an_integer_setting_needs_an_upper_bound():

@@ -26,8 +26,9 @@ def _settings(schema: dict, prefix: str = ""):
             yield from _settings(sub, f"{prefix}{key}.")
 
 
-SETTING_NAMES = {name.rsplit(".", 1)[-1] for st in REGISTRY.stage_types.values()
-                 for name, _ in _settings(st.schema)}
+SETTING_NAMES = {
+    name.rsplit(".", 1)[-1] for st in REGISTRY.stage_types.values() for name, _ in _settings(st.schema)
+}
 
 
 @pytest.mark.parametrize("stage_type", TYPES)
@@ -56,8 +57,10 @@ def _dict_literals_with_duplicate_keys(path: Path):
 
 def test_each_setting_is_written_once_in_its_declaration():
     """A key written twice in a dict literal silently drops the first declaration."""
-    modules = {Path(__import__(name, fromlist=["_"]).__file__) for name in
-               {st.plugin for st in REGISTRY.stage_types.values()}}
+    modules = {
+        Path(__import__(name, fromlist=["_"]).__file__)
+        for name in {st.plugin for st in REGISTRY.stage_types.values()}
+    }
     modules |= {PACKAGE / "train" / "settings.py", PACKAGE / "model" / "config.py"}
     found = {str(p.relative_to(REPO)): list(_dict_literals_with_duplicate_keys(p)) for p in sorted(modules)}
     assert {k: v for k, v in found.items() if v} == {}
@@ -69,10 +72,15 @@ CONFIG_NAMES = re.compile(r"(^|\.)(cfg|config|settings|with_)(\[.*\])?$")
 def _defaulted_reads(path: Path, root: Path = REPO):
     """Calls like cfg.get("setting", default): a default written outside the declaration."""
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-                and len(node.args) == 2 and isinstance(node.args[0], ast.Constant)
-                and node.args[0].value in SETTING_NAMES
-                and CONFIG_NAMES.search(ast.unparse(node.func.value))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and len(node.args) == 2
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in SETTING_NAMES
+            and CONFIG_NAMES.search(ast.unparse(node.func.value))
+        ):
             yield f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)}"
 
 
@@ -83,8 +91,12 @@ def test_no_python_code_supplies_a_setting_default():
 
 def test_no_native_code_supplies_a_setting_default():
     pattern = re.compile(r'\bcfg_?\.(num|str|flag)\("[^"]*",')
-    found = [f"{p.name}:{i}" for p in sorted((REPO / "csrc").rglob("*.cpp"))
-             for i, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    found = [
+        f"{p.name}:{i}"
+        for p in sorted((REPO / "csrc").rglob("*.cpp"))
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert found == []
 
 
@@ -93,4 +105,4 @@ def test_the_checks_catch_what_they_look_for(tmp_path):
     planted = tmp_path / "planted.py"
     planted.write_text('x = {"window": 1, "window": 2}\ndef f(cfg):\n    return cfg.get("window", 50000)\n')
     assert list(_dict_literals_with_duplicate_keys(planted)) == [(1, ["window"])]
-    assert list(_defaulted_reads(planted, tmp_path)) == ['planted.py:3: cfg.get(\'window\', 50000)']
+    assert list(_defaulted_reads(planted, tmp_path)) == ["planted.py:3: cfg.get('window', 50000)"]

@@ -21,16 +21,27 @@ def _limited():
 
 
 def _validate(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lcpipe.cli.main", "validate", str(path)], capture_output=True,
-                          text=True, timeout=300, preexec_fn=_limited)
+    return subprocess.run(
+        [sys.executable, "-m", "lcpipe.cli.main", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_limited,
+    )
 
 
-@pytest.mark.parametrize("name, where", [
-    ("58_alias_expansion_bomb", "6:28: error: the document expands to more than 100000 values"),
-    ("57_self_referential_alias", "5:11: error: the value of 'self' is an alias of a mapping that contains it"),
-    ("59_extends_a_device", "5:10: error: 'extends' names /dev/zero: /dev/zero is not a regular file"),
-    ("56_unknown_yaml_tag", "8:11: error: unknown YAML tag '!!python/object/new:os.system'"),
-])
+@pytest.mark.parametrize(
+    "name, where",
+    [
+        ("58_alias_expansion_bomb", "6:28: error: the document expands to more than 100000 values"),
+        (
+            "57_self_referential_alias",
+            "5:11: error: the value of 'self' is an alias of a mapping that contains it",
+        ),
+        ("59_extends_a_device", "5:10: error: 'extends' names /dev/zero: /dev/zero is not a regular file"),
+        ("56_unknown_yaml_tag", "8:11: error: unknown YAML tag '!!python/object/new:os.system'"),
+    ],
+)
 def test_hostile_spec_exits_2_with_its_place_in_bounded_memory(name, where):
     path = CORPUS / f"{name}.yaml"
     done = _validate(path)

@@ -36,7 +36,9 @@ def test_valid_targets_are_what_the_stages_produce(tmp_path, registry):
 @pytest.mark.parametrize("target", ["steps", "foo", "networks", "games.batches", "train.weights"])
 def test_an_unknown_target_is_rejected_with_the_valid_ones(tmp_path, registry, target):
     _, plan = _plan(tmp_path, registry)
-    with pytest.raises(ValueError, match=f"nothing in this pipeline produces '{target}'; valid: seconds, batches"):
+    with pytest.raises(
+        ValueError, match=f"nothing in this pipeline produces '{target}'; valid: seconds, batches"
+    ):
         Runtime(plan, stop_after=[StopBound.parse(f"{target}=1")])
 
 
@@ -48,9 +50,15 @@ def test_known_targets_are_accepted(tmp_path, registry, target):
 
 def test_cli_exits_2_at_start_on_an_unknown_target(tmp_path, registry):
     path, _ = _plan(tmp_path, registry)
-    done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", "run", str(path), "--stop-after", "steps=10"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "lcpipe.cli.main", "run", str(path), "--stop-after", "steps=10"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
-    assert "--stop-after steps=10: nothing in this pipeline produces 'steps'; valid: seconds, batches, paths" \
+    assert (
+        "--stop-after steps=10: nothing in this pipeline produces 'steps'; valid: seconds, batches, paths"
         in done.stderr
+    )
     assert not (tmp_path / "games").exists()  # rejected before any stage ran

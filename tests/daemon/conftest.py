@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from daemon_testlib import DaemonProcess  # noqa: E402
+from daemon_testlib import DaemonProcess
 
 
 @pytest.fixture

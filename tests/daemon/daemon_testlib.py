@@ -31,8 +31,14 @@ class DaemonProcess:
 
     def __init__(self, cwd: Path):
         env = dict(os.environ, PYTHONPATH=str(CORE), LCPIPE_EXTRA_PLUGINS="toy_stages")
-        self.proc = subprocess.Popen([sys.executable, "-m", "lcpipe.cli.main", "daemon"], cwd=cwd, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "lcpipe.cli.main", "daemon"],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         self.messages: list[dict] = []
         self.raw_errors: list[bytes] = []
         self._cond = threading.Condition()
@@ -78,7 +84,9 @@ class DaemonProcess:
 
 def toy_spec(tmp_path: Path, limit: int = 0, delay: float = 0.01) -> Path:
     path = tmp_path / "spec.yaml"
-    path.write_text("lcpipe: 1\nname: toy\nstages:\n"
-                    f"  src: {{use: toy.count, with: {{limit: {limit}, delay: {delay}}}}}\n"
-                    f"  sink: {{use: toy.collect, from: src, with: {{path: '{tmp_path / 'out.json'}'}}}}\n")
+    path.write_text(
+        "lcpipe: 1\nname: toy\nstages:\n"
+        f"  src: {{use: toy.count, with: {{limit: {limit}, delay: {delay}}}}}\n"
+        f"  sink: {{use: toy.collect, from: src, with: {{path: '{tmp_path / 'out.json'}'}}}}\n"
+    )
     return path

@@ -17,7 +17,9 @@ def test_hello_first_and_every_message_validates(daemon, tmp_path):
     daemon.send({"type": "start", "spec": str(spec), "id": "s1"})
     ack = daemon.wait_for(lambda m: m["type"] == "ack" and m.get("id") == "s1")
     assert ack["detail"]["pipeline"] == "toy"
-    daemon.wait_for(lambda m: m["type"] == "metrics" and m["stage"] == "sink" and m["values"]["received"] >= 20)
+    daemon.wait_for(
+        lambda m: m["type"] == "metrics" and m["stage"] == "sink" and m["values"]["received"] >= 20
+    )
     daemon.send({"type": "status", "id": 7})
     status = daemon.wait_for(lambda m: m["type"] == "status" and m.get("id") == 7)
     assert status["state"] == "running" and status["counts"]["src.numbers"] >= 20
@@ -63,8 +65,13 @@ def test_pause_holds_a_stage_and_resume_releases_it(daemon, tmp_path):
     daemon.send({"type": "pause", "stage": "nope", "id": "bad"})
     err = daemon.wait_for(lambda m: m["type"] == "error" and m.get("id") == "bad")
     assert err["code"] == "unknown_stage" and "src" in err["message"]
-    daemon.wait_for(lambda m: m["type"] == "metrics" and m["stage"] == "sink"
-                    and m["values"]["received"] > b["counts"]["src.numbers"] + 50)
+    daemon.wait_for(
+        lambda m: (
+            m["type"] == "metrics"
+            and m["stage"] == "sink"
+            and m["values"]["received"] > b["counts"]["src.numbers"] + 50
+        )
+    )
     daemon.send({"type": "shutdown"})
     assert daemon.proc.wait(60) == 0
 
@@ -83,14 +90,31 @@ def test_subscribe_filters_kinds_and_metric_names(daemon, tmp_path):
 
 def test_garbage_never_stops_the_daemon(daemon, tmp_path):
     rng = random.Random(5)
-    junk = [b"\xff\xfe\x00garbage", b"[1,2,3]", b"{\"type\": 5}", b"{\"type\": \"start\"}",
-            b"{\"type\": \"start\", \"spec\": 12}", b"{\"type\": \"pause\", \"stage\": [1]}", b"NaN",
-            b"{\"type\": \"status\", \"extra\": 1}", b"{" * 100000, b"x" * (MAX_LINE_BYTES + 10)]
-    junk += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300))).replace(b"\n", b" ")
-             for _ in range(200)]
-    junk += [json.dumps({"type": rng.choice(["start", "stop", "pause", "subscribe", "x"]),
-                         rng.choice(["spec", "stage", "kinds", "id"]): rng.choice([1, "a", [], {}, None, 2.5])}).encode()
-             for _ in range(200)]
+    junk = [
+        b"\xff\xfe\x00garbage",
+        b"[1,2,3]",
+        b'{"type": 5}',
+        b'{"type": "start"}',
+        b'{"type": "start", "spec": 12}',
+        b'{"type": "pause", "stage": [1]}',
+        b"NaN",
+        b'{"type": "status", "extra": 1}',
+        b"{" * 100000,
+        b"x" * (MAX_LINE_BYTES + 10),
+    ]
+    junk += [
+        bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300))).replace(b"\n", b" ")
+        for _ in range(200)
+    ]
+    junk += [
+        json.dumps(
+            {
+                "type": rng.choice(["start", "stop", "pause", "subscribe", "x"]),
+                rng.choice(["spec", "stage", "kinds", "id"]): rng.choice([1, "a", [], {}, None, 2.5]),
+            }
+        ).encode()
+        for _ in range(200)
+    ]
     for line in junk:
         daemon.send(line)
     daemon.send({"type": "status", "id": "alive"})
@@ -104,10 +128,17 @@ def test_garbage_never_stops_the_daemon(daemon, tmp_path):
 
 
 def test_parse_request_rejects_each_kind_of_bad_request():
-    cases = {b"{": "bad_json", b"[]": "bad_json", b'{"type":"fly"}': "unknown_request",
-             b'{"type":"pause"}': "bad_request", b'{"type":"start","spec":"a","set":"x"}': "bad_request",
-             b'{"type":"status","id":1.5}': "bad_request", b'{"type":"stop","lr":NaN}': "bad_json",
-             b"\xc3\x28": "bad_json", b"1" * (MAX_LINE_BYTES + 1): "too_long"}
+    cases = {
+        b"{": "bad_json",
+        b"[]": "bad_json",
+        b'{"type":"fly"}': "unknown_request",
+        b'{"type":"pause"}': "bad_request",
+        b'{"type":"start","spec":"a","set":"x"}': "bad_request",
+        b'{"type":"status","id":1.5}': "bad_request",
+        b'{"type":"stop","lr":NaN}': "bad_json",
+        b"\xc3\x28": "bad_json",
+        b"1" * (MAX_LINE_BYTES + 1): "too_long",
+    }
     for line, code in cases.items():
         try:
             parse_request(line)

@@ -9,9 +9,9 @@ import threading
 import time
 
 import pytest
+import toy_stages
 from daemon_testlib import check_message, toy_spec
 
-import toy_stages
 from lcpipe.compiler import compile_file, plan_pipeline
 from lcpipe.daemon.cli import format_status, request
 from lcpipe.daemon.server import SOCKET_NAME, SocketServer, connect, read_lines
@@ -23,8 +23,9 @@ from lcpipe.runtime.runner import Runtime
 @pytest.fixture
 def served_run(tmp_path):
     """A toy pipeline running in this process with its socket served in tmp_path."""
-    plan = plan_pipeline(compile_file(toy_spec(tmp_path, limit=0, delay=0.002),
-                                      registry=load_registry(extra=(toy_stages,))))
+    plan = plan_pipeline(
+        compile_file(toy_spec(tmp_path, limit=0, delay=0.002), registry=load_registry(extra=(toy_stages,)))
+    )
     runtime = Runtime(plan, grace=10)
     controller = Controller(can_start=False)
     controller.attach(runtime)
@@ -64,7 +65,11 @@ def test_two_clients_attach_and_detach_and_the_run_goes_on(served_run):
     next(m for m in mb if m["type"] == "status")
     a.close()  # detach one client abruptly, mid-stream
     before = sa["counts"]["src.numbers"]
-    got = next(m for m in mb if m["type"] == "metrics" and m["stage"] == "sink" and m["values"]["received"] > before + 100)
+    got = next(
+        m
+        for m in mb
+        if m["type"] == "metrics" and m["stage"] == "sink" and m["values"]["received"] > before + 100
+    )
     assert got
     b.close()
     later = request(path, {"type": "status"}, ("status",))

@@ -59,8 +59,15 @@ def test_client_trains_exports_now_trains_now_and_stops(daemon, tmp_path):
     daemon.wait_for(lambda m: m["type"] == "ack" and m.get("id") == "go")
 
     # held at the games' limit: step 4 of the round that ends with the network at step 6
-    daemon.wait_for(lambda m: m["type"] == "state" and m["stage"] == "train" and m["state"] == "waiting"
-                    and "1 more game" in m["detail"], timeout=300)
+    daemon.wait_for(
+        lambda m: (
+            m["type"] == "state"
+            and m["stage"] == "train"
+            and m["state"] == "waiting"
+            and "1 more game" in m["detail"]
+        ),
+        timeout=300,
+    )
     held = daemon.wait_for(lambda m: m["type"] == "progress" and m["step"] == GAMES)
     assert held["stage"] == "train" and held["next_network"] == 6 and held["total_steps"] is None
 

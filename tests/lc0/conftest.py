@@ -28,4 +28,3 @@ def selfplay_dir(lc0_fixtures: Path) -> Path:
 @pytest.fixture(scope="session")
 def fixture_games(selfplay_dir: Path) -> dict[str, dict]:
     return read_games_txt(selfplay_dir / "games.txt")
-

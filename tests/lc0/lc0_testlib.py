@@ -9,7 +9,7 @@ import chess
 from lcpipe.lc0 import synth
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def games(n: int = 4, seed: int = 7, fmt: int = 1, version: int = 6, max_plies: int = 60):
     """Cached synthetic games (tests must not modify the arrays)."""
     out = synth.generate_games(n, seed=seed, input_format=fmt, version=version, max_plies=max_plies)

@@ -7,12 +7,12 @@ import threading
 from pathlib import Path
 
 import jsonschema
+from lc0_testlib import PGN
 
 from lcpipe.lc0 import chunks, cli, stages
 from lcpipe.lc0.generate_stage import GenerateStage
 from lcpipe.runtime.bus import EventBus
 from lcpipe.runtime.stage import OutputPort, StageContext
-from lc0_testlib import PGN
 
 
 def run(argv: list[str]) -> int:
@@ -24,8 +24,26 @@ def run(argv: list[str]) -> int:
 
 
 def test_generate_stats_dump(tmp_path, capsys):
-    assert run(["data", "generate", "--games", "3", "--out", str(tmp_path), "--seed", "2", "--format", "3",
-                "--version", "7", "--tar"]) == 0
+    assert (
+        run(
+            [
+                "data",
+                "generate",
+                "--games",
+                "3",
+                "--out",
+                str(tmp_path),
+                "--seed",
+                "2",
+                "--format",
+                "3",
+                "--version",
+                "7",
+                "--tar",
+            ]
+        )
+        == 0
+    )
     tar = next(tmp_path.glob("*.tar"))
     assert run(["data", "stats", str(tar)]) == 0
     out = capsys.readouterr().out

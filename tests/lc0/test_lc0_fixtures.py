@@ -12,10 +12,10 @@ from __future__ import annotations
 import chess
 import numpy as np
 import pytest
+from lc0_testlib import parse_lc0_uci
 
 from lcpipe.lc0 import chunks, decoder, encoder, policy
 from lcpipe.lc0.report import ReadReport
-from lc0_testlib import parse_lc0_uci
 
 
 def placement(b: chess.BaseBoard) -> tuple[int, ...]:
@@ -76,8 +76,12 @@ def test_fixture_games_replay_decode_and_reencode(selfplay_dir, fixture_games, f
             # re-encode bit for bit
             enc = encoder.encode(game.snapshots, t, fmt)
             assert np.array_equal(enc.planes, frame["planes"]), where
-            assert enc.castling == (frame["castling_us_ooo"], frame["castling_us_oo"],
-                                    frame["castling_them_ooo"], frame["castling_them_oo"]), where
+            assert enc.castling == (
+                frame["castling_us_ooo"],
+                frame["castling_us_oo"],
+                frame["castling_them_ooo"],
+                frame["castling_them_oo"],
+            ), where
             assert enc.side_to_move_or_enpassant == frame["side_to_move_or_enpassant"], where
             assert enc.rule50_count == frame["rule50_count"], where
             assert enc.invariance_info == frame["invariance_info"] & 0x87, where

@@ -8,11 +8,12 @@ import tarfile
 
 import numpy as np
 import pytest
+from lc0_testlib import games
 
-from lcpipe.lc0 import chunks, frames as fr
+from lcpipe.lc0 import chunks
+from lcpipe.lc0 import frames as fr
 from lcpipe.lc0.report import ReadReport
 from lcpipe.lc0.tario import TarError
-from lc0_testlib import games
 
 
 def test_record_sizes_and_offsets():
@@ -134,8 +135,9 @@ def _tar_with_everything(gs) -> bytes:
     """A tar with PAX x/g headers, a GNU long name, a directory, a LICENSE and chunks."""
     buf = io.BytesIO()
     long_name = "very/" + "long_directory_name/" * 8 + gs[1][0]
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT,
-                      pax_headers={"comment": "global header"}) as tar:
+    with tarfile.open(
+        fileobj=buf, mode="w", format=tarfile.PAX_FORMAT, pax_headers={"comment": "global header"}
+    ) as tar:
         d = tarfile.TarInfo("dir/")
         d.type = tarfile.DIRTYPE
         tar.addfile(d)

@@ -27,8 +27,9 @@ def gzip_bomb(path: Path, size: int) -> Path:
 
 
 def lcpipe(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lcpipe.cli.main", *argv], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "lcpipe.cli.main", *argv], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_readers_skip_a_gzip_bomb_and_a_huge_file_once_with_bounded_memory(tmp_path):
@@ -73,8 +74,13 @@ def test_unwritable_output_is_a_clean_error(tmp_path):
     missing_dir = tmp_path / "nonexistent" / "dir" / "x.json"
     for target in (str(missing_dir), "/proc/version"):
         for argv in (["schema", "-o", target], ["graph", "pipelines/quickstart.yaml", "-o", target]):
-            done = subprocess.run([sys.executable, "-m", "lcpipe.cli.main", *argv], capture_output=True, text=True,
-                                  timeout=300, cwd=Path(__file__).resolve().parents[2])
+            done = subprocess.run(
+                [sys.executable, "-m", "lcpipe.cli.main", *argv],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=Path(__file__).resolve().parents[2],
+            )
             assert done.returncode == 1, (argv, done.stderr)
             assert f"lcpipe: {target}: cannot write" in done.stderr, (argv, done.stderr)
             assert "internal error" not in done.stderr and "Traceback" not in done.stderr

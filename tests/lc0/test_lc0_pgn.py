@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from lc0_testlib import PGN
 
 from lcpipe.lc0 import decoder, pgn, policy
 from lcpipe.lc0.report import ReadReport
-from lc0_testlib import PGN
-
 
 
 def test_pgn_games_to_frames():
@@ -31,7 +30,9 @@ def test_pgn_games_to_frames():
     np.testing.assert_allclose(p1[policy.MOVE_INDEX["d2d4"]], 0.7)  # d7d5 mirrored
     np.testing.assert_allclose(p1[policy.MOVE_INDEX["g1f3"]], 0.3)  # Nf6 mirrored
     assert multi["best_q"][2] == 1 and multi["best_d"][2] == 0  # mate score
-    assert decoder.decode_frame(multi[2]).board.board_fen() == "rnbqkbnr/ppp1pppp/8/3p4/3P4/8/PPP1PPPP/RNBQKBNR"
+    assert (
+        decoder.decode_frame(multi[2]).board.board_fen() == "rnbqkbnr/ppp1pppp/8/3p4/3P4/8/PPP1PPPP/RNBQKBNR"
+    )
 
 
 def test_pgn_file_and_canonical_format(tmp_path):

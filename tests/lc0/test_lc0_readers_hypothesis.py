@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from lcpipe.lc0 import chunks, frames as fr
-from lcpipe.lc0.report import ReadReport
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lc0_testlib import games
+
+from lcpipe.lc0 import chunks
+from lcpipe.lc0 import frames as fr
+from lcpipe.lc0.report import ReadReport
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 GAME = games(3, seed=41, version=7, max_plies=30)
@@ -26,7 +28,10 @@ def test_parse_random_bytes(data):
 
 
 @SETTINGS
-@given(st.integers(0, len(RAW)), st.lists(st.tuples(st.integers(0, len(RAW) - 1), st.integers(0, 255)), max_size=8))
+@given(
+    st.integers(0, len(RAW)),
+    st.lists(st.tuples(st.integers(0, len(RAW) - 1), st.integers(0, 255)), max_size=8),
+)
 def test_parse_corrupted_records(cut, edits):
     data = bytearray(RAW[:cut])
     for pos, value in edits:
@@ -53,7 +58,10 @@ def test_truncated_gzip_keeps_a_prefix(cut):
 
 
 @SETTINGS
-@given(st.integers(0, len(TAR)), st.lists(st.tuples(st.integers(0, len(TAR) - 1), st.integers(0, 255)), max_size=4))
+@given(
+    st.integers(0, len(TAR)),
+    st.lists(st.tuples(st.integers(0, len(TAR) - 1), st.integers(0, 255)), max_size=4),
+)
 def test_corrupted_tar(tmp_path_factory, cut, edits):
     data = bytearray(TAR[:cut])
     for pos, value in edits:

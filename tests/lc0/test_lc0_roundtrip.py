@@ -6,7 +6,8 @@ import chess
 import numpy as np
 import pytest
 
-from lcpipe.lc0 import decoder, encoder, frames as fr
+from lcpipe.lc0 import decoder, encoder
+from lcpipe.lc0 import frames as fr
 from lcpipe.lc0.frames import INPUT_FORMATS
 
 STARTS = [
@@ -71,7 +72,8 @@ def test_encode_decode_round_trip(fmt):
             assert d.board.halfmove_clock == min(true.halfmove_clock, 255)
             if fmt in fr.CANONICAL_FORMATS or t > 0:
                 assert (d.board.ep_square if d.board.has_legal_en_passant() else None) == (
-                    true.ep_square if true.has_legal_en_passant() else None)
+                    true.ep_square if true.has_legal_en_passant() else None
+                )
             assert d.transform == enc.transform
             # history: each block is the right earlier position (v2: a repeated one)
             for h, hb in enumerate(d.history[1:], start=1):
@@ -94,17 +96,20 @@ def test_history_truncation_rules():
     for uci in ["e2e4", "e7e5", "g1f3", "b8c6", "f3g1", "c6b8", "g1f3"]:
         game.push(chess.Move.from_uci(uci))
     # format 1 keeps the full history (8 positions)
-    assert sum(1 for h in range(8) if any(encoder.encode(game.snapshots, -1, 1).masks[13 * h:13 * h + 12])) == 8
+    assert (
+        sum(1 for h in range(8) if any(encoder.encode(game.snapshots, -1, 1).masks[13 * h : 13 * h + 12]))
+        == 8
+    )
     # canonical: stops at the rule50 reset (e7e5, a pawn move: the position after it)
     enc3 = encoder.encode(game.snapshots, -1, 3)
-    filled = [h for h in range(8) if any(enc3.masks[13 * h:13 * h + 12])]
+    filled = [h for h in range(8) if any(enc3.masks[13 * h : 13 * h + 12])]
     assert filled == [0, 1, 2, 3, 4, 5]
     # v2: the current position, then only earlier repetitions: the position after c6b8
     # (a repeat of the one after e7e5); the search stops at e7e5's rule50 reset
     enc5 = encoder.encode(game.snapshots, -1, 5)
-    filled5 = [h for h in range(8) if any(enc5.masks[13 * h:13 * h + 12])]
+    filled5 = [h for h in range(8) if any(enc5.masks[13 * h : 13 * h + 12])]
     assert filled5 == [0, 1] and enc5.masks[12] != 0 and enc5.masks[13 + 12] != 0
-    assert enc5.masks[13:25] == enc3.masks[13 * 1:13 * 1 + 12]
+    assert enc5.masks[13:25] == enc3.masks[13 * 1 : 13 * 1 + 12]
     assert enc3.masks[12] != 0 and enc3.masks[13 + 12] != 0 and enc3.masks[13 * 4 + 12] == 0
 
 

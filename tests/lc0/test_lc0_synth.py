@@ -6,9 +6,10 @@ import time
 
 import numpy as np
 import pytest
-
-from lcpipe.lc0 import chunks, decoder, frames as fr, policy, synth
 from lc0_testlib import games
+
+from lcpipe.lc0 import chunks, decoder, policy, synth
+from lcpipe.lc0 import frames as fr
 
 
 def test_same_seed_same_bytes():
@@ -21,7 +22,7 @@ def test_same_seed_same_bytes():
 
 @pytest.mark.parametrize("fmt,version", [(1, 6), (3, 7), (5, 7), (133, 6)])
 def test_games_are_legal_and_consistent(fmt, version):
-    for name, arr in games(4, seed=31, fmt=fmt, version=version):
+    for _name, arr in games(4, seed=31, fmt=fmt, version=version):
         assert arr.dtype == fr.DTYPES[version] and (arr["input_format"] == fmt).all()
         p = arr["probabilities"]
         legal = p >= 0
@@ -79,9 +80,12 @@ def test_random_endgames_are_legal_positions_of_the_material():
         for _ in range(20):
             board = chess.Board(synth.random_endgame(rng, material))
             assert board.is_valid() and not board.is_game_over()
-            sides = sorted("".join(sorted(board.piece_at(s).symbol().upper()
-                                          for s in chess.SquareSet(board.occupied_co[c])))
-                           for c in (chess.WHITE, chess.BLACK))
+            sides = sorted(
+                "".join(
+                    sorted(board.piece_at(s).symbol().upper() for s in chess.SquareSet(board.occupied_co[c]))
+                )
+                for c in (chess.WHITE, chess.BLACK)
+            )
             assert sides == counts
     with pytest.raises(ValueError):
         synth.random_endgame(rng, "QvKR")
@@ -89,11 +93,16 @@ def test_random_endgames_are_legal_positions_of_the_material():
 
 @pytest.mark.parametrize("fmt", [1, 3])
 def test_games_start_from_given_positions(fmt):
-    fens = ["4k3/8/8/8/8/8/1QQ5/4K3 b - - 0 1", "4k3/8/8/8/3pP3/8/8/4K3 b - e3 0 1", "8/3k4/8/8/8/8/2RK4/8 w - - 3 9",
-            "4K3/8/8/8/8/8/1qq5/4k3 w - - 0 1"]
+    fens = [
+        "4k3/8/8/8/8/8/1QQ5/4K3 b - - 0 1",
+        "4k3/8/8/8/3pP3/8/8/4K3 b - e3 0 1",
+        "8/3k4/8/8/8/8/2RK4/8 w - - 3 9",
+        "4K3/8/8/8/8/8/1qq5/4k3 w - - 0 1",
+    ]
     decisive = 0
-    for (name, arr), fen in zip(synth.generate_games(4, seed=4, input_format=fmt, start_fens=fens, max_plies=21),
-                                fens):
+    for (_name, arr), fen in zip(
+        synth.generate_games(4, seed=4, input_format=fmt, start_fens=fens, max_plies=21), fens
+    ):
         first = decoder.decode_frame(arr[0]).board
         start = chess_board(fen)
         assert first.board_fen() == start.board_fen() and first.turn == start.turn

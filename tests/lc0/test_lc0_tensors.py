@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from lcpipe.lc0 import bits, chunks, frames as fr, tensors
 from lc0_testlib import games
+
+from lcpipe.lc0 import bits, chunks, tensors
+from lcpipe.lc0 import frames as fr
 
 
 def slow_inputs(frame: np.void) -> np.ndarray:
@@ -17,7 +18,9 @@ def slow_inputs(frame: np.void) -> np.ndarray:
             if int(word) >> sq & 1:
                 out[p, sq // 8, sq % 8] = 1
     fmt = int(frame["input_format"])
-    cast = [int(frame[n]) for n in ("castling_us_ooo", "castling_us_oo", "castling_them_ooo", "castling_them_oo")]
+    cast = [
+        int(frame[n]) for n in ("castling_us_ooo", "castling_us_oo", "castling_them_ooo", "castling_them_oo")
+    ]
     if fmt == 1:
         for k in range(4):
             out[104 + k] = 1.0 if cast[k] else 0.0
@@ -84,7 +87,9 @@ def test_policy_renormalisation_and_mixed_formats():
     a["probabilities"][0] *= 2.0  # sums to 2: renormalised
     mixed = np.concatenate([a, b])
     batch = tensors.frames_to_batch(mixed)
-    np.testing.assert_allclose(np.where(batch.probabilities >= 0, batch.probabilities, 0).sum(1), 1, atol=1e-5)
+    np.testing.assert_allclose(
+        np.where(batch.probabilities >= 0, batch.probabilities, 0).sum(1), 1, atol=1e-5
+    )
     np.testing.assert_allclose(batch.inputs[0, 109], a["rule50_count"][0] / 99)
     np.testing.assert_allclose(batch.inputs[3, 109], b["rule50_count"][0] / 100)
     # black to move in an armageddon format: plane 110 set

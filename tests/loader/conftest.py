@@ -1,8 +1,8 @@
 """Fixtures of the loader tests (helpers live in loader_testlib.py)."""
 
 import pytest
-
-from loader_testlib import *  # noqa: F401,F403
+from loader_testlib import *  # noqa: F403
+from loader_testlib import load_registry, loader_sink_stages
 
 
 @pytest.fixture

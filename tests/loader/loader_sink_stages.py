@@ -23,7 +23,9 @@ class BatchSink(Stage):
             sums.extend(float(s) for s in legal)
             shapes.append(list(batch.inputs.shape))
             rows += len(batch)
-        Path(self.config["path"]).write_text(json.dumps({"shapes": shapes, "rows": rows, "policy_sums": sums}))
+        Path(self.config["path"]).write_text(
+            json.dumps({"shapes": shapes, "rows": rows, "policy_sums": sums})
+        )
 
 
 @hookimpl
@@ -34,6 +36,8 @@ def lcpipe_stage_types():
             factory="loader_sink_stages:BatchSink",
             description="Test sink: records the batches it receives.",
             inputs=(Port("batches", "batches"),),
-            schema=settings({"path": {"type": "string", "default": "sink.json", "description": "Summary file."}}),
+            schema=settings(
+                {"path": {"type": "string", "default": "sink.json", "description": "Summary file."}}
+            ),
         )
     ]

@@ -9,17 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import loader_sink_stages  # noqa: E402
 
-from lcpipe import _native  # noqa: E402
-from lcpipe.compiler.compile import Link  # noqa: E402
-from lcpipe.loader import segment as lseg  # noqa: E402
-from lcpipe.loader.stages import lcpipe_stage_types  # noqa: E402
-from lcpipe.registry import load_registry  # noqa: E402
+from lcpipe import _native
+from lcpipe.compiler.compile import Link
+from lcpipe.loader import segment as lseg
+from lcpipe.loader.stages import lcpipe_stage_types
 
 DECL = {st.name: st for st in lcpipe_stage_types()}
 
@@ -62,7 +59,11 @@ def build_chain(stages: list[tuple[str, dict]], with_input: bool = True):
         in_port = DECL[b.stage_type].inputs[0]
         links.append(Link(a.name, out_port.name, b.name, in_port.name, in_port.type, "stream"))
     first, last = members[0], members[-1]
-    ext_in = f"{first.name}.{DECL[first.stage_type].inputs[0].name}" if with_input and DECL[first.stage_type].inputs else None
+    ext_in = (
+        f"{first.name}.{DECL[first.stage_type].inputs[0].name}"
+        if with_input and DECL[first.stage_type].inputs
+        else None
+    )
     ext_out = f"{last.name}.{DECL[last.stage_type].outputs[0].name}"
     queues, descs, ins, outs = lseg.describe(members, links, lambda k: k == ext_in, lambda k: k == ext_out)
     return _native.loader.Segment(queues, descs), ins.get(ext_in), outs[ext_out]
@@ -98,8 +99,13 @@ def run_chain(paths, stages, max_batches: int | None = None, timeout: float = 60
     assert not seg.errors(), seg.errors()
     stats = seg.stats()
     if not parts:
-        empty = (np.zeros((0, 112, 8, 8), np.float32), np.zeros((0, 1858), np.float32),
-                 np.zeros((0, 6, 3), np.float32), np.zeros(0, np.int32), np.zeros(0, np.int32))
+        empty = (
+            np.zeros((0, 112, 8, 8), np.float32),
+            np.zeros((0, 1858), np.float32),
+            np.zeros((0, 6, 3), np.float32),
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int32),
+        )
         parts = [empty]
     cat = [np.concatenate([p[i] for p in parts]) for i in range(5)]
     return ChainResult(*cat, stats=stats, problems=problems, batches=len(parts) if parts[0][0].size else 0)

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import chess
 
-LETTERS = {"K": chess.KING, "Q": chess.QUEEN, "R": chess.ROOK, "B": chess.BISHOP, "N": chess.KNIGHT, "P": chess.PAWN}
+LETTERS = {
+    "K": chess.KING,
+    "Q": chess.QUEEN,
+    "R": chess.ROOK,
+    "B": chess.BISHOP,
+    "N": chess.KNIGHT,
+    "P": chess.PAWN,
+}
 
 
 def table_names(directory: Path) -> list[str]:
@@ -40,7 +47,9 @@ def _place(rng: random.Random, board: chess.Board, letters: str, color: bool, *,
     return True
 
 
-def random_board(rng: random.Random, name: str, swap: bool = False, *, promoting: bool = False) -> chess.Board:
+def random_board(
+    rng: random.Random, name: str, swap: bool = False, *, promoting: bool = False
+) -> chess.Board:
     """A valid position of the material; `promoting` puts the side to move's pawns on their 7th rank."""
     white, black = sides(name, swap)
     while True:
@@ -74,8 +83,10 @@ def en_passant_board(rng: random.Random, name: str, swap: bool = False) -> chess
         rest = {chess.WHITE: list(white), chess.BLACK: list(black)}
         rest[pusher].remove("P")
         rest[mover].remove("P")
-        if not (_place(rng, board, "".join(rest[chess.WHITE]), chess.WHITE)
-                and _place(rng, board, "".join(rest[chess.BLACK]), chess.BLACK)):
+        if not (
+            _place(rng, board, "".join(rest[chess.WHITE]), chess.WHITE)
+            and _place(rng, board, "".join(rest[chess.BLACK]), chess.BLACK)
+        ):
             continue
         behind = chess.square(file, rank + (1 if mover == chess.WHITE else -1))
         start = chess.square(file, rank + (2 if mover == chess.WHITE else -2))

@@ -8,8 +8,8 @@ import os
 
 import numpy as np
 import pytest
-
 from loader_testlib import in_order, run_chain
+
 from lcpipe.lc0 import chunks, synth, tensors
 
 
@@ -60,8 +60,11 @@ def test_wrong_sizes_nan_and_unknown_versions(tmp_path):
     assert len(result) == n + (n - 2)
     assert result.stats["s2_unpack/bad"] == 3
     assert result.stats["s2_unpack/skipped"] >= 2 + 1  # two bad frames + the version chunk
-    ref = tensors.frames_to_batch(chunks.read_frames([partial, nan], report=__import__(
-        "lcpipe.lc0.report", fromlist=["ReadReport"]).ReadReport()))
+    ref = tensors.frames_to_batch(
+        chunks.read_frames(
+            [partial, nan], report=__import__("lcpipe.lc0.report", fromlist=["ReadReport"]).ReadReport()
+        )
+    )
     np.testing.assert_array_equal(result.inputs, ref.inputs)
 
 
@@ -96,15 +99,20 @@ def test_file_deleted_while_pool_holds_it(tmp_path):
     input stays open, the idle start is far off) until the file is gone; then every visit of
     the deleted chunk fails, it is counted once and leaves the pool."""
     paths = synth.write_games(tmp_path, 6, seed=2, max_plies=10)
-    stages = [("loader.read", {}),
-              ("loader.chunk_pool", {"window": 100, "passes": 3, "min_chunks": 7,
-                                     "start_after_idle_seconds": 3600}),
-              # a short queue: the pool cannot run its passes ahead of the decoder, so it sees
-              # the deleted chunk again after it failed and evicts it
-              ("loader.unpack", {"threads": 2, "queue": {"capacity": 1, "overflow": "block"}}),
-              ("loader.batch", {"batch_size": 8})]
-    from loader_testlib import build_chain
+    stages = [
+        ("loader.read", {}),
+        (
+            "loader.chunk_pool",
+            {"window": 100, "passes": 3, "min_chunks": 7, "start_after_idle_seconds": 3600},
+        ),
+        # a short queue: the pool cannot run its passes ahead of the decoder, so it sees
+        # the deleted chunk again after it failed and evicts it
+        ("loader.unpack", {"threads": 2, "queue": {"capacity": 1, "overflow": "block"}}),
+        ("loader.batch", {"batch_size": 8}),
+    ]
     import time
+
+    from loader_testlib import build_chain
 
     seg, qin, qout = build_chain(stages)
     seg.start()
@@ -137,8 +145,13 @@ def test_file_deleted_while_pool_holds_it(tmp_path):
 
 
 def test_unreadable_directory_is_reported(tmp_path):
-    stages = [("loader.watch", {"dir": str(tmp_path / "missing"), "follow": False}), ("loader.read", {}),
-              ("loader.extract", {}), ("loader.unpack", {}), ("loader.batch", {})]
+    stages = [
+        ("loader.watch", {"dir": str(tmp_path / "missing"), "follow": False}),
+        ("loader.read", {}),
+        ("loader.extract", {}),
+        ("loader.unpack", {}),
+        ("loader.batch", {}),
+    ]
     result = run_chain(None, stages, timeout=20)
     assert len(result) == 0
     assert result.stats["s0_watch/bad"] == 1
@@ -155,10 +168,12 @@ def test_deleted_file_leaves_the_pool(tmp_path, sampling):
 
     paths = synth.write_games(tmp_path, 6, seed=2, max_plies=10)
     os.unlink(paths[0])
-    stages = [("loader.read", {}),
-              ("loader.chunk_pool", {"window": 100, "passes": 30, "min_chunks": 6, "sampling": sampling}),
-              ("loader.unpack", {"threads": 1, "queue": {"capacity": 1, "overflow": "block"}}),
-              ("loader.batch", {"batch_size": 8})]
+    stages = [
+        ("loader.read", {}),
+        ("loader.chunk_pool", {"window": 100, "passes": 30, "min_chunks": 6, "sampling": sampling}),
+        ("loader.unpack", {"threads": 1, "queue": {"capacity": 1, "overflow": "block"}}),
+        ("loader.batch", {"batch_size": 8}),
+    ]
     seg, qin, qout = build_chain(stages)
     seg.start()
     for p in paths:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from lcpipe import _native
-from lcpipe.lc0 import bits, frames as fr
+from lcpipe.lc0 import bits
+from lcpipe.lc0 import frames as fr
 from lcpipe.lc0.encoder import GameHistory, _ep_file, encode, fill_frames
 from lcpipe.lc0.frames import CANONICAL_FORMATS, INPUT_FORMATS
 from lcpipe.lc0.synth import random_endgame
@@ -58,7 +59,7 @@ BOARDS = _boards()
 def expected(board: chess.Board, transform: int, fmt: int):
     """What the prober should get: the side to move as white, transformed like the planes."""
     view = board.mirror() if board.turn == chess.BLACK else board
-    tr = lambda m: bits.apply_transform(m, transform)  # noqa: E731
+    tr = lambda m: bits.apply_transform(m, transform)
     ours, theirs = tr(view.occupied_co[chess.WHITE]), tr(view.occupied_co[chess.BLACK])
     types = [tr(view.pieces_mask(pt, chess.WHITE) | view.pieces_mask(pt, chess.BLACK)) for pt in _TYPES]
     ep = view.ep_square
@@ -66,8 +67,15 @@ def expected(board: chess.Board, transform: int, fmt: int):
     if ep is not None and fmt in CANONICAL_FORMATS and _ep_file(board) < 0:
         ep = None
     ep = -1 if ep is None else tr(1 << ep).bit_length() - 1
-    return (ours, theirs, types, ep, min(board.halfmove_clock, 255), bool(board.clean_castling_rights()),
-            board.turn == chess.BLACK)
+    return (
+        ours,
+        theirs,
+        types,
+        ep,
+        min(board.halfmove_clock, 255),
+        bool(board.clean_castling_rights()),
+        board.turn == chess.BLACK,
+    )
 
 
 def records(boards: list[chess.Board], fmt: int) -> tuple[bytes, list[int]]:

@@ -8,6 +8,7 @@ import resource
 import zlib
 
 from loader_testlib import in_order, run_chain
+
 from lcpipe.lc0 import chunks, synth
 
 GIB = 1 << 30
@@ -68,8 +69,16 @@ def test_bad_chunks_are_counted_once_and_leave_the_pool(tmp_path):
         ("loader.read", {"newest_first": False}),
         ("loader.chunk_pool", {"passes": 6, "shuffle": False, "min_chunks": 5}),
         # a short queue: the pool cannot run all its passes ahead of the decoder
-        ("loader.unpack", {"shuffle": False, "threads": 1, "cache_mb": 0, "max_chunk_mb": 16,
-                           "queue": {"capacity": 1, "overflow": "block"}}),
+        (
+            "loader.unpack",
+            {
+                "shuffle": False,
+                "threads": 1,
+                "cache_mb": 0,
+                "max_chunk_mb": 16,
+                "queue": {"capacity": 1, "overflow": "block"},
+            },
+        ),
         ("loader.batch", {"batch_size": 7, "threads": 1}),
     ]
     result = run_chain([garbage, *good, bomb], stages)

@@ -82,9 +82,12 @@ def test_train_now_ends_a_pools_wait_for_new_games(tmp_path):
     from loader_testlib import build_chain
 
     paths = synth.write_games(tmp_path / "g", 4, seed=3, max_plies=4)
-    stages = [("loader.read", {}),
-              ("loader.chunk_pool", {"window": 100, "wait_for_new": 3, "chunks_per_anchor": 6, "min_chunks": 4}),
-              ("loader.unpack", {"threads": 1}), ("loader.batch", {"batch_size": 1, "queue": {"capacity": 100000, "overflow": "block"}})]
+    stages = [
+        ("loader.read", {}),
+        ("loader.chunk_pool", {"window": 100, "wait_for_new": 3, "chunks_per_anchor": 6, "min_chunks": 4}),
+        ("loader.unpack", {"threads": 1}),
+        ("loader.batch", {"batch_size": 1, "queue": {"capacity": 100000, "overflow": "block"}}),
+    ]
     seg, qin, qout = build_chain(stages)
     seg.start()
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from loader_testlib import DECL, Member
+
 from lcpipe import _native
 from lcpipe.loader import segment as lseg
 from lcpipe.settings import fill_defaults
@@ -18,12 +18,24 @@ LINKABLE = sorted(DECL)
 def _describe_one(stage_type: str, config: dict):
     """One stage with a queue on each port (as if its neighbours were in the segment)."""
     st = DECL[stage_type]
-    queues = [{"id": f"q.{p.name}", "type": p.type, "capacity": 4, "overflow": "block",
-               "external_writers": 1 if p in st.inputs else 0} for p in (*st.inputs, *st.outputs)]
+    queues = [
+        {
+            "id": f"q.{p.name}",
+            "type": p.type,
+            "capacity": 4,
+            "overflow": "block",
+            "external_writers": 1 if p in st.inputs else 0,
+        }
+        for p in (*st.inputs, *st.outputs)
+    ]
     native = lseg.native_config(Member("s0", stage_type, config), Path("."))
-    stage = {"name": "s0", "type": stage_type, "config": native,
-             "inputs": {p.name: f"q.{p.name}" for p in st.inputs},
-             "outputs": {p.name: [f"q.{p.name}"] for p in st.outputs}}
+    stage = {
+        "name": "s0",
+        "type": stage_type,
+        "config": native,
+        "inputs": {p.name: f"q.{p.name}" for p in st.inputs},
+        "outputs": {p.name: [f"q.{p.name}"] for p in st.outputs},
+    }
     return queues, [stage]
 
 

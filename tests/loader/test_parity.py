@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from loader_testlib import in_order, run_chain
+
 from lcpipe.lc0 import chunks, synth, tensors
 
 
@@ -51,15 +51,27 @@ def test_old_versions_are_upgraded_like_the_reference(tmp_path):
     # A V5 record built from a V6 one: version 5 layout, same planes and policy.
     from lcpipe.lc0 import frames as fr
 
-    (name, v6), = synth.generate_games(1, seed=9, input_format=1, version=6, max_plies=12)
+    ((name, v6),) = synth.generate_games(1, seed=9, input_format=1, version=6, max_plies=12)
     old = np.zeros(len(v6), dtype=fr.V5_DTYPE)
     old["version"] = 5
     old["input_format"] = 1
-    for f in ("probabilities", "planes", "rule50_count", "root_q", "best_q", "root_d", "best_d", "root_m",
-              "best_m", "plies_left"):
+    for f in (
+        "probabilities",
+        "planes",
+        "rule50_count",
+        "root_q",
+        "best_q",
+        "root_d",
+        "best_d",
+        "root_m",
+        "best_m",
+        "plies_left",
+    ):
         old[f] = v6[f]
-    old["castling"] = np.stack([v6[n] for n in ("castling_us_ooo", "castling_us_oo", "castling_them_ooo",
-                                                "castling_them_oo")], axis=1)
+    old["castling"] = np.stack(
+        [v6[n] for n in ("castling_us_ooo", "castling_us_oo", "castling_them_ooo", "castling_them_oo")],
+        axis=1,
+    )
     old["side_to_move"] = v6["side_to_move_or_enpassant"]
     old["result"] = np.sign(v6["result_q"]).astype(np.int8)
     path = tmp_path / "old.gz"

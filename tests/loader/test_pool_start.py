@@ -6,15 +6,20 @@ from __future__ import annotations
 import time
 
 from loader_testlib import Member, build_chain, run_chain
+
 from lcpipe.lc0 import synth
 
 IDLE = 0.2
 
 
 def watched_pool(d, **pool):
-    stages = [("loader.watch", {"dir": str(d), "mode": "poll", "poll_seconds": 0.05, "settle_seconds": 0.05}),
-              ("loader.read", {}), ("loader.chunk_pool", pool),
-              ("loader.unpack", {"threads": 1}), ("loader.batch", {"batch_size": 1})]
+    stages = [
+        ("loader.watch", {"dir": str(d), "mode": "poll", "poll_seconds": 0.05, "settle_seconds": 0.05}),
+        ("loader.read", {}),
+        ("loader.chunk_pool", pool),
+        ("loader.unpack", {"threads": 1}),
+        ("loader.batch", {"batch_size": 1}),
+    ]
     seg, _, qout = build_chain(stages, with_input=False)
     seg.start()
     return seg, qout
@@ -57,7 +62,9 @@ def test_idle_start_replaces_only_a_full_window(tmp_path):
     synth.write_games(d, 3, seed=3, max_plies=4)
     seg, _ = watched_pool(d, window=100, min_chunks=0, start_after_idle_seconds=IDLE)
     try:
-        wait_until(lambda: seg.stats()["s2_chunk_pool/out"] > 0)  # a finished directory smaller than the window
+        wait_until(
+            lambda: seg.stats()["s2_chunk_pool/out"] > 0
+        )  # a finished directory smaller than the window
         assert seg.stats()["s2_chunk_pool/games_seen"] == 3
     finally:
         seg.stop()
@@ -79,8 +86,12 @@ def test_idle_start_off_waits_for_a_full_window(tmp_path):
 
 def test_ended_input_starts_below_min_chunks(tmp_path):
     paths = synth.write_games(tmp_path, 3, seed=6, max_plies=4)
-    stages = [("loader.read", {}), ("loader.chunk_pool", {"window": 100, "min_chunks": 50, "passes": 2}),
-              ("loader.unpack", {"threads": 1}), ("loader.batch", {"batch_size": 1000})]
+    stages = [
+        ("loader.read", {}),
+        ("loader.chunk_pool", {"window": 100, "min_chunks": 50, "passes": 2}),
+        ("loader.unpack", {"threads": 1}),
+        ("loader.batch", {"batch_size": 1000}),
+    ]
     result = run_chain(paths, stages)  # a fixed data set: the input ends after the last path
     assert result.stats["s1_chunk_pool/out"] == 6
     assert any("input ended" in p for p in result.problems)

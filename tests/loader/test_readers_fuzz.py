@@ -38,8 +38,12 @@ LONG = "training-run1-" + "x" * 120 + "/game_000001.gz"
 
 @pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
 def test_tar_flavours_match_python_reader(fmt):
-    members = [("dir/", b""), ("dir/game_000000.gz", b"a" * 700), ("LICENSE", b"text"),
-               ("game_000002.gz", b"")]
+    members = [
+        ("dir/", b""),
+        ("dir/game_000000.gz", b"a" * 700),
+        ("LICENSE", b"text"),
+        ("game_000002.gz", b""),
+    ]
     if fmt != tarfile.USTAR_FORMAT:
         members.append((LONG, b"b" * 1500))
     if fmt == tarfile.PAX_FORMAT:
@@ -57,7 +61,7 @@ def test_old_style_headers():
     data[156] = 0
     data[257:265] = b"\0" * 8
     data[148:156] = b" " * 8
-    data[148:156] = (b"%06o\0 " % sum(data[:512]))
+    data[148:156] = b"%06o\0 " % sum(data[:512])
     got, problems, _ = L.tar_index(bytes(data))
     assert got == [("game_1.gz", 512, 600)]
     assert not problems
@@ -87,7 +91,7 @@ def test_fuzz_chunk_reader_never_crashes():
             if op < 0.5 and data:
                 data[pos] = rng.randrange(256)
             elif op < 0.7:
-                del data[pos:pos + rng.randint(1, 200)]
+                del data[pos : pos + rng.randint(1, 200)]
             elif op < 0.85:
                 data[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 50)))
             else:
@@ -112,10 +116,10 @@ def test_fuzz_tar_reader_never_crashes_and_stays_in_bounds(lc0_fixtures):
             if rng.random() < 0.7:
                 data[pos] = rng.randrange(256)
             else:
-                data = data[: pos]
+                data = data[:pos]
                 break
         members, problems, skipped = L.tar_index(bytes(data))
-        for name, offset, size in members:
+        for _name, offset, size in members:
             assert offset + size <= len(data)
         # the Python reader agrees on what is readable
         report = ReadReport()

@@ -5,17 +5,21 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
 from loader_testlib import build_chain, run_chain
+
 from lcpipe import _native
 from lcpipe.lc0 import chunks, synth, tensors
 
 
 def test_split_is_deterministic_by_stable_hash(tmp_path):
     paths = synth.write_games(tmp_path, 30, seed=1, max_plies=4)
-    train = [("loader.read", {}), ("loader.split", {"train": 0.5, "test": 0.5, "seed": 7}),
-             ("loader.extract", {"shuffle": False}), ("loader.unpack", {"shuffle": False, "threads": 1}),
-             ("loader.batch", {"batch_size": 1000})]
+    train = [
+        ("loader.read", {}),
+        ("loader.split", {"train": 0.5, "test": 0.5, "seed": 7}),
+        ("loader.extract", {"shuffle": False}),
+        ("loader.unpack", {"shuffle": False, "threads": 1}),
+        ("loader.batch", {"batch_size": 1000}),
+    ]
     result = run_chain(paths, train)
     expect = [p for p in paths if _native.unit_interval(p.name, 7) < 0.5]
     assert result.stats["s1_split/out"] == len(expect)
@@ -24,9 +28,12 @@ def test_split_is_deterministic_by_stable_hash(tmp_path):
 
 def test_chunk_pool_keeps_newest_window_and_each_chunk_once_per_pass(tmp_path):
     paths = synth.write_games(tmp_path, 12, seed=2, max_plies=6)
-    stages = [("loader.read", {}), ("loader.chunk_pool", {"window": 5, "passes": 3, "min_chunks": 12,
-                                                          "start_after_idle_seconds": 5}),
-              ("loader.unpack", {"shuffle": False, "threads": 1}), ("loader.batch", {"batch_size": 10000})]
+    stages = [
+        ("loader.read", {}),
+        ("loader.chunk_pool", {"window": 5, "passes": 3, "min_chunks": 12, "start_after_idle_seconds": 5}),
+        ("loader.unpack", {"shuffle": False, "threads": 1}),
+        ("loader.batch", {"batch_size": 10000}),
+    ]
     result = run_chain(paths, stages)
     newest = sorted(paths, key=lambda p: p.name)[-5:]
     per_pass = len(chunks.read_frames(newest))
@@ -41,10 +48,22 @@ def test_chunk_pool_keeps_newest_window_and_each_chunk_once_per_pass(tmp_path):
 def test_chunk_pool_hanse_and_anchor_survive_restart(tmp_path):
     paths = synth.write_games(tmp_path / "g", 6, seed=3, max_plies=4)
     anchor = tmp_path / "anchor.txt"
-    stages = [("loader.read", {}), ("loader.chunk_pool", {"window": 100, "sampling": "hanse", "passes": 2,
-                                                          "wait_for_new": 6, "anchor_file": str(anchor),
-                                                          "start_after_idle_seconds": 0.1}),
-              ("loader.unpack", {"threads": 1}), ("loader.batch", {"batch_size": 10000})]
+    stages = [
+        ("loader.read", {}),
+        (
+            "loader.chunk_pool",
+            {
+                "window": 100,
+                "sampling": "hanse",
+                "passes": 2,
+                "wait_for_new": 6,
+                "anchor_file": str(anchor),
+                "start_after_idle_seconds": 0.1,
+            },
+        ),
+        ("loader.unpack", {"threads": 1}),
+        ("loader.batch", {"batch_size": 10000}),
+    ]
     result = run_chain(paths, stages)
     assert {len(chunks.read_frames([p])) for p in paths} == {4}
     assert result.stats["s1_chunk_pool/out"] == 12  # 2 passes over 6 chunks: 12 draws
@@ -61,8 +80,12 @@ def test_chunk_pool_hanse_and_anchor_survive_restart(tmp_path):
 
 def test_extract_one_pass_shuffled(tmp_path):
     paths = synth.write_games(tmp_path, 10, seed=5, max_plies=6)
-    stages = [("loader.read", {}), ("loader.extract", {"buffer": 4, "seed": 1}),
-              ("loader.unpack", {"threads": 2}), ("loader.batch", {"batch_size": 7})]
+    stages = [
+        ("loader.read", {}),
+        ("loader.extract", {"buffer": 4, "seed": 1}),
+        ("loader.unpack", {"threads": 2}),
+        ("loader.batch", {"batch_size": 7}),
+    ]
     result = run_chain(paths, stages)
     ref = tensors.frames_to_batch(chunks.read_frames(paths))
     assert len(result) == len(ref)
@@ -75,8 +98,12 @@ def test_extract_one_pass_shuffled(tmp_path):
 def test_unpack_rate_decodes_each_chunk_once(tmp_path):
     paths = synth.write_games(tmp_path, 8, seed=6, max_plies=40)
     total = len(chunks.read_frames(paths))
-    stages = [("loader.read", {}), ("loader.chunk_pool", {"window": 100, "passes": 8, "min_chunks": 8}),
-              ("loader.unpack", {"sampling_rate": 0.125, "threads": 1}), ("loader.batch", {"batch_size": 5000})]
+    stages = [
+        ("loader.read", {}),
+        ("loader.chunk_pool", {"window": 100, "passes": 8, "min_chunks": 8}),
+        ("loader.unpack", {"sampling_rate": 0.125, "threads": 1}),
+        ("loader.batch", {"batch_size": 5000}),
+    ]
     result = run_chain(paths, stages)
     assert abs(len(result) - total) <= 0.25 * total
     assert result.stats["s2_unpack/decoded"] <= 16  # ~ once per game, not once per visit (64)
@@ -87,8 +114,13 @@ def test_unpack_rate_decodes_each_chunk_once(tmp_path):
 
 def test_reservoir_is_compact_and_passes_everything_at_end(tmp_path, lc0_fixtures):
     path = lc0_fixtures / "lc0-selfplay" / "selfplay-fmt1.tar"
-    stages = [("loader.read", {}), ("loader.extract", {"shuffle": False}), ("loader.unpack", {"threads": 1}),
-              ("loader.reservoir", {"size": 3000, "min_fill": 1.0}), ("loader.batch", {"batch_size": 512})]
+    stages = [
+        ("loader.read", {}),
+        ("loader.extract", {"shuffle": False}),
+        ("loader.unpack", {"threads": 1}),
+        ("loader.reservoir", {"size": 3000, "min_fill": 1.0}),
+        ("loader.batch", {"batch_size": 512}),
+    ]
     seg, qin, qout = build_chain(stages)
     seg.start()
     seg.push_path(qin, str(path), 1.0)
@@ -111,9 +143,13 @@ def test_reservoir_is_compact_and_passes_everything_at_end(tmp_path, lc0_fixture
 def test_rescore_fills_v6_short_term_like_v7(tmp_path):
     v6 = synth.write_games(tmp_path / "v6", 3, seed=8, version=6, max_plies=20)
     v7 = synth.write_games(tmp_path / "v7", 3, seed=8, version=7, max_plies=20)
-    stages = [("loader.read", {"newest_first": False}), ("loader.extract", {"shuffle": False}),
-              ("loader.rescore", {"threads": 1}), ("loader.unpack", {"shuffle": False, "threads": 1}),
-              ("loader.batch", {"batch_size": 1000})]
+    stages = [
+        ("loader.read", {"newest_first": False}),
+        ("loader.extract", {"shuffle": False}),
+        ("loader.rescore", {"threads": 1}),
+        ("loader.unpack", {"shuffle": False, "threads": 1}),
+        ("loader.batch", {"batch_size": 1000}),
+    ]
     r6 = run_chain(v6, stages)
     ref7 = tensors.frames_to_batch(chunks.read_frames(v7))
     np.testing.assert_array_equal(r6.opponent_idx, ref7.opponent_idx)
@@ -121,7 +157,9 @@ def test_rescore_fills_v6_short_term_like_v7(tmp_path):
     assert np.isfinite(r6.values[:, 5, :2]).all()
     np.testing.assert_array_equal(r6.inputs, ref7.inputs)
     # policy temperature keeps the policy a distribution
-    hot = run_chain(v6, stages[:2] + [("loader.rescore", {"threads": 1, "policy_temperature": 2.0})] + stages[3:])
+    hot = run_chain(
+        v6, stages[:2] + [("loader.rescore", {"threads": 1, "policy_temperature": 2.0})] + stages[3:]
+    )
     legal = hot.probabilities >= 0
     np.testing.assert_allclose(np.where(legal, hot.probabilities, 0).sum(1), 1.0, rtol=1e-5)
     assert not np.array_equal(hot.probabilities, r6.probabilities)
@@ -132,9 +170,13 @@ def test_watch_skips_dotfiles_and_sees_new_files(tmp_path):
     synth.write_games(d, 2, seed=9, max_plies=4)
     (d / ".partial.gz").write_bytes(b"junk")
     (d / "notes.txt").write_text("x")
-    stages = [("loader.watch", {"dir": str(d), "poll_seconds": 0.1, "settle_seconds": 0.2}), ("loader.read", {}),
-              ("loader.extract", {"shuffle": False}), ("loader.unpack", {"threads": 1}),
-              ("loader.batch", {"batch_size": 1})]
+    stages = [
+        ("loader.watch", {"dir": str(d), "poll_seconds": 0.1, "settle_seconds": 0.2}),
+        ("loader.read", {}),
+        ("loader.extract", {"shuffle": False}),
+        ("loader.unpack", {"threads": 1}),
+        ("loader.batch", {"batch_size": 1}),
+    ]
     seg, _, qout = build_chain(stages, with_input=False)
     seg.start()
     try:
@@ -152,8 +194,12 @@ def test_watch_skips_dotfiles_and_sees_new_files(tmp_path):
 
 def test_overflow_drop_newest_never_blocks_the_writer(tmp_path):
     paths = synth.write_games(tmp_path, 6, seed=11, max_plies=20)
-    stages = [("loader.read", {}), ("loader.extract", {"shuffle": False}), ("loader.unpack", {"threads": 1}),
-              ("loader.batch", {"batch_size": 1, "queue": {"capacity": 4, "overflow": "drop_newest"}})]
+    stages = [
+        ("loader.read", {}),
+        ("loader.extract", {"shuffle": False}),
+        ("loader.unpack", {"threads": 1}),
+        ("loader.batch", {"batch_size": 1, "queue": {"capacity": 4, "overflow": "drop_newest"}}),
+    ]
     seg, qin, qout = build_chain(stages)
     seg.start()
     for p in paths:
@@ -169,23 +215,35 @@ def test_overflow_drop_newest_never_blocks_the_writer(tmp_path):
 
 
 def test_merge_combines_frame_streams(tmp_path):
+    from loader_testlib import Member, defaults
+
     from lcpipe.compiler.compile import Link
     from lcpipe.loader import segment as lseg
-    from loader_testlib import Member, defaults
 
     a = synth.write_games(tmp_path / "a", 2, seed=12, max_plies=5)
     b = synth.write_games(tmp_path / "b", 3, seed=13, max_plies=5)
-    ms = [Member("ra", "loader.read", defaults("loader.read")), Member("rb", "loader.read", defaults("loader.read")),
-          Member("ea", "loader.extract", defaults("loader.extract")),
-          Member("eb", "loader.extract", defaults("loader.extract")),
-          Member("ua", "loader.unpack", defaults("loader.unpack")), Member("ub", "loader.unpack", defaults("loader.unpack")),
-          Member("m", "loader.merge", defaults("loader.merge")), Member("bt", "loader.batch", defaults("loader.batch"))]
-    links = [Link("ra", "sources", "ea", "sources", "chunk_sources", "stream"),
-             Link("rb", "sources", "eb", "sources", "chunk_sources", "stream"),
-             Link("ea", "chunks", "ua", "chunks", "chunks", "stream"), Link("eb", "chunks", "ub", "chunks", "chunks", "stream"),
-             Link("ua", "frames", "m", "frames", "frames", "stream"), Link("ub", "frames", "m", "frames", "frames", "stream"),
-             Link("m", "frames", "bt", "frames", "frames", "stream")]
-    q, d, ins, outs = lseg.describe(ms, links, lambda k: k in ("ra.paths", "rb.paths"), lambda k: k == "bt.batches")
+    ms = [
+        Member("ra", "loader.read", defaults("loader.read")),
+        Member("rb", "loader.read", defaults("loader.read")),
+        Member("ea", "loader.extract", defaults("loader.extract")),
+        Member("eb", "loader.extract", defaults("loader.extract")),
+        Member("ua", "loader.unpack", defaults("loader.unpack")),
+        Member("ub", "loader.unpack", defaults("loader.unpack")),
+        Member("m", "loader.merge", defaults("loader.merge")),
+        Member("bt", "loader.batch", defaults("loader.batch")),
+    ]
+    links = [
+        Link("ra", "sources", "ea", "sources", "chunk_sources", "stream"),
+        Link("rb", "sources", "eb", "sources", "chunk_sources", "stream"),
+        Link("ea", "chunks", "ua", "chunks", "chunks", "stream"),
+        Link("eb", "chunks", "ub", "chunks", "chunks", "stream"),
+        Link("ua", "frames", "m", "frames", "frames", "stream"),
+        Link("ub", "frames", "m", "frames", "frames", "stream"),
+        Link("m", "frames", "bt", "frames", "frames", "stream"),
+    ]
+    q, d, ins, outs = lseg.describe(
+        ms, links, lambda k: k in ("ra.paths", "rb.paths"), lambda k: k == "bt.batches"
+    )
     seg = _native.loader.Segment(q, d)
     seg.start()
     for p in a:

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import chess
 import chess.syzygy
+import lcpipe._native as native
 import pytest
 
-import lcpipe._native as native
-
 sys.path.insert(0, str(Path(__file__).parent))
-import syzygy_positions as sp  # noqa: E402
+import syzygy_positions as sp
 
 PER_SIDE = 100  # positions per table and colour orientation
 
@@ -58,8 +57,17 @@ def test_finds_every_table(tb, syzygy_dir):
 
 def test_random_positions_of_every_table_match_python_chess(tb, oracle, syzygy_dir):
     rng = random.Random(20240601)
-    mismatches, stats = [], {"positions": 0, "black_to_move": 0, "captures": 0, "capture_decides": 0,
-                             "checkmate": 0, "stalemate": 0}
+    mismatches, stats = (
+        [],
+        {
+            "positions": 0,
+            "black_to_move": 0,
+            "captures": 0,
+            "capture_decides": 0,
+            "checkmate": 0,
+            "stalemate": 0,
+        },
+    )
     per_table = {}
     for name in sp.table_names(syzygy_dir):
         boards = [sp.random_board(rng, name, swap) for swap in (False, True) for _ in range(PER_SIDE)]
@@ -84,9 +92,13 @@ def test_random_positions_of_every_table_match_python_chess(tb, oracle, syzygy_d
 
 def test_promotions_match_python_chess(tb, oracle, syzygy_dir):
     rng = random.Random(7)
-    boards = [sp.random_board(rng, name, swap, promoting=True)
-              for name in sp.table_names(syzygy_dir) if "P" in name
-              for swap in (False, True) for _ in range(40)]
+    boards = [
+        sp.random_board(rng, name, swap, promoting=True)
+        for name in sp.table_names(syzygy_dir)
+        if "P" in name
+        for swap in (False, True)
+        for _ in range(40)
+    ]
     promoting = sum(any(m.promotion for m in b.legal_moves) for b in boards)
     assert promoting > len(boards) // 2
     mismatches = compare(tb, oracle, boards)
@@ -120,8 +132,11 @@ def test_dtz_one_ply_search_cases(tb, oracle):
     boards = []
     for name in ("KRvKP", "KQvKR", "KBNvK", "KPvKP", "KRvKN", "KQvK"):
         boards += [sp.random_board(rng, name, swap) for swap in (False, True) for _ in range(60)]
-    searched = [b for b in boards if oracle.probe_wdl(b) != 0
-                and oracle.probe_dtz_table(b, oracle.probe_wdl(b))[1] == -1]
+    searched = [
+        b
+        for b in boards
+        if oracle.probe_wdl(b) != 0 and oracle.probe_dtz_table(b, oracle.probe_wdl(b))[1] == -1
+    ]
     assert len(searched) > 100
     assert compare(tb, oracle, searched) == []
 
@@ -213,7 +228,9 @@ def test_truncated_tables_give_none(tmp_path, syzygy_dir, oracle, name):
     rng = random.Random(name)
     # Positions that must read the file: no capture can decide them first; for DTZ also
     # not drawn (0 needs no file) and no pawn push that zeroes at once.
-    boards = [b for b in (sp.random_board(rng, name, rng.random() < 0.5) for _ in range(300)) if _no_captures(b)][:40]
+    boards = [
+        b for b in (sp.random_board(rng, name, rng.random() < 0.5) for _ in range(300)) if _no_captures(b)
+    ][:40]
     dtz_boards = [b for b in boards if oracle.probe_wdl(b) != 0 and _no_pawn_moves(b)]
     assert len(boards) == 40 and (dtz_boards or name == "KBvK")
     for ext, probe_boards in ((".rtbw", boards), (".rtbz", dtz_boards)):
@@ -283,8 +300,12 @@ print("ok", answered, unreadable)
 def test_corrupted_tables_never_crash(tmp_path, syzygy_dir):
     """Bytes changed in headers and data: answers are None or in range, the process survives
     (run in a child process so a crash fails this test instead of the worker)."""
-    proc = subprocess.run([sys.executable, "-c", FUZZ_SCRIPT, str(syzygy_dir), str(tmp_path), str(Path(__file__).parent)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", FUZZ_SCRIPT, str(syzygy_dir), str(tmp_path), str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     status, answered, unreadable = proc.stdout.split()
     assert status == "ok" and int(unreadable) > 0 and int(answered) > 0
@@ -292,8 +313,12 @@ def test_corrupted_tables_never_crash(tmp_path, syzygy_dir):
 
 def test_concurrent_probes_agree(oracle, syzygy_dir):
     rng = random.Random(2)
-    boards = [sp.random_board(rng, name, swap) for name in sp.table_names(syzygy_dir)
-              for swap in (False, True) for _ in range(12)]
+    boards = [
+        sp.random_board(rng, name, swap)
+        for name in sp.table_names(syzygy_dir)
+        for swap in (False, True)
+        for _ in range(12)
+    ]
     boards += [b for b in (sp.en_passant_board(rng, "KPvKP") for _ in range(60)) if b]
     rng.shuffle(boards)
     fens = [b.fen() for b in boards]

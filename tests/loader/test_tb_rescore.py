@@ -8,8 +8,8 @@ import chess
 import chess.syzygy
 import numpy as np
 import pytest
-
 from loader_testlib import Link, Member, build_chain, defaults, lseg, run_chain
+
 from lcpipe import _native
 from lcpipe.lc0 import chunks, synth
 from lcpipe.lc0.tablebase_rescore import TablebaseRescorer
@@ -26,9 +26,13 @@ def start_fens(seed: int) -> list[str]:
 
 
 def in_order(rescore: dict) -> list:
-    return [("loader.read", {"newest_first": False}), ("loader.extract", {"shuffle": False}),
-            ("loader.rescore", {"threads": 1, **rescore}), ("loader.unpack", {"shuffle": False, "threads": 1}),
-            ("loader.batch", {"batch_size": 500, "threads": 1})]
+    return [
+        ("loader.read", {"newest_first": False}),
+        ("loader.extract", {"shuffle": False}),
+        ("loader.rescore", {"threads": 1, **rescore}),
+        ("loader.unpack", {"shuffle": False, "threads": 1}),
+        ("loader.batch", {"batch_size": 500, "threads": 1}),
+    ]
 
 
 def reference(paths, syzygy_dir):
@@ -49,8 +53,15 @@ def tb_stats(result) -> dict:
 @pytest.mark.parametrize("version", [6, 7])
 def test_native_result_targets_match_reference(tmp_path, syzygy_dir, fmt, version):
     fens = start_fens(fmt * 10 + version)
-    paths = synth.write_games(tmp_path, 2 * len(fens), seed=fmt + version, input_format=fmt, version=version,
-                              max_plies=60, start_fens=fens)
+    paths = synth.write_games(
+        tmp_path,
+        2 * len(fens),
+        seed=fmt + version,
+        input_format=fmt,
+        version=version,
+        max_plies=60,
+        start_fens=fens,
+    )
     games, stats = reference(paths, syzygy_dir)
     ref = np.concatenate([np.stack([g["result_q"], g["result_d"]], 1) for _, g in games])
     plain = run_chain(paths, in_order({}))
@@ -65,13 +76,18 @@ def test_native_result_targets_match_reference(tmp_path, syzygy_dir, fmt, versio
     # the reference found something to change, and the native metrics count the same
     changed = (tb.values[:, 0, :2] != plain.values[:, 0, :2]).any(1).sum()
     assert stats.frames_changed == changed > 0
-    assert tb_stats(tb) == {"tb_games": stats.games, "tb_frames_changed": stats.frames_changed,
-                            "tb_probes": stats.probes, "tb_misses": 0}
+    assert tb_stats(tb) == {
+        "tb_games": stats.games,
+        "tb_frames_changed": stats.frames_changed,
+        "tb_probes": stats.probes,
+        "tb_misses": 0,
+    }
     assert stats.games >= len(games) // 2
     # some game that started with 5 pieces reached the 4-piece tables by a capture and was rescored
-    five = [(a, b) for a, b in games if a is not None and len(a) and chess.popcount(
-        _occupied(a[0])) == 5]
-    assert any((a["result_q"] != b["result_q"]).any() or (a["result_d"] != b["result_d"]).any() for a, b in five)
+    five = [(a, b) for a, b in games if a is not None and len(a) and chess.popcount(_occupied(a[0])) == 5]
+    assert any(
+        (a["result_q"] != b["result_q"]).any() or (a["result_d"] != b["result_d"]).any() for a, b in five
+    )
     assert not [p for p in tb.problems if not p.startswith("info: ")]
 
 
@@ -82,10 +98,13 @@ def _occupied(frame) -> int:
 
 
 def test_without_syzygy_paths_nothing_changes(tmp_path):
-    paths = synth.write_games(tmp_path, 8, seed=3, input_format=3, version=7, max_plies=40,
-                              start_fens=start_fens(3))
+    paths = synth.write_games(
+        tmp_path, 8, seed=3, input_format=3, version=7, max_plies=40, start_fens=start_fens(3)
+    )
     plain = run_chain(paths, in_order({}))
-    ref = np.concatenate([np.stack([g["result_q"], g["result_d"]], 1) for g in map(chunks.read_frames, paths)])
+    ref = np.concatenate(
+        [np.stack([g["result_q"], g["result_d"]], 1) for g in map(chunks.read_frames, paths)]
+    )
     np.testing.assert_array_equal(plain.values[:, 0, :2], ref)
     assert tb_stats(plain) == {}
 
@@ -117,10 +136,12 @@ def test_corrupt_tables_are_counted_and_never_stall(tmp_path, syzygy_dir):
     for i, table in enumerate(sorted(syzygy_dir.iterdir())):
         data = table.read_bytes()
         kind = i % 3  # truncated, random bytes, empty
-        (bad / table.name).write_bytes(data[: len(data) // 3] if kind == 0 else
-                                       rng.bytes(len(data)) if kind == 1 else b"")
-    paths = synth.write_games(tmp_path / "g", 12, seed=4, input_format=3, version=7, max_plies=40,
-                              start_fens=start_fens(4))
+        (bad / table.name).write_bytes(
+            data[: len(data) // 3] if kind == 0 else rng.bytes(len(data)) if kind == 1 else b""
+        )
+    paths = synth.write_games(
+        tmp_path / "g", 12, seed=4, input_format=3, version=7, max_plies=40, start_fens=start_fens(4)
+    )
     plain = run_chain(paths, in_order({}))
     result = run_chain(paths, in_order({"syzygy_paths": [str(bad)]}), timeout=60)
     assert len(result) == len(plain)
@@ -137,8 +158,10 @@ def test_unreadable_directory_is_a_start_error_naming_it(tmp_path, syzygy_dir):
     with pytest.raises(ValueError, match="no-such-tables"):
         build_chain(in_order({"syzygy_paths": [str(syzygy_dir), str(missing)]}))
     # the native side refuses it too (descriptions made without the Python check)
-    members = [Member("read", "loader.read", defaults("loader.read")),
-               Member("rescore", "loader.rescore", defaults("loader.rescore"))]
+    members = [
+        Member("read", "loader.read", defaults("loader.read")),
+        Member("rescore", "loader.rescore", defaults("loader.rescore")),
+    ]
     links = [Link("read", "sources", "rescore", "chunks", "chunk_sources", "stream")]
     queues, descs, _, _ = lseg.describe(members, links, lambda k: k == "read.paths", lambda k: False)
     descs[1]["config"]["syzygy_paths"] = f"{syzygy_dir}\n{missing}"
@@ -155,8 +178,9 @@ def test_relative_syzygy_paths_resolve_from_the_pipeline_directory(tmp_path, syz
 def test_directory_without_tables_is_logged_and_changes_nothing(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    paths = synth.write_games(tmp_path / "g", 4, seed=6, input_format=1, version=6, max_plies=30,
-                              start_fens=start_fens(6))
+    paths = synth.write_games(
+        tmp_path / "g", 4, seed=6, input_format=1, version=6, max_plies=30, start_fens=start_fens(6)
+    )
     plain = run_chain(paths, in_order({}))
     result = run_chain(paths, in_order({"syzygy_paths": [str(empty)]}))
     np.testing.assert_array_equal(result.values, plain.values)

@@ -8,17 +8,21 @@ import sys
 import time
 
 import pytest
-
 from loader_testlib import build_chain
+
 from lcpipe.lc0 import synth
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux only")
 
 
 def chain(d, **watch):
-    stages = [("loader.watch", {"dir": str(d), **watch}), ("loader.read", {}),
-              ("loader.extract", {"shuffle": False}), ("loader.unpack", {"threads": 1}),
-              ("loader.batch", {"batch_size": 1, "queue": {"capacity": 100000, "overflow": "block"}})]
+    stages = [
+        ("loader.watch", {"dir": str(d), **watch}),
+        ("loader.read", {}),
+        ("loader.extract", {"shuffle": False}),
+        ("loader.unpack", {"threads": 1}),
+        ("loader.batch", {"batch_size": 1, "queue": {"capacity": 100000, "overflow": "block"}}),
+    ]
     seg, _, _ = build_chain(stages, with_input=False)
     seg.start()
     return seg
@@ -51,7 +55,7 @@ def test_inotify_reports_files_once_complete(tmp_path):
             f.flush()
             time.sleep(1.0)
             assert seg.stats()["s0_watch/out"] == 2  # still open: not reported
-            f.write(data[len(data) // 2:])
+            f.write(data[len(data) // 2 :])
         assert wait_for(seg, "s0_watch/out", 3) == 3
         synth.write_games(d / "sub", 1, seed=3, max_plies=4)  # a new directory, atomic writes inside
         assert wait_for(seg, "s0_watch/out", 4) == 4

@@ -47,7 +47,7 @@ def conv_nchw(x, w, b):
     out = np.zeros((x.shape[0], w.shape[0], 8, 8))
     for i in range(k):
         for j in range(k):
-            out += np.einsum("bchw,oc->bohw", xp[:, :, i:i + 8, j:j + 8], w[:, :, i, j])
+            out += np.einsum("bchw,oc->bohw", xp[:, :, i : i + 8, j : j + 8], w[:, :, i, j])
     return out + b[None, :, None, None]
 
 

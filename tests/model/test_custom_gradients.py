@@ -18,7 +18,9 @@ def _normal(*shape, dtype=np.float32):
 
 def _grads(fn, args, weights):
     """Gradients of sum(fn(*args) * weights) with respect to every argument."""
-    return jax.grad(lambda *a: jnp.sum(fn(*a).astype(jnp.float32) * weights), argnums=tuple(range(len(args))))(*args)
+    return jax.grad(
+        lambda *a: jnp.sum(fn(*a).astype(jnp.float32) * weights), argnums=tuple(range(len(args)))
+    )(*args)
 
 
 def _assert_close(got, want, tol):

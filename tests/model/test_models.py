@@ -12,8 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))  # the trainer tests' tiny models
 
-from helpers import TINY_RESNET, TINY_TRANSFORMER, make_batch  # noqa: E402
-from lc0_reference import resnet_forward, transformer_forward  # noqa: E402
+from helpers import TINY_RESNET, TINY_TRANSFORMER, make_batch
+from lc0_reference import resnet_forward, transformer_forward
+
 from lcpipe.model import build_model
 from lcpipe.model.layers import ACTIVATIONS, BatchNorm
 
@@ -31,7 +32,9 @@ def _perturb(tree, seed):
 
 def _check(out, ref):
     np.testing.assert_allclose(np.asarray(out["policy"]["vanilla"]), ref["policy"], rtol=2e-3, atol=2e-3)
-    np.testing.assert_allclose(np.asarray(jax.nn.softmax(out["value"]["winner"]["wdl"])), ref["wdl"], atol=1e-4)
+    np.testing.assert_allclose(
+        np.asarray(jax.nn.softmax(out["value"]["winner"]["wdl"])), ref["wdl"], atol=1e-4
+    )
     np.testing.assert_allclose(np.asarray(out["moves_left"]), ref["moves_left"], rtol=1e-3, atol=1e-3)
 
 
@@ -48,8 +51,15 @@ def test_resnet_matches_lc0_engine_math(policy_type):
 
 
 def test_transformer_matches_lc0_engine_math():
-    cfg = dict(TINY_TRANSFORMER, encoder_layers=2, activation="mish", ffn_activation="relu_2",
-               policy_heads=["vanilla", "optimistic", "opponent", "next"], policy_embedding=12, policy_d_model=6)
+    cfg = dict(
+        TINY_TRANSFORMER,
+        encoder_layers=2,
+        activation="mish",
+        ffn_activation="relu_2",
+        policy_heads=["vanilla", "optimistic", "opponent", "next"],
+        policy_embedding=12,
+        policy_d_model=6,
+    )
     model = build_model(cfg)
     planes = make_batch(3, seed=2).inputs
     planes[0, 12:24] = planes[0, :12]  # some history
@@ -62,13 +72,18 @@ def test_transformer_matches_lc0_engine_math():
     ref = transformer_forward(v, model.cfg, planes)
     _check(out, ref)
     for head in cfg["policy_heads"]:
-        np.testing.assert_allclose(np.asarray(out["policy"][head]), ref["policies"][head], rtol=2e-3, atol=2e-3)
-    assert not np.allclose(np.asarray(out["policy"]["optimistic"]), np.asarray(out["policy"]["vanilla"]), atol=1e-2)
+        np.testing.assert_allclose(
+            np.asarray(out["policy"][head]), ref["policies"][head], rtol=2e-3, atol=2e-3
+        )
+    assert not np.allclose(
+        np.asarray(out["policy"]["optimistic"]), np.asarray(out["policy"]["vanilla"]), atol=1e-2
+    )
 
 
 def test_promotion_logits_reach_their_moves():
     """h7h8 promotions (q, r, b) and the plain knight-promotion index are all fed."""
     from lcpipe.lc0.policy import ATTENTION_GATHER
+
     # h7h8q/r/b are the last three moves; their sources are in the promotion block.
     assert list(ATTENTION_GATHER[-3:]) == [4096 + 24 * 7 + 3 * 7 + i for i in range(3)]
 
@@ -115,8 +130,9 @@ def test_reduced_precision_runs_with_f32_master_weights():
     out = jax.jit(model.apply)(v, planes)
     ref = jax.jit(build_model(TINY_TRANSFORMER).apply)(v, planes)
     assert out["policy"]["vanilla"].dtype == jnp.float32
-    np.testing.assert_allclose(np.asarray(out["value"]["winner"]["wdl"]), np.asarray(ref["value"]["winner"]["wdl"]),
-                               atol=0.1)
+    np.testing.assert_allclose(
+        np.asarray(out["value"]["winner"]["wdl"]), np.asarray(ref["value"]["winner"]["wdl"]), atol=0.1
+    )
 
 
 def test_bad_model_config_is_a_clear_error():

@@ -26,10 +26,15 @@ def _sources() -> list[Path]:
 
 
 def _unformatted(paths: list[Path]) -> list[str]:
-    run = subprocess.run([_clang_format(), "--dry-run", "--Werror", *map(str, paths)], capture_output=True,
-                         text=True, timeout=600)
+    run = subprocess.run(
+        [_clang_format(), "--dry-run", "--Werror", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return sorted({line.split(":", 1)[0] for line in run.stderr.splitlines() if "error:" in line}) or (
-        [run.stderr] if run.returncode else [])
+        [run.stderr] if run.returncode else []
+    )
 
 
 def test_csrc_has_a_style_file():

@@ -18,8 +18,10 @@ UNIT_TESTS = ["loader_stages_test"]
 @pytest.mark.parametrize("name", UNIT_TESTS)
 def test_cpp_unit_tests_pass(name):
     binary = BUILD_DIR / name
-    assert binary.is_file(), (f"{binary} was not built: the C++ unit tests come with the editable install "
-                              "(`make setup`), whose build directory holds lcpipe._native")
+    assert binary.is_file(), (
+        f"{binary} was not built: the C++ unit tests come with the editable install "
+        "(`make setup`), whose build directory holds lcpipe._native"
+    )
     run = subprocess.run([str(binary)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "tests passed" in run.stdout
@@ -27,7 +29,8 @@ def test_cpp_unit_tests_pass(name):
 
 def test_a_failing_check_fails_the_binary():
     """The harness is not vacuous: a test name that matches nothing exits non-zero."""
-    run = subprocess.run([str(BUILD_DIR / UNIT_TESTS[0]), "no_such_test"], capture_output=True, text=True,
-                         timeout=60)
+    run = subprocess.run(
+        [str(BUILD_DIR / UNIT_TESTS[0]), "no_such_test"], capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 2
     assert "no test matched" in run.stderr

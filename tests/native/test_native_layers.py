@@ -43,7 +43,7 @@ def layering_violations(root: Path, layers: dict[str, int | None]) -> list[str]:
             continue
         for target in PROJECT_INCLUDE.findall(path.read_text()):
             if not (root / target).is_file():
-                found.append(f"{name}: includes \"{target}\", which is no file under csrc/")
+                found.append(f'{name}: includes "{target}", which is no file under csrc/')
                 continue
             there = _directory(root / target, root)
             mine, theirs = layers[here], layers.get(there)
@@ -52,7 +52,9 @@ def layering_violations(root: Path, layers: dict[str, int | None]) -> list[str]:
             if theirs is None or theirs > mine:
                 found.append(f"{name} (layer {mine}) includes {target} from a higher layer")
             elif theirs == mine:
-                found.append(f"{name} includes {target}: {here}/ and {there}/ are one layer, neither uses the other")
+                found.append(
+                    f"{name} includes {target}: {here}/ and {there}/ are one layer, neither uses the other"
+                )
     return found
 
 

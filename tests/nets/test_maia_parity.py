@@ -58,8 +58,16 @@ def maia(lc0_fixtures):
     frames1 = np.concatenate([g for _, g in games1])
     inputs1 = frames_to_batch(frames1).inputs
     q, d, p = evaluate(inputs1)
-    return {"imp": imp, "evaluate": evaluate, "games1": games1, "frames1": frames1, "inputs1": inputs1,
-            "q": q, "d": d, "policy": p}
+    return {
+        "imp": imp,
+        "evaluate": evaluate,
+        "games1": games1,
+        "frames1": frames1,
+        "inputs1": inputs1,
+        "q": q,
+        "d": d,
+        "policy": p,
+    }
 
 
 def test_import_derives_maias_configuration(maia):
@@ -103,15 +111,23 @@ def test_orig_q_and_d_reproduced(maia, lc0_fixtures, fmt):
             assert int(g["input_format"][0]) == fmt
             again = reencode_game(g, 1)
             np.testing.assert_array_equal(again["planes"], g1["planes"])
-            for f in ("castling_us_ooo", "castling_us_oo", "castling_them_ooo", "castling_them_oo",
-                      "side_to_move_or_enpassant", "rule50_count"):
+            for f in (
+                "castling_us_ooo",
+                "castling_us_oo",
+                "castling_them_ooo",
+                "castling_them_oo",
+                "side_to_move_or_enpassant",
+                "rule50_count",
+            ):
                 np.testing.assert_array_equal(again[f], g1[f])
     frames = np.concatenate([g for _, g in games])
     assert len(frames) == 7029
     dq, dd = _parity(maia, frames)
     ok = (dq <= TOL) & (dd <= TOL)
-    print(f"fmt{fmt}: frames {len(frames)}, within {TOL}: {ok.mean():.4f}, max|dq| {dq.max():.3g}, "
-          f"max|dd| {dd.max():.3g}, median|dq| {np.median(dq):.2g}, max|dq| where within: {dq[ok].max():.3g}")
+    print(
+        f"fmt{fmt}: frames {len(frames)}, within {TOL}: {ok.mean():.4f}, max|dq| {dq.max():.3g}, "
+        f"max|dd| {dd.max():.3g}, median|dq| {np.median(dq):.2g}, max|dq| where within: {dq[ok].max():.3g}"
+    )
     assert ok.mean() >= 0.92
     assert np.median(dq) < 1e-5 and np.median(dd) < 1e-5
 
@@ -191,8 +207,10 @@ def test_policy_kld_is_kl_of_visits_from_the_nets_prior(maia):
     gap = np.abs(policy_kld(probs, logits) - stored)
     exact = np.abs(policy_kld(probs, logits, engine_exp=False) - stored)
     hot = np.abs(policy_kld(probs, logits, temperature=1.359) - stored)
-    print(f"policy_kld: fast exp median {np.median(gap):.2g} p99 {np.quantile(gap, 0.99):.2g}; "
-          f"exact exp median {np.median(exact):.2g}; T=1.359 median {np.median(hot):.2g}")
+    print(
+        f"policy_kld: fast exp median {np.median(gap):.2g} p99 {np.quantile(gap, 0.99):.2g}; "
+        f"exact exp median {np.median(exact):.2g}; T=1.359 median {np.median(hot):.2g}"
+    )
     assert np.median(gap) < 1e-5 and np.quantile(gap, 0.99) < 1e-4
     assert np.median(exact) > 5e-5
     assert np.median(hot) > 1e-2

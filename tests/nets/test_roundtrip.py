@@ -16,32 +16,92 @@ from lcpipe.types import NetworkSnapshot
 
 SMALL_HEADS = dict(value_channels=8, value_hidden=16, moves_left_channels=4, moves_left_hidden=8)
 CONFIGS = {
-    "resnet_se_conv_mish_mlh": dict(body="resnet", filters=16, blocks=2, se_ratio=4, policy_type="conv",
-                                    activation="mish", moves_left=True, **SMALL_HEADS),
-    "resnet_classical_relu": dict(body="resnet", filters=16, blocks=1, se_ratio=0, policy_type="classical",
-                                  policy_channels=8, activation="relu", moves_left=False, **SMALL_HEADS),
-    "resnet_attention_policy": dict(body="resnet", filters=16, blocks=1, se_ratio=2, policy_type="attention",
-                                    policy_embedding=16, policy_d_model=8, activation="mish", moves_left=True,
-                                    **SMALL_HEADS),
+    "resnet_se_conv_mish_mlh": dict(
+        body="resnet",
+        filters=16,
+        blocks=2,
+        se_ratio=4,
+        policy_type="conv",
+        activation="mish",
+        moves_left=True,
+        **SMALL_HEADS,
+    ),
+    "resnet_classical_relu": dict(
+        body="resnet",
+        filters=16,
+        blocks=1,
+        se_ratio=0,
+        policy_type="classical",
+        policy_channels=8,
+        activation="relu",
+        moves_left=False,
+        **SMALL_HEADS,
+    ),
+    "resnet_attention_policy": dict(
+        body="resnet",
+        filters=16,
+        blocks=1,
+        se_ratio=2,
+        policy_type="attention",
+        policy_embedding=16,
+        policy_d_model=8,
+        activation="mish",
+        moves_left=True,
+        **SMALL_HEADS,
+    ),
     "transformer_smolgen_multihead": dict(
-        body="transformer", d_model=32, embedding_dense=8, embedding_dff=32, encoder_layers=2, heads=4, dff=48,
-        smolgen=True, smolgen_hidden_channels=4, smolgen_hidden_size=16, smolgen_gen_size=8,
-        ffn_activation="relu_2", smolgen_activation="swish",
+        body="transformer",
+        d_model=32,
+        embedding_dense=8,
+        embedding_dff=32,
+        encoder_layers=2,
+        heads=4,
+        dff=48,
+        smolgen=True,
+        smolgen_hidden_channels=4,
+        smolgen_hidden_size=16,
+        smolgen_gen_size=8,
+        ffn_activation="relu_2",
+        smolgen_activation="swish",
         policy_heads=["vanilla", "optimistic", "soft", "opponent", "next"],
-        value_heads=["winner", "q", "st"], value_error=["q"], value_categorical=5, moves_left=True,
-        policy_embedding=16, policy_d_model=16, **SMALL_HEADS),
-    "transformer_plain": dict(body="transformer", d_model=32, embedding_dense=4, embedding_dff=16,
-                              encoder_layers=1, heads=2, dff=32, smolgen=False, activation="relu",
-                              moves_left=False, **SMALL_HEADS),
+        value_heads=["winner", "q", "st"],
+        value_error=["q"],
+        value_categorical=5,
+        moves_left=True,
+        policy_embedding=16,
+        policy_d_model=16,
+        **SMALL_HEADS,
+    ),
+    "transformer_plain": dict(
+        body="transformer",
+        d_model=32,
+        embedding_dense=4,
+        embedding_dff=16,
+        encoder_layers=1,
+        heads=2,
+        dff=32,
+        smolgen=False,
+        activation="relu",
+        moves_left=False,
+        **SMALL_HEADS,
+    ),
 }
 EXPECTED_FLAGS = {
     "resnet_se_conv_mish_mlh": dict(network=4, policy=2, moves_left=1, default_activation=1),
     "resnet_classical_relu": dict(network=3, policy=1, moves_left=0, default_activation=0),
     "resnet_attention_policy": dict(network=4, policy=3, moves_left=1, default_activation=1),
-    "transformer_smolgen_multihead": dict(network=7, policy=3, moves_left=1, default_activation=1,
-                                          input_embedding=2, ffn_activation=8, smolgen_activation=7),
-    "transformer_plain": dict(network=7, policy=3, moves_left=0, default_activation=0, input_embedding=2,
-                              ffn_activation=0),
+    "transformer_smolgen_multihead": dict(
+        network=7,
+        policy=3,
+        moves_left=1,
+        default_activation=1,
+        input_embedding=2,
+        ffn_activation=8,
+        smolgen_activation=7,
+    ),
+    "transformer_plain": dict(
+        network=7, policy=3, moves_left=0, default_activation=0, input_embedding=2, ffn_activation=0
+    ),
 }
 ENCODINGS = ["linear16", "float16", "bfloat16", "float32"]
 
@@ -65,13 +125,17 @@ def models():
         model = build_model(cfg)
         x = np.random.default_rng(i).random((8, 112, 8, 8)).astype(np.float32).round()
         x[:, 109] = np.random.default_rng(i).integers(0, 100, 8)[:, None, None] / 99.0
-        init = jax.jit(lambda key, z, m=model: m.init(key, z, train=False))  # one compile beats eager dispatch
+        init = jax.jit(
+            lambda key, z, m=model: m.init(key, z, train=False)
+        )  # one compile beats eager dispatch
         variables = jax.tree.map(np.asarray, init(jax.random.PRNGKey(i), x))
         variables = {k: dict(v) for k, v in variables.items()}
         rng = np.random.default_rng(100 + i)
         if "batch_stats" in variables:  # non-trivial running statistics
             variables["batch_stats"] = jax.tree.map(
-                lambda a: (rng.random(a.shape) * 0.5 + 0.5).astype(np.float32), variables["batch_stats"])
+                lambda a, rng=rng: (rng.random(a.shape) * 0.5 + 0.5).astype(np.float32),
+                variables["batch_stats"],
+            )
         apply = jax.jit(lambda v, z, m=model: m.apply(v, z, train=False))
         out[name] = (model, variables, x, apply)
     return out
@@ -84,7 +148,12 @@ def test_export_import_round_trip(models, tmp_path, name, encoding):
     snap = NetworkSnapshot(step=1234, model=dict(model.cfg), params=variables, input_format=1)
     path = export_snapshot(snap, tmp_path / "net.pb.gz", encoding)
     net = read_net(path)
-    enc = {"linear16": Enc.LINEAR16, "float16": Enc.FLOAT16, "bfloat16": Enc.BFLOAT16, "float32": Enc.FLOAT32}[encoding]
+    enc = {
+        "linear16": Enc.LINEAR16,
+        "float16": Enc.FLOAT16,
+        "bfloat16": Enc.BFLOAT16,
+        "float32": Enc.FLOAT32,
+    }[encoding]
     assert net.magic == 0x1C0 and net.training_params["training_steps"] == 1234
     for k, v in EXPECTED_FLAGS[name].items():
         assert net.network_format.get(k, 0) == v, k
@@ -117,8 +186,10 @@ def test_export_import_round_trip(models, tmp_path, name, encoding):
         g = got[path_]
         assert g.shape == w.shape, path_
         # plane-109 weights are stored /99: their error is 99x that of the stored layer
-        lc0_layer = {"/params/body/input/conv/kernel": "input.weights",
-                     "/params/body/embedding/dense/kernel": "ip_emb_w"}.get(path_)
+        lc0_layer = {
+            "/params/body/input/conv/kernel": "input.weights",
+            "/params/body/embedding/dense/kernel": "ip_emb_w",
+        }.get(path_)
         if lc0_layer:
             bound = max(max_error(w, enc), 99.0 * max_error(exported[lc0_layer], enc))
         else:
@@ -181,14 +252,29 @@ def test_every_policy_head_runs_from_the_files_shared_embedding(models):
     model, variables, x, apply = models["transformer_smolgen_multihead"]
     net, _ = snapshot_to_net(NetworkSnapshot(step=1, model=dict(model.cfg), params=variables), "float32")
     ph = net.weights["policy_heads"]
-    assert set(ph) == {"ip_pol_w", "ip_pol_b", "vanilla", "optimistic_st", "soft", "opponent", "policy_head_map"}
+    assert set(ph) == {
+        "ip_pol_w",
+        "ip_pol_b",
+        "vanilla",
+        "optimistic_st",
+        "soft",
+        "opponent",
+        "policy_head_map",
+    }
     assert [e["key"] for e in ph["policy_head_map"]] == ["next"]
-    assert not any(k in ph[f] for f in ("vanilla", "optimistic_st", "soft", "opponent") for k in ("ip_pol_w", "ip_pol_b"))
+    assert not any(
+        k in ph[f] for f in ("vanilla", "optimistic_st", "soft", "opponent") for k in ("ip_pol_w", "ip_pol_b")
+    )
     _, inter = model.apply(variables, x, train=False, capture_intermediates=lambda m, _: m.name == "body")
     tokens = np.asarray(inter["intermediates"]["body"]["__call__"][0], np.float64)
     out = apply(variables, x)
-    lc0_heads = {"vanilla": ph["vanilla"], "optimistic": ph["optimistic_st"], "soft": ph["soft"],
-                 "opponent": ph["opponent"], "next": ph["policy_head_map"][0]["value"]}
+    lc0_heads = {
+        "vanilla": ph["vanilla"],
+        "optimistic": ph["optimistic_st"],
+        "soft": ph["soft"],
+        "opponent": ph["opponent"],
+        "next": ph["policy_head_map"][0]["value"],
+    }
     for ours, head in lc0_heads.items():
         ref = _engine_attention_policy(tokens, ph["ip_pol_w"], ph["ip_pol_b"], head, model.cfg["activation"])
         got = np.asarray(out["policy"][ours])
@@ -234,9 +320,14 @@ def test_maia_import_describe_reexport(lc0_fixtures, tmp_path):
     paths_b = [p for p, _ in again.iter_layers()]
     assert paths_a == paths_b
     for (p, a), (_, b) in zip(original.iter_layers(), again.iter_layers()):
-        assert np.abs(a.values - b.values).max() <= max_error(a.values, Enc.LINEAR16) + 1e-6 * np.abs(a.values).max(), p
+        assert (
+            np.abs(a.values - b.values).max()
+            <= max_error(a.values, Enc.LINEAR16) + 1e-6 * np.abs(a.values).max()
+        ), p
     # same policy top move on real positions
-    frames = np.concatenate([g for _, g in list(iter_games(lc0_fixtures / "lc0-selfplay" / "selfplay-fmt1.tar"))[:6]])
+    frames = np.concatenate(
+        [g for _, g in list(iter_games(lc0_fixtures / "lc0-selfplay" / "selfplay-fmt1.tar"))[:6]]
+    )
     x = frames_to_batch(frames).inputs
     model = build_model(imp.model)
     pa = np.asarray(model.apply(imp.variables, x, train=False)["policy"]["vanilla"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -18,13 +17,15 @@ from lcpipe.nets.lc0net import read_net
 from lcpipe.runtime.bus import EventBus
 from lcpipe.runtime.channels import LatestChannel, StreamChannel
 from lcpipe.runtime.stage import InputPort, OutputPort, StageContext
-from lcpipe.types import ExportedNetwork, NetworkSnapshot
+from lcpipe.types import ExportedNetwork
 
 
 def test_stage_declaration_is_light_and_complete():
     (st,) = stages.lcpipe_stage_types()
     assert st.name == "export.lc0" and st.factory == "lcpipe.nets.export_stage:ExportStage"
-    assert st.inputs[0].type == "weights" and st.outputs[0].type == "network" and st.outputs[0].kind == "latest"
+    assert (
+        st.inputs[0].type == "weights" and st.outputs[0].type == "network" and st.outputs[0].kind == "latest"
+    )
     for key, prop in st.schema["properties"].items():
         assert "default" in prop and prop.get("description"), key
     assert st.schema["additionalProperties"] is False
@@ -44,8 +45,16 @@ def _run_stage(config, items, workdir):
     for item in items:
         inp.put(item)
     inp.writer_done()
-    ctx = StageContext("export", "export.lc0", config, {"weights": InputPort("weights", inp, stop)},
-                       {"network": OutputPort("network", [out], stop)}, EventBus(), stop, workdir)
+    ctx = StageContext(
+        "export",
+        "export.lc0",
+        config,
+        {"weights": InputPort("weights", inp, stop)},
+        {"network": OutputPort("network", [out], stop)},
+        EventBus(),
+        stop,
+        workdir,
+    )
     ExportStage(ctx).run()
     return out
 
@@ -61,8 +70,11 @@ def test_export_stage_writes_keeps_last_and_emits(lc0_fixtures, tmp_path):
     bad.step = 40
     bad.params = {"params": {"body": {}}}  # broken: skipped with a warning, not a crash
     template = str(tmp_path / "nets" / "{step:06d}.pb.gz")
-    out = _run_stage({"path": template, "encoding": "float16", "keep_last": 2, "kinds": [], "input_format": 0},
-                     snaps[:1] + ["not a snapshot"] + snaps[1:] + [bad], tmp_path)
+    out = _run_stage(
+        {"path": template, "encoding": "float16", "keep_last": 2, "kinds": [], "input_format": 0},
+        snaps[:1] + ["not a snapshot"] + snaps[1:] + [bad],
+        tmp_path,
+    )
     files = sorted(p.name for p in (tmp_path / "nets").iterdir())
     assert files == ["000020.pb.gz", "000030.pb.gz"]  # pruned to the last 2, no temp files left
     latest = out.latest()

@@ -74,7 +74,8 @@ def test_train_buffers_hold_less_than_the_throttles_first_allowance(rl):
     assert train["max_steps_per_game"] > 0
     assert frames / batch < allowance, (
         f"the loader can hold {frames} frames ({frames / batch:.0f} steps), more than the "
-        f"{allowance} steps the throttle allows on the first games")
+        f"{allowance} steps the throttle allows on the first games"
+    )
 
 
 def test_test_buffers_hold_less_than_one_evaluation(rl):
@@ -85,7 +86,8 @@ def test_test_buffers_hold_less_than_one_evaluation(rl):
     frames, _ = frames_buffered(rl, "test_batches", port)
     per_evaluation = train["test_batches"] * _config(rl, "test_batches")["batch_size"]
     assert frames <= per_evaluation, (
-        f"the test branch can hold {frames} frames, more than one evaluation ({per_evaluation})")
+        f"the test branch can hold {frames} frames, more than one evaluation ({per_evaluation})"
+    )
 
 
 def test_selfplay_and_trainer_pacing_cannot_deadlock(rl):

@@ -31,8 +31,17 @@ SMALL = [
 
 
 def run_rl(run_dir: Path) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "lcpipe.cli.main", "run", str(REPO / "pipelines" / "rl.yaml"),
-           "--stop-after", "networks=1", "--set", f"vars.run={run_dir}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lcpipe.cli.main",
+        "run",
+        str(REPO / "pipelines" / "rl.yaml"),
+        "--stop-after",
+        "networks=1",
+        "--set",
+        f"vars.run={run_dir}",
+    ]
     for item in SMALL:
         cmd += ["--set", item]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
@@ -68,12 +77,27 @@ def test_net_export_restores_only_weights_of_an_rl_checkpoint(tmp_path):
     [pipeline_net] = sorted((run_dir / "nets").glob("*.pb.gz"))
     for kind in ("swa", "raw"):
         out = tmp_path / f"{kind}.pb.gz"
-        cmd = [sys.executable, "-m", "lcpipe.cli.main", "net", "export", str(run_dir / "checkpoints"), str(out),
-               "--kind", kind, "--step", "10"]  # the network's step (the run may checkpoint a few more)
+        cmd = [
+            sys.executable,
+            "-m",
+            "lcpipe.cli.main",
+            "net",
+            "export",
+            str(run_dir / "checkpoints"),
+            str(out),
+            "--kind",
+            kind,
+            "--step",
+            "10",
+        ]  # the network's step (the run may checkpoint a few more)
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert read_net(out).training_params["training_steps"] == 10
-    exported, swa, raw = _layers(pipeline_net), _layers(tmp_path / "swa.pb.gz"), _layers(tmp_path / "raw.pb.gz")
+    exported, swa, raw = (
+        _layers(pipeline_net),
+        _layers(tmp_path / "swa.pb.gz"),
+        _layers(tmp_path / "raw.pb.gz"),
+    )
     assert exported.keys() == swa.keys() == raw.keys()
     assert all(np.array_equal(exported[p], swa[p]) for p in exported)  # the pipeline exported the SWA weights
     assert any(not np.array_equal(exported[p], raw[p]) for p in exported)

@@ -40,8 +40,17 @@ def one_tar(tmp_path) -> Path:
 
 
 def run_sl(run_dir: Path, data: Path, *overrides: str) -> tuple[subprocess.CompletedProcess, float]:
-    cmd = [sys.executable, "-m", "lcpipe.cli.main", "run", str(REPO / "pipelines" / "sl.yaml"),
-           "--set", f"vars.data={data}", "--set", f"vars.run={run_dir}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lcpipe.cli.main",
+        "run",
+        str(REPO / "pipelines" / "sl.yaml"),
+        "--set",
+        f"vars.data={data}",
+        "--set",
+        f"vars.run={run_dir}",
+    ]
     for item in SMALL + list(overrides):
         cmd += ["--set", item]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
@@ -58,8 +67,12 @@ def test_sl_pipeline_ends_at_total_steps_with_its_final_network(tmp_path, one_ta
     assert done.returncode == 0, done.stderr[-3000:]
     nets = _net_steps(run_dir)
     # raw and SWA under their own names; the final step 15 is not a multiple of steps_per_network
-    assert nets == {"sl-00000010.pb.gz": 10, "sl-00000010-swa.pb.gz": 10,
-                    "sl-00000015.pb.gz": 15, "sl-00000015-swa.pb.gz": 15}
+    assert nets == {
+        "sl-00000010.pb.gz": 10,
+        "sl-00000010-swa.pb.gz": 10,
+        "sl-00000015.pb.gz": 15,
+        "sl-00000015-swa.pb.gz": 15,
+    }
     final = max((run_dir / "nets").glob("*.pb.gz"), key=lambda p: p.stat().st_mtime)
     assert ended - final.stat().st_mtime < 20, "the run did not end soon after its last network"
     assert "training stopped at step 15" in done.stderr

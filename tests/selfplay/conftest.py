@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from selfplay_testlib import TINY_RESNET, TINY_TRANSFORMER, make_snapshot  # noqa: E402,F401
+from selfplay_testlib import TINY_RESNET, TINY_TRANSFORMER, make_snapshot  # noqa: F401
 
 
 @pytest.fixture(scope="session")

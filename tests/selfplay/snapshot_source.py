@@ -11,17 +11,29 @@ class SnapshotSource(Stage):
         from selfplay_testlib import TINY_RESNET, TINY_TRANSFORMER, make_snapshot
 
         model = TINY_RESNET if self.config["body"] == "resnet" else TINY_TRANSFORMER
-        self.ctx.output("weights").put(make_snapshot(model, seed=self.config["seed"], step=self.config["step"]))
+        self.ctx.output("weights").put(
+            make_snapshot(model, seed=self.config["seed"], step=self.config["step"])
+        )
 
 
 @hookimpl
 def lcpipe_stage_types():
-    return [StageType(
-        name="test.snapshot", factory=f"{__name__}:SnapshotSource", description="one tiny initialised network",
-        outputs=(Port("weights", "weights"),),
-        schema=settings({
-            "body": {"enum": ["resnet", "transformer"], "default": "resnet", "description": "body type"},
-            "seed": {"type": "integer", "default": 0, "description": "init seed"},
-            "step": {"type": "integer", "default": 7, "description": "step reported by the snapshot"},
-        }),
-    )]
+    return [
+        StageType(
+            name="test.snapshot",
+            factory=f"{__name__}:SnapshotSource",
+            description="one tiny initialised network",
+            outputs=(Port("weights", "weights"),),
+            schema=settings(
+                {
+                    "body": {
+                        "enum": ["resnet", "transformer"],
+                        "default": "resnet",
+                        "description": "body type",
+                    },
+                    "seed": {"type": "integer", "default": 0, "description": "init seed"},
+                    "step": {"type": "integer", "default": 7, "description": "step reported by the snapshot"},
+                }
+            ),
+        )
+    ]

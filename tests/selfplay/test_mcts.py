@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from lcpipe.selfplay.evaluator import MaterialEvaluator, UniformEvaluator
-from lcpipe.selfplay.mcts import (TERMINAL_DRAW, TERMINAL_MATE, TERMINAL_NONE, SearchConfig, cpuct_at, search,
-                                  terminal_state, terminal_value)
+from lcpipe.selfplay.mcts import (
+    TERMINAL_DRAW,
+    TERMINAL_MATE,
+    TERMINAL_NONE,
+    SearchConfig,
+    cpuct_at,
+    search,
+    terminal_state,
+    terminal_value,
+)
 
 
 def _state(fen: str, reps: int = 0, in_tree: bool = True) -> int:
@@ -53,7 +61,10 @@ def test_mated_side_sees_a_lost_position():
     # black to move, every move allows Qg7# or similar; at least the value must be strongly negative
     board = chess.Board("7k/8/6QK/8/8/8/8/8 w - - 0 1")  # white mates in one (Qg7#)
     tree = search(board, UniformEvaluator(), SearchConfig(visits=300, noise_epsilon=0))
-    assert tree.root.moves[tree.root.best_edge()] in (chess.Move.from_uci("g6g7"), chess.Move.from_uci("g6h7"))
+    assert tree.root.moves[tree.root.best_edge()] in (
+        chess.Move.from_uci("g6g7"),
+        chess.Move.from_uci("g6h7"),
+    )
     assert tree.root.q() > 0.5
 
 

@@ -18,7 +18,13 @@ from lcpipe.lc0.frames import bad_frame_reason
 from lcpipe.lc0.policy import legal_move_indices
 from lcpipe.selfplay.evaluator import MaterialEvaluator, UniformEvaluator, encoded_to_planes
 from lcpipe.selfplay.game import ADJUDICATED, MAX_LENGTH
-from lcpipe.selfplay.native import NativePool, engine_settings, first_game_in, read_openings, write_native_game
+from lcpipe.selfplay.native import (
+    NativePool,
+    engine_settings,
+    first_game_in,
+    read_openings,
+    write_native_game,
+)
 
 QUICK = dict(visits=8, max_plies=30, temp_cutoff_ply=10)
 
@@ -31,10 +37,10 @@ def play(settings: dict, games: int, evaluator=None) -> list:
 def replay(game) -> tuple[chess.Board, list[chess.Board]]:
     """python-chess boards before each recorded move (the opening's moves are not recorded)."""
     board = chess.Board(game.start_fen)
-    for uci in game.moves[:game.opening_plies]:
+    for uci in game.moves[: game.opening_plies]:
         board.push_uci(uci)
     before = []
-    for uci in game.moves[game.opening_plies:]:
+    for uci in game.moves[game.opening_plies :]:
         before.append(board.copy())
         board.push(chess.Move.from_uci(uci))
     return board, before
@@ -42,7 +48,7 @@ def replay(game) -> tuple[chess.Board, list[chess.Board]]:
 
 def check_chunk(path: Path, game, fmt: int) -> np.ndarray:
     """The chunk holds exactly the game: positions, legal-move policy, played moves, results."""
-    (key, arr), = list(chunks.iter_games(path))
+    ((key, arr),) = list(chunks.iter_games(path))
     assert key == path.name and len(arr) == game.ply > 0
     assert all(r is None for r in bad_frame_reason(arr))
     _, boards = replay(game)
@@ -52,7 +58,9 @@ def check_chunk(path: Path, game, fmt: int) -> np.ndarray:
     history = GameHistory(chess.Board(game.start_fen))
     for uci in game.moves:
         history.push(chess.Move.from_uci(uci))
-    expect = encoded_to_planes([encode(history.snapshots, game.opening_plies + t, fmt) for t in range(len(arr))], fmt)
+    expect = encoded_to_planes(
+        [encode(history.snapshots, game.opening_plies + t, fmt) for t in range(len(arr))], fmt
+    )
     np.testing.assert_array_equal(np.asarray(inputs).reshape(expect.shape), expect)
     for t, board in enumerate(boards):
         f = arr[t]
@@ -83,10 +91,11 @@ def test_chunks_decode_through_the_loader_and_data_dump(tmp_path, fmt):
         if game.game_id:
             continue  # one run of the command per format is enough (each takes seconds to start)
         lcpipe_cmd = str(Path(sys.executable).with_name("lcpipe"))  # the installed command, as a user runs it
-        out = subprocess.run([lcpipe_cmd, "data", "dump", str(path)], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [lcpipe_cmd, "data", "dump", str(path)], capture_output=True, text=True, check=True
+        ).stdout
         played = [line.split("| played ")[1].split()[0] for line in out.splitlines() if "| played " in line]
-        recorded = game.moves[game.opening_plies:]
+        recorded = game.moves[game.opening_plies :]
         assert len(played) == len(recorded)
         _, boards = replay(game)
         for board, dumped, uci in zip(boards, played, recorded):
@@ -95,8 +104,10 @@ def test_chunks_decode_through_the_loader_and_data_dump(tmp_path, fmt):
 
 
 def test_many_threads_and_games_give_valid_distinct_games(tmp_path):
-    games = play(dict(parallel_games=24, network_batches=3, threads=4, random_opening_plies=2, visits=6,
-                      max_plies=24), 30)
+    games = play(
+        dict(parallel_games=24, network_batches=3, threads=4, random_opening_plies=2, visits=6, max_plies=24),
+        30,
+    )
     assert [g.game_id for g in games] == list(range(30))
     seen = set()
     for game in games:
@@ -117,20 +128,24 @@ def test_games_do_not_depend_on_threads_or_batching():
 
 def test_openings_from_epd_and_pgn(tmp_path):
     epd = tmp_path / "book.epd"
-    epd.write_text("# two openings\nrnbqkbnr/pppp1ppp/8/4p3/4P3/8/PPPP1PPP/RNBQKBNR w KQkq - c0 \"1.e4 e5\"\n\n"
-                   "r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq -\n")
+    epd.write_text(
+        '# two openings\nrnbqkbnr/pppp1ppp/8/4p3/4P3/8/PPPP1PPP/RNBQKBNR w KQkq - c0 "1.e4 e5"\n\n'
+        "r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq -\n"
+    )
     openings = read_openings(epd)
     games = play(dict(openings=openings, parallel_games=2), 4)
     starts = [g.start_fen.split()[0] for g in games]
     assert starts == [openings[k % 2][0].split()[0] for k in range(4)]
     pgn = tmp_path / "book.pgn"
-    pgn.write_text('[Event "a"]\n\n1. d4 d5 2. c4 *\n\n[Event "b"]\n[FEN "4k3/8/8/8/8/8/4P3/4K3 w - - 0 1"]\n'
-                   '[SetUp "1"]\n\n1. e4 Kd7 *\n')
+    pgn.write_text(
+        '[Event "a"]\n\n1. d4 d5 2. c4 *\n\n[Event "b"]\n[FEN "4k3/8/8/8/8/8/4P3/4K3 w - - 0 1"]\n'
+        '[SetUp "1"]\n\n1. e4 Kd7 *\n'
+    )
     openings = read_openings(pgn)
     assert openings[0][1] == ["d2d4", "d7d5", "c2c4"] and openings[1][1] == ["e2e4", "e8d7"]
     games = play(dict(openings=openings, parallel_games=2, max_plies=6), 2)
     for game, (fen, moves) in zip(games, openings):
-        assert game.moves[:game.opening_plies] == moves and game.opening_plies == len(moves)
+        assert game.moves[: game.opening_plies] == moves and game.opening_plies == len(moves)
         assert chess.Board(game.start_fen).board_fen() == chess.Board(fen).board_fen()
         assert len(game.frames) == game.ply  # the opening's moves are not training positions
 
@@ -151,8 +166,15 @@ def test_bad_opening_files_are_clear_errors(tmp_path):
 def test_resign_ends_lost_games_and_playthrough_keeps_some():
     # a queen up for white from the start: black's search sees a lost position
     fen = "rnb1kbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1"
-    settings = dict(openings=[(fen, [])], resign_q=0.2, resign_earliest_ply=2, max_plies=40, visits=12,
-                    parallel_games=8, resign_playthrough=0.3)
+    settings = dict(
+        openings=[(fen, [])],
+        resign_q=0.2,
+        resign_earliest_ply=2,
+        max_plies=40,
+        visits=12,
+        parallel_games=8,
+        resign_playthrough=0.3,
+    )
     games = play(settings, 24)
     resigned = [g for g in games if g.termination == "resign"]
     assert resigned and len(resigned) < 24  # some resign, the playthrough share plays on
@@ -167,7 +189,9 @@ def test_syzygy_tables_adjudicate_endgames():
     tables = Path(sys.prefix) / "syzygy-test"
     assert tables.is_dir(), "make setup fetches the test tables"
     # K+R v K: in the 3-piece tables from the first position on
-    settings = dict(openings=[("8/8/8/4k3/8/8/8/R3K3 w - - 0 1", [])], syzygy_paths=[str(tables)], parallel_games=2)
+    settings = dict(
+        openings=[("8/8/8/4k3/8/8/8/R3K3 w - - 0 1", [])], syzygy_paths=[str(tables)], parallel_games=2
+    )
     games = play(settings, 2)
     for g in games:
         assert g.termination == "tablebase" and g.result_white == 1 and g.ply == 1
@@ -191,8 +215,18 @@ def test_two_evaluator_slots_swap_colours_over_paired_games():
             calls[self.slot].extend(planes[:, 108, 0, 0].tolist())
             return super().evaluate_planes(planes)
 
-    pool = NativePool({**QUICK, "evaluators": 2, "paired": True, "random_opening_plies": 3, "parallel_games": 4,
-                       "stop_after_games": 4, "max_plies": 6, "tree_reuse": False})
+    pool = NativePool(
+        {
+            **QUICK,
+            "evaluators": 2,
+            "paired": True,
+            "random_opening_plies": 3,
+            "parallel_games": 4,
+            "stop_after_games": 4,
+            "max_plies": 6,
+            "tree_reuse": False,
+        }
+    )
     games = []
     while not pool.exhausted:
         games += pool.step_slots([Tagged(0), Tagged(1)])
@@ -211,7 +245,9 @@ def test_first_game_continues_after_existing_chunks(tmp_path):
     assert first_game_in(tmp_path, "selfplay") == 2
     more = play(dict(parallel_games=2, first_game=2), 2)
     assert [g.game_id for g in more] == [2, 3]
-    assert all(not np.array_equal(a.frames, b.frames) for a in games for b in more if len(a.frames) == len(b.frames))
+    assert all(
+        not np.array_equal(a.frames, b.frames) for a in games for b in more if len(a.frames) == len(b.frames)
+    )
 
 
 def test_engine_rejects_bad_settings_and_outputs():
@@ -291,8 +327,11 @@ def test_moves_left_utility_prefers_the_longest_loss():
 
     def second_visit(slope):
         # 20 root moves: the root's evaluation, one visit each, then one more
-        s = search_position(SameValue(), {"visits": 22, "noise_epsilon": 0.0, "moves_left_slope": slope,
-                                          "moves_left_max_effect": 0.2}, "")
+        s = search_position(
+            SameValue(),
+            {"visits": 22, "noise_epsilon": 0.0, "moves_left_slope": slope, "moves_left_max_effect": 0.2},
+            "",
+        )
         edges = s.edges()
         assert sorted(n for _, n, *_ in edges) == [1] * 19 + [2]
         return [u for u, n, *_ in edges if n == 2][0], {u: m for u, n, _, _, _, m in edges if n == 1}

@@ -14,14 +14,13 @@ import random
 import chess
 import numpy as np
 import pytest
+from selfplay_testlib import TINY_RESNET, make_snapshot
 
 from lcpipe.selfplay.evaluator import MaterialEvaluator, NetworkEvaluator, UniformEvaluator
 from lcpipe.selfplay.game import GameConfig, GamePool
 from lcpipe.selfplay.mcts import SearchConfig, search
 from lcpipe.selfplay.native import NativePool, search_position
 from lcpipe.selfplay.writer import game_frames
-
-from selfplay_testlib import TINY_RESNET, make_snapshot
 
 
 def random_positions(n: int, seed: int) -> list[chess.Board]:
@@ -103,8 +102,9 @@ def _native_games(evaluator, settings: dict, games: int) -> dict:
 @pytest.mark.parametrize("kind,fmt", [("uniform", 1), ("material", 1), ("material", 3), ("uniform", 5)])
 def test_games_and_records_match_the_python_writer(kind, fmt):
     ev = UniformEvaluator() if kind == "uniform" else MaterialEvaluator()
-    settings = dict(visits=12, noise_epsilon=0.0, input_format=fmt, max_plies=30, temperature=0.0,
-                    temp_endgame=0.0)
+    settings = dict(
+        visits=12, noise_epsilon=0.0, input_format=fmt, max_plies=30, temperature=0.0, temp_endgame=0.0
+    )
     search = SearchConfig(visits=12, noise_epsilon=0.0, input_format=fmt)
     cfg = GameConfig(max_plies=30, temperature=0.0, temp_endgame=0.0)
     ref = _python_games(ev, search, cfg, 3)

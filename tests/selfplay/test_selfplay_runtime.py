@@ -22,13 +22,16 @@ def run_spec(tmp_path: Path, body: str, stop_after=()):
     plan = plan_pipeline(compile_file(spec, registry=registry))
     bus = EventBus()
     result = Runtime(plan, stop_after=[StopBound.parse(s) for s in stop_after], bus=bus, grace=20).run(
-        install_signals=False)
+        install_signals=False
+    )
     return result, bus
 
 
 def test_selfplay_plays_with_a_resnet_snapshot_in_the_runtime(tmp_path):
     games = tmp_path / "games"
-    result, bus = run_spec(tmp_path, f"""
+    result, bus = run_spec(
+        tmp_path,
+        f"""
         stages:
           net: {{use: test.snapshot, with: {{body: resnet, step: 7}}}}
           play:
@@ -36,7 +39,8 @@ def test_selfplay_plays_with_a_resnet_snapshot_in_the_runtime(tmp_path):
             from: {{network: net}}
             with: {{out_dir: "{games}", stop_after_games: 2, parallel_games: 2, visits: 4, max_plies: 10,
                     wait_for_network: true}}
-        """)
+        """,
+    )
     assert result.exit_code == 0, result.failures
     files = sorted(games.glob("*.gz"))
     assert len(files) == 2 and result.counts["play.paths"] == 2
@@ -48,7 +52,9 @@ def test_selfplay_plays_with_a_resnet_snapshot_in_the_runtime(tmp_path):
 def test_rl_loop_selfplay_train_selfplay(tmp_path):
     """Games -> batches -> train.jax -> weights back into self-play (a cycle through a latest edge)."""
     run = tmp_path / "rl"
-    result, bus = run_spec(tmp_path, f"""
+    result, bus = run_spec(
+        tmp_path,
+        f"""
         stages:
           play:
             use: selfplay.mcts
@@ -66,7 +72,9 @@ def test_rl_loop_selfplay_train_selfplay(tmp_path):
               test_every: 0
               validation_every: 0
               checkpoint: {{dir: "{run}/ckpt", every: 1000, async: false}}
-        """, stop_after=["play.paths=12"])
+        """,
+        stop_after=["play.paths=12"],
+    )
     assert result.exit_code == 0, result.failures
     assert result.counts["train.weights"] >= 1
     m = bus.latest_metrics["play"]

@@ -32,8 +32,13 @@ def defaults(**overrides) -> dict:
     return cfg
 
 
-def run_stage(config: dict, tmp_path: Path, network: LatestChannel | None = None, on_path=None,
-              bus: EventBus | None = None):
+def run_stage(
+    config: dict,
+    tmp_path: Path,
+    network: LatestChannel | None = None,
+    on_path=None,
+    bus: EventBus | None = None,
+):
     stop = threading.Event()
     paths: list[Path] = []
 
@@ -86,13 +91,20 @@ def test_stage_writes_games_and_reports_metrics(tmp_path):
     assert m["selfplay/games_per_s"] > 0 and m["selfplay/evals_per_s"] > 0 and m["selfplay/plies_per_s"] > 0
     assert m["selfplay/white_wins"] + m["selfplay/draws"] + m["selfplay/black_wins"] == pytest.approx(1.0)
     assert m["selfplay/avg_game_plies"] == pytest.approx(
-        sum(len(a) for p in paths for _, a in chunks.iter_games(p)) / 3)
+        sum(len(a) for p in paths for _, a in chunks.iter_games(p)) / 3
+    )
 
 
 def test_games_are_deterministic_under_a_seed_and_independent_of_batching(tmp_path):
     def played(seed: int, parallel: int, out: Path, batches: int = 2) -> list[bytes]:
-        cfg = defaults(out_dir=str(out), stop_after_games=3, bootstrap="material", seed=seed, network_batches=batches,
-                       **{**QUICK, "parallel_games": parallel, "max_plies": 12})
+        cfg = defaults(
+            out_dir=str(out),
+            stop_after_games=3,
+            bootstrap="material",
+            seed=seed,
+            network_batches=batches,
+            **{**QUICK, "parallel_games": parallel, "max_plies": 12},
+        )
         _, paths, _ = run_stage(cfg, tmp_path)
         return [p.read_bytes() for p in sorted(paths, key=game_id)]
 
@@ -118,13 +130,15 @@ def test_stage_picks_up_a_newer_network(tmp_path, tiny_snapshots):
         if len(paths) == 2:  # games_per_network=2: the stage now waits for a newer network
             channel.put(net2)
 
-    cfg = defaults(out_dir=str(tmp_path), stop_after_games=4, games_per_network=2, wait_for_network=True, **QUICK)
+    cfg = defaults(
+        out_dir=str(tmp_path), stop_after_games=4, games_per_network=2, wait_for_network=True, **QUICK
+    )
     stage, paths, bus = run_stage(cfg, tmp_path, channel, on_path)
     assert stage.evaluator.step == 2 and bus.latest_metrics["selfplay"]["selfplay/network_step"] == 2
     expect = {1: _start_eval(net1), 2: _start_eval(net2)}
     assert expect[1] != pytest.approx(expect[2])
     for p in paths:
-        (_, arr), = chunks.iter_games(p)
+        ((_, arr),) = chunks.iter_games(p)
         net = 1 if game_id(p) < 2 else 2
         # the first frame's raw network evaluation is the start position under that game's network
         assert (float(arr["orig_q"][0]), float(arr["orig_d"][0])) == pytest.approx(expect[net], abs=1e-5)
@@ -159,7 +173,9 @@ def test_stage_says_when_it_waits_for_a_newer_network(tmp_path, tiny_snapshots):
         if len(paths) == 2:
             guard.start()
 
-    cfg = defaults(out_dir=str(tmp_path), stop_after_games=4, games_per_network=2, wait_for_network=True, **QUICK)
+    cfg = defaults(
+        out_dir=str(tmp_path), stop_after_games=4, games_per_network=2, wait_for_network=True, **QUICK
+    )
     try:
         stage, paths, _ = run_stage(cfg, tmp_path, channel, on_path, bus=bus)
     finally:
@@ -215,7 +231,9 @@ def test_native_stage_reports_its_search_share(tmp_path):
 
 
 def test_python_engine_warns_about_native_only_settings(tmp_path):
-    cfg = defaults(out_dir=str(tmp_path), stop_after_games=1, engine="python", random_opening_plies=4, **QUICK)
+    cfg = defaults(
+        out_dir=str(tmp_path), stop_after_games=1, engine="python", random_opening_plies=4, **QUICK
+    )
     _, paths, bus = run_stage(cfg, tmp_path)
     assert len(paths) == 1
     warned = threading.Event()

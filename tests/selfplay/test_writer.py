@@ -91,10 +91,13 @@ def test_canonical_format_transforms_policy_indices(tmp_path):
     assert np.any(arr["invariance_info"] & 7)
 
 
-@pytest.mark.parametrize("fen,white_result", [
-    ("6k1/5ppp/8/8/8/8/8/4R1K1 w - - 0 1", 1.0),  # Re8#
-    ("4r1k1/8/8/8/8/8/5PPP/6K1 b - - 0 1", -1.0),  # ...Re1#
-])
+@pytest.mark.parametrize(
+    "fen,white_result",
+    [
+        ("6k1/5ppp/8/8/8/8/8/4R1K1 w - - 0 1", 1.0),  # Re8#
+        ("4r1k1/8/8/8/8/8/5PPP/6K1 b - - 0 1", -1.0),  # ...Re1#
+    ],
+)
 def test_checkmate_result_from_both_sides(tmp_path, fen, white_result):
     search = SearchConfig(visits=120, noise_epsilon=0.0)
     game = play_from(chess.Board(fen), search, GameConfig(temperature=0.0, max_plies=3))

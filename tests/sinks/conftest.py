@@ -10,11 +10,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 
-import toy_stages  # noqa: E402
+import toy_stages
 
-from lcpipe.compiler import compile_file, plan_pipeline  # noqa: E402
-from lcpipe.registry import load_registry  # noqa: E402
-from lcpipe.runtime.runner import Runtime, StopBound  # noqa: E402
+from lcpipe.compiler import compile_file, plan_pipeline
+from lcpipe.registry import load_registry
+from lcpipe.runtime.runner import Runtime, StopBound
 
 
 @pytest.fixture

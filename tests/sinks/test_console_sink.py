@@ -14,8 +14,14 @@ class Trainerish(Stage):
         self.ctx.state("waiting", "for 28 more games")
         for step in range(1, 61):
             self.ctx.progress(step, total_steps=60, next_network=(step // 20 + 1) * 20, steps_per_s=10.0)
-            self.ctx.metrics({"fake/loss": 3.0 - step / 100, "fake/steps_per_s": 10.0,
-                              **{f"fake/internal_{i}": float(i) for i in range(200)}}, step)
+            self.ctx.metrics(
+                {
+                    "fake/loss": 3.0 - step / 100,
+                    "fake/steps_per_s": 10.0,
+                    **{f"fake/internal_{i}": float(i) for i in range(200)},
+                },
+                step,
+            )
             self.ctx.output("numbers").put(step)
 
 
@@ -24,18 +30,25 @@ class Plugin:
 
     @hookimpl
     def lcpipe_stage_types(self):
-        return [StageType("fake.trainer", f"{__name__}:Trainerish", "Progress and metrics.",
-                          outputs=(Port("numbers", "fake/int", required=False),),
-                          summary=("fake/loss", "fake/steps_per_s"), schema=settings({}))]
+        return [
+            StageType(
+                "fake.trainer",
+                f"{__name__}:Trainerish",
+                "Progress and metrics.",
+                outputs=(Port("numbers", "fake/int", required=False),),
+                summary=("fake/loss", "fake/steps_per_s"),
+                schema=settings({}),
+            )
+        ]
 
 
 def test_one_short_line_per_stage_with_summary_metrics_and_progress(tmp_path, capsys):
-    spec = f"""
+    spec = """
 lcpipe: 1
 name: console
 stages:
-  trainer: {{use: fake.trainer}}
-  console: {{use: sink.console, with: {{interval: 60, stream: stdout}}}}
+  trainer: {use: fake.trainer}
+  console: {use: sink.console, with: {interval: 60, stream: stdout}}
 """
     out = run_spec(spec, plugins=(Plugin(),))
     assert out.exit_code == 0, out.failures

@@ -15,7 +15,9 @@ from lcpipe.runtime.bus import Event
 from lcpipe.stages.metric_filter import metric_matcher
 from lcpipe.stages.prometheus_sink import CONTENT_TYPE, MetricStore, metric_name
 
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\} (\S+)$')
+SAMPLE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\} (\S+)$'
+)
 
 
 def parse_exposition(text: str) -> dict[tuple[str, frozenset], str]:
@@ -46,12 +48,19 @@ def test_names_are_sanitised_and_values_escaped():
     assert metric_name("lcpipe", "my-stage", "positions per s.%") == "lcpipe_my_stage_positions_per_s"
     assert metric_name("9lives") == "_9lives"
     store = MetricStore(metric_matcher(["*"]))
-    store.on_event(Event("metrics", 'we"ird\\stage', {"values": {"a.b": float("nan"), "c": float("inf"),
-                                                               "label": "text", "n": 3}}))
+    store.on_event(
+        Event(
+            "metrics",
+            'we"ird\\stage',
+            {"values": {"a.b": float("nan"), "c": float("inf"), "label": "text", "n": 3}},
+        )
+    )
     store.on_event(Event("metrics", "runtime", {"values": {"queue/x.in/fill": 0.5}}))
     store.on_event(Event("state", "x", {"state": "running"}))
     text = store.render()
-    assert '# HELP lcpipe_we_ird_stage_a_b lcpipe metric we"ird\\\\stage/a.b\n' in text  # HELP: only \\ escaped
+    assert (
+        '# HELP lcpipe_we_ird_stage_a_b lcpipe metric we"ird\\\\stage/a.b\n' in text
+    )  # HELP: only \\ escaped
     samples = parse_exposition(text)
     stage = frozenset({("stage", 'we\\"ird\\\\stage')})
     assert samples[("lcpipe_we_ird_stage_a_b", stage)] == "NaN"
@@ -86,7 +95,9 @@ def test_serves_live_metrics_and_stops_cleanly(tmp_path, make_runtime):
         while not any("serving metrics on" in m for m in announced):
             assert time.monotonic() < deadline, "the sink never announced its port"
             time.sleep(0.02)
-        url = re.search(r"(http://127\.0\.0\.1:\d+/metrics)", next(m for m in announced if "serving" in m)).group(1)
+        url = re.search(
+            r"(http://127\.0\.0\.1:\d+/metrics)", next(m for m in announced if "serving" in m)
+        ).group(1)
         deadline = time.monotonic() + 60  # the first metrics: a loaded machine may take a while
         while True:
             status, ctype, body = _get(url)
@@ -99,7 +110,9 @@ def test_serves_live_metrics_and_stops_cleanly(tmp_path, make_runtime):
         first = float(samples[("lcpipe_sink_received", frozenset({("stage", "sink")}))])
         assert samples[("lcpipe_stage_state", frozenset({("stage", "src"), ("state", "running")}))] == "1"
         time.sleep(0.2)
-        later = float(parse_exposition(_get(url)[2])[("lcpipe_sink_received", frozenset({("stage", "sink")}))])
+        later = float(
+            parse_exposition(_get(url)[2])[("lcpipe_sink_received", frozenset({("stage", "sink")}))]
+        )
         assert later > first >= 1  # the newest values, not a frozen copy
         with pytest.raises(urllib.error.HTTPError) as info:
             _get(url.replace("/metrics", "/nothing"))
@@ -125,4 +138,8 @@ def test_busy_port_fails_the_stage_with_a_clear_message(make_runtime):
         result = runtime.run(install_signals=False)
     assert result.exit_code == 1
     [(stage, message)] = result.failures
-    assert stage == "prom" and f"cannot listen on 127.0.0.1:{port}" in message and "0 picks a free one" in message
+    assert (
+        stage == "prom"
+        and f"cannot listen on 127.0.0.1:{port}" in message
+        and "0 picks a free one" in message
+    )

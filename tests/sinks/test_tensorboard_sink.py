@@ -9,7 +9,13 @@ import struct
 import pytest
 
 from lcpipe.stages.tensorboard_sink import (
-    CorruptRecord, crc32c, encode_event, frame_record, masked_crc32c, read_records)
+    CorruptRecord,
+    crc32c,
+    encode_event,
+    frame_record,
+    masked_crc32c,
+    read_records,
+)
 
 
 # -- an independent reader -------------------------------------------------------------
@@ -30,11 +36,13 @@ def split_records(blob: bytes) -> list[bytes]:
     """Every record, asserting both framing CRCs."""
     records, pos = [], 0
     while pos < len(blob):
-        length_bytes = blob[pos:pos + 8]
+        length_bytes = blob[pos : pos + 8]
         (length,) = struct.unpack("<Q", length_bytes)
-        assert struct.unpack("<I", blob[pos + 8:pos + 12])[0] == mask(bitwise_crc32c(length_bytes))
-        payload = blob[pos + 12:pos + 12 + length]
-        assert struct.unpack("<I", blob[pos + 12 + length:pos + 16 + length])[0] == mask(bitwise_crc32c(payload))
+        assert struct.unpack("<I", blob[pos + 8 : pos + 12])[0] == mask(bitwise_crc32c(length_bytes))
+        payload = blob[pos + 12 : pos + 12 + length]
+        assert struct.unpack("<I", blob[pos + 12 + length : pos + 16 + length])[0] == mask(
+            bitwise_crc32c(payload)
+        )
         records.append(payload)
         pos += 16 + length
     assert pos == len(blob)
@@ -62,14 +70,14 @@ def fields(data: bytes) -> list[tuple[int, object]]:
         if wire == 0:
             out.append((number, varint()))
         elif wire == 1:
-            out.append((number, struct.unpack("<d", data[pos:pos + 8])[0]))
+            out.append((number, struct.unpack("<d", data[pos : pos + 8])[0]))
             pos += 8
         elif wire == 2:
             n = varint()
-            out.append((number, data[pos:pos + n]))
+            out.append((number, data[pos : pos + n]))
             pos += n
         elif wire == 5:
-            out.append((number, struct.unpack("<f", data[pos:pos + 4])[0]))
+            out.append((number, struct.unpack("<f", data[pos : pos + 4])[0]))
             pos += 4
         else:
             raise AssertionError(f"unexpected wire type {wire}")
@@ -106,8 +114,8 @@ def test_crc32c_matches_published_check_values():
 
 def test_event_bytes_follow_the_protobuf_wire_format():
     payload = encode_event(1.5, step=3, scalars={"a": 2.0})
-    value = b"\x0a\x01a" + b"\x15" + struct.pack("<f", 2.0)       # tag=1 "a", simple_value=2 (fixed32)
-    summary = b"\x0a" + bytes([len(value)]) + value                # Summary.value=1
+    value = b"\x0a\x01a" + b"\x15" + struct.pack("<f", 2.0)  # tag=1 "a", simple_value=2 (fixed32)
+    summary = b"\x0a" + bytes([len(value)]) + value  # Summary.value=1
     expected = b"\x09" + struct.pack("<d", 1.5) + b"\x10\x03" + b"\x2a" + bytes([len(summary)]) + summary
     assert payload == expected
     first = encode_event(2.0, file_version="brain.Event:2")
@@ -134,7 +142,7 @@ def test_pipeline_metrics_land_in_one_events_file(tmp_path, make_runtime):
         stages:
           src: {{use: toy.count, with: {{limit: 40, delay: 0.005}}}}
           sink: {{use: toy.collect, from: src, with: {{path: "{out}"}}}}
-          tb: {{use: sink.tensorboard, with: {{dir: "{tmp_path / 'tb'}", flush_every: 0.1,
+          tb: {{use: sink.tensorboard, with: {{dir: "{tmp_path / "tb"}", flush_every: 0.1,
                                                include: ["sink/*", "runtime/queue/*/fill"]}}}}
         """)
     result = runtime.run(install_signals=False)
@@ -145,7 +153,9 @@ def test_pipeline_metrics_land_in_one_events_file(tmp_path, make_runtime):
     events = [decode_event(p) for p in split_records(blob)]
     assert list(read_records(io.BytesIO(blob))) == split_records(blob)
     assert events[0]["file_version"] == "brain.Event:2" and not events[0]["scalars"]
-    received = [(e.get("step", 0), e["scalars"]["sink/received"]) for e in events if "sink/received" in e["scalars"]]
+    received = [
+        (e.get("step", 0), e["scalars"]["sink/received"]) for e in events if "sink/received" in e["scalars"]
+    ]
     assert received == [(i, float(i)) for i in range(1, 41)]
     tags = {tag for e in events for tag in e["scalars"]}
     assert "internals/runtime/queue/sink.numbers/fill" in tags  # the runtime's queues fold into one group
@@ -160,16 +170,18 @@ def test_a_restarted_run_continues_the_step_axes(tmp_path, make_runtime):
         runtime: {{metrics_interval: 0.05}}
         stages:
           src: {{use: toy.count, with: {{limit: 30, delay: 0.005}}}}
-          sink: {{use: toy.collect, from: src, with: {{path: "{tmp_path / 'out.json'}"}}}}
-          tb: {{use: sink.tensorboard, with: {{dir: "{tmp_path / 'tb'}", flush_every: 0.1,
+          sink: {{use: toy.collect, from: src, with: {{path: "{tmp_path / "out.json"}"}}}}
+          tb: {{use: sink.tensorboard, with: {{dir: "{tmp_path / "tb"}", flush_every: 0.1,
                                                include: ["runtime/queue/*/fill"]}}}}
         """
     steps = []
-    for run in range(2):
+    for _run in range(2):
         assert make_runtime(body).run(install_signals=False).exit_code == 0
         newest = max((tmp_path / "tb").iterdir(), key=lambda p: p.stat().st_mtime_ns)
         events = [decode_event(p) for p in split_records(newest.read_bytes())]
-        steps.append([e.get("step", 0) for e in events if "internals/runtime/queue/sink.numbers/fill" in e["scalars"]])
+        steps.append(
+            [e.get("step", 0) for e in events if "internals/runtime/queue/sink.numbers/fill" in e["scalars"]]
+        )
     first, second = steps
     assert first and second
     assert second[0] == first[-1] + 1 and second == list(range(second[0], second[0] + len(second)))

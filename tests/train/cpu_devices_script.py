@@ -11,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from lcpipe.train import cpu_devices  # noqa: E402
+from lcpipe.train import cpu_devices
 
 
 def main():
@@ -19,14 +19,18 @@ def main():
     first = cpu_devices.configure(devices)
     import jax
     import numpy as np
-
     from helpers import TINY_TRANSFORMER, make_batch
+
     from lcpipe.train.trainer import Trainer
 
     n = len(jax.devices())
     second = cpu_devices.configure(devices)  # JAX has started: must not change anything
-    settings = {"model": dict(TINY_TRANSFORMER, smolgen=False, moves_left=False), "optimizer": {"name": "sgd"},
-                "schedule": {"lr": 0.05}, "seed": 5}
+    settings = {
+        "model": dict(TINY_TRANSFORMER, smolgen=False, moves_left=False),
+        "optimizer": {"name": "sgd"},
+        "schedule": {"lr": 0.05},
+        "seed": 5,
+    }
     batches = [make_batch(4, seed=s) for s in range(2)]
 
     def run(devs):
@@ -38,8 +42,16 @@ def main():
 
     many, many_params = run(jax.devices())
     _, one_params = run(jax.devices()[:1])
-    np.savez(out, n=n, used=len(many.devices), flags=os.environ.get("XLA_FLAGS", ""), first=first, second=second,
-             **{f"many{i}": a for i, a in enumerate(many_params)}, **{f"one{i}": a for i, a in enumerate(one_params)})
+    np.savez(
+        out,
+        n=n,
+        used=len(many.devices),
+        flags=os.environ.get("XLA_FLAGS", ""),
+        first=first,
+        second=second,
+        **{f"many{i}": a for i, a in enumerate(many_params)},
+        **{f"one{i}": a for i, a in enumerate(one_params)},
+    )
 
 
 if __name__ == "__main__":

@@ -12,14 +12,19 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
+import jax
+import numpy as np
+from helpers import TINY_TRANSFORMER, make_batch
 
-from helpers import TINY_TRANSFORMER, make_batch  # noqa: E402
-from lcpipe.train.trainer import Trainer  # noqa: E402
+from lcpipe.train.trainer import Trainer
 
 # The smallest transformer that still has every part of the step (compile time dominates here).
-SETTINGS = {"model": dict(TINY_TRANSFORMER, smolgen=False, moves_left=False), "optimizer": {"name": "sgd"}, "schedule": {"lr": 0.05}, "seed": 3}
+SETTINGS = {
+    "model": dict(TINY_TRANSFORMER, smolgen=False, moves_left=False),
+    "optimizer": {"name": "sgd"},
+    "schedule": {"lr": 0.05},
+    "seed": 3,
+}
 BATCHES = [make_batch(16, seed=s) for s in range(2)]
 
 
@@ -29,8 +34,13 @@ def run(devices, part=None):
     for b in BATCHES:
         if part is not None:  # this process's half of the global batch
             lo, hi = part
-            b = type(b)(b.inputs[lo:hi], b.probabilities[lo:hi], b.values[lo:hi], b.opponent_idx[lo:hi],
-                        b.next_idx[lo:hi])
+            b = type(b)(
+                b.inputs[lo:hi],
+                b.probabilities[lo:hi],
+                b.values[lo:hi],
+                b.opponent_idx[lo:hi],
+                b.next_idx[lo:hi],
+            )
         t.step(b)
     assert t.step_count == len(BATCHES)
     return jax.tree.leaves(t.snapshot().params["params"])  # host copies, also across processes
@@ -41,8 +51,12 @@ def main():
     if mode == "local":
         many = run(jax.devices())
         one = run(jax.devices()[:1])
-        np.savez(out, n=len(jax.devices()), **{f"many{i}": a for i, a in enumerate(many)},
-                 **{f"one{i}": a for i, a in enumerate(one)})
+        np.savez(
+            out,
+            n=len(jax.devices()),
+            **{f"many{i}": a for i, a in enumerate(many)},
+            **{f"one{i}": a for i, a in enumerate(one)},
+        )
     else:
         pid, port = int(sys.argv[3]), sys.argv[4]
         jax.distributed.initialize(f"127.0.0.1:{port}", num_processes=2, process_id=pid)

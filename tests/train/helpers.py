@@ -10,11 +10,33 @@ import numpy as np
 
 from lcpipe.types import Batch
 
-TINY_TRANSFORMER = dict(body="transformer", d_model=16, heads=2, dff=16, encoder_layers=1, embedding_dense=4,
-                        embedding_dff=16, smolgen_hidden_channels=2, smolgen_hidden_size=8, smolgen_gen_size=4,
-                        value_channels=4, value_hidden=8, moves_left_channels=2, moves_left_hidden=8)
-TINY_RESNET = dict(body="resnet", filters=8, blocks=1, se_ratio=2, value_channels=4, value_hidden=8,
-                   moves_left_channels=2, moves_left_hidden=8, policy_type="conv")
+TINY_TRANSFORMER = dict(
+    body="transformer",
+    d_model=16,
+    heads=2,
+    dff=16,
+    encoder_layers=1,
+    embedding_dense=4,
+    embedding_dff=16,
+    smolgen_hidden_channels=2,
+    smolgen_hidden_size=8,
+    smolgen_gen_size=4,
+    value_channels=4,
+    value_hidden=8,
+    moves_left_channels=2,
+    moves_left_hidden=8,
+)
+TINY_RESNET = dict(
+    body="resnet",
+    filters=8,
+    blocks=1,
+    se_ratio=2,
+    value_channels=4,
+    value_hidden=8,
+    moves_left_channels=2,
+    moves_left_hidden=8,
+    policy_type="conv",
+)
 
 
 def make_batch(n: int, seed: int = 0, legal: int = 8, unknown: bool = False) -> Batch:

@@ -11,8 +11,10 @@ import pytest
 from lcpipe.train.optim import build_optimizer
 from lcpipe.train.schedules import make_schedule
 
-PARAMS = {"body": {"dense": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}},
-          "head": {"kernel": jnp.ones((2,)), "ln": {"scale": jnp.ones(2)}}}
+PARAMS = {
+    "body": {"dense": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}},
+    "head": {"kernel": jnp.ones((2,)), "ln": {"scale": jnp.ones(2)}},
+}
 
 
 def one_update(cfg, grads=None, params=PARAMS, lr=0.1, steps=1):
@@ -26,9 +28,15 @@ def one_update(cfg, grads=None, params=PARAMS, lr=0.1, steps=1):
 
 
 def test_weight_decay_rules_hit_the_right_params():
-    cfg = {"name": "adamw", "weight_decay": 0.5,
-           "rules": [{"pattern": "*bias", "weight_decay": 0.0}, {"pattern": "head/*", "weight_decay": 0.1},
-                     {"pattern": "*scale", "weight_decay": 0.0}]}
+    cfg = {
+        "name": "adamw",
+        "weight_decay": 0.5,
+        "rules": [
+            {"pattern": "*bias", "weight_decay": 0.0},
+            {"pattern": "head/*", "weight_decay": 0.1},
+            {"pattern": "*scale", "weight_decay": 0.0},
+        ],
+    }
     p = one_update(cfg)  # zero gradients: only decay moves weights
     assert float(p["body"]["dense"]["kernel"][0, 0]) == pytest.approx(1 - 0.1 * 0.5)
     assert float(p["body"]["dense"]["bias"][0]) == pytest.approx(1.0)
@@ -39,8 +47,12 @@ def test_weight_decay_rules_hit_the_right_params():
 @pytest.mark.parametrize("name", ["nadamw", "adamw", "nadam", "adam", "sgd", "lamb"])
 def test_freezing_really_freezes(name):
     grads = jax.tree.map(jnp.ones_like, PARAMS)
-    cfg = {"name": name, "weight_decay": 0.1, "rules": [{"pattern": "body/*", "freeze": True}],
-           "lookahead_steps": 2}
+    cfg = {
+        "name": name,
+        "weight_decay": 0.1,
+        "rules": [{"pattern": "body/*", "freeze": True}],
+        "lookahead_steps": 2,
+    }
     p = one_update(cfg, grads, steps=3)
     assert np.all(np.asarray(p["body"]["dense"]["kernel"]) == 1.0)
     assert np.all(np.asarray(p["body"]["dense"]["bias"]) == 1.0)
@@ -64,16 +76,20 @@ def test_adaptive_clipping_limits_update_relative_to_weights():
 def test_lookahead_syncs_slow_weights():
     grads = jax.tree.map(jnp.ones_like, PARAMS)
     fast = one_update({"name": "sgd", "momentum": 0.0}, grads, lr=0.1, steps=2)
-    la = one_update({"name": "sgd", "momentum": 0.0, "lookahead_steps": 2, "lookahead_alpha": 0.5}, grads, lr=0.1,
-                    steps=2)
+    la = one_update(
+        {"name": "sgd", "momentum": 0.0, "lookahead_steps": 2, "lookahead_alpha": 0.5}, grads, lr=0.1, steps=2
+    )
     # after k=2 steps: slow = 1 + 0.5 * (fast - 1)
-    np.testing.assert_allclose(np.asarray(la["head"]["kernel"]), 1 + 0.5 * (np.asarray(fast["head"]["kernel"]) - 1),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(la["head"]["kernel"]), 1 + 0.5 * (np.asarray(fast["head"]["kernel"]) - 1), rtol=1e-6
+    )
 
 
 def test_lr_scale_rule():
     grads = jax.tree.map(jnp.ones_like, PARAMS)
-    p = one_update({"name": "sgd", "momentum": 0.0, "rules": [{"pattern": "head/*", "lr_scale": 0.5}]}, grads, lr=0.1)
+    p = one_update(
+        {"name": "sgd", "momentum": 0.0, "rules": [{"pattern": "head/*", "lr_scale": 0.5}]}, grads, lr=0.1
+    )
     assert float(p["head"]["kernel"][0]) == pytest.approx(0.95)
     assert float(p["body"]["dense"]["kernel"][0, 0]) == pytest.approx(0.9)
 

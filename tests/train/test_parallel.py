@@ -24,8 +24,11 @@ def _env(devices: int | None):
 
     cache = jax.config.jax_compilation_cache_dir  # the session's cache (conftest): the two init programs of
     if cache:  # the local run compile once
-        env.update(JAX_COMPILATION_CACHE_DIR=cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-                   JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+        env.update(
+            JAX_COMPILATION_CACHE_DIR=cache,
+            JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+            JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
+        )
     # keep the suite's XLA flags (tests/conftest.py), replace any device count
     flags = [f for f in env.get("XLA_FLAGS", "").split() if "xla_force_host_platform_device_count" not in f]
     if devices:
@@ -54,8 +57,15 @@ def test_two_processes_match_one(local_run, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = tmp_path / "dist.npz"
-    procs = [subprocess.Popen([sys.executable, str(SCRIPT), str(out), "dist", str(i), str(port)], env=_env(None),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(SCRIPT), str(out), "dist", str(i), str(port)],
+            env=_env(None),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for i in range(2)
+    ]
     logs = [p.communicate(timeout=600)[0].decode(errors="replace") for p in procs]
     assert all(p.returncode == 0 for p in procs), "\n".join(logs)[-3000:]
     got = np.load(out)

@@ -8,17 +8,21 @@ import threading
 import time
 
 import pytest
-
 from helpers import TINY_RESNET, make_batch
+
 from lcpipe.loader.progress import GamesDelivered
 from lcpipe.runtime.bus import EventBus
 from lcpipe.runtime.channels import StreamChannel
 from lcpipe.runtime.stage import InputPort, OutputPort, StageContext, StageFailed
 from lcpipe.train.settings import normalize_settings
-from lcpipe.train.train_stage import TrainStage
 from lcpipe.train.throttle import StepThrottle, ThrottleError
+from lcpipe.train.train_stage import TrainStage
 
-PROGRAM = {"model": TINY_RESNET, "swa": {"enabled": True, "period": 1}, "schedule": {"lr": 0.01, "warmup_steps": 100}}
+PROGRAM = {
+    "model": TINY_RESNET,
+    "swa": {"enabled": True, "period": 1},
+    "schedule": {"lr": 0.01, "warmup_steps": 100},
+}
 
 
 def wait_until(cond, timeout=120.0):
@@ -84,15 +88,32 @@ def test_train_now_grant_lets_a_waiting_step_through_and_later_steps_wait_for_th
 
 def _stage(config, train: StreamChannel, bus: EventBus, stop: threading.Event, tmp_path) -> TrainStage:
     out = StreamChannel("weights", capacity=64)
-    ctx = StageContext("train", "train.jax", config, {"train": InputPort("train", train, stop)},
-                       {"weights": OutputPort("weights", [out], stop)}, bus, stop, tmp_path)
+    ctx = StageContext(
+        "train",
+        "train.jax",
+        config,
+        {"train": InputPort("train", train, stop)},
+        {"weights": OutputPort("weights", [out], stop)},
+        bus,
+        stop,
+        tmp_path,
+    )
     return TrainStage(ctx)
 
 
 def test_trainer_never_runs_ahead_of_a_slow_source(tmp_path):
     ratio, total = 2, 9
-    config = normalize_settings({**PROGRAM, "total_steps": total, "steps_per_network": 0, "metrics_every": 1,
-                                 "test_every": 0, "max_steps_per_game": ratio, "checkpoint": {"every": 0}})
+    config = normalize_settings(
+        {
+            **PROGRAM,
+            "total_steps": total,
+            "steps_per_network": 0,
+            "metrics_every": 1,
+            "test_every": 0,
+            "max_steps_per_game": ratio,
+            "checkpoint": {"every": 0},
+        }
+    )
     delivered = GamesDelivered(1)
     train = StreamChannel("train", capacity=64)
     for i in range(total + 2):  # plenty of batches: only the games hold the trainer back
@@ -220,5 +241,7 @@ def test_native_loader_feeds_the_throttle_games_as_they_arrive(tmp_path):
         rt.request_stop("test done")
         runner.join(120)
     assert results and results[0].exit_code == 0, results and results[0].failures
-    assert bus.latest_metrics["native0"]["pool/games_seen"] >= written - 1  # the last one may come after the stop
+    assert (
+        bus.latest_metrics["native0"]["pool/games_seen"] >= written - 1
+    )  # the last one may come after the stop
     assert last["train/throttle_waits"] >= 1 and last["train/steps_per_game"] <= ratio

@@ -5,20 +5,23 @@ from __future__ import annotations
 import threading
 
 import jsonschema
-import pytest
 import numpy as np
-
+import pytest
 from helpers import TINY_RESNET, make_batch
+
 from lcpipe.runtime.bus import EventBus
 from lcpipe.runtime.channels import StreamChannel
 from lcpipe.runtime.stage import InputPort, OutputPort, StageContext
 from lcpipe.train.settings import normalize_settings, settings_defaults
-from lcpipe.train.train_stage import TrainStage
 from lcpipe.train.stages import lcpipe_stage_types
-
+from lcpipe.train.train_stage import TrainStage
 
 # What the compiled train step depends on, shared by the tests below (one compilation, cached).
-PROGRAM = {"model": TINY_RESNET, "swa": {"enabled": True, "period": 1}, "schedule": {"lr": 0.01, "warmup_steps": 100}}
+PROGRAM = {
+    "model": TINY_RESNET,
+    "swa": {"enabled": True, "period": 1},
+    "schedule": {"lr": 0.01, "warmup_steps": 100},
+}
 
 
 class _StopAfter(InputPort):
@@ -63,14 +66,23 @@ def run_stage(config, tmp_path, n_train=12, n_test=4, stop_at_batch=0, command_a
         test.put(make_batch(8, seed=100 + i))
     train.writer_done()
     test.writer_done()
-    train_port = _StopAfter("train", train, stop, stop_at_batch) if stop_at_batch else InputPort("train", train, stop)
+    train_port = (
+        _StopAfter("train", train, stop, stop_at_batch) if stop_at_batch else InputPort("train", train, stop)
+    )
     contexts = []
     if command_at:
         n, command = command_at
         train_port = _CommandAt("train", train, stop, n, lambda: contexts[0].send_command(command))
-    ctx = StageContext("train", "train.jax", config, {"train": train_port,
-                                                      "test": InputPort("test", test, stop)},
-                       {"weights": OutputPort("weights", [out], stop)}, bus, stop, tmp_path)
+    ctx = StageContext(
+        "train",
+        "train.jax",
+        config,
+        {"train": train_port, "test": InputPort("test", test, stop)},
+        {"weights": OutputPort("weights", [out], stop)},
+        bus,
+        stop,
+        tmp_path,
+    )
     contexts.append(ctx)
     TrainStage(ctx).run()
     out.writer_done()
@@ -97,9 +109,17 @@ def test_stage_declaration_schema_has_defaults_and_descriptions():
 
 
 def test_stage_trains_emits_checkpoints_and_resumes(tmp_path):
-    config = normalize_settings({
-        **PROGRAM, "total_steps": 6, "steps_per_network": 3, "test_every": 3, "test_batches": 2,
-        "metrics_every": 1, "checkpoint": {"every": 3, "async": True}})
+    config = normalize_settings(
+        {
+            **PROGRAM,
+            "total_steps": 6,
+            "steps_per_network": 3,
+            "test_every": 3,
+            "test_batches": 2,
+            "metrics_every": 1,
+            "checkpoint": {"every": 3, "async": True},
+        }
+    )
     snaps, bus = run_stage(config, tmp_path)
     assert [(s.step, s.kind) for s in snaps] == [(3, "raw"), (3, "swa"), (6, "raw"), (6, "swa")]
     assert snaps[0].model["body"] == "resnet" and "batch_stats" in snaps[0].params
@@ -117,7 +137,7 @@ def test_stage_trains_emits_checkpoints_and_resumes(tmp_path):
     config = dict(config, total_steps=9)
     snaps2, _ = run_stage(config, tmp_path)
     assert [(s.step, s.kind) for s in snaps2] == [(6, "raw"), (6, "swa"), (9, "raw"), (9, "swa")]
-    kernel = lambda snap: snap.params["params"]["body"]["input"]["conv"]["kernel"]  # noqa: E731
+    kernel = lambda snap: snap.params["params"]["body"]["input"]["conv"]["kernel"]
     assert np.array_equal(kernel(snaps2[0]), kernel(snaps[2]))  # the restored step 6, exactly
     assert not np.array_equal(kernel(snaps2[2]), kernel(snaps[2]))
 
@@ -130,25 +150,37 @@ def test_imported_net_carries_on_its_step_through_fine_tune_and_export(tmp_path)
 
     import jax
 
+    from lcpipe.model import build_model
     from lcpipe.nets.cli import register
     from lcpipe.nets.export import export_snapshot, snapshot_to_net
     from lcpipe.nets.lc0net import read_net
-    from lcpipe.model import build_model
     from lcpipe.types import NetworkSnapshot
 
     model = build_model(TINY_RESNET)
     variables = jax.tree.map(np.asarray, model.init(jax.random.PRNGKey(3), make_batch(2).inputs, train=False))
-    src = export_snapshot(NetworkSnapshot(step=123_456, model=dict(model.cfg), params=variables),
-                          tmp_path / "src.pb.gz", "float32")
+    src = export_snapshot(
+        NetworkSnapshot(step=123_456, model=dict(model.cfg), params=variables),
+        tmp_path / "src.pb.gz",
+        "float32",
+    )
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["net", "import", str(src), str(tmp_path / "imported")])
     assert args.handler(args) == 0
     assert sorted(p.name for p in (tmp_path / "imported").iterdir() if p.name.isdigit()) == ["123456"]
 
-    config = normalize_settings({
-        **PROGRAM, "init_checkpoint": str(tmp_path / "imported"), "total_steps": 4, "steps_per_network": 2,
-        "metrics_every": 1, "test_every": 0, "checkpoint": {"every": 2, "async": False}, "export_kinds": ["raw"]})
+    config = normalize_settings(
+        {
+            **PROGRAM,
+            "init_checkpoint": str(tmp_path / "imported"),
+            "total_steps": 4,
+            "steps_per_network": 2,
+            "metrics_every": 1,
+            "test_every": 0,
+            "checkpoint": {"every": 2, "async": False},
+            "export_kinds": ["raw"],
+        }
+    )
     work = tmp_path / "run"
     work.mkdir()
     snaps, bus = run_stage(config, work)
@@ -174,11 +206,16 @@ def _export(snaps, template):
     for snap in snaps:
         inp.put(snap)
     inp.writer_done()
-    ctx = StageContext("export", "export.lc0", {"path": str(template), "encoding": "float32", "keep_last": 0,
-                                                "kinds": [], "input_format": 0},
-                       {"weights": InputPort("weights", inp, stop)},
-                       {"network": OutputPort("network", [LatestChannel("network")], stop)}, EventBus(), stop,
-                       template.parent)
+    ctx = StageContext(
+        "export",
+        "export.lc0",
+        {"path": str(template), "encoding": "float32", "keep_last": 0, "kinds": [], "input_format": 0},
+        {"weights": InputPort("weights", inp, stop)},
+        {"network": OutputPort("network", [LatestChannel("network")], stop)},
+        EventBus(),
+        stop,
+        template.parent,
+    )
     ExportStage(ctx).run()
     return {p.name: p.stat().st_mtime_ns for p in template.parent.glob("*.pb.gz")}
 
@@ -187,9 +224,16 @@ def test_crash_between_checkpoint_and_export_loses_no_network(tmp_path):
     """A network step's checkpoint is written before its network goes out; a restart hands the
     resumed step's network over again and the exporter writes it only if it is missing: every
     network step is exported exactly once, the final one included."""
-    config = normalize_settings({
-        **PROGRAM, "total_steps": 6, "steps_per_network": 3, "test_every": 0, "export_kinds": ["raw", "swa"],
-        "checkpoint": {"every": 0, "async": True}})
+    config = normalize_settings(
+        {
+            **PROGRAM,
+            "total_steps": 6,
+            "steps_per_network": 3,
+            "test_every": 0,
+            "export_kinds": ["raw", "swa"],
+            "checkpoint": {"every": 0, "async": True},
+        }
+    )
     work = tmp_path / "run"
     template = tmp_path / "nets" / "n-{step:04d}.pb.gz"
     snaps, _ = run_stage(config, work)
@@ -207,9 +251,16 @@ def test_crash_between_checkpoint_and_export_loses_no_network(tmp_path):
 
 
 def test_clean_stop_emits_the_steps_since_the_last_network(tmp_path):
-    config = normalize_settings({
-        **PROGRAM, "total_steps": 100, "steps_per_network": 4, "test_every": 0, "export_kinds": ["raw"],
-        "checkpoint": {"every": 0, "async": True}})
+    config = normalize_settings(
+        {
+            **PROGRAM,
+            "total_steps": 100,
+            "steps_per_network": 4,
+            "test_every": 0,
+            "export_kinds": ["raw"],
+            "checkpoint": {"every": 0, "async": True},
+        }
+    )
     # stopped as the 7th batch arrives: it is not trained, the 6 steps before are not lost
     snaps, _ = run_stage(config, tmp_path / "on", stop_at_batch=7)
     assert [s.step for s in snaps] == [4, 6]
@@ -230,9 +281,17 @@ def test_export_now_goes_out_once_and_its_checkpoint_says_so(tmp_path):
     network step (a restart hands that network over again, the exporter skips it if on disk)."""
     from lcpipe.train.trainer import Trainer
 
-    config = normalize_settings({
-        **PROGRAM, "total_steps": 3, "steps_per_network": 0, "test_every": 0, "metrics_every": 1,
-        "export_kinds": ["raw"], "checkpoint": {"every": 2, "async": True}})
+    config = normalize_settings(
+        {
+            **PROGRAM,
+            "total_steps": 3,
+            "steps_per_network": 0,
+            "test_every": 0,
+            "metrics_every": 1,
+            "export_kinds": ["raw"],
+            "checkpoint": {"every": 2, "async": True},
+        }
+    )
     snaps, bus = run_stage(config, tmp_path, command_at=(2, "export_now"))
     assert [s.step for s in snaps] == [2, 3]  # export_now at step 2, the end at 3
     trainer = Trainer(config)
@@ -242,14 +301,24 @@ def test_export_now_goes_out_once_and_its_checkpoint_says_so(tmp_path):
     again, _ = run_stage(config, tmp_path)  # resumed at the final network step 3: handed over again
     assert [s.step for s in again] == [3]
     progress = _progress_events(bus)
-    assert progress[-1]["step"] == 3 and progress[-1]["total_steps"] == 3 and progress[-1]["next_network"] == 3
+    assert (
+        progress[-1]["step"] == 3 and progress[-1]["total_steps"] == 3 and progress[-1]["next_network"] == 3
+    )
     assert all(p["next_network"] == 3 for p in progress)  # no steps_per_network: the next network is the end
 
 
 def test_progress_names_the_next_network_and_the_total(tmp_path):
-    config = normalize_settings({
-        **PROGRAM, "total_steps": 10, "steps_per_network": 4, "test_every": 0, "metrics_every": 1,
-        "export_kinds": ["raw"], "checkpoint": {"every": 0, "async": True}})
+    config = normalize_settings(
+        {
+            **PROGRAM,
+            "total_steps": 10,
+            "steps_per_network": 4,
+            "test_every": 0,
+            "metrics_every": 1,
+            "export_kinds": ["raw"],
+            "checkpoint": {"every": 0, "async": True},
+        }
+    )
     snaps, bus = run_stage(config, tmp_path)
     assert [s.step for s in snaps] == [4, 8, 10]
     progress = _progress_events(bus)
@@ -265,12 +334,28 @@ def test_export_now_before_the_first_step_exports_the_initial_weights(tmp_path):
     from lcpipe.runtime.channels import ChannelClosed
     from lcpipe.train.trainer import Trainer
 
-    config = normalize_settings({**PROGRAM, "total_steps": 4, "steps_per_network": 0, "test_every": 0,
-                                 "export_kinds": ["raw"], "checkpoint": {"every": 0, "async": False}})
+    config = normalize_settings(
+        {
+            **PROGRAM,
+            "total_steps": 4,
+            "steps_per_network": 0,
+            "test_every": 0,
+            "export_kinds": ["raw"],
+            "checkpoint": {"every": 0, "async": False},
+        }
+    )
     stop, bus = threading.Event(), EventBus()
     train, out = StreamChannel("train", capacity=4), StreamChannel("weights", capacity=4)
-    ctx = StageContext("train", "train.jax", config, {"train": InputPort("train", train, stop)},
-                       {"weights": OutputPort("weights", [out], stop)}, bus, stop, tmp_path)
+    ctx = StageContext(
+        "train",
+        "train.jax",
+        config,
+        {"train": InputPort("train", train, stop)},
+        {"weights": OutputPort("weights", [out], stop)},
+        bus,
+        stop,
+        tmp_path,
+    )
     ctx.send_command("export_now")
     runner = threading.Thread(target=TrainStage(ctx).run)
     runner.start()

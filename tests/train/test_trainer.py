@@ -5,8 +5,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
-
 from helpers import TINY_TRANSFORMER, make_batch
+
 from lcpipe.train.trainer import NonFiniteError, Trainer, schedule_count
 
 SETTINGS = {
@@ -46,8 +46,14 @@ def test_losses_fall_on_learnable_data(trained):
     t, _, losses = trained
     assert np.mean(losses[-3:]) < 0.6 * np.mean(losses[:3])
     ev = t.evaluate(BATCHES[:2])
-    for key in ("loss", "policy_accuracy", "policy_entropy", "value_winner_accuracy", "value_winner_calibration",
-                "moves_left_loss"):
+    for key in (
+        "loss",
+        "policy_accuracy",
+        "policy_entropy",
+        "value_winner_accuracy",
+        "value_winner_calibration",
+        "moves_left_loss",
+    ):
         assert np.isfinite(ev[key]), key
     assert ev["policy_accuracy"] > 0.5
 
@@ -133,8 +139,16 @@ def test_bad_settings_are_clear_errors():
 
 def test_float16_dynamic_loss_scaling():
     # (a smaller model than SETTINGS': what matters here is the loss scale, and it compiles faster)
-    t = Trainer(dict(SETTINGS, model=dict(TINY_TRANSFORMER, smolgen=False, moves_left=False), precision="float16",
-                     loss_scale={"initial": 8.0, "period": 2}, swa={"enabled": False}, ema={"enabled": False}))
+    t = Trainer(
+        dict(
+            SETTINGS,
+            model=dict(TINY_TRANSFORMER, smolgen=False, moves_left=False),
+            precision="float16",
+            loss_scale={"initial": 8.0, "period": 2},
+            swa={"enabled": False},
+            ema={"enabled": False},
+        )
+    )
     t.init()
     bad = make_batch(16, seed=9)
     bad.inputs[0, 0, 0, 0] = np.nan
@@ -150,7 +164,7 @@ def test_float16_dynamic_loss_scaling():
 def test_lr_metric_is_the_applied_lr_after_a_skipped_step():
     """The schedule runs on the count of applied updates: a skipped (non-finite) step
     does not advance it, and the reported lr is the one the update used."""
-    lr = lambda k: 0.05 * min(1.0, (k + 1) / 8)  # noqa: E731  SETTINGS' warmup
+    lr = lambda k: 0.05 * min(1.0, (k + 1) / 8)
     bad = make_batch(16, seed=9)
     bad.inputs[0, 0, 0, 0] = np.nan
     t = Trainer(SETTINGS)
@@ -184,7 +198,9 @@ def test_start_from_a_checkpoints_weights_with_another_optimizer(trained, tmp_pa
     optimizer state or averages the checkpoint holds."""
     t, _, _ = trained
     t.save(str(tmp_path / "ck"), wait=True)
-    other = Trainer(dict(SETTINGS, optimizer={"name": "adamw"}, swa={"enabled": False}, ema={"enabled": False}))
+    other = Trainer(
+        dict(SETTINGS, optimizer={"name": "adamw"}, swa={"enabled": False}, ema={"enabled": False})
+    )
     assert other.restore(str(tmp_path / "ck"), weights_only=True) == 24
     assert other.step_count == 24 and other.start_step == 24
     assert_trees_equal(params_np(other.state["params"]), params_np(t.state["params"]))

@@ -27,9 +27,15 @@ ROOT = Path(__file__).resolve().parents[2]
 TRANSCRIPT = Path(__file__).parent / "snapshots" / "rl_run.jsonl"
 SCREENSHOT = ROOT / "docs" / "images" / "dashboard.svg"
 OVERRIDES = [
-    "stages.selfplay.with.parallel_games=16", "stages.selfplay.with.visits=8", "stages.selfplay.with.max_plies=80",
-    "stages.pool.with.min_chunks=8", "stages.train.with.steps_per_network=20", "stages.train.with.metrics_every=5",
-    "stages.train.with.test_every=20", "stages.train.with.checkpoint.every=20", "stages.console.with.interval=10",
+    "stages.selfplay.with.parallel_games=16",
+    "stages.selfplay.with.visits=8",
+    "stages.selfplay.with.max_plies=80",
+    "stages.pool.with.min_chunks=8",
+    "stages.train.with.steps_per_network=20",
+    "stages.train.with.metrics_every=5",
+    "stages.train.with.test_every=20",
+    "stages.train.with.checkpoint.every=20",
+    "stages.console.with.interval=10",
 ]
 
 
@@ -45,8 +51,12 @@ def thin(messages: list[dict], keep_every: int = 10) -> list[dict]:
     """Every message, but of the metrics messages of stages that report once a second with a
     hundred values (a native loader segment, the runtime's queues) only every ``keep_every``-th
     and the last: the transcript stays small, and what each pane shows at the end is unchanged."""
-    bulky = {i for i, m in enumerate(messages) if m.get("type") == "metrics"
-             and (m.get("stage") == "runtime" or any(k.startswith("queue/") for k in m.get("values", {})))}
+    bulky = {
+        i
+        for i, m in enumerate(messages)
+        if m.get("type") == "metrics"
+        and (m.get("stage") == "runtime" or any(k.startswith("queue/") for k in m.get("values", {})))
+    }
     by_stage: dict[str, list[int]] = {}
     for i in sorted(bulky):
         by_stage.setdefault(messages[i]["stage"], []).append(i)
@@ -60,8 +70,15 @@ def main(seconds: float = 600.0) -> int:
     from lcpipe.tui.link import RemoteRun
 
     run_dir = Path(tempfile.mkdtemp(prefix="lcpipe-shot-")) / "rl"
-    args = [sys.executable, "-m", "lcpipe.cli.main", "run", str(ROOT / "pipelines" / "rl.yaml"),
-            "--set", f"vars.run={run_dir}"]
+    args = [
+        sys.executable,
+        "-m",
+        "lcpipe.cli.main",
+        "run",
+        str(ROOT / "pipelines" / "rl.yaml"),
+        "--set",
+        f"vars.run={run_dir}",
+    ]
     for o in OVERRIDES:
         args += ["--set", o]
     log = open(run_dir.parent / "run.log", "wb")
@@ -76,7 +93,9 @@ def main(seconds: float = 600.0) -> int:
 
         async def shoot() -> None:
             async with app.run_test(size=(200, 50)) as pilot:
-                await pilot.pause(45.0)  # an attached dashboard starts from the newest values: let charts grow
+                await pilot.pause(
+                    45.0
+                )  # an attached dashboard starts from the newest values: let charts grow
                 SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
                 app.save_screenshot(SCREENSHOT.name, str(SCREENSHOT.parent))
                 app.action_detach()

@@ -49,8 +49,13 @@ def test_attach_shows_the_run_and_q_detaches_leaving_it_going(served):
 
     async def drive(app):
         async with app.run_test(size=(100, 30)) as pilot:
-            await _wait_for(pilot, lambda: app.last_snapshot is not None and "received="
-                            in _table_rows(app).get("sink", [""] * len(COLUMNS))[COL["metrics"]])
+            await _wait_for(
+                pilot,
+                lambda: (
+                    app.last_snapshot is not None
+                    and "received=" in _table_rows(app).get("sink", [""] * len(COLUMNS))[COL["metrics"]]
+                ),
+            )
             rows = _table_rows(app)
             assert set(rows) == {"src", "x2", "sink"} and rows["src"][COL["state"]] == "running"
             text = screen_text(app)
@@ -77,7 +82,9 @@ def test_s_twice_stops_the_run_and_once_does_not(served):
 
     async def drive():
         async with app.run_test(size=(100, 30)) as pilot:
-            await _wait_for(pilot, lambda: app.last_snapshot is not None and app.last_snapshot.status == "running")
+            await _wait_for(
+                pilot, lambda: app.last_snapshot is not None and app.last_snapshot.status == "running"
+            )
             await pilot.press("s")
             await pilot.pause(0.3)
             assert not runtime._stop_requested.is_set()  # one press only asks for confirmation

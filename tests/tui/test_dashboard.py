@@ -48,7 +48,9 @@ def screen_text(app) -> str:
     """The rendered screen as plain text lines, from Textual's SVG export."""
     svg = app.export_screenshot()
     lines: dict[int, list[str]] = {}
-    for line, text in re.findall(r'<text [^>]*clip-path="url\(#[\w-]+-line-(\d+)\)"[^>]*>([^<]*)</text>', svg):
+    for line, text in re.findall(
+        r'<text [^>]*clip-path="url\(#[\w-]+-line-(\d+)\)"[^>]*>([^<]*)</text>', svg
+    ):
         lines.setdefault(int(line), []).append(html.unescape(text).replace("\xa0", " "))
     return "\n".join("".join(lines[i]) for i in sorted(lines))
 
@@ -68,9 +70,14 @@ def test_q_stops_a_running_pipeline_cleanly(tmp_path, make_runtime):
 
     async def drive():
         async with app.run_test(size=(140, 40)) as pilot:
-            await _wait_for(pilot, lambda: app.last_snapshot is not None
-                            and all(r.state == "running" for r in app.last_snapshot.stages)
-                            and any(r.metrics for r in app.last_snapshot.stages))
+            await _wait_for(
+                pilot,
+                lambda: (
+                    app.last_snapshot is not None
+                    and all(r.state == "running" for r in app.last_snapshot.stages)
+                    and any(r.metrics for r in app.last_snapshot.stages)
+                ),
+            )
             await _wait_for(pilot, lambda: "/s in" in _table_rows(app)["sink"][COLUMNS_INDEX["rate"]])
             rows = _table_rows(app)
             assert set(rows) == {"src", "x2", "sink"}
@@ -83,7 +90,14 @@ def test_q_stops_a_running_pipeline_cleanly(tmp_path, make_runtime):
             assert app.query_one("#spark", Sparkline).data  # received count of the sink
             text = screen_text(app)
             assert "pipeline 'tuitest' · running" in text
-            for word in ("stages", "queues (fill)", "x2.numbers", "sink.numbers", "log", "metric: sink/received"):
+            for word in (
+                "stages",
+                "queues (fill)",
+                "x2.numbers",
+                "sink.numbers",
+                "log",
+                "metric: sink/received",
+            ):
                 assert word in text, word
             await pilot.press("q")
             await _wait_for(pilot, lambda: app.runner.done)
@@ -117,8 +131,10 @@ def test_app_closes_by_itself_when_the_pipeline_finishes(tmp_path, make_runtime)
     result = asyncio.run(drive())
     assert result.exit_code == 0 and result.reason == "finished"
     snap = app.last_snapshot
-    assert snap.status == "finished" and {r.name: r.state for r in snap.stages} == {"src": "finished",
-                                                                                     "sink": "finished"}
+    assert snap.status == "finished" and {r.name: r.state for r in snap.stages} == {
+        "src": "finished",
+        "sink": "finished",
+    }
     assert snap.stages[1].step == 50 and snap.spark_metric == "sink/received" and snap.spark[-1] == 50.0
 
 
@@ -159,13 +175,18 @@ FINITE = """
 def _cli(tmp_path, body: str):
     spec = tmp_path / "spec.yaml"
     spec.write_text("lcpipe: 1\nname: clitest\n" + textwrap.dedent(body))
-    env = dict(os.environ, LCPIPE_EXTRA_PLUGINS="toy_stages", TERM="xterm-256color",
-               PYTHONPATH=os.pathsep.join([str(CORE), os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        LCPIPE_EXTRA_PLUGINS="toy_stages",
+        TERM="xterm-256color",
+        PYTHONPATH=os.pathsep.join([str(CORE), os.environ.get("PYTHONPATH", "")]),
+    )
     return [sys.executable, "-m", "lcpipe.cli.main", "run", "--tui", str(spec)], env
 
 
-def _in_terminal(args, env, keys: bytes = b"", sig: int | None = None, timeout: float = 60.0,
-                 cwd=None) -> tuple[int, str]:
+def _in_terminal(
+    args, env, keys: bytes = b"", sig: int | None = None, timeout: float = 60.0, cwd=None
+) -> tuple[int, str]:
     """Run under a pseudo-terminal (nobody typing unless `keys`): exit code and all output."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
@@ -205,7 +226,7 @@ def test_lcpipe_run_tui_ends_by_itself_in_a_terminal(tmp_path):
     code, output = _in_terminal(*_cli(tmp_path, FINITE % out), cwd=tmp_path)
     assert code == 0, output[-2000:]
     assert "\x1b[?1049h" in output  # the dashboard took the alternate screen
-    tail = output[output.rindex("\x1b[?1049l"):]  # what is left on the terminal after it closed
+    tail = output[output.rindex("\x1b[?1049l") :]  # what is left on the terminal after it closed
     assert "pipeline 'clitest', final state of its stages:" in tail
     assert re.search(r"sink\s+finished\s+step 200", tail)
     assert "stopped after" in tail and "finished" in tail
@@ -221,12 +242,15 @@ def test_quitting_the_dashboard_detaches_and_the_run_goes_on(tmp_path, key):
     out = tmp_path / "out.json"
     code, output = _in_terminal(*_cli(tmp_path, ENDLESS % out), keys=key, cwd=tmp_path)
     assert code == 0, output[-2000:]
-    assert "detached: the run goes on" in output[output.rindex("\x1b[?1049l"):]
+    assert "detached: the run goes on" in output[output.rindex("\x1b[?1049l") :]
     sock = tmp_path / SOCKET_NAME
     first = request(sock, {"type": "status"}, ("status",))
     assert first["state"] == "running"
     deadline = time.monotonic() + 30
-    while request(sock, {"type": "status"}, ("status",))["counts"]["src.numbers"] <= first["counts"]["src.numbers"]:
+    while (
+        request(sock, {"type": "status"}, ("status",))["counts"]["src.numbers"]
+        <= first["counts"]["src.numbers"]
+    ):
         assert time.monotonic() < deadline, "the detached run made no progress"
         time.sleep(0.1)
     assert request(sock, {"type": "stop"}, ("ack",))["type"] == "ack"
@@ -242,7 +266,7 @@ def test_s_twice_in_a_terminal_stops_lcpipe_run_tui(tmp_path):
     out = tmp_path / "out.json"
     code, output = _in_terminal(*_cli(tmp_path, ENDLESS % out), keys=b"s", cwd=tmp_path)
     assert code == 0, output[-2000:]
-    assert "stopped from the dashboard" in output[output.rindex("\x1b[?1049l"):]
+    assert "stopped from the dashboard" in output[output.rindex("\x1b[?1049l") :]
     seen = json.loads(out.read_text())["seen"]
     assert seen == [2 * i for i in range(len(seen))] and seen
 
@@ -251,15 +275,16 @@ def test_sigterm_stops_the_dashboard_run_with_143(tmp_path):
     out = tmp_path / "out.json"
     code, output = _in_terminal(*_cli(tmp_path, ENDLESS % out), sig=signal.SIGTERM, cwd=tmp_path)
     assert code == 143, output[-2000:]
-    assert "received SIGTERM" in output[output.rindex("\x1b[?1049l"):]
+    assert "received SIGTERM" in output[output.rindex("\x1b[?1049l") :]
     assert json.loads(out.read_text())["seen"]  # the stages finished their work and wrote it
 
 
 def test_without_a_terminal_the_run_goes_on_without_dashboard(tmp_path):
     out = tmp_path / "out.json"
     args, env = _cli(tmp_path, FINITE % out)
-    proc = subprocess.run(args, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
-                          cwd=tmp_path)
+    proc = subprocess.run(
+        args, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert "--tui needs a terminal on stderr; running without the dashboard" in proc.stderr
     assert "\x1b[" not in proc.stderr + proc.stdout  # no escape codes in CI logs

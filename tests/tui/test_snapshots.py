@@ -43,10 +43,10 @@ UPDATE = os.environ.get("LCPIPE_UPDATE_SNAPSHOTS") == "1"
 # Wall-clock parts of the screen, masked before comparing: clock times keep their width
 # (digits become #); "Ns ago" takes the padding around it along, as its width varies.
 CLOCK = (
-    re.compile(r"\b\d\d:\d\d:\d\d\b"),            # log and network times
-    re.compile(r"(?<=· )\d\d:\d\d(?= ·)"),         # elapsed time in the status line
+    re.compile(r"\b\d\d:\d\d:\d\d\b"),  # log and network times
+    re.compile(r"(?<=· )\d\d:\d\d(?= ·)"),  # elapsed time in the status line
 )
-AGO = re.compile(r" *\b\d+s ago *")                # the stages' "updated" column
+AGO = re.compile(r" *\b\d+s ago *")  # the stages' "updated" column
 
 
 def _transcript() -> bytes:
@@ -74,7 +74,7 @@ class Replay:
             self.drained.set()
             self.closed.wait()
             return b""
-        chunk = self.data[self.pos:self.pos + n]
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += len(chunk)
         return chunk
 
@@ -87,7 +87,9 @@ class Replay:
 def screen_text(svg: str) -> list[str]:
     """The screen's text lines from Textual's SVG export, volatile parts masked."""
     rows: dict[int, list[str]] = {}
-    for line, text in re.findall(r'<text [^>]*clip-path="url\(#[\w-]+-line-(\d+)\)"[^>]*>([^<]*)</text>', svg):
+    for line, text in re.findall(
+        r'<text [^>]*clip-path="url\(#[\w-]+-line-(\d+)\)"[^>]*>([^<]*)</text>', svg
+    ):
         rows.setdefault(int(line), []).append(html.unescape(text).replace("\xa0", " "))
     out = []
     for i in sorted(rows):
@@ -149,15 +151,24 @@ def test_dashboard_layout_matches_its_snapshots(size, tmp_path):
         want = screen_text(path.read_text())
         if got != want:
             (tmp_path / path.name).write_text(svg)
-            diff = [f"line {i + 1}:\n  want {w!r}\n  got  {g!r}" for i, (w, g) in enumerate(zip(want, got)) if w != g]
+            diff = [
+                f"line {i + 1}:\n  want {w!r}\n  got  {g!r}"
+                for i, (w, g) in enumerate(zip(want, got))
+                if w != g
+            ]
             failures.append(f"{path.name} differs (got: {tmp_path / path.name}):\n" + "\n".join(diff[:6]))
     assert not failures, "\n\n".join(failures)
 
 
 def test_masking_keeps_layout_and_hides_only_the_clock():
-    svg_line = ('<text class="x" x="0" y="0" textLength="10" clip-path="url(#terminal-123-line-0)">'
-                'pipeline&#160;&#x27;rl&#x27;&#160;·&#160;running&#160;·&#160;03:41&#160;·&#160;7&#160;running'
-                '</text><text clip-path="url(#terminal-123-line-1)">12:03:59 [train] step 20 │ 15s ago │</text>'
-                '<text clip-path="url(#terminal-123-line-2)">│ train │ 5s ago  │</text>')
-    assert screen_text(svg_line) == ["pipeline 'rl' · running · ##:## · 7 running",
-                                     "##:##:## [train] step 20 │ #s ago │", "│ train │ #s ago │"]
+    svg_line = (
+        '<text class="x" x="0" y="0" textLength="10" clip-path="url(#terminal-123-line-0)">'
+        "pipeline&#160;&#x27;rl&#x27;&#160;·&#160;running&#160;·&#160;03:41&#160;·&#160;7&#160;running"
+        '</text><text clip-path="url(#terminal-123-line-1)">12:03:59 [train] step 20 │ 15s ago │</text>'
+        '<text clip-path="url(#terminal-123-line-2)">│ train │ 5s ago  │</text>'
+    )
+    assert screen_text(svg_line) == [
+        "pipeline 'rl' · running · ##:## · 7 running",
+        "##:##:## [train] step 20 │ #s ago │",
+        "│ train │ #s ago │",
+    ]

@@ -1,4 +1,5 @@
 """A plugin whose stage declares an invalid settings schema."""
+
 from lcpipe.plugin import StageType, hookimpl
 
 

@@ -1,4 +1,5 @@
 """A plugin with a misspelled hook implementation: caught at load time."""
+
 from lcpipe.plugin import hookimpl
 
 
