@@ -70,7 +70,7 @@ class MetricStore:
             if key.startswith("queue/") and key.count("/") >= 2:
                 queue, _, what = key[len("queue/") :].rpartition("/")
                 name = metric_name("lcpipe_queue", what)
-                labels = (("stage", event.stage), ("queue", queue))
+                labels: tuple[tuple[str, str], ...] = (("stage", event.stage), ("queue", queue))
             else:
                 name = metric_name("lcpipe", event.stage, key)
                 labels = (("stage", event.stage),)

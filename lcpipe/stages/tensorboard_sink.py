@@ -214,6 +214,7 @@ def _event_step_and_tags(payload: bytes) -> tuple[int, list[str]]:
         while pos < len(data):
             key, pos = varint(data, pos)
             number, wire = key >> 3, key & 7
+            value: int | bytes
             if wire == 0:
                 value, pos = varint(data, pos)
             elif wire == 1:

@@ -79,16 +79,17 @@ class Trainer:
         self._set_mesh(devices or jax.devices())
         self.accumulate = int(s["optimizer"]["accumulate"])
         self.f16 = s["precision"] == "float16"
-        self.state: dict | None = None
+        # Set by init()/restore(): the train state, the optimizer, compiled steps, the checkpoint manager.
+        self.state: Any = None
         # The step this run started from: 0 for fresh weights, the checkpoint's step for
         # init_checkpoint / an imported lc0 net. Kept across resumes (checkpoint meta).
         self.start_step = 0
-        self.tx = None
-        self._train_step = None
+        self.tx: Any = None
+        self._train_step: Any = None
         self._step_shape: tuple = ()
         self._eval_steps: dict[str, Any] = {}
-        self._predict = None
-        self._ckpt = None
+        self._predict: Any = None
+        self._ckpt: Any = None
         self.checkpoint_meta: dict = {}  # the meta of the checkpoint restored last
         self.compile_seconds = 0.0
         self._last_step_time: float | None = None
@@ -161,7 +162,7 @@ class Trainer:
         self.init(seed)
         ref = plain_tree(self.state["params"])
         given = plain_tree(variables.get("params", variables))
-        if jax.tree.structure(ref) != jax.tree.structure(given):
+        if jax.tree.structure(ref) != jax.tree.structure(given):  # type: ignore[operator]  # (jax stub)
             raise ValueError("given parameters do not match the model configuration's parameter tree")
         for a, b in zip(jax.tree.leaves(ref), jax.tree.leaves(given)):
             if tuple(a.shape) != tuple(np.shape(b)):
@@ -308,9 +309,9 @@ class Trainer:
 
     def device_batch(self, batch: Batch | dict) -> dict:
         """Place this process's shard of a global batch on the mesh."""
-        arrays = batch_arrays(batch) if not _is_device_batch(batch) else batch
-        if _is_device_batch(arrays):
-            return arrays
+        if _is_device_batch(batch):
+            return batch  # type: ignore[return-value]  # a dict of jax arrays, already placed
+        arrays = batch_arrays(batch)
         n = arrays["inputs"].shape[0]
         self._fit_mesh(n)
         local_devices = len([d for d in self.devices if d.process_index == jax.process_index()])
