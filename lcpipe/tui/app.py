@@ -33,7 +33,7 @@ from textual.widgets import DataTable, Footer, RichLog, Sparkline, Static, Tabbe
 
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from lcpipe.runtime.runner import RunResult, Runtime
-from lcpipe.stages.console_sink import progress_line, short_labels
+from lcpipe.sink.console import progress_line, short_labels
 from lcpipe.tui.control import PipelineThread
 from lcpipe.tui.link import RemoteRun
 from lcpipe.tui.model import LogLine, PipelineModel, Snapshot, _short, summary_lines

@@ -32,7 +32,7 @@ from typing import BinaryIO
 
 from lcpipe.runtime.bus import Event
 from lcpipe.runtime.stage import Stage
-from lcpipe.stages.metric_filter import metric_matcher
+from lcpipe.sink.metric_filter import metric_matcher
 
 FILE_VERSION = "brain.Event:2"
 

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from lcpipe.runtime.bus import Event
 from lcpipe.runtime.stage import Stage, StageFailed
-from lcpipe.stages.metric_filter import metric_matcher
+from lcpipe.sink.metric_filter import metric_matcher
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

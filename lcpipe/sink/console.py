@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from lcpipe.runtime.bus import Event
 from lcpipe.runtime.stage import Stage
-from lcpipe.stages.metric_filter import metric_matcher
+from lcpipe.sink.metric_filter import metric_matcher
 
 V = TypeVar("V")
 
