@@ -300,7 +300,7 @@ TOP_SETTINGS: dict[str, Any] = {
     "validation_batches": field(
         "integer", 8, "Batches per validation evaluation.", minimum=1, maximum=1_000_000
     ),
-    "metrics_every": _steps(10, "Publish training metrics every this many steps."),
+    "metrics_every": _steps(10, "Publish training metrics every this many steps, averaged over them."),
     "max_steps_per_game": field(
         "number",
         0.0,

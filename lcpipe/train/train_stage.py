@@ -43,7 +43,7 @@ class TrainStage(Stage):
         self.throttle: StepThrottle | None = None
 
     def run(self) -> None:
-        from lcpipe.train.trainer import NonFiniteError, Trainer, fetch
+        from lcpipe.train.trainer import IntervalMean, NonFiniteError, Trainer
 
         ctx = self.ctx
         try:
@@ -93,6 +93,7 @@ class TrainStage(Stage):
             self._emit(trainer, kinds)
 
         try:
+            interval = IntervalMean()  # metrics_every steps' mean
             for batch in self._batches():
                 if ctx.stopping or (total and self.step - origin >= total):
                     break
@@ -109,12 +110,13 @@ class TrainStage(Stage):
                 finally:
                     if compiling:
                         ctx.state("running")
+                interval.add(metrics)
                 self.step = step = self.step + 1
                 done = step - origin
                 if done % check_every == 0:
                     trainer.check_finite()
                 if cfg["metrics_every"] and done % cfg["metrics_every"] == 0:
-                    values = {f"train/{k}": float(v) for k, v in fetch(metrics).items()}
+                    values = {f"train/{k}": v for k, v in interval.take().items()}
                     values.update({f"train/{k}": v for k, v in trainer.rates().items()})
                     if throttle is not None:
                         values.update(throttle.metrics(done))

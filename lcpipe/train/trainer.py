@@ -24,7 +24,7 @@ from jax.sharding import PartitionSpec as P
 
 from lcpipe.model import build_model
 from lcpipe.train.checkpoints import checkpoint_weights, plain_tree
-from lcpipe.train.losses import compute_losses, l2_penalty
+from lcpipe.train.losses import calibration_error, compute_losses, l2_penalty
 from lcpipe.train.optim import build_optimizer
 from lcpipe.train.schedules import make_schedule
 from lcpipe.train.settings import normalize_settings
@@ -70,7 +70,8 @@ def _to_numpy_tree(tree):
     return fetch(plain_tree(tree))
 
 
-AVERAGES = ("swa", "ema")  # the weight averages a trainer can keep beside the raw weights
+AVERAGES = ("swa", "ema")
+BINS_SUFFIX = "_bins"  # evaluation metrics that are sums over the pass (calibration histograms)  # the weight averages a trainer can keep beside the raw weights
 
 
 class Trainer:
@@ -432,24 +433,32 @@ class Trainer:
         if batch_stats:
             variables["batch_stats"] = batch_stats
         outputs = self.model.apply(variables, batch["inputs"], train=False)
-        loss, metrics = compute_losses(outputs, batch, self.settings["losses"], batch["weights"])
+        loss, metrics = compute_losses(
+            outputs, batch, self.settings["losses"], batch["weights"], with_bins=True
+        )
         return dict(metrics, loss=loss)
 
     def evaluate(self, batches: Iterable, kind: str = "raw") -> dict[str, float]:
-        """Mean metrics over the batches (weights: raw, swa or ema)."""
+        """Mean metrics over the batches (weights: raw, swa or ema); a value head's calibration
+        error is that of the whole pass, not a mean of the batches' errors."""
         if kind not in self._eval_steps:
             self._eval_steps[kind] = jax.jit(self._eval_fn)
         fn = self._eval_steps[kind]
         params = self.weights(kind)
         stats = self.batch_stats(kind)
-        sums: dict[str, float] = {}
+        sums: dict[str, Any] = {}
         count = 0
         for batch in batches:
-            m = fetch(fn(params, stats, self.device_batch(batch)))
-            for k, v in m.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
+            for k, v in fetch(fn(params, stats, self.device_batch(batch))).items():
+                sums[k] = sums[k] + v if k in sums else v
             count += 1
-        return {k: v / count for k, v in sums.items()} if count else {}
+        if not count:
+            return {}
+        out = {k: float(v) / count for k, v in sums.items() if not k.endswith(BINS_SUFFIX)}
+        for k, binned in sums.items():
+            if k.endswith(BINS_SUFFIX):
+                out[k[: -len(BINS_SUFFIX)]] = float(calibration_error(binned))
+        return out
 
     def predict(self, inputs, kind: str = "raw"):
         """The model's outputs (inference mode) for planes [B,112,8,8]."""
@@ -581,6 +590,32 @@ class Trainer:
             self._ckpt[1].wait_until_finished()
             self._ckpt[1].close()
             self._ckpt = None
+
+
+class IntervalMean:
+    """Training metrics averaged over a reporting interval rather than one step's sample. The sums
+    stay on the device (adds are dispatched asynchronously: no host sync per step); the learning
+    rate and loss scale are reported as they are at the end of the interval."""
+
+    LATEST = ("lr", "loss_scale")
+
+    def __init__(self) -> None:
+        self._sum: Any = None
+        self._last: Any = None
+        self.count = 0
+
+    def add(self, metrics: dict) -> None:
+        self._last = metrics
+        self._sum = metrics if self._sum is None else jax.tree.map(jnp.add, self._sum, metrics)
+        self.count += 1
+
+    def take(self) -> dict[str, float]:
+        """The means since the last take (nothing when no step was added)."""
+        if not self.count:
+            return {}
+        sums, last, n = fetch(self._sum), fetch(self._last), self.count
+        self._sum, self._last, self.count = None, None, 0
+        return {k: float(last[k]) if k in self.LATEST else float(v) / n for k, v in sums.items()}
 
 
 def schedule_count(opt_state):
