@@ -120,6 +120,31 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable")
     p.set_defaults(handler=cmd_describe)
 
+    p = sub.add_parser(
+        "migrate", help="carry a checkpoint's weights into the spec's (changed) model and optimizer"
+    )
+    _spec_args(p)
+    p.add_argument(
+        "checkpoint", metavar="CHECKPOINT", help="checkpoint directory (or .pb.gz) to take weights from"
+    )
+    p.add_argument("out", metavar="OUT", help="checkpoint directory to create")
+    p.add_argument("--step", type=int, default=None, help="checkpoint step (default: the newest)")
+    p.add_argument(
+        "--seed", type=int, default=None, help="seed of re-initialised weights (default: the spec's)"
+    )
+    p.add_argument("--list", action="store_true", help="list every parameter, not only the counts per module")
+    p.set_defaults(handler=cmd_migrate)
+
+    p = sub.add_parser("backfill", help="evaluate older checkpoints; write their metrics to the spec's sinks")
+    _spec_args(p, data=True)
+    p.add_argument("checkpoints", metavar="CHECKPOINTS", help="checkpoint directory holding the steps")
+    p.add_argument("--steps", default="", help="comma-separated steps (default: every step in the directory)")
+    p.add_argument(
+        "--data", default="test", choices=["test", "validation", "train"], help="which input (test)"
+    )
+    p.add_argument("--batches", type=_positive(int), default=None, help="batches (default: test_batches)")
+    p.set_defaults(handler=cmd_backfill)
+
 
 def _err(message: str, code: int = EXIT_FAILED) -> int:
     print(f"lcpipe train: {message}", file=sys.stderr)
@@ -372,6 +397,83 @@ def _describe(args) -> int:
         width = max(len(p) for p, _, _ in r.parameters)
         for path, shape, dtype in r.parameters:
             print(f"    {path:<{width}}  {str(list(shape)):<20} {math.prod(shape):>10,}  {dtype}")
+    return EXIT_OK
+
+
+# -- migrate --------------------------------------------------------------------------
+def _by_module(paths: list[str]) -> str:
+    """'module (n)' per parameter group: kind:body/block_0/conv1/... -> body/block_0."""
+    counts: dict[str, int] = {}
+    for path in paths:
+        name = path.split(":", 1)[-1].split(" ")[0]
+        key = "/".join(name.split("/")[:2])
+        counts[key] = counts.get(key, 0) + 1
+    return ", ".join(f"{k} ({n})" for k, n in counts.items()) or "-"
+
+
+def cmd_migrate(args) -> int:
+    return _run(_migrate, args)
+
+
+def _migrate(args) -> int:
+    from lcpipe.train.tools.initialize import continue_lines
+    from lcpipe.train.tools.migrate import migrate
+
+    spec = _load(args)
+    m = migrate(spec.settings, args.checkpoint, args.out, args.step, args.seed)
+    print(f"wrote {args.out}: step {m.step}, the spec's model and optimizer (a fresh optimizer state)")
+    for title, paths in (
+        ("kept", m.kept),
+        ("resized (overlap copied)", m.resized),
+        ("re-initialised", m.reinitialised),
+        ("dropped", m.dropped),
+    ):
+        print(f"{title}: {len(paths)} arrays: {_by_module(paths)}")
+        if args.list:
+            for path in paths:
+                print(f"    {path}")
+    if m.identity_blocks:
+        exact = (
+            "the identity: the network computes what it did"
+            if m.model["activation"] == "relu"
+            else ("its activation of the input (the identity only with relu)")
+        )
+        print(f"new residual blocks start as {exact}: {', '.join(m.identity_blocks)}")
+    print(continue_lines(spec.stage, args.out, m.model))
+    return EXIT_OK
+
+
+# -- backfill -------------------------------------------------------------------------
+def cmd_backfill(args) -> int:
+    return _run(_backfill, args)
+
+
+def _backfill(args) -> int:
+    from lcpipe.train.tools.backfill import checkpoint_steps, evaluate_steps, write_to_sinks
+    from lcpipe.train.tools.progress import Progress
+
+    try:
+        wanted = [int(s) for s in args.steps.split(",") if s.strip()]
+    except ValueError:
+        return _err(f"--steps {args.steps!r}: expected comma-separated step numbers", EXIT_USAGE)
+    spec = _load(args)
+    steps = checkpoint_steps(args.checkpoints, wanted)
+    count = args.batches or int(spec.settings.get(f"{args.data}_batches", spec.settings["test_batches"]))
+    batches = _batches(spec, args.data, count, args)
+    progress = Progress()
+    records = evaluate_steps(
+        spec,
+        args.checkpoints,
+        steps,
+        batches,
+        args.data,
+        lambda i, n, step: progress.update(i, n, "checkpoints evaluated", f"step {step}"),
+    )
+    progress.done()
+    sinks = write_to_sinks(spec, records)
+    for step, values in records:
+        print(f"step {step}: {args.data}/loss={values[f'{args.data}/loss']:.4f}")
+    print(f"wrote the metrics of {len(records)} checkpoints to {', '.join(sinks)}")
     return EXIT_OK
 
 

@@ -49,7 +49,7 @@ def continue_lines(stage: str, checkpoint: str, model: dict) -> str:
 
     defaults = model_defaults()
     written = {k: v for k, v in model.items() if defaults.get(k) != v}  # defaults need not be written
-    block = yaml.safe_dump({"model": written}, sort_keys=False, default_flow_style=None).rstrip()
+    block = yaml.safe_dump({"model": written}, sort_keys=False, default_flow_style=False).rstrip()
     indented = "\n".join("      " + line for line in block.splitlines())
     return (
         "to train on from it, in the spec:\n"
