@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lcpipe.train.model_source import ModelSourceError, resolve_model
 from lcpipe.train.tools.errors import usage_error
 
 TRAIN_TYPE = "train.jax"
@@ -55,4 +56,8 @@ def load_train_spec(path: str, stage: str | None = None, overrides: list[str] | 
         raise usage_error(
             f"{path}: several {TRAIN_TYPE} stages ({', '.join(trainers)}); choose one with --stage"
         )
-    return TrainSpec(pipeline, stage, dict(graph.nodes[stage]["config"]))
+    try:  # model: from_checkpoint -> init_checkpoint's model (validation made sure it can be read)
+        settings = resolve_model(dict(graph.nodes[stage]["config"]))
+    except ModelSourceError as exc:
+        raise usage_error(f"{path}: {exc}") from None
+    return TrainSpec(pipeline, stage, settings)
