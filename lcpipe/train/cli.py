@@ -175,6 +175,11 @@ def _load(args):
     return spec
 
 
+def _default_batches(settings: dict, port: str) -> int:
+    """The batches the trainer evaluates on this input (test_batches for the train input)."""
+    return int(settings["validation_batches" if port == "validation" else "test_batches"])
+
+
 def _batches(spec, port: str, count: int, args):
     from lcpipe.train.tools.batches import take_batches
     from lcpipe.train.tools.progress import Progress
@@ -283,7 +288,7 @@ def _eval(args) -> int:
         return _err(f"--dump {args.dump}: name a .npz or .jsonl file", EXIT_USAGE)
     spec = _load(args)
     snapshot = load_network(args.network, args.step, args.kind)
-    count = args.batches or int(spec.settings.get(f"{args.data}_batches", spec.settings["test_batches"]))
+    count = args.batches or _default_batches(spec.settings, args.data)
     batches = _batches(spec, args.data, count, args)
     trainer = trainer_for(spec.settings, snapshot)
     result = evaluate(trainer, batches, args.dump_positions if args.dump else 0)
@@ -458,7 +463,7 @@ def _backfill(args) -> int:
         return _err(f"--steps {args.steps!r}: expected comma-separated step numbers", EXIT_USAGE)
     spec = _load(args)
     steps = checkpoint_steps(args.checkpoints, wanted)
-    count = args.batches or int(spec.settings.get(f"{args.data}_batches", spec.settings["test_batches"]))
+    count = args.batches or _default_batches(spec.settings, args.data)
     batches = _batches(spec, args.data, count, args)
     progress = Progress()
     records = evaluate_steps(
