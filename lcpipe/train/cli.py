@@ -175,6 +175,11 @@ def _load(args):
     return spec
 
 
+def _status(message: str) -> None:
+    """One line before a step that may take a while (JAX compiling, a large network read)."""
+    print(f"{message} ...", file=sys.stderr, flush=True)
+
+
 def _default_batches(settings: dict, port: str) -> int:
     """The batches the trainer evaluates on this input (test_batches for the train input)."""
     return int(settings["validation_batches" if port == "validation" else "test_batches"])
@@ -200,6 +205,7 @@ def _init(args) -> int:
     from lcpipe.train.tools.initialize import continue_lines, init_checkpoint
 
     spec = _load(args)
+    _status(f"reading {args.source}" if args.source else "initialising the spec's model")
     done = init_checkpoint(spec.settings, args.out, args.source, args.seed)
     for note in done["notes"]:
         print(f"note: {note}")
@@ -227,6 +233,7 @@ def _overfit(args) -> int:
             parts = " ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()) if k.endswith("_loss"))
             print(f"step {step:5d}  loss={metrics['loss']:.4f}  {parts}", flush=True)
 
+    _status(f"training one batch for {args.steps} steps (the first compiles the step)")
     result = overfit(spec.settings, batch, args.steps, args.lr, show)
     drop = 1 - result.last / result.first if result.first else 0.0
     if not result.fell(args.min_drop):
@@ -251,6 +258,7 @@ def _tune_lr(args) -> int:
         return _err("tune-lr needs --min-lr below --max-lr and at least 2 --steps", EXIT_USAGE)
     spec = _load(args)
     batches = _batches(spec, "train", min(args.batches, args.steps), args)
+    _status(f"sweeping the lr over {args.steps} steps (the first compiles the step)")
     progress = Progress()
     result = sweep(
         spec.settings,
@@ -290,6 +298,7 @@ def _eval(args) -> int:
     snapshot = load_network(args.network, args.step, args.kind)
     count = args.batches or _default_batches(spec.settings, args.data)
     batches = _batches(spec, args.data, count, args)
+    _status(f"evaluating step {snapshot.step} on {len(batches)} batches")
     trainer = trainer_for(spec.settings, snapshot)
     result = evaluate(trainer, batches, args.dump_positions if args.dump else 0)
     if args.reliability_png:
@@ -337,6 +346,8 @@ def _describe(args) -> int:
         from lcpipe.train.tools.spec_source import load_train_spec
 
         settings = load_train_spec(args.spec, args.stage).settings
+    if not args.json:
+        _status(f"reading {args.checkpoint}")
     r = read_report(args.checkpoint, args.step, settings)
     meta = r.meta
     recorded = meta.get("settings") or {}
@@ -425,6 +436,7 @@ def _migrate(args) -> int:
     from lcpipe.train.tools.migrate import migrate
 
     spec = _load(args)
+    _status(f"migrating {args.checkpoint} to the spec's model")
     m = migrate(spec.settings, args.checkpoint, args.out, args.step, args.seed)
     print(f"wrote {args.out}: step {m.step}, the spec's model and optimizer (a fresh optimizer state)")
     for title, paths in (
