@@ -290,12 +290,18 @@ def cmd_eval(args) -> int:
 def _eval(args) -> int:
     from lcpipe.train.tools.calibration import write_diagram
     from lcpipe.train.tools.evaluation import evaluate, write_dump
-    from lcpipe.train.tools.networks import load_network, trainer_for
+    from lcpipe.train.tools.networks import is_lc0_file, load_network, trainer_for
 
     if args.dump and not args.dump.endswith((".npz", ".jsonl")):
         return _err(f"--dump {args.dump}: name a .npz or .jsonl file", EXIT_USAGE)
     spec = _load(args)
     snapshot = load_network(args.network, args.step, args.kind)
+    if is_lc0_file(args.network) and snapshot.input_format != spec.settings["input_format"]:
+        print(
+            f"warning: {args.network} takes input format {snapshot.input_format}, the spec's data is "
+            f"format {spec.settings['input_format']} (train.jax input_format): the planes mean other things",
+            file=sys.stderr,
+        )
     count = args.batches or _default_batches(spec.settings, args.data)
     batches = _batches(spec, args.data, count, args)
     _status(f"evaluating step {snapshot.step} on {len(batches)} batches")

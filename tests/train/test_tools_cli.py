@@ -64,6 +64,13 @@ def test_init_from_an_lc0_network_prints_the_spec_lines(spec, lc0_fixtures, tmp_
     assert "step 400000" in capsys.readouterr().out
 
 
+def test_net_import_prints_the_spec_lines_too(lc0_fixtures, tmp_path, capsys):
+    out = tmp_path / "imported"
+    assert main(["net", "import", str(lc0_fixtures / "nets" / "maia-1100.pb.gz"), str(out)]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert f"init_checkpoint: {out}\n      model: from_checkpoint" in text
+
+
 def test_overfit_drives_the_loss_down_and_fails_when_it_cannot(spec, capsys):
     assert (
         main(["train", "overfit", str(spec), "--steps", "30", "--lr", "0.01", "--print-every", "10"])
