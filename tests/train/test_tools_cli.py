@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from lcpipe.cli.main import main
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SL_YAML = Path(__file__).resolve().parents[2] / "pipelines" / "sl.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +139,17 @@ def test_bad_input_is_a_clear_error(spec, tmp_path, capsys):
     assert main(["train", "overfit", str(spec), "--stage", "games"]) == EXIT_USAGE
     assert "is a data.generate, not a train.jax" in capsys.readouterr().err
     assert main(["train", "backfill", str(spec), str(tmp_path), "--steps", "x"]) == EXIT_USAGE
+
+
+def test_eval_on_real_lc0_games_through_the_native_loader_of_sl_yaml(lc0_fixtures, tmp_path, capsys):
+    """pipelines/sl.yaml as shipped, its data directory holding lc0's own self-play games (played by
+    maia-1900): maia-1100 predicts most of those moves, which random weights would not."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "games.tar").symlink_to(lc0_fixtures / "lc0-selfplay" / "selfplay-fmt1.tar")
+    sets = [f"vars.data={data}", f"vars.run={tmp_path / 'run'}", "stages.shuffled.with.size=2000"]
+    args = ["train", "eval", str(SL_YAML), str(lc0_fixtures / "nets" / "maia-1100.pb.gz"), "--json"]
+    assert main([*args, "--batches", "1", *[x for s in sets for x in ("--set", s)]]) == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["positions"] == 256 and report["step"] == 400000
+    assert report["metrics"]["policy_accuracy"] > 0.4
