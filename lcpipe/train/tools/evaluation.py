@@ -75,7 +75,7 @@ def write_dump(dump: dict[str, np.ndarray], path: str) -> None:
     the policy as {index: value} over the legal moves)."""
     if path.endswith(".npz"):
         buf = io.BytesIO()
-        np.savez_compressed(buf, **dump)
+        np.savez_compressed(buf, **dump)  # type: ignore[arg-type]  # numpy's stub types the keywords as allow_pickle
         write_output(path, buf.getvalue())
         return
     n = len(dump["inputs"])

@@ -93,7 +93,9 @@ def _schedule_position(report: CheckpointReport, settings: dict | None) -> None:
             {**given, "model": report.meta["model"], "precision": report.meta.get("precision", "float32")}
         )
         trainer.restore(report.directory, report.step)
-        count = int(host(schedule_count(trainer.state["opt_state"])))
+        state = trainer.state
+        assert state is not None  # restore() fills it
+        count = int(host(schedule_count(state["opt_state"])))
         report.schedule_step, report.lr = count, float(trainer.schedule(count))
         trainer.close()
     except Exception as exc:  # any mismatch only means the position cannot be told

@@ -106,6 +106,8 @@ def migrate(
     snap = load_network(checkpoint, step)
     trainer = Trainer(settings)
     trainer.init(seed)
+    state = trainer.state
+    assert state is not None  # init() fills it
     result = Migration(step=int(snap.step))
     old_model = dict(snap.model)
     old_blocks = int(old_model.get("blocks", 0)) if old_model.get("body") == "resnet" else 0
@@ -113,10 +115,10 @@ def migrate(
         old_blocks = 0
     variables = {
         "params": plan_migration(
-            snap.params["params"], fetch(plain_tree(trainer.state["params"])), "params", old_blocks, result
+            snap.params["params"], fetch(plain_tree(state["params"])), "params", old_blocks, result
         )
     }
-    fresh_stats = fetch(plain_tree(trainer.state["batch_stats"]))
+    fresh_stats = fetch(plain_tree(state["batch_stats"]))
     if fresh_stats:
         variables["batch_stats"] = plan_migration(
             snap.params.get("batch_stats", {}), fresh_stats, "batch_stats", old_blocks, result

@@ -7,9 +7,13 @@ trains and evaluates the model, losses and data the pipeline would.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lcpipe.train.model_source import ModelSourceError, resolve_model
 from lcpipe.train.tools.errors import usage_error
+
+if TYPE_CHECKING:
+    from lcpipe.compiler.compile import Pipeline
 
 TRAIN_TYPE = "train.jax"
 
@@ -18,7 +22,7 @@ TRAIN_TYPE = "train.jax"
 class TrainSpec:
     """One train.jax stage of a compiled pipeline."""
 
-    pipeline: object  # lcpipe.compiler.compile.Pipeline
+    pipeline: Pipeline
     stage: str
     settings: dict
 
