@@ -39,7 +39,7 @@ def _spec_args(p, data: bool = False) -> None:
             type=_positive(float),
             default=300.0,
             metavar="S",
-            help="give up when the spec's data stages deliver no batches for this long (300)",
+            help="give up when the spec's data stages have not delivered the batches within S seconds (300)",
         )
 
 

@@ -153,3 +153,12 @@ def test_eval_on_real_lc0_games_through_the_native_loader_of_sl_yaml(lc0_fixture
     report = json.loads(capsys.readouterr().out)
     assert report["positions"] == 256 and report["step"] == 400000
     assert report["metrics"]["policy_accuracy"] > 0.4
+
+
+def test_data_that_never_comes_is_an_error_not_a_hang(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    sets = ["--set", f"vars.data={empty}", "--set", f"vars.run={tmp_path / 'run'}"]
+    sets += ["--set", "stages.files.with.follow=true"]  # waits for files that never appear
+    assert main(["train", "overfit", str(SL_YAML), *sets, "--data-timeout", "3"]) == EXIT_FAILED
+    assert "the spec's 'train' data gave 0 of 1 batches (in 3 s" in capsys.readouterr().err
