@@ -162,3 +162,27 @@ def test_data_that_never_comes_is_an_error_not_a_hang(tmp_path, capsys):
     sets += ["--set", "stages.files.with.follow=true"]  # waits for files that never appear
     assert main(["train", "overfit", str(SL_YAML), *sets, "--data-timeout", "3"]) == EXIT_FAILED
     assert "the spec's 'train' data gave 0 of 1 batches (in 3 s" in capsys.readouterr().err
+
+
+def test_describe_tells_the_schedule_position_and_the_swa_state(tmp_path, capsys):
+    from helpers import TINY_RESNET, make_batch
+
+    from lcpipe.train.trainer import Trainer
+
+    settings = {
+        "model": TINY_RESNET,
+        "swa": {"enabled": True, "period": 1, "max_count": 5},
+        "schedule": {"lr": 0.01, "warmup_steps": 10},
+        "checkpoint": {"async": False},
+    }
+    trainer = Trainer(settings)
+    trainer.init()
+    for _ in range(3):
+        trainer.step(make_batch(16, seed=2))
+    trainer.save(str(tmp_path / "ckpt"), wait=True)
+    trainer.close()
+    assert main(["train", "describe", str(tmp_path / "ckpt")]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "step 3" in text
+    assert "schedule: 3 updates applied, lr now 0.004" in text  # warmup: (3 + 1) / 10 of 0.01
+    assert "SWA: 3 snapshots averaged (period 1, max_count 5)" in text
