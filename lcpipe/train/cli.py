@@ -342,9 +342,7 @@ def cmd_describe(args) -> int:
 
 
 def _describe(args) -> int:
-    import math
-
-    from lcpipe.model.config import model_defaults
+    from lcpipe.train.tools.checkpoint_text import report_json, report_text
     from lcpipe.train.tools.inspect_checkpoint import read_report
 
     settings = None
@@ -354,71 +352,11 @@ def _describe(args) -> int:
         settings = load_train_spec(args.spec, args.stage).settings
     if not args.json:
         _status(f"reading {args.checkpoint}")
-    r = read_report(args.checkpoint, args.step, settings)
-    meta = r.meta
-    recorded = meta.get("settings") or {}
+    report = read_report(args.checkpoint, args.step, settings)
     if args.json:
-        out = {
-            "step": r.step,
-            "steps": r.steps,
-            "meta": meta,
-            "parameters": {p: list(shape) for p, shape, _ in r.parameters},
-            "parameter_count": r.parameter_count,
-            "averages": r.averages,
-            "scalars": r.scalars,
-            "schedule_step": r.schedule_step,
-            "lr": r.lr,
-        }
-        print(json.dumps(out, indent=2))
-        return EXIT_OK
-    model = meta.get("model") or {}
-    defaults = model_defaults()
-    print(f"{args.checkpoint}: step {r.step} (steps kept: {', '.join(map(str, r.steps))})")
-    print(
-        f"  started from step {meta.get('start_step', 0)}; last network at step {meta.get('network_step', '-')}"
-    )
-    if meta.get("source"):
-        print(f"  initialised from {meta['source']}")
-    print(f"  precision {meta.get('precision', 'float32')}")
-    shown = {k: v for k, v in model.items() if defaults.get(k) != v}
-    print(
-        f"model: {model.get('body', '?')}  ({', '.join(f'{k}={v}' for k, v in shown.items() if k != 'body')})"
-    )
-    opt = recorded.get("optimizer") or (settings or {}).get("optimizer")
-    if opt:
-        print(
-            f"optimizer: {opt['name']}  (weight_decay={opt['weight_decay']}, clip_norm={opt['clip_norm']}, "
-            f"accumulate={opt['accumulate']})"
-        )
+        print(json.dumps(report_json(report), indent=2))
     else:
-        print("optimizer: not recorded")
-    if r.schedule_step is not None:
-        print(f"schedule: {r.schedule_step} updates applied, lr now {r.lr:.6g}")
-    else:
-        print(f"schedule: {r.schedule_note}")
-    swa = recorded.get("swa") or {}
-    if "swa" in r.averages:
-        print(
-            f"SWA: {int(r.scalars.get('swa_n', 0))} snapshots averaged (period {swa.get('period', '?')}, "
-            f"max_count {swa.get('max_count', '?')})"
-        )
-    else:
-        print("SWA: off")
-    print(f"EMA: {'on' if 'ema' in r.averages else 'off'}")
-    if r.scalars.get("nan_total"):
-        print(f"skipped non-finite steps: {int(r.scalars['nan_total'])}")
-    print(f"parameters: {r.parameter_count:,} in {len(r.parameters)} arrays")
-    groups: dict[str, int] = {}
-    for path, shape, _ in r.parameters:
-        key = "/".join(path.split("/")[: max(1, args.depth)])
-        groups[key] = groups.get(key, 0) + math.prod(shape)
-    width = max(len(k) for k in groups)
-    for key, count in groups.items():
-        print(f"  {key:<{width}}  {count:>12,}")
-    if args.params:
-        width = max(len(p) for p, _, _ in r.parameters)
-        for path, shape, dtype in r.parameters:
-            print(f"    {path:<{width}}  {str(list(shape)):<20} {math.prod(shape):>10,}  {dtype}")
+        print(report_text(report, args.depth, args.params, settings))
     return EXIT_OK
 
 
