@@ -44,6 +44,7 @@ BUILTIN_CLIS = (
     "lcpipe.cli.commands",
     "lcpipe.lc0.cli",
     "lcpipe.nets.cli",
+    "lcpipe.train.cli",
     "lcpipe.daemon.cli",
     "lcpipe.arena.cli",
 )

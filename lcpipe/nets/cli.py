@@ -108,6 +108,9 @@ def cmd_import(args) -> int:
         f"imported {args.net} ({imp.model['body']}, {imp.step} training steps, input format "
         f"{imp.input_format}) -> {out}"
     )
+    from lcpipe.train.tools.initialize import continue_lines
+
+    print(continue_lines("train", str(out), imp.model))
     return EXIT_OK
 
 

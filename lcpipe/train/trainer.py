@@ -30,6 +30,8 @@ from lcpipe.train.schedules import make_schedule
 from lcpipe.train.settings import normalize_settings
 from lcpipe.types import Batch, NetworkSnapshot
 
+# Trainer settings recorded in every checkpoint's meta, besides the model and precision.
+RECORDED_SETTINGS = ("optimizer", "schedule", "swa", "ema", "loss_scale", "seed")
 BATCH_KEYS = ("inputs", "probabilities", "values", "opponent_idx", "next_idx", "weights")
 
 
@@ -514,6 +516,8 @@ class Trainer:
             "precision": self.settings["precision"],
             "step": self.step_count,
             "start_step": self.start_step,
+            # what else shapes the state: lcpipe train describe rebuilds the optimizer from it
+            "settings": {k: self.settings[k] for k in RECORDED_SETTINGS},
         }
         mgr.save(
             self.step_count,
