@@ -174,21 +174,34 @@ def cmd_pgn2chunks(args) -> int:
 
 
 def cmd_generate(args) -> int:
+    from lcpipe.console_progress import Progress
     from lcpipe.lc0 import synth
 
     if args.games < 0:
         _err("--games must be >= 0")
         return EXIT_USAGE
-    paths = synth.write_games(
-        args.out,
-        args.games,
-        seed=args.seed,
-        input_format=args.format,
-        version=args.version,
-        tar=args.tar,
-        max_plies=args.max_plies,
-    )
-    print(f"{args.games} games -> {len(paths)} files in {args.out}")
+    if args.max_plies < 1:
+        _err("--max-plies must be >= 1")
+        return EXIT_USAGE
+    frames = 0
+    with Progress("generate", total=args.games, unit="games") as progress:
+
+        def one_game(_name, arr) -> None:
+            nonlocal frames
+            frames += len(arr)
+            progress.update(1, note=f"{frames} frames")
+
+        paths = synth.write_games(
+            args.out,
+            args.games,
+            seed=args.seed,
+            input_format=args.format,
+            version=args.version,
+            tar=args.tar,
+            max_plies=args.max_plies,
+            on_game=one_game,
+        )
+    print(f"{args.games} games, {frames} frames -> {len(paths)} files in {args.out}")
     return EXIT_OK
 
 
