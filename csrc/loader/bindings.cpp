@@ -2,6 +2,8 @@
 // chunk/tar readers exposed for tests.
 #include "loader/bindings.h"
 
+#include <algorithm>
+
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
@@ -111,6 +113,39 @@ class PySegment {
     }
     if (r == Pop::Ok) return py::make_tuple(1, batch_arrays(b));
     return py::make_tuple(r == Pop::Timeout ? 0 : -1, py::none());
+  }
+
+  // (status, (key, file, member, records)): status 1 a decoded game written as records of
+  // `version` (0: each frame's own, 3-5 as 6), 0 timeout, -1 the stream ended.
+  py::tuple pop_chunk(const std::string& qid, double timeout, uint32_t version) {
+    if (version != 0 && version != 6 && version != 7)
+      throw std::invalid_argument("pop_chunk: version must be 0, 6 or 7, not " + std::to_string(version));
+    auto* q = seg_->queue<ChunkPtr>(qid, "pop_chunk");
+    if (!q) throw std::invalid_argument("no queue " + qid);
+    ChunkPtr c;
+    Pop r;
+    std::string records;
+    {
+      py::gil_scoped_release nogil;
+      r = q->pop(c, std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000)));
+      if (r == Pop::Ok && c->game) {
+        size_t total = 0;
+        for (const auto& f : c->game->frames)
+          total += record_size(version ? version : std::max<uint32_t>(f->version, 6));
+        records.resize(total);
+        size_t at = 0;
+        for (const auto& f : c->game->frames) {
+          const uint32_t v = version ? version : std::max<uint32_t>(f->version, 6);
+          write_record(*f, v, reinterpret_cast<uint8_t*>(records.data()) + at);
+          at += record_size(v);
+        }
+      }
+    }
+    if (r != Pop::Ok) return py::make_tuple(r == Pop::Timeout ? 0 : -1, py::none());
+    if (!c->game)
+      throw std::invalid_argument("pop_chunk: " + c->where() +
+                                  " reached Python undecoded; a segment hands out chunks after loader.rescore");
+    return py::make_tuple(1, py::make_tuple(c->key, c->file->path, c->member, py::bytes(records)));
   }
 
   std::map<std::string, double> stats() const { return seg_->stats(); }
@@ -258,6 +293,7 @@ void register_loader(py::module_& m) {
       .def("push_path", &PySegment::push_path, py::arg("queue"), py::arg("path"), py::arg("timeout") = 0.1)
       .def("close_input", &PySegment::close_input)
       .def("pop_batch", &PySegment::pop_batch, py::arg("queue"), py::arg("timeout") = 0.1)
+      .def("pop_chunk", &PySegment::pop_chunk, py::arg("queue"), py::arg("timeout") = 0.1, py::arg("version") = 0)
       .def("stats", &PySegment::stats)
       .def("command", &PySegment::command, "Hand a client's command (train_now) to the stages; those that took it.")
       .def("problems", &PySegment::problems)
