@@ -77,9 +77,11 @@ def register(subparsers) -> None:
     s.add_argument("--tar", action="store_true", help="write one .tar instead of one .gz per game")
     s.set_defaults(handler=cmd_generate)
 
+    from lcpipe.lc0 import filter_command
     from lcpipe.loader import rescore_command  # the loader's own stage code does the work
 
     rescore_command.register(sub)
+    filter_command.register(sub, _add_limits)
 
     t = sub.add_parser("stats", help="summarise data files")
     t.add_argument("files", nargs="+")
