@@ -41,12 +41,10 @@ def check_same_layout(nets: Sequence[Lc0Net], names: Sequence[str]) -> None:
     """Raise IncompatibleNets unless every net has the first's format flags and layers (same sizes)."""
     first = _layers(nets[0])
     for net, name in zip(nets[1:], names[1:]):
-        if net.network_format != nets[0].network_format:
-            keys = sorted(
-                k for k in set(net.network_format) | set(nets[0].network_format)
-                if net.network_format.get(k) != nets[0].network_format.get(k)
-            )  # fmt: skip
-            raise IncompatibleNets(f"{name}: format differs from {names[0]} in {', '.join(keys)}")
+        keys = set(net.network_format) | set(nets[0].network_format)
+        differ = sorted(k for k in keys if net.fmt(k) != nets[0].fmt(k))  # a missing flag is 0
+        if differ:
+            raise IncompatibleNets(f"{name}: format differs from {names[0]} in {', '.join(differ)}")
         layers = _layers(net)
         missing = sorted(set(first) ^ set(layers))
         if missing:
