@@ -36,8 +36,9 @@ Cfg to_cfg(const py::dict& d) {
   return c;
 }
 
-// numpy views of a batch; the capsule keeps the C++ buffer alive.
-py::tuple batch_arrays(BatchPtr b) {
+// numpy views of a batch; the capsule keeps the C++ buffer alive. with_formats adds each row's
+// input format as a sixth array.
+py::tuple batch_arrays(BatchPtr b, bool with_formats) {
   auto* holder = new BatchPtr(b);
   py::capsule owner(holder, [](void* p) { delete static_cast<BatchPtr*>(p); });
   const py::ssize_t n = static_cast<py::ssize_t>(b->rows);
@@ -49,7 +50,9 @@ py::tuple batch_arrays(BatchPtr b) {
                    owner);
   py::array opp(py::dtype::of<int32_t>(), {n}, {py::ssize_t(4)}, b->opp.data(), owner);
   py::array next(py::dtype::of<int32_t>(), {n}, {py::ssize_t(4)}, b->next.data(), owner);
-  return py::make_tuple(inputs, probs, values, opp, next);
+  if (!with_formats) return py::make_tuple(inputs, probs, values, opp, next);
+  py::array fmt(py::dtype::of<int32_t>(), {n}, {py::ssize_t(4)}, b->fmt.data(), owner);
+  return py::make_tuple(inputs, probs, values, opp, next, fmt);
 }
 
 class PySegment {
@@ -101,7 +104,8 @@ class PySegment {
     if (it) it->writer_done();
   }
 
-  // (status, arrays): status 1 a batch, 0 timeout, -1 the stream ended.
+  // (status, arrays): status 1 a batch (inputs, probs, values, opp, next, input formats), 0 timeout,
+  // -1 the stream ended.
   py::tuple pop_batch(const std::string& qid, double timeout) {
     auto* q = seg_->queue<BatchPtr>(qid, "pop_batch");
     if (!q) throw std::invalid_argument("no queue " + qid);
@@ -111,7 +115,7 @@ class PySegment {
       py::gil_scoped_release nogil;
       r = q->pop(b, std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000)));
     }
-    if (r == Pop::Ok) return py::make_tuple(1, batch_arrays(b));
+    if (r == Pop::Ok) return py::make_tuple(1, batch_arrays(b, true));
     return py::make_tuple(r == Pop::Timeout ? 0 : -1, py::none());
   }
 
@@ -193,9 +197,10 @@ py::tuple decode_gz(const py::bytes& data) {
     encode_values(f, b->values.data() + i * 18);
     b->opp[i] = f.opp_idx == kNoMove ? -1 : f.opp_idx;
     b->next[i] = f.next_idx == kNoMove ? -1 : f.next_idx;
+    b->fmt[i] = static_cast<int32_t>(f.input_format);
   }
   encode_done();
-  return py::make_tuple(batch_arrays(b), problems);
+  return py::make_tuple(batch_arrays(b, false), problems);
 }
 
 // Test helper: the prober's view of each record's current position (see

@@ -162,8 +162,15 @@ def _without_counts(text: str) -> str:
 
 
 def batch_from_arrays(arrays) -> Batch:
-    inputs, probs, values, opp, nxt = arrays
-    return Batch(inputs=inputs, probabilities=probs, values=values, opponent_idx=opp, next_idx=nxt)
+    inputs, probs, values, opp, nxt, formats = arrays
+    return Batch(
+        inputs=inputs,
+        probabilities=probs,
+        values=values,
+        opponent_idx=opp,
+        next_idx=nxt,
+        input_formats=formats,
+    )
 
 
 def upstream_pools(output_stage: str, members, internal_links) -> list[str]:
