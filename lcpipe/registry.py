@@ -46,6 +46,7 @@ BUILTIN_CLIS = (
     "lcpipe.nets.cli",
     "lcpipe.daemon.cli",
     "lcpipe.arena.cli",
+    "lcpipe.planning.cli",
 )
 
 ENTRY_POINT_GROUP = "lcpipe"
