@@ -172,7 +172,7 @@ def cmd_pgn2chunks(args) -> int:
     from lcpipe.lc0.report import ReadReport
 
     report = ReadReport()
-    games = []
+    games: list = []
     for name in args.pgn:
         path = Path(name)
         if not path.is_file():

@@ -190,7 +190,7 @@ class LoaderSegment:
     """Factory of every loader stage: one instance runs the whole fused segment."""
 
     def __init__(self, ctx, members, internal_links):
-        from lcpipe import _native
+        import lcpipe._native as _native
 
         self.ctx = ctx
         self.members = list(members)

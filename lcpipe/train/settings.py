@@ -209,6 +209,16 @@ SCHEDULE_SETTINGS: dict[str, Any] = {
     "min_lr": _weight(0.0, "Cosine warm restarts: lowest learning rate."),
 }
 
+# Averaged weights do not match the raw model's batch-norm statistics: recompute them.
+_BN_BATCHES = field(
+    "integer",
+    4,
+    "Bodies with batch norm: recompute the averaged network's batch-norm statistics over this many of "
+    "the latest training batches (kept on the device) before it is emitted, evaluated or checkpointed; "
+    "0 keeps the raw model's statistics.",
+    minimum=0,
+    maximum=64,
+)
 SWA_SETTINGS = {
     "enabled": field("boolean", False, "Keep a stochastic weight average of the parameters."),
     "period": _steps(100, "Add the current weights to the average every this many steps.", minimum=1),
@@ -219,10 +229,12 @@ SWA_SETTINGS = {
         minimum=1,
         maximum=1_000_000,
     ),
+    "bn_batches": _BN_BATCHES,
 }
 EMA_SETTINGS = {
     "enabled": field("boolean", False, "Keep an exponential moving average of the parameters."),
     "decay": field("number", 0.999, "EMA decay per step.", minimum=0, maximum=1),
+    "bn_batches": _BN_BATCHES,
 }
 CHECKPOINT_SETTINGS = {
     "dir": field(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -69,6 +70,9 @@ def _to_numpy_tree(tree):
     return fetch(plain_tree(tree))
 
 
+AVERAGES = ("swa", "ema")  # the weight averages a trainer can keep beside the raw weights
+
+
 class Trainer:
     def __init__(self, settings: dict | None = None, devices: list | None = None):
         self.settings = normalize_settings(settings)
@@ -79,19 +83,25 @@ class Trainer:
         self._set_mesh(devices or jax.devices())
         self.accumulate = int(s["optimizer"]["accumulate"])
         self.f16 = s["precision"] == "float16"
-        self.state: dict | None = None
+        # Set by init()/restore(): the train state, the optimizer, compiled steps, the checkpoint manager.
+        self.state: Any = None
         # The step this run started from: 0 for fresh weights, the checkpoint's step for
         # init_checkpoint / an imported lc0 net. Kept across resumes (checkpoint meta).
         self.start_step = 0
-        self.tx = None
-        self._train_step = None
+        self.tx: Any = None
+        self._train_step: Any = None
         self._step_shape: tuple = ()
         self._eval_steps: dict[str, Any] = {}
-        self._predict = None
-        self._ckpt = None
+        self._predict: Any = None
+        self._ckpt: Any = None
         self.checkpoint_meta: dict = {}  # the meta of the checkpoint restored last
         self.compile_seconds = 0.0
         self._last_step_time: float | None = None
+        # The latest device batches, for recomputing an averaged network's batch-norm statistics.
+        averaged = [s[k]["bn_batches"] for k in AVERAGES if s[k]["enabled"]]
+        self._recent_batches: deque = deque(maxlen=max(averaged, default=0))
+        self._stats_fn: Any = None
+        self._stats_step: dict[str, int] = {}  # the step each average's statistics were computed at
         self._rate_window: list[tuple[float, int]] = []
 
     def _set_mesh(self, devices: list) -> None:
@@ -136,6 +146,9 @@ class Trainer:
             state["swa_n"] = jnp.zeros([], jnp.int32)
         if self.settings["ema"]["enabled"]:
             state["ema"] = jax.tree.map(jnp.array, params)
+        for kind in AVERAGES:
+            if kind in state and state["batch_stats"] and self.settings[kind]["bn_batches"]:
+                state[f"{kind}_batch_stats"] = jax.tree.map(jnp.array, state["batch_stats"])
         return state
 
     def _place(self, state):
@@ -161,7 +174,7 @@ class Trainer:
         self.init(seed)
         ref = plain_tree(self.state["params"])
         given = plain_tree(variables.get("params", variables))
-        if jax.tree.structure(ref) != jax.tree.structure(given):
+        if jax.tree.structure(ref) != jax.tree.structure(given):  # type: ignore[operator]  # (jax stub)
             raise ValueError("given parameters do not match the model configuration's parameter tree")
         for a, b in zip(jax.tree.leaves(ref), jax.tree.leaves(given)):
             if tuple(a.shape) != tuple(np.shape(b)):
@@ -308,9 +321,9 @@ class Trainer:
 
     def device_batch(self, batch: Batch | dict) -> dict:
         """Place this process's shard of a global batch on the mesh."""
-        arrays = batch_arrays(batch) if not _is_device_batch(batch) else batch
-        if _is_device_batch(arrays):
-            return arrays
+        if _is_device_batch(batch):
+            return batch  # type: ignore[return-value]  # a dict of jax arrays, already placed
+        arrays = batch_arrays(batch)
         n = arrays["inputs"].shape[0]
         self._fit_mesh(n)
         local_devices = len([d for d in self.devices if d.process_index == jax.process_index()])
@@ -340,6 +353,8 @@ class Trainer:
                 f"batches of {self._step_shape[0]}: dropped"
             )
         self.state, metrics = self._train_step(self.state, arrays)
+        if self._recent_batches.maxlen:
+            self._recent_batches.append(arrays)  # device references: no copy
         now = time.perf_counter()
         self._rate_window.append((now, int(arrays["inputs"].shape[0])))
         self._rate_window = self._rate_window[-50:]
@@ -370,6 +385,48 @@ class Trainer:
             raise ValueError(f"no {kind} weights: enable {kind} in the settings")
         return self.state[kind]
 
+    def batch_stats(self, kind: str = "raw"):
+        """The batch-norm statistics that go with the ``kind`` weights. For an average (swa, ema)
+        of a body with batch norm they are recomputed once per step: the averaged weights run in
+        training mode over the latest ``bn_batches`` batches, and each layer's statistics are the
+        mean of the per-batch ones (the raw model's running statistics belong to other weights)."""
+        key = f"{kind}_batch_stats"
+        if kind == "raw" or key not in self.state:
+            return self.state["batch_stats"]
+        step = self.step_count
+        wanted = self.settings[kind]["bn_batches"]
+        batches = list(self._recent_batches)[-wanted:] if wanted else []
+        if batches and self._stats_step.get(kind) != step:
+            self.state[key] = self._place(self._recompute_stats(self.weights(kind), batches))
+            self._stats_step[kind] = step
+        return self.state[key]
+
+    def _recompute_stats(self, params, batches: list) -> dict:
+        if self._stats_fn is None:
+            # Momentum 0 and no renormalisation: one training-mode pass leaves exactly that
+            # batch's statistics in the running ones.
+            model = build_model(
+                dict(self.model_config, bn_momentum=0.0, batch_renorm=False), self.model.dtype
+            )
+
+            def one_batch(p, stats, inputs):
+                _, upd = model.apply(
+                    {"params": p, "batch_stats": stats},
+                    inputs,
+                    train=True,
+                    mutable=["batch_stats"],
+                    rngs={"dropout": jax.random.PRNGKey(0)},
+                )
+                return upd["batch_stats"]
+
+            self._stats_fn = jax.jit(one_batch)
+        base = self.state["batch_stats"]
+        total = None
+        for batch in batches:
+            got = self._stats_fn(params, base, batch["inputs"])
+            total = got if total is None else jax.tree.map(jnp.add, total, got)
+        return jax.tree.map(lambda t: t / len(batches), plain_tree(total))
+
     def _eval_fn(self, params, batch_stats, batch):
         variables = {"params": params}
         if batch_stats:
@@ -384,10 +441,11 @@ class Trainer:
             self._eval_steps[kind] = jax.jit(self._eval_fn)
         fn = self._eval_steps[kind]
         params = self.weights(kind)
+        stats = self.batch_stats(kind)
         sums: dict[str, float] = {}
         count = 0
         for batch in batches:
-            m = fetch(fn(params, self.state["batch_stats"], self.device_batch(batch)))
+            m = fetch(fn(params, stats, self.device_batch(batch)))
             for k, v in m.items():
                 sums[k] = sums.get(k, 0.0) + float(v)
             count += 1
@@ -397,7 +455,7 @@ class Trainer:
         """The model's outputs (inference mode) for planes [B,112,8,8]."""
         variables = {"params": self.weights(kind)}
         if self.state["batch_stats"]:
-            variables["batch_stats"] = self.state["batch_stats"]
+            variables["batch_stats"] = self.batch_stats(kind)
         if self._predict is None:  # one compiled program rather than op-by-op dispatch
             self._predict = jax.jit(lambda v, x: self.model.apply(v, x, train=False))
         return self._predict(variables, jnp.asarray(inputs))
@@ -405,7 +463,7 @@ class Trainer:
     def snapshot(self, kind: str = "raw") -> NetworkSnapshot:
         variables = {"params": _to_numpy_tree(self.weights(kind))}
         if self.state["batch_stats"]:
-            variables["batch_stats"] = _to_numpy_tree(self.state["batch_stats"])
+            variables["batch_stats"] = _to_numpy_tree(self.batch_stats(kind))
         return NetworkSnapshot(
             step=self.step_count,
             model=dict(self.model_config),
@@ -434,6 +492,8 @@ class Trainer:
         ``replace``: a checkpoint of this step may exist already and is written anew."""
         import orbax.checkpoint as ocp
 
+        for kind in AVERAGES:  # the checkpoint holds each average with its own statistics
+            self.batch_stats(kind)
         mgr = self.checkpointer(directory)
         if replace:
             mgr.wait_until_finished()  # an async save of this step may still be in flight
@@ -475,15 +535,7 @@ class Trainer:
         if weights_only:
             meta = mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
         else:
-            abstract = jax.tree.map(
-                lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.replicated), self.state
-            )
-            got = mgr.restore(
-                step,
-                args=ocp.args.Composite(
-                    state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()
-                ),
-            )
+            got = self._restore_state(mgr, step)
             meta = got["meta"]
         if meta.get("model") and dict(meta["model"]) != dict(self.model_config):
             raise ValueError(f"checkpoint {directory} holds a different model configuration")
@@ -496,6 +548,33 @@ class Trainer:
         self.checkpoint_meta = dict(meta)
         self._train_step = None
         return int(step)
+
+    def _restore_state(self, mgr, step: int) -> dict:
+        import orbax.checkpoint as ocp
+
+        def restore(state: dict) -> dict:
+            abstract = jax.tree.map(
+                lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.replicated), state
+            )
+            return mgr.restore(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()
+                ),
+            )
+
+        try:
+            return restore(self.state)
+        except ValueError:
+            # Written before averages kept their own batch-norm statistics: they start from the raw ones.
+            added = [f"{k}_batch_stats" for k in AVERAGES if f"{k}_batch_stats" in self.state]
+            if not added:
+                raise
+            got = restore({k: v for k, v in self.state.items() if k not in added})
+            state = dict(got["state"])
+            for key in added:
+                state[key] = jax.tree.map(jnp.array, state["batch_stats"])
+            return {"state": state, "meta": got["meta"]}
 
     def close(self) -> None:
         if self._ckpt is not None:

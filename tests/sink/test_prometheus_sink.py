@@ -12,8 +12,8 @@ import urllib.request
 import pytest
 
 from lcpipe.runtime.bus import Event
-from lcpipe.stages.metric_filter import metric_matcher
-from lcpipe.stages.prometheus_sink import CONTENT_TYPE, MetricStore, metric_name
+from lcpipe.sink.metric_filter import metric_matcher
+from lcpipe.sink.prometheus import CONTENT_TYPE, MetricStore, metric_name
 
 SAMPLE = re.compile(
     r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*)\} (\S+)$'

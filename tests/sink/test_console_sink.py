@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lcpipe.plugin import Port, Stage, StageType, hookimpl, settings
-from lcpipe.stages.console_sink import progress_line
+from lcpipe.sink.console import progress_line
 from lcpipe.testing import run_spec
 
 

@@ -32,7 +32,7 @@ from typing import BinaryIO
 
 from lcpipe.runtime.bus import Event
 from lcpipe.runtime.stage import Stage
-from lcpipe.stages.metric_filter import metric_matcher
+from lcpipe.sink.metric_filter import metric_matcher
 
 FILE_VERSION = "brain.Event:2"
 
@@ -214,6 +214,7 @@ def _event_step_and_tags(payload: bytes) -> tuple[int, list[str]]:
         while pos < len(data):
             key, pos = varint(data, pos)
             number, wire = key >> 3, key & 7
+            value: int | bytes
             if wire == 0:
                 value, pos = varint(data, pos)
             elif wire == 1:

@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from lcpipe.stages.tensorboard_sink import (
+from lcpipe.sink.tensorboard import (
     CorruptRecord,
     crc32c,
     encode_event,

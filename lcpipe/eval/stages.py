@@ -86,7 +86,7 @@ def lcpipe_stage_types():
     return [
         StageType(
             name="eval.gate",
-            factory="lcpipe.arena.gate:GateStage",
+            factory="lcpipe.eval.gate:GateStage",
             description="Plays every new network against the current best network (paired openings, fixed "
             "visits); reports the Elo difference with its 95% interval as metrics, keeps a rating "
             "ladder, and promotes networks that pass.",

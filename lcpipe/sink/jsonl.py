@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lcpipe.runtime.bus import Event
 from lcpipe.runtime.stage import Stage
-from lcpipe.stages.metric_filter import metric_matcher
+from lcpipe.sink.metric_filter import metric_matcher
 
 
 def _clean(value):

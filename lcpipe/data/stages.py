@@ -1,4 +1,4 @@
-"""Stage declarations of the lc0 data area (imports nothing heavy)."""
+"""Declaration of the data.* stages (imports nothing heavy)."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def lcpipe_stage_types():
     return [
         StageType(
             name="data.generate",
-            factory="lcpipe.lc0.generate_stage:GenerateStage",
+            factory="lcpipe.data.generate:GenerateStage",
             description="Writes deterministic synthetic lc0 games (.gz chunks or .tar files) and emits "
             "each written file; once, or a new batch every `interval` seconds.",
             outputs=(Port("paths", "paths", doc="each data file written"),),
@@ -97,7 +97,7 @@ def lcpipe_stage_types():
         ),
         StageType(
             name="data.batches",
-            factory="lcpipe.lc0.batches_stage:BatchesStage",
+            factory="lcpipe.data.batches:BatchesStage",
             description="Pure-Python reference loader: chunk files and tars -> shuffled training batches "
             "(slow but simple; the native loader.* stages are the fast path).",
             inputs=(Port("paths", "paths", doc="data files (.gz chunks or .tar of chunks)"),),

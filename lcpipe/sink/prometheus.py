@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from lcpipe.runtime.bus import Event
 from lcpipe.runtime.stage import Stage, StageFailed
-from lcpipe.stages.metric_filter import metric_matcher
+from lcpipe.sink.metric_filter import metric_matcher
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -70,7 +70,7 @@ class MetricStore:
             if key.startswith("queue/") and key.count("/") >= 2:
                 queue, _, what = key[len("queue/") :].rpartition("/")
                 name = metric_name("lcpipe_queue", what)
-                labels = (("stage", event.stage), ("queue", queue))
+                labels: tuple[tuple[str, str], ...] = (("stage", event.stage), ("queue", queue))
             else:
                 name = metric_name("lcpipe", event.stage, key)
                 labels = (("stage", event.stage),)

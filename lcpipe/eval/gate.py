@@ -114,6 +114,7 @@ class GateStage(Stage):
 
     def _gate(self, network: ExportedNetwork, snapshot: NetworkSnapshot) -> bool:
         ctx, cfg, best = self.ctx, self.config, self.best
+        assert best is not None  # the first network became the anchor before any gating
         cand = _Contender(network, snapshot, best.rating)
         visits = int(cfg["visits"])
         ctx.state("running", f"step {network.step} vs best step {best.network.step}")

@@ -78,7 +78,7 @@ def lcpipe_stage_types():
     return [
         StageType(
             name="export.lc0",
-            factory="lcpipe.nets.export_stage:ExportStage",
+            factory="lcpipe.export.lc0:ExportStage",
             description="Write each trained network as an lc0 .pb.gz (atomically, from a file-name template), "
             "keeping the last N; emits the written file.",
             inputs=(Port("weights", "weights", doc="NetworkSnapshot from a trainer (or swa/ema)"),),

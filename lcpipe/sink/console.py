@@ -13,10 +13,13 @@ import sys
 import threading
 import time
 from fnmatch import fnmatchcase
+from typing import TypeVar
 
 from lcpipe.runtime.bus import Event
 from lcpipe.runtime.stage import Stage
-from lcpipe.stages.metric_filter import metric_matcher
+from lcpipe.sink.metric_filter import metric_matcher
+
+V = TypeVar("V")
 
 MAX_LINE = 160  # a stage's line is cut here: the console is a summary, the sinks keep everything
 
@@ -56,7 +59,7 @@ def progress_line(p: dict) -> str:
     return " · ".join(parts)
 
 
-def short_labels(chosen: list[tuple[str, object]]) -> list[tuple[str, object]]:
+def short_labels(chosen: list[tuple[str, V]]) -> list[tuple[str, V]]:
     """Metric names without their area prefix when they all share it ('train/loss' -> 'loss');
     a fused segment's members keep theirs ('pool/size')."""
     prefixes = {k.split("/", 1)[0] for k, _ in chosen if "/" in k}

@@ -83,27 +83,27 @@ def lcpipe_stage_types():
     return [
         StageType(
             name="sink.console",
-            factory="lcpipe.stages.console_sink:ConsoleSink",
+            factory="lcpipe.sink.console:ConsoleSink",
             description="Prints a short summary of the run at a fixed interval: one line per stage (state, rates, "
             "its main metrics) and a progress line per trainer.",
             schema=settings(CONSOLE),
         ),
         StageType(
             name="sink.jsonl",
-            factory="lcpipe.stages.jsonl_sink:JsonlSink",
+            factory="lcpipe.sink.jsonl:JsonlSink",
             description="Appends every metrics event (and optionally state/log events) to a JSON-lines file.",
             schema=settings(JSONL),
         ),
         StageType(
             name="sink.tensorboard",
-            factory="lcpipe.stages.tensorboard_sink:TensorboardSink",
+            factory="lcpipe.sink.tensorboard:TensorboardSink",
             description="Writes every numeric metric as a TensorBoard scalar 'stage/metric' "
             "(one events file per run; no TensorFlow needed).",
             schema=settings(TENSORBOARD),
         ),
         StageType(
             name="sink.prometheus",
-            factory="lcpipe.stages.prometheus_sink:PrometheusSink",
+            factory="lcpipe.sink.prometheus:PrometheusSink",
             description="Serves the newest metrics over HTTP in the Prometheus text format (/metrics).",
             schema=settings(PROMETHEUS),
         ),
