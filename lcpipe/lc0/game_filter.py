@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -79,13 +80,12 @@ class GameFilter:
         return None
 
     def _evaluate(self, frames: np.ndarray) -> bool:
-        names = {name: frames[name] for name in frames.dtype.names}
+        names: dict[str, Any] = {name: frames[name] for name in frames.dtype.names or ()}
         names.update(plies=len(frames), np=np)
+        assert self._where is not None
         try:
-            value = eval(
-                self._where, {"__builtins__": _BUILTINS}, names
-            )  # the user's own expression, run on their data
-            return bool(value)
+            # the user's own expression, run on their own data
+            return bool(eval(self._where, {"__builtins__": _BUILTINS}, names))
         except Exception as exc:
             raise FilterError(f"--where {self.where!r}: {type(exc).__name__}: {exc}") from None
 

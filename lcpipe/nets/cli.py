@@ -242,7 +242,8 @@ def cmd_graft(args) -> int:
     except (OSError, NetFileError, ValueError) as e:
         return _err(str(e))
     base.write(args.out)
-    values = sum(base.layer(p).size for p in paths)
+    grafted = dict(base.iter_layers())
+    values = sum(grafted[p].size for p in paths)
     print(f"grafted {len(paths)} layers ({values:,} values) from {args.donor} into {args.base} -> {args.out}")
     return EXIT_OK
 
@@ -267,9 +268,12 @@ def cmd_convert(args) -> int:
     worst = max(errors, key=lambda e: e.max_abs)
     print(f"{args.net} -> {args.out} ({args.encoding}, min lc0 {'.'.join(map(str, net.min_version))})")
     print(f"error: max {worst.max_abs:.3g} (layer {worst.path}), mean {mean:.3g} over {total:,} values")
-    for e in sorted(errors, key=lambda e: -e.max_abs)[: max(args.worst, 0)]:
-        rel = e.max_abs / e.scale if e.scale else 0.0
-        print(f"  {e.path:<40} max {e.max_abs:.3g} ({rel:.2g} of its largest value)  mean {e.mean_abs:.3g}")
+    for layer_error in sorted(errors, key=lambda le: -le.max_abs)[: max(args.worst, 0)]:
+        rel = layer_error.max_abs / layer_error.scale if layer_error.scale else 0.0
+        print(
+            f"  {layer_error.path:<40} max {layer_error.max_abs:.3g} ({rel:.2g} of its largest value)  "
+            f"mean {layer_error.mean_abs:.3g}"
+        )
     return EXIT_OK
 
 
