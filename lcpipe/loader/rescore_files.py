@@ -28,7 +28,7 @@ from lcpipe.loader import segment as lseg
 from lcpipe.settings import normalize
 
 RESCORE = "loader.rescore"
-GZIP_LEVEL = 6
+GZIP_LEVEL = 6  # lc0's own: the same bytes as its files; 1-3 write about 3x faster, 40-60% larger
 
 
 @dataclass
@@ -145,6 +145,7 @@ class FileRescorer:
         version: int = 0,
         writers: int = 0,
         on_game: Callable[[int], None] | None = None,
+        gzip_level: int = GZIP_LEVEL,
     ) -> RescoreResult:
         """Rescore every game into ``out_dir``. ``version`` 6 or 7 writes every record as that
         version, 0 keeps each record's own (3-5 become 6). ``on_game(records_bytes)`` after each
@@ -163,7 +164,7 @@ class FileRescorer:
                     if status == 0:
                         continue
                     key, source, member, records = item
-                    outputs.add(source, key, member, gzip.compress(records, GZIP_LEVEL, mtime=0))
+                    outputs.add(source, key, member, gzip.compress(records, gzip_level, mtime=0))
                     with count_lock:
                         result.games += 1
                         result.frames_bytes += len(records)

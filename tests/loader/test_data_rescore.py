@@ -117,3 +117,16 @@ def test_bad_inputs_are_refused(tmp_path, capsys):
     assert "missing.tar: no such file or directory" in capsys.readouterr().err
     assert run_cli(["data", "rescore", str(tmp_path), "--out", str(tmp_path)]) == 2
     assert "would overwrite its input" in capsys.readouterr().err
+
+
+def test_gzip_level_changes_only_the_compression(tmp_path):
+    synth.write_games(tmp_path / "in", 2, seed=5, max_plies=40, tar=True, tar_name="g.tar")
+    sizes = {}
+    for level in ("1", "9"):
+        out = tmp_path / level
+        argv = ["data", "rescore", str(tmp_path / "in"), "--out", str(out), "--no-short-term"]
+        assert run_cli([*argv, "--gzip-level", level]) == 0
+        sizes[level] = sum(len(gz) for _, _, gz in chunks.iter_raw_chunks(out / "g.tar"))
+        after = {k: f.tobytes() for k, f in games_by_key(out / "g.tar").items()}
+        assert after == {k: f.tobytes() for k, f in games_by_key(tmp_path / "in" / "g.tar").items()}
+    assert sizes["1"] > sizes["9"]
