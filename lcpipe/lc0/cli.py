@@ -88,7 +88,7 @@ def register(subparsers) -> None:
     t = sub.add_parser(
         "stats", help="summarise data files: versions, formats, result and game-length distributions"
     )
-    t.add_argument("files", nargs="+")
+    t.add_argument("files", nargs="+", metavar="INPUT", help=".gz chunks, .tar files or directories of them")
     _add_limits(t)
     t.set_defaults(handler=cmd_stats)
 
@@ -98,7 +98,7 @@ def register(subparsers) -> None:
         description="Average the first frame's policy over every game that starts from the standard start "
         "position: per move its mean, standard deviation and how often it was played.",
     )
-    sp.add_argument("files", nargs="+")
+    sp.add_argument("files", nargs="+", metavar="INPUT", help=".gz chunks, .tar files or directories of them")
     sp.add_argument("--top", type=int, default=0, help="show only the N most likely moves (0: all)")
     _add_limits(sp)
     sp.set_defaults(handler=cmd_startpos)
@@ -229,6 +229,7 @@ def cmd_generate(args) -> int:
 def cmd_stats(args) -> int:
     from lcpipe.console_progress import Progress
     from lcpipe.lc0 import chunks
+    from lcpipe.lc0.data_files import data_files
     from lcpipe.lc0.data_stats import GameStats
     from lcpipe.lc0.report import ReadReport
 
@@ -237,18 +238,19 @@ def cmd_stats(args) -> int:
     except ValueError as exc:
         _err(str(exc))
         return EXIT_USAGE
-    missing = [name for name in args.files if not Path(name).is_file()]
-    if missing:
-        _err(f"{missing[0]}: no such file")
+    try:
+        files = [f.path for f in data_files(args.files)]
+    except ValueError as exc:
+        _err(str(exc))
         return EXIT_USAGE
     report = ReadReport()
     stats = GameStats()
     with Progress("stats", unit="games") as progress:
-        for name in args.files:
+        for name in files:
             for _, arr in chunks.iter_games(name, report, limits):
                 stats.add(arr)
                 progress.update(1)
-    print(f"files: {len(args.files)}  games: {stats.games}  frames: {stats.frames}")
+    print(f"files: {len(files)}  games: {stats.games}  frames: {stats.frames}")
     print("versions: " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.versions.items())))
     print("input formats: " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.formats.items())))
     for line in stats.result_lines() + stats.length_lines():
@@ -261,6 +263,7 @@ def cmd_stats(args) -> int:
 def cmd_startpos(args) -> int:
     from lcpipe.console_progress import Progress
     from lcpipe.lc0 import chunks
+    from lcpipe.lc0.data_files import data_files
     from lcpipe.lc0.report import ReadReport
     from lcpipe.lc0.startpos import StartPolicy
 
@@ -269,14 +272,15 @@ def cmd_startpos(args) -> int:
     except ValueError as exc:
         _err(str(exc))
         return EXIT_USAGE
-    missing = [name for name in args.files if not Path(name).is_file()]
-    if missing:
-        _err(f"{missing[0]}: no such file")
+    try:
+        files = [f.path for f in data_files(args.files)]
+    except ValueError as exc:
+        _err(str(exc))
         return EXIT_USAGE
     report = ReadReport()
     start = StartPolicy()
     with Progress("startpos", unit="games") as progress:
-        for name in args.files:
+        for name in files:
             for _, arr in chunks.iter_games(name, report, limits):
                 start.add(arr)
                 progress.update(1)

@@ -52,3 +52,11 @@ def test_startpos_without_start_positions_fails_clearly(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "0 games from the start position (2 from other positions)" in captured.out
     assert "no game starts from the standard start position" in captured.err
+
+
+def test_stats_reads_a_directory_and_names_a_missing_input(tmp_path, capsys):
+    synth.write_games(tmp_path / "d" / "sub", 3, seed=1, max_plies=10)
+    assert run_cli(["data", "stats", str(tmp_path / "d")]) == 0
+    assert "files: 3  games: 3 " in capsys.readouterr().out
+    assert run_cli(["data", "stats", str(tmp_path / "nope")]) == 2
+    assert "nope: no such file or directory" in capsys.readouterr().err
