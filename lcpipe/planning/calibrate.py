@@ -16,6 +16,7 @@ class Calibration:
     steps_per_s: float
     positions_per_s: float
     state_bytes: int  # the real training state's size on the devices
+    step_temp_bytes: int | None  # XLA's working memory of the compiled step (activations), if it says
 
 
 def synthetic_batch(batch_size: int, input_format: int):
@@ -46,5 +47,16 @@ def calibrate(settings: dict, batch_size: int, steps: int) -> Calibration:
     jax.block_until_ready(metrics)
     took = max(time.monotonic() - start, 1e-9)
     state_bytes = sum(int(x.nbytes) for x in jax.tree.leaves(trainer.state))
+    temp = _temp_bytes(trainer._train_step)
     trainer.close()
-    return Calibration(compile_s, steps, steps / took, steps * batch_size / took, state_bytes)
+    return Calibration(compile_s, steps, steps / took, steps * batch_size / took, state_bytes, temp)
+
+
+def _temp_bytes(compiled) -> int | None:
+    """The compiled step's temporary buffers (activations kept for the backward pass, workspace)."""
+    try:
+        stats = compiled.memory_analysis()
+    except (AttributeError, NotImplementedError, RuntimeError):
+        return None
+    size = getattr(stats, "temp_size_in_bytes", None)
+    return int(size) if size is not None else None

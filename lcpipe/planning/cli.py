@@ -93,7 +93,7 @@ def _plan_trainer(pipeline, name: str, args) -> int:
         if size >= 1024:
             print(f"  {part:<16} {_mib(size):>14}")
     print(f"  {'one batch':<16} {_mib(plan.batch_bytes):>14}")
-    print(f"  {'total':<16} {_mib(plan.total):>14}  (activations of the step come on top: calibrate)")
+    print(f"  {'total':<16} {_mib(plan.total):>14}  (the step's activations come on top: see calibration)")
     if args.no_calibrate:
         return EXIT_OK
     from lcpipe.planning.calibrate import calibrate
@@ -104,6 +104,8 @@ def _plan_trainer(pipeline, name: str, args) -> int:
         f"speed, {name} on this machine: {cal.steps_per_s:.2f} steps/s, {cal.positions_per_s:,.0f} positions/s "
         f"(compile {cal.compile_s:.1f} s; state measured {_mib(cal.state_bytes)})"
     )
+    if cal.step_temp_bytes is not None:
+        print(f"  step working memory (activations, XLA): {_mib(cal.step_temp_bytes)}")
     return EXIT_OK
 
 
