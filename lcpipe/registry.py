@@ -47,6 +47,7 @@ BUILTIN_CLIS = (
     "lcpipe.train.cli",
     "lcpipe.daemon.cli",
     "lcpipe.arena.cli",
+    "lcpipe.planning.cli",
 )
 
 ENTRY_POINT_GROUP = "lcpipe"

@@ -126,4 +126,5 @@ def frames_to_batch(frames: np.ndarray) -> Batch:
         values=values(frames),
         opponent_idx=_indices(frames, "opp_played_idx"),
         next_idx=_indices(frames, "next_played_idx"),
+        input_formats=frames["input_format"].astype(np.int32),
     )

@@ -192,6 +192,7 @@ class TrainStage(Stage):
             if self._shown_data_wait:
                 self._shown_data_wait = False
                 self.ctx.state("running")
+            self._check_format(batch, "train")
             yield batch
             waiting_since = time.monotonic()
 
@@ -291,6 +292,14 @@ class TrainStage(Stage):
             ok = (out.put_final(snap) if final else out.put(snap)) and ok
         return ok
 
+    def _check_format(self, batch, port: str) -> None:
+        from lcpipe.train.data_format import WrongInputFormat, check_input_format
+
+        try:
+            check_input_format(batch, int(self.trainer.settings["input_format"]), self.ctx.name, port)
+        except WrongInputFormat as exc:
+            raise StageFailed(str(exc)) from None
+
     def _maybe_eval(self, trainer, port: str, step: int, done: int) -> None:
         cfg = trainer.settings
         every = int(cfg[f"{port}_every"])
@@ -302,6 +311,7 @@ class TrainStage(Stage):
                 batches.append(self.ctx.input(port).get(timeout=30.0))
             except (TimeoutError, ChannelClosed):
                 break
+            self._check_format(batches[-1], port)
         if not batches:
             return
         values = {f"{port}/{k}": v for k, v in trainer.evaluate(batches).items()}
