@@ -42,7 +42,7 @@ BUILTIN_PLUGINS = (
 # Modules whose lcpipe_cli_commands hook adds the built-in commands (in --help order).
 BUILTIN_CLIS = (
     "lcpipe.cli.commands",
-    "lcpipe.lc0.cli",
+    "lcpipe.data.cli",
     "lcpipe.nets.cli",
     "lcpipe.train.cli",
     "lcpipe.daemon.cli",

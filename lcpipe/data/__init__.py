@@ -1,3 +1,6 @@
-"""The ``data.*`` stages: synthetic games (``generate``) and the pure-Python
-reference loader (``batches``), declared in ``stages``. The lc0 file formats
-they read and write are in ``lcpipe.lc0``; the fast loader is ``loader.*``."""
+"""Working with lc0 training data: the ``data.*`` stages (synthetic games,
+``generate``; the pure-Python reference loader, ``batches``; declared in
+``stages``) and the ``lcpipe data ...`` commands (``cli``; ``rescore_command``
+and ``rescore_files`` run the native ``loader.rescore`` segment over files,
+``filter_command`` copies matching games). The file formats are in
+``lcpipe.lc0``; the fast loader is ``lcpipe.loader``."""

@@ -12,7 +12,6 @@ Modules (each one job):
   tensors    frames -> lcpipe.types.Batch: THE reference decoder
   synth      deterministic synthetic games
   pgn        PGN games -> frames
-  cli        `lcpipe data dump | pgn2chunks | generate | stats`
 
 Import the submodules directly (``from lcpipe.lc0 import tensors``); this
 package imports nothing heavy itself so that stage declarations stay light.

@@ -21,6 +21,13 @@ import os
 log = logging.getLogger("lcpipe.train")
 
 SINGLE_THREAD_FLAGS = ("--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_threads=1")
+# These devices are threads of one process on shared cores: a collective whose peers are late only
+# means the machine is busy (a loaded CI box stalls threads for tens of seconds). XLA aborts the
+# whole process after 40 s of waiting in a CPU collective; wait a day instead.
+PATIENT_COLLECTIVE_FLAGS = (
+    "--xla_cpu_collective_call_terminate_timeout_seconds=86400",
+    "--xla_cpu_collective_timeout_seconds=86400",
+)
 ACCELERATOR_PLUGINS = (
     "jax_cuda12_plugin",
     "jax_cuda13_plugin",
@@ -28,6 +35,22 @@ ACCELERATOR_PLUGINS = (
     "jax_rocm7_plugin",
     "libtpu",
 )
+
+
+def known_to_xla(flags: tuple[str, ...]) -> list[str]:
+    """The flags the installed jaxlib defines (an unknown flag in XLA_FLAGS aborts XLA); a flag
+    is known when its name is in jaxlib's library."""
+    import mmap
+
+    spec = importlib.util.find_spec("jaxlib")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    library = os.path.join(list(spec.submodule_search_locations)[0], "libjax_common.so")
+    try:
+        with open(library, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as image:
+            return [flag for flag in flags if image.find(flag.split("=")[0][2:].encode()) >= 0]
+    except (OSError, ValueError):
+        return []
 
 
 def usable_cores() -> int:
@@ -80,7 +103,8 @@ def configure(devices: str | int = "auto") -> str:
     import jax
 
     jax.config.update("jax_num_cpu_devices", n)
-    missing = [f for f in SINGLE_THREAD_FLAGS if f.split("=")[0] not in flags]
+    wanted = [*SINGLE_THREAD_FLAGS, *known_to_xla(PATIENT_COLLECTIVE_FLAGS)]
+    missing = [f for f in wanted if f.split("=")[0] not in flags]
     os.environ["XLA_FLAGS"] = " ".join([flags, *missing]).strip()
     return f"{n} single-threaded CPU devices, data parallel"
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from lcpipe import _native
 from lcpipe.cli.main import main as run_cli
 from lcpipe.compiler.compile import Link
+from lcpipe.data.rescore_files import stage_settings
 from lcpipe.loader import segment as lseg
-from lcpipe.loader.rescore_files import stage_settings
 from lcpipe.planning.calibrate import calibrate
 from lcpipe.planning.loader_memory import frame_bytes, loader_estimates
 from lcpipe.planning.trainer_memory import plan_trainer

@@ -31,11 +31,21 @@ def test_three_devices_batch_of_four_matches_one_device(tmp_path):
     assert "already started" in str(r["second"])
     assert "--xla_cpu_multi_thread_eigen=false" in str(r["flags"])
     assert "intra_op_parallelism_threads=1" in str(r["flags"])
+    # a busy machine makes device threads late, not dead: no abort after XLA's 40 s default
+    for flag in cpu_devices.PATIENT_COLLECTIVE_FLAGS:
+        assert flag in str(r["flags"])  # and XLA accepted it: the step's all-reduces ran
     assert int(r["used"]) == 2  # 4 rows: 3 devices don't divide them, 2 do
     keys = sorted(k for k in r.files if k.startswith("one"))
     assert keys
     for k in keys:
         np.testing.assert_allclose(r["many" + k[3:]], r[k], rtol=1e-5, atol=1e-6)
+
+
+def test_only_flags_the_installed_xla_defines_are_set():
+    # an unknown flag in XLA_FLAGS aborts XLA: each flag is checked against jaxlib's library
+    made_up = "--xla_cpu_no_such_flag_in_any_version=1"
+    known = cpu_devices.known_to_xla((*cpu_devices.PATIENT_COLLECTIVE_FLAGS, made_up))
+    assert known == list(cpu_devices.PATIENT_COLLECTIVE_FLAGS)
 
 
 def test_explicit_device_count_in_xla_flags_wins(monkeypatch):

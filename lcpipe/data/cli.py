@@ -5,8 +5,8 @@ pgn2chunks PGN   PGN games -> .gz chunks (or one .tar)
 generate         synthetic games -> .gz chunks (or one .tar)
 stats FILE...    counts: games, frames, versions, formats, problems; result and length distributions
 startpos FILE... the average policy of the start position across games
-rescore IN...    rewrite data through loader.rescore (lcpipe/loader/rescore_command.py)
-filter IN...     copy the games matching conditions (lcpipe/lc0/filter_command.py)
+rescore IN...    rewrite data through loader.rescore (lcpipe/data/rescore_command.py)
+filter IN...     copy the games matching conditions (lcpipe/data/filter_command.py)
 """
 
 from __future__ import annotations
@@ -79,8 +79,10 @@ def register(subparsers) -> None:
     s.add_argument("--tar", action="store_true", help="write one .tar instead of one .gz per game")
     s.set_defaults(handler=cmd_generate)
 
-    from lcpipe.lc0 import filter_command
-    from lcpipe.loader import rescore_command  # the loader's own stage code does the work
+    from lcpipe.data import (
+        filter_command,
+        rescore_command,  # the loader's own stage code does the work
+    )
 
     rescore_command.register(sub)
     filter_command.register(sub, _add_limits)

@@ -83,8 +83,8 @@ def spec_settings(spec: str, stage: str | None) -> tuple[dict[str, Any], Path]:
 
 def cmd_rescore(args) -> int:
     from lcpipe.console_progress import Progress
+    from lcpipe.data.rescore_files import FileRescorer, rescore_settings
     from lcpipe.lc0.data_files import check_output_dir, count_chunks, data_files
-    from lcpipe.loader.rescore_files import FileRescorer, rescore_settings
     from lcpipe.settings_options import given_settings
     from lcpipe.spec.errors import SpecErrors
 
