@@ -1,8 +1,10 @@
 """Fixtures of the loader tests (helpers live in loader_testlib.py)."""
 
+import loader_sink_stages
 import pytest
 from loader_testlib import *  # noqa: F403
-from loader_testlib import load_registry, loader_sink_stages
+
+from lcpipe.registry import load_registry
 
 
 @pytest.fixture
