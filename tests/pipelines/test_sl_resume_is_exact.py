@@ -28,15 +28,24 @@ EXACT = [
     "stages.test_frames.with.threads=1",
     "stages.train.with.test_every=20",
     "stages.train.with.test_batches=1",
-    "stages.train.with.steps_per_network=40",
-    "stages.train.with.total_steps=160",
+    "stages.train.with.steps_per_network=20",
+    "stages.train.with.total_steps=60",
     "stages.train.with.checkpoint.every=5",
     "stages.console.with.interval=3600",
     "vars.epochs=100",
 ]
-# The killed run goes past this checkpoint step (a few epochs of the data set, so the
-# restarted stream is well inside a later pass) before the kill.
-KILL_AFTER_STEP = 60
+# The killed run goes past this checkpoint step before the kill: the restart is inside the
+# first pass over the data (about 50 batches), with pool order, unpack's cache of unused frames
+# and the reservoir all part way.
+KILL_AFTER_STEP = 25
+
+
+@pytest.fixture(scope="module")
+def jax_cache(tmp_path_factory) -> Path:
+    """An XLA compilation cache shared by the runs of this module (each compiles the same
+    programs), or the suite's (LCPIPE_TEST_JAX_CACHE, as in tests/train)."""
+    shared = os.environ.get("LCPIPE_TEST_JAX_CACHE")
+    return Path(shared) if shared else tmp_path_factory.mktemp("jax_cache")
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +59,12 @@ def one_tar(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, one_tar) -> dict[str, bytes]:
+def uninterrupted(tmp_path_factory, one_tar, jax_cache) -> dict[str, bytes]:
     """The networks of the run never interrupted, one decoding thread."""
     run_dir = tmp_path_factory.mktemp("whole")
-    run_to_end(sl_command(run_dir, one_tar, threads=1))
+    run_to_end(sl_command(run_dir, one_tar, threads=1), run_env(jax_cache))
     nets = networks(run_dir)
-    assert sorted(nets) == sorted(
-        f"sl-{s:08d}{kind}.pb.gz" for s in (40, 80, 120, 160) for kind in ("", "-swa")
-    )
+    assert sorted(nets) == sorted(f"sl-{s:08d}{kind}.pb.gz" for s in (20, 40, 60) for kind in ("", "-swa"))
     return nets
 
 
@@ -80,16 +87,25 @@ def networks(run_dir: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((run_dir / "nets").glob("*.pb.gz"))}
 
 
-def run_to_end(cmd: list[str]) -> subprocess.CompletedProcess:
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+def run_env(jax_cache: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "JAX_COMPILATION_CACHE_DIR": str(jax_cache),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    }
+
+
+def run_to_end(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 
 
-def kill_after_checkpoint(cmd: list[str], run_dir: Path, step: int, log: Path) -> None:
+def kill_after_checkpoint(cmd: list[str], env: dict[str, str], run_dir: Path, step: int, log: Path) -> None:
     """Starts the run and kills it with SIGKILL once a checkpoint of ``step`` or later is on disk."""
     with log.open("w") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
         try:
             deadline = time.monotonic() + 300
             while not any(s >= step for s in checkpoint_steps(run_dir)):
@@ -105,18 +121,19 @@ def kill_after_checkpoint(cmd: list[str], run_dir: Path, step: int, log: Path) -
             proc.wait(timeout=60)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
 def test_sl_run_killed_and_restarted_ends_with_the_networks_of_an_uninterrupted_run(
-    tmp_path, one_tar, uninterrupted, threads
+    tmp_path, one_tar, uninterrupted, jax_cache
 ):
-    """With 2 threads the killed and the restarted run also match the single-threaded reference:
-    the stream does not depend on the decoding threads."""
+    """The killed and the restarted run decode with 2 threads, the uninterrupted one with 1: the
+    networks match only if the resume is exact and the stream does not depend on the threads."""
+    threads = 2
     killed = tmp_path / "killed"
     cmd = sl_command(killed, one_tar, threads)
-    kill_after_checkpoint(cmd, killed, KILL_AFTER_STEP, tmp_path / "killed.log")
+    env = run_env(jax_cache)
+    kill_after_checkpoint(cmd, env, killed, KILL_AFTER_STEP, tmp_path / "killed.log")
     resumed_at = max(checkpoint_steps(killed))
-    assert KILL_AFTER_STEP <= resumed_at < 160
-    restarted = run_to_end(cmd)
+    assert KILL_AFTER_STEP <= resumed_at < 60
+    restarted = run_to_end(cmd, env)
 
     assert f"resumed from {killed / 'checkpoints'} at step {resumed_at}" in restarted.stderr
     # the stream continues after the last trained batch: one batch per step, none rejected
