@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lcpipe.loader.progress import GamesDelivered
-from lcpipe.loader.stream_position import BatchStream
+from lcpipe.loader.stream_position import BatchStream, not_reproducible
 from lcpipe.types import Batch
 
 # Capacity of the queues that hand batches to Python stages (each batch holds a buffer).
@@ -184,6 +184,7 @@ class LoaderSegment:
 
         self.ctx = ctx
         self.members = list(members)
+        self._links = list(internal_links)
         queues, stages, self.ext_in, self.ext_out = describe(
             self.members, list(internal_links), ctx.has_input, ctx.has_output, Path(ctx.workdir)
         )
@@ -224,7 +225,8 @@ class LoaderSegment:
         kinds = {m.name: m.stage_type for m in self.members}
         if kinds.get(stage) != "loader.batch":
             return None
-        return BatchStream(key, lambda n: self.native.skip_to(stage, n))
+        why = not_reproducible(stage, self.members, self._links)
+        return BatchStream(key, lambda n: self.native.skip_to(stage, n), why)
 
     def _pump_out(self, key: str, qid: str) -> None:
         out = self.ctx.output(key)

@@ -203,6 +203,12 @@ class TrainStage(Stage):
                     "number its batches (not a loader.batch stage): the data starts from its beginning"
                 )
                 self._skip_below = None
+            elif stream.not_reproducible:
+                self.ctx.info(
+                    f"data stream {stream.name} goes on with the data at hand: it is not reproducible "
+                    f"({stream.not_reproducible})"
+                )
+                self._skip_below = None
             elif stream.name != want.get("stream"):
                 self.ctx.warning(
                     f"the checkpoint's data position is in stream {want.get('stream')!r}, the train "
