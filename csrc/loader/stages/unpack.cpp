@@ -62,8 +62,7 @@ class Unpack : public Stage {
       if (!order_.wait_turn(seq, stop)) return;
       {
         Busy b(stats);
-        std::mt19937_64 rng(item_seed(seed_, seq));
-        visit(*c, pre, rng, raw, gz, take);
+        visit(*c, pre, raw, gz, take);
       }
       const bool ok = out_.push_many(take);
       order_.done(seq);
@@ -119,13 +118,19 @@ class Unpack : public Stage {
     return u(rng) < p;
   }
 
-  void visit(const ChunkRef& c, Decoded& pre, std::mt19937_64& rng, Bytes& raw, Bytes& gz,
-             std::vector<FramePtr>& take) {
+  // The random stream of the next visit that yields frames. Numbered by such visits only: a
+  // chunk that yields nothing (a pool may hand it out again before it learns so, depending
+  // on timing) changes nothing for the visits after it.
+  std::mt19937_64 next_rng() { return std::mt19937_64(item_seed(seed_, visits_++)); }
+
+  // Runs in input order (its turn), so visits_ and the cache see the same sequence every run.
+  void visit(const ChunkRef& c, Decoded& pre, Bytes& raw, Bytes& gz, std::vector<FramePtr>& take) {
     if (!c.game) {  // cached frames from an earlier visit?
       std::lock_guard<std::mutex> l(m_);
       auto it = cache_.find(c.id);
       if (it != cache_.end()) {
         Entry& e = it->second;
+        std::mt19937_64 rng = next_rng();
         size_t n = std::min(how_many(e.total, rng), e.frames.size());
         for (size_t i = 0; i < n; ++i) {
           e.bytes -= e.frames.back()->bytes();
@@ -152,6 +157,7 @@ class Unpack : public Stage {
       frames = std::move(pre.game->frames);
     }
     const size_t total = frames.size();
+    std::mt19937_64 rng = next_rng();
     if (s_min_ < 1.0 || skip_marked_) {
       size_t w = 0;
       for (size_t i = 0; i < frames.size(); ++i)
@@ -209,6 +215,7 @@ class Unpack : public Stage {
   std::atomic<size_t> cache_bytes_{0}, cache_chunks_{0};
   std::atomic<uint64_t> decoded_{0};
   InOrder order_;
+  uint64_t visits_ = 0;  // visits that yielded frames, in input order
 };
 
 }  // namespace
