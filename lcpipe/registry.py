@@ -30,13 +30,13 @@ from lcpipe.plugin import PROJECT, StageType
 from lcpipe.types import PORT_TYPES
 
 BUILTIN_PLUGINS = (
-    "lcpipe.stages.sinks",
-    "lcpipe.lc0.stages",
+    "lcpipe.sink.stages",
+    "lcpipe.data.stages",
     "lcpipe.loader.stages",
     "lcpipe.train.stages",
-    "lcpipe.nets.stages",
+    "lcpipe.export.stages",
     "lcpipe.selfplay.stages",
-    "lcpipe.arena.stages",
+    "lcpipe.eval.stages",
 )
 
 # Modules whose lcpipe_cli_commands hook adds the built-in commands (in --help order).
@@ -44,8 +44,10 @@ BUILTIN_CLIS = (
     "lcpipe.cli.commands",
     "lcpipe.lc0.cli",
     "lcpipe.nets.cli",
+    "lcpipe.train.cli",
     "lcpipe.daemon.cli",
     "lcpipe.arena.cli",
+    "lcpipe.planning.cli",
 )
 
 ENTRY_POINT_GROUP = "lcpipe"

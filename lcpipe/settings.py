@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ __all__ = [
     "run_checks",
     "fill_defaults",
     "nonfinite_paths",
+    "is_group_schema",
     "NO_DEFAULT",
 ]
 
@@ -133,12 +135,16 @@ class Group:
     description: str
     fields: Mapping[str, Field | Group]
     required: tuple[str, ...] = ()
+    strings: tuple[str, ...] = ()  # words accepted in place of the mapping
 
     def default(self) -> dict[str, Any]:
         return defaults(self.fields)
 
     def schema(self) -> dict[str, Any]:
         out = _object_schema(self.fields, self.required)
+        if self.strings:  # "pattern" constrains strings only, "properties" mappings only
+            out["type"] = ["object", "string"]
+            out["pattern"] = "^(" + "|".join(re.escape(s) for s in self.strings) + ")$"
         if not self.required:
             out["default"] = self.default()
         if self.description:
@@ -211,9 +217,21 @@ def field(
     )
 
 
-def group(description: str, fields: Mapping[str, Field | Group], required: Iterable[str] = ()) -> Group:
-    """Declare a nested mapping of settings; its default is its fields' defaults."""
-    return Group(description, dict(fields), tuple(required))
+def group(
+    description: str,
+    fields: Mapping[str, Field | Group],
+    required: Iterable[str] = (),
+    strings: Iterable[str] = (),
+) -> Group:
+    """Declare a nested mapping of settings; its default is its fields' defaults. ``strings``:
+    words the user may write instead of the mapping (the code reading it resolves them)."""
+    return Group(description, dict(fields), tuple(required), tuple(strings))
+
+
+def is_group_schema(schema: dict[str, Any]) -> bool:
+    """A schema of nested settings (a group, also one that accepts words in its place)."""
+    types = schema.get("type")
+    return "object" in (types if isinstance(types, list) else [types]) and bool(schema.get("properties"))
 
 
 def _object_schema(fields: Mapping[str, Any], required: Iterable[str] = ()) -> dict[str, Any]:
@@ -275,7 +293,7 @@ def fill_defaults(schema: dict[str, Any], instance: Any) -> Any:
             out[key] = fill_defaults(sub, out[key])
         elif "default" in sub:
             out[key] = fill_defaults(sub, copy.deepcopy(sub["default"]))
-        elif sub.get("type") == "object" and "properties" in sub:
+        elif is_group_schema(sub):
             out[key] = fill_defaults(sub, {})
     return out
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from lcpipe.plugin import Port, StageType, hookimpl, settings
+from lcpipe.plugin import EdgeKind, Port, StageType, hookimpl, settings
 from lcpipe.runtime.stage import Stage
 from lcpipe.types import PORT_TYPES
 
@@ -102,12 +102,13 @@ def _helper_types(port_types: Iterable[tuple[str, str]]) -> list[StageType]:
     out = []
     for port_type, kind in sorted(set(port_types)):
         suffix = _suffix(port_type, kind)
+        edge: EdgeKind = "latest" if kind == "latest" else "stream"
         out.append(
             StageType(
                 name=f"testing.feed_{suffix}",
                 factory="lcpipe.testing:Feed",
                 description=f"Test feeder of {port_type} items.",
-                outputs=(Port("items", port_type, kind=kind),),
+                outputs=(Port("items", port_type, kind=edge),),
                 schema=settings(
                     {"feed": {"type": "string", "description": "id of the items to feed"}}, required=["feed"]
                 ),
@@ -118,7 +119,7 @@ def _helper_types(port_types: Iterable[tuple[str, str]]) -> list[StageType]:
                 name=f"testing.collect_{suffix}",
                 factory="lcpipe.testing:Collect",
                 description=f"Test collector of {port_type} items.",
-                inputs=(Port("items", port_type, kind=kind),),
+                inputs=(Port("items", port_type, kind=edge),),
                 schema=settings(
                     {"collect": {"type": "string", "description": "id the items are kept under"}},
                     required=["collect"],

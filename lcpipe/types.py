@@ -49,6 +49,8 @@ class Batch:
     values f32[B,6,3] (rows result, best, played, orig, root, short-term;
     columns q, d, m). opponent_idx / next_idx are int32[B] policy indices of
     the opponent's reply and our next move, -1 where unknown.
+    ``input_formats`` int32[B] is each row's lc0 input format where the source knows it (the
+    trainer refuses rows not in its model's format), else None.
     ``games_delivered`` is the source's live count of games taken in so far (a
     ``lcpipe.loader.progress.GamesDelivered`` shared by all its batches), or
     None when the source does not count games.
@@ -66,6 +68,7 @@ class Batch:
     games_delivered: Any = None
     seq: int | None = None
     stream: Any = None
+    input_formats: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.inputs.shape[0])

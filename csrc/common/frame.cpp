@@ -316,6 +316,37 @@ void parse_chunk(const uint8_t* data, size_t n, ParsedChunk& out) {
   }
 }
 
+void write_record(const Frame& f, uint32_t version, uint8_t* out) {
+  const size_t size = record_size(version);
+  std::memset(out, 0, size);
+  auto put = [out](size_t at, auto value) { std::memcpy(out + at, &value, sizeof(value)); };
+  put(0, version);
+  put(4, f.input_format);
+  const float minus_one = -1.0f;
+  for (int k = 0; k < kMoves; ++k) std::memcpy(out + kProbs + 4 * k, &minus_one, 4);
+  for (int k = 0; k < f.n_legal; ++k) std::memcpy(out + kProbs + 4 * size_t(f.idx()[k]), &f.prob()[k], 4);
+  std::memcpy(out + kPlanes, f.planes, sizeof(f.planes));
+  std::memcpy(out + kCastling, f.castling, 4);
+  out[kStm] = f.stm_ep;
+  out[kRule50] = f.rule50;
+  out[kInvariance] = f.invariance;
+  const float root[6] = {f.v[kRoot][0], f.v[kBest][0], f.v[kRoot][1], f.v[kBest][1], f.v[kRoot][2], f.v[kBest][2]};
+  std::memcpy(out + kRootQ, root, sizeof(root));
+  put(kPliesLeft, f.v[kResult][2]);
+  std::memcpy(out + kResultQ, f.v[kResult], 2 * sizeof(float));
+  std::memcpy(out + kPlayedQ, f.v[kPlayed], 3 * sizeof(float));
+  std::memcpy(out + kOrigQ, f.v[kOrig], 3 * sizeof(float));
+  put(kVisits, f.visits);
+  put(kPlayedIdx, f.played_idx);
+  put(kBestIdx, f.best_idx);
+  put(kKld, f.policy_kld);
+  if (version == 7) {
+    std::memcpy(out + kQst, f.v[kShortTerm], 2 * sizeof(float));
+    put(kOppIdx, f.opp_idx);
+    put(kNextIdx, f.next_idx);
+  }
+}
+
 void encode_inputs(const Frame& f, float* out) {
   const Out o(out);
   for (int k = 0; k < 104; ++k) {

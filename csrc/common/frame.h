@@ -75,6 +75,12 @@ struct ParsedChunk {
 // NaN result) and stopping at an unknown version or a partial record.
 void parse_chunk(const uint8_t* data, size_t n, ParsedChunk& out);
 
+// Writes a frame back as one record of `version` 6 or 7 (record_size(version)
+// bytes at out): what the frame keeps is written exactly; the unused dummy and
+// reserved fields are zero, and a V7 record of a V6 frame carries the
+// short-term values the frame holds (NaN unless a rescorer filled them).
+void write_record(const Frame& f, uint32_t version, uint8_t* out);
+
 // Batch encoding of one frame (see LC0_FORMATS.md sections 3 and 5).
 void encode_inputs(const Frame& f, float* out /*112*64*/);
 void encode_policy(const Frame& f, float* out /*1858*/);

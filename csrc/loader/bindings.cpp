@@ -2,6 +2,8 @@
 // chunk/tar readers exposed for tests.
 #include "loader/bindings.h"
 
+#include <algorithm>
+
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
@@ -34,8 +36,9 @@ Cfg to_cfg(const py::dict& d) {
   return c;
 }
 
-// numpy views of a batch; the capsule keeps the C++ buffer alive.
-py::tuple batch_arrays(BatchPtr b) {
+// numpy views of a batch; the capsule keeps the C++ buffer alive. with_formats adds each row's
+// input format as a sixth array.
+py::tuple batch_arrays(BatchPtr b, bool with_formats) {
   auto* holder = new BatchPtr(b);
   py::capsule owner(holder, [](void* p) { delete static_cast<BatchPtr*>(p); });
   const py::ssize_t n = static_cast<py::ssize_t>(b->rows);
@@ -47,7 +50,9 @@ py::tuple batch_arrays(BatchPtr b) {
                    owner);
   py::array opp(py::dtype::of<int32_t>(), {n}, {py::ssize_t(4)}, b->opp.data(), owner);
   py::array next(py::dtype::of<int32_t>(), {n}, {py::ssize_t(4)}, b->next.data(), owner);
-  return py::make_tuple(inputs, probs, values, opp, next);
+  if (!with_formats) return py::make_tuple(inputs, probs, values, opp, next);
+  py::array fmt(py::dtype::of<int32_t>(), {n}, {py::ssize_t(4)}, b->fmt.data(), owner);
+  return py::make_tuple(inputs, probs, values, opp, next, fmt);
 }
 
 class PySegment {
@@ -99,7 +104,8 @@ class PySegment {
     if (it) it->writer_done();
   }
 
-  // (status, arrays): status 1 a batch, 0 timeout, -1 the stream ended.
+  // (status, arrays): status 1 a batch (inputs, probs, values, opp, next, input formats), 0 timeout,
+  // -1 the stream ended.
   py::tuple pop_batch(const std::string& qid, double timeout) {
     auto* q = seg_->queue<BatchPtr>(qid, "pop_batch");
     if (!q) throw std::invalid_argument("no queue " + qid);
@@ -109,7 +115,7 @@ class PySegment {
       py::gil_scoped_release nogil;
       r = q->pop(b, std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000)));
     }
-    if (r == Pop::Ok) return py::make_tuple(1, batch_arrays(b));
+    if (r == Pop::Ok) return py::make_tuple(1, batch_arrays(b, true));
     return py::make_tuple(r == Pop::Timeout ? 0 : -1, py::none());
   }
 
@@ -125,12 +131,45 @@ class PySegment {
     }
     if (r == Pop::Ok) {
       const uint64_t seq = b->seq;
-      return py::make_tuple(1, seq, batch_arrays(b));
+      return py::make_tuple(1, seq, batch_arrays(b, true));
     }
     return py::make_tuple(r == Pop::Timeout ? 0 : -1, py::none(), py::none());
   }
 
   void skip_to(const std::string& stage, uint64_t n) { seg_->skip_to(stage, n); }
+
+  // (status, (key, file, member, records)): status 1 a decoded game written as records of
+  // `version` (0: each frame's own, 3-5 as 6), 0 timeout, -1 the stream ended.
+  py::tuple pop_chunk(const std::string& qid, double timeout, uint32_t version) {
+    if (version != 0 && version != 6 && version != 7)
+      throw std::invalid_argument("pop_chunk: version must be 0, 6 or 7, not " + std::to_string(version));
+    auto* q = seg_->queue<ChunkPtr>(qid, "pop_chunk");
+    if (!q) throw std::invalid_argument("no queue " + qid);
+    ChunkPtr c;
+    Pop r;
+    std::string records;
+    {
+      py::gil_scoped_release nogil;
+      r = q->pop(c, std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000)));
+      if (r == Pop::Ok && c->game) {
+        size_t total = 0;
+        for (const auto& f : c->game->frames)
+          total += record_size(version ? version : std::max<uint32_t>(f->version, 6));
+        records.resize(total);
+        size_t at = 0;
+        for (const auto& f : c->game->frames) {
+          const uint32_t v = version ? version : std::max<uint32_t>(f->version, 6);
+          write_record(*f, v, reinterpret_cast<uint8_t*>(records.data()) + at);
+          at += record_size(v);
+        }
+      }
+    }
+    if (r != Pop::Ok) return py::make_tuple(r == Pop::Timeout ? 0 : -1, py::none());
+    if (!c->game)
+      throw std::invalid_argument("pop_chunk: " + c->where() +
+                                  " reached Python undecoded; a segment hands out chunks after loader.rescore");
+    return py::make_tuple(1, py::make_tuple(c->key, c->file->path, c->member, py::bytes(records)));
+  }
 
   std::map<std::string, double> stats() const { return seg_->stats(); }
   std::vector<std::string> command(const std::string& name) { return seg_->command(name); }
@@ -177,9 +216,10 @@ py::tuple decode_gz(const py::bytes& data) {
     encode_values(f, b->values.data() + i * 18);
     b->opp[i] = f.opp_idx == kNoMove ? -1 : f.opp_idx;
     b->next[i] = f.next_idx == kNoMove ? -1 : f.next_idx;
+    b->fmt[i] = static_cast<int32_t>(f.input_format);
   }
   encode_done();
-  return py::make_tuple(batch_arrays(b), problems);
+  return py::make_tuple(batch_arrays(b, false), problems);
 }
 
 // Test helper: the prober's view of each record's current position (see
@@ -281,6 +321,7 @@ void register_loader(py::module_& m) {
            "(status, seq, arrays): a batch and its sequence number in its batch stage's stream.")
       .def("skip_to", &PySegment::skip_to, py::arg("stage"), py::arg("n"),
            "Fast-forward a loader.batch stage: its batches below sequence number n are cut, not handed on.")
+      .def("pop_chunk", &PySegment::pop_chunk, py::arg("queue"), py::arg("timeout") = 0.1, py::arg("version") = 0)
       .def("stats", &PySegment::stats)
       .def("command", &PySegment::command, "Hand a client's command (train_now) to the stages; those that took it.")
       .def("problems", &PySegment::problems)

@@ -78,6 +78,7 @@ struct BatchBuf {
   uint64_t seq = 0;
   std::vector<float> inputs, probs, values;
   std::vector<int32_t> opp, next;
+  std::vector<int32_t> fmt;  // each row's input format: the trainer refuses data not in its model's
   void reserve(size_t b) {
     capacity = b;
     inputs.resize(b * 112 * 64);
@@ -85,6 +86,7 @@ struct BatchBuf {
     values.resize(b * 18);
     opp.resize(b);
     next.resize(b);
+    fmt.resize(b);
   }
 };
 using BatchPtr = std::shared_ptr<BatchBuf>;

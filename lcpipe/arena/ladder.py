@@ -12,6 +12,7 @@ import io
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 from lcpipe.fileio import atomic_write
 
@@ -98,10 +99,11 @@ def plot_ladder(entries: list[dict], out: str | Path) -> None:
     if not entries:
         raise LadderError("the ladder is empty: nothing to draw")
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    for promoted, style in (
+    styles: tuple[tuple[bool, dict[str, Any]], ...] = (
         (True, dict(fmt="o", color="tab:blue", label="promoted / anchor")),
         (False, dict(fmt="o", mfc="white", color="tab:gray", label="refused")),
-    ):
+    )
+    for promoted, style in styles:
         pick = [e for e in entries if bool(e.get("promoted") or not e.get("games")) == promoted]
         if not pick:
             continue

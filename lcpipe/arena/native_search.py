@@ -45,7 +45,7 @@ def native_play_settings(visits: int, **overrides) -> dict:
 
 def position_search(board: chess.Board, settings: dict):
     """A fresh native search at ``board``; its move stack is passed as the game history."""
-    from lcpipe import _native
+    import lcpipe._native as _native
     from lcpipe.selfplay.native import engine_settings
 
     if not any(board.legal_moves):

@@ -16,7 +16,7 @@ import chess
 import numpy as np
 
 from lcpipe.lc0.encoder import GameHistory, position_key
-from lcpipe.selfplay.mcts import SearchConfig, Tree, run_simulations
+from lcpipe.selfplay.mcts import Node, SearchConfig, Tree, run_simulations
 
 
 def play_config(visits: int, **overrides) -> SearchConfig:
@@ -74,7 +74,7 @@ class SearchSession:
     def pv(self) -> list[chess.Move]:
         """Most visited line from the root, as far as it was visited."""
         line = []
-        node = self.tree.root
+        node: Node | None = self.tree.root
         while node is not None and node.moves and node.n_edge.sum() > 0:
             i = node.best_edge()
             line.append(node.moves[i])

@@ -274,6 +274,6 @@ class UciEngine:
 
 
 def serve_stdio(evaluator, name: str, engine: str = "native") -> int:
-    engine = UciEngine(evaluator, name, engine=engine)
-    engine.serve(sys.stdin)
+    uci = UciEngine(evaluator, name, engine=engine)
+    uci.serve(sys.stdin)
     return 0

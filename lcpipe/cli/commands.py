@@ -79,16 +79,17 @@ def cmd_graph(args) -> int:
 # -- stages -----------------------------------------------------------------------
 def _describe_settings(schema: dict, indent: str = "  ") -> list[str]:
     lines = []
+    from lcpipe.settings import is_group_schema
     from lcpipe.spec.schema_export import setting_kind
 
     for key, sub in (schema.get("properties") or {}).items():
         kind = setting_kind(sub) or "any"
-        nested = sub.get("type") == "object" and sub.get("properties")
+        nested = is_group_schema(sub)
         default = f" = {json.dumps(sub['default'])}" if "default" in sub and not nested else ""
         lines.append(f"{indent}{key}: {kind}{default}")
         if sub.get("description"):
             lines.append(f"{indent}    {sub['description']}")
-        if sub.get("type") == "object" and sub.get("properties"):
+        if nested:
             lines.extend(_describe_settings(sub, indent + "    "))
     return lines
 

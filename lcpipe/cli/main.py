@@ -16,6 +16,8 @@ from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_USAGE
 
 
 class _Parser(argparse.ArgumentParser):
+    builtin_commands: set[str] = set()  # the top-level commands lcpipe itself provides
+
     def error(self, message: str):  # usage errors: exit 2 with a short message
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
@@ -36,7 +38,7 @@ def _install_signals() -> None:
     signal.signal(signal.SIGTERM, on_term)
 
 
-def build_parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
+def build_parser(plugin_commands: bool = True) -> _Parser:
     """The command line; ``plugin_commands`` False leaves third-party plugins unimported."""
     from lcpipe.registry import builtin_cli_manager
 
@@ -55,7 +57,7 @@ def build_parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-def _parser_for(argv: list[str]) -> argparse.ArgumentParser:
+def _parser_for(argv: list[str]) -> _Parser:
     """Built-in commands, --help and --version never import third-party plugins (a broken or
     hanging one cannot take them down); only a command no built-in provides loads them."""
     parser = build_parser(plugin_commands=False)

@@ -156,7 +156,8 @@ def compile_document(doc: SpecDocument, registry: Registry | None = None) -> Pip
     }
     types: dict[str, StageType] = {}
     for name, spec in stage_specs.items():
-        st = registry.get(spec.get("use")) if isinstance(spec.get("use"), str) else None
+        use = spec.get("use")
+        st = registry.get(use) if isinstance(use, str) else None
         if st is not None:
             types[name] = st
 

@@ -30,7 +30,7 @@ class Client:
     this client.
     """
 
-    def __init__(self, write: Callable[[bytes], None], name: str, capacity: int = 10000):
+    def __init__(self, write: Callable[[bytes], object], name: str, capacity: int = 10000):
         self.name = name
         self._write = write
         self._queue: collections.deque[bytes] = collections.deque(maxlen=capacity)

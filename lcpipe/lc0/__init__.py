@@ -13,7 +13,6 @@ Modules (each one job):
   synth      deterministic synthetic games
   pgn        PGN games -> frames
   cli        `lcpipe data dump | pgn2chunks | generate | stats`
-  stages     declaration of the `data.generate` stage (generate_stage)
 
 Import the submodules directly (``from lcpipe.lc0 import tensors``); this
 package imports nothing heavy itself so that stage declarations stay light.

@@ -50,7 +50,7 @@ def gunzip(
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
         problem = None
         pos = 0
-        pending = b""
+        pending: bytes | memoryview = b""
         try:
             while not d.eof and (pending or pos < len(view)):
                 if not pending:

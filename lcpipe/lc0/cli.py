@@ -3,13 +3,15 @@
 dump FILE        every frame: FEN (white's view), top policy moves (UCI), values
 pgn2chunks PGN   PGN games -> .gz chunks (or one .tar)
 generate         synthetic games -> .gz chunks (or one .tar)
-stats FILE...    counts: games, frames, versions, formats, results, problems
+stats FILE...    counts: games, frames, versions, formats, problems; result and length distributions
+startpos FILE... the average policy of the start position across games
+rescore IN...    rewrite data through loader.rescore (lcpipe/loader/rescore_command.py)
+filter IN...     copy the games matching conditions (lcpipe/lc0/filter_command.py)
 """
 
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from pathlib import Path
 
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -46,7 +48,7 @@ def _limits(args):
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "data",
-        help="lc0 training data tools (dump, pgn2chunks, generate, stats)",
+        help="lc0 training data tools (dump, pgn2chunks, generate, stats, startpos, rescore, filter)",
         description="Inspect, convert and generate lc0 training data.",
     )
     sub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
@@ -77,10 +79,29 @@ def register(subparsers) -> None:
     s.add_argument("--tar", action="store_true", help="write one .tar instead of one .gz per game")
     s.set_defaults(handler=cmd_generate)
 
-    t = sub.add_parser("stats", help="summarise data files")
-    t.add_argument("files", nargs="+")
+    from lcpipe.lc0 import filter_command
+    from lcpipe.loader import rescore_command  # the loader's own stage code does the work
+
+    rescore_command.register(sub)
+    filter_command.register(sub, _add_limits)
+
+    t = sub.add_parser(
+        "stats", help="summarise data files: versions, formats, result and game-length distributions"
+    )
+    t.add_argument("files", nargs="+", metavar="INPUT", help=".gz chunks, .tar files or directories of them")
     _add_limits(t)
     t.set_defaults(handler=cmd_stats)
+
+    sp = sub.add_parser(
+        "startpos",
+        help="the average policy of the start position across games",
+        description="Average the first frame's policy over every game that starts from the standard start "
+        "position: per move its mean, standard deviation and how often it was played.",
+    )
+    sp.add_argument("files", nargs="+", metavar="INPUT", help=".gz chunks, .tar files or directories of them")
+    sp.add_argument("--top", type=int, default=0, help="show only the N most likely moves (0: all)")
+    _add_limits(sp)
+    sp.set_defaults(handler=cmd_startpos)
 
 
 def _err(msg: str) -> None:
@@ -151,7 +172,7 @@ def cmd_pgn2chunks(args) -> int:
     from lcpipe.lc0.report import ReadReport
 
     report = ReadReport()
-    games = []
+    games: list = []
     for name in args.pgn:
         path = Path(name)
         if not path.is_file():
@@ -174,28 +195,42 @@ def cmd_pgn2chunks(args) -> int:
 
 
 def cmd_generate(args) -> int:
+    from lcpipe.console_progress import Progress
     from lcpipe.lc0 import synth
 
     if args.games < 0:
         _err("--games must be >= 0")
         return EXIT_USAGE
-    paths = synth.write_games(
-        args.out,
-        args.games,
-        seed=args.seed,
-        input_format=args.format,
-        version=args.version,
-        tar=args.tar,
-        max_plies=args.max_plies,
-    )
-    print(f"{args.games} games -> {len(paths)} files in {args.out}")
+    if args.max_plies < 1:
+        _err("--max-plies must be >= 1")
+        return EXIT_USAGE
+    frames = 0
+    with Progress("generate", total=args.games, unit="games") as progress:
+
+        def one_game(_name, arr) -> None:
+            nonlocal frames
+            frames += len(arr)
+            progress.update(1, note=f"{frames} frames")
+
+        paths = synth.write_games(
+            args.out,
+            args.games,
+            seed=args.seed,
+            input_format=args.format,
+            version=args.version,
+            tar=args.tar,
+            max_plies=args.max_plies,
+            on_game=one_game,
+        )
+    print(f"{args.games} games, {frames} frames -> {len(paths)} files in {args.out}")
     return EXIT_OK
 
 
 def cmd_stats(args) -> int:
-    import numpy as np
-
+    from lcpipe.console_progress import Progress
     from lcpipe.lc0 import chunks
+    from lcpipe.lc0.data_files import data_files
+    from lcpipe.lc0.data_stats import GameStats
     from lcpipe.lc0.report import ReadReport
 
     try:
@@ -203,32 +238,62 @@ def cmd_stats(args) -> int:
     except ValueError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    try:
+        files = [f.path for f in data_files(args.files)]
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
     report = ReadReport()
-    versions: Counter = Counter()
-    formats: Counter = Counter()
-    results: Counter = Counter()
-    games = frames = 0
-    lengths = []
-    for name in args.files:
-        if not Path(name).is_file():
-            _err(f"{name}: no such file")
-            return EXIT_USAGE
-        for _, arr in chunks.iter_games(name, report, limits):
-            games += 1
-            frames += len(arr)
-            lengths.append(len(arr))
-            versions.update(arr["version"].tolist())
-            formats.update(arr["input_format"].tolist())
-            q0 = float(arr["result_q"][0])
-            results["white won" if q0 > 0 else "black won" if q0 < 0 else "draw"] += 1
-    print(f"files: {len(args.files)}  games: {games}  frames: {frames}")
-    if lengths:
-        print(f"frames per game: min {min(lengths)} mean {np.mean(lengths):.1f} max {max(lengths)}")
-    print("versions: " + ", ".join(f"{k}: {v}" for k, v in sorted(versions.items())))
-    print("input formats: " + ", ".join(f"{k}: {v}" for k, v in sorted(formats.items())))
-    print("results: " + ", ".join(f"{k}: {v}" for k, v in sorted(results.items())))
+    stats = GameStats()
+    with Progress("stats", unit="games") as progress:
+        for name in files:
+            for _, arr in chunks.iter_games(name, report, limits):
+                stats.add(arr)
+                progress.update(1)
+    print(f"files: {len(files)}  games: {stats.games}  frames: {stats.frames}")
+    print("versions: " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.versions.items())))
+    print("input formats: " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.formats.items())))
+    for line in stats.result_lines() + stats.length_lines():
+        print(line)
     print(f"problems: {report.skipped}  non-chunk members skipped: {report.skipped_members}")
     _print_problems(report)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_startpos(args) -> int:
+    from lcpipe.console_progress import Progress
+    from lcpipe.lc0 import chunks
+    from lcpipe.lc0.data_files import data_files
+    from lcpipe.lc0.report import ReadReport
+    from lcpipe.lc0.startpos import StartPolicy
+
+    try:
+        limits = _limits(args)
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    try:
+        files = [f.path for f in data_files(args.files)]
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    report = ReadReport()
+    start = StartPolicy()
+    with Progress("startpos", unit="games") as progress:
+        for name in files:
+            for _, arr in chunks.iter_games(name, report, limits):
+                start.add(arr)
+                progress.update(1)
+    print(f"{start.games} games from the start position ({start.other_starts} from other positions)")
+    rows = start.table()
+    if rows:
+        print(f"{'move':<6} {'policy':>7} {'stddev':>7} {'played':>7}")
+        for uci, mean, std, played in rows[: args.top or None]:
+            print(f"{uci:<6} {mean:7.4f} {std:7.4f} {100 * played:6.1f}%")
+    _print_problems(report)
+    if not start.games:
+        _err("no game starts from the standard start position")
+        return EXIT_FAILED
     return EXIT_OK if report.ok else EXIT_FAILED
 
 

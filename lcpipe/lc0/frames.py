@@ -144,7 +144,7 @@ def to_v7(frames: np.ndarray) -> np.ndarray:
     if frames.dtype != V6_DTYPE:
         raise TypeError(f"expected V6 or V7 frames, got {frames.dtype}")
     out = empty(len(frames), 7)
-    for name in V6_DTYPE.names:
+    for name in V6_DTYPE.names or ():
         if name not in ("version", "reserved"):
             out[name] = frames[name]
     out["q_st"] = np.nan
@@ -159,7 +159,7 @@ def to_v6(frames: np.ndarray) -> np.ndarray:
     if frames.dtype != V7_DTYPE:
         raise TypeError(f"expected V6 or V7 frames, got {frames.dtype}")
     out = empty(len(frames), 6)
-    for name in V6_DTYPE.names:
+    for name in V6_DTYPE.names or ():
         if name not in ("version", "reserved"):
             out[name] = frames[name]
     return out
@@ -179,7 +179,7 @@ def bad_frame_reason(frames: np.ndarray) -> list[str | None]:
     # one pass over the common case: every entry is -1 or a finite value >= 0
     entry_ok = (probs == -1) | ((probs >= 0) & (probs <= np.finfo(np.float32).max))
     values_ok = entry_ok.all(axis=1)
-    no_legal = ~(probs >= 0).any(axis=1)
+    no_legal = np.asarray(~(probs >= 0).any(axis=1))
     result_ok = (
         np.isfinite(frames["result_q"]) & np.isfinite(frames["result_d"]) & ~np.isnan(frames["plies_left"])
     )
@@ -229,7 +229,7 @@ def parse(data: bytes | memoryview, source: str = "", report: ReadReport | None 
             _problem(report, source, index, f"unknown record version {version}")
             break
         size = dtype.itemsize
-        count = (n - offset) // size
+        count = int((n - offset) // size)
         if count == 0:
             _problem(report, source, index, f"{n - offset} trailing bytes, size is not a multiple of {size}")
             break
@@ -244,8 +244,8 @@ def parse(data: bytes | memoryview, source: str = "", report: ReadReport | None 
             block = _upgrade_old(block, version)
         reasons = bad_frame_reason(block)
         if version < 6:
-            for i in np.flatnonzero(invalid_result):
-                reasons[i] = f"invalid game result byte in version {version} record"
+            for bad_at in np.flatnonzero(invalid_result):
+                reasons[bad_at] = f"invalid game result byte in version {version} record"
         if any(r is not None for r in reasons):
             keep = np.array([r is None for r in reasons])
             for i, r in enumerate(reasons):

@@ -48,6 +48,7 @@ def eval_to_qd(score: chess.engine.PovScore | None, white: bool) -> tuple[float,
     if mate is not None:
         return (1.0 if mate > 0 else -1.0), 0.0, float(max(2 * abs(mate) - (1 if mate > 0 else 0), 0))
     cp = s.score()
+    assert cp is not None  # a score that is not a mate is in centipawns
     q = 2.0 / (1.0 + 10 ** (-cp / 400.0)) - 1.0
     d = 0.5 * (1.0 - abs(q))
     return q, d, float("nan")
@@ -101,7 +102,7 @@ def game_to_frames(game: chess.pgn.Game, input_format: int = 1, version: int = 6
     board = game.board()
     history = GameHistory(board)
     nodes = []
-    node = game
+    node: chess.pgn.GameNode = game
     while node.variations:
         nodes.append(node)
         node = node.variations[0]

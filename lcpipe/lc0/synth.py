@@ -18,15 +18,16 @@ legal positions of a given material (e.g. "KRPvKR") for tablebase tests.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import chess
 import numpy as np
 
-from lcpipe.lc0 import chunks
 from lcpipe.lc0 import frames as fr
 from lcpipe.lc0.encoder import GameHistory, encode, fill_frames
+from lcpipe.lc0.game_writer import GameWriter
 from lcpipe.lc0.policy import TRANSFORM_INDEX, legal_move_indices
 
 ADJUDICATED = 1 << 5
@@ -192,6 +193,25 @@ def generate_game(rng: np.random.Generator, cfg: SynthConfig | None = None) -> n
     return arr
 
 
+def iter_games(
+    n: int,
+    seed: int = 0,
+    input_format: int = 1,
+    version: int = 6,
+    max_plies: int = 100,
+    start_fens: list[str] | None = None,
+) -> Iterator[tuple[str, np.ndarray]]:
+    """``n`` games named ``game_{seed:06d}_{i:06d}.gz`` (sorted = generated order), one at a time.
+
+    ``start_fens``: game i starts from ``start_fens[i % len(start_fens)]``.
+    """
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        fen = start_fens[i % len(start_fens)] if start_fens else None
+        cfg = SynthConfig(input_format=input_format, version=version, max_plies=max_plies, start_fen=fen)
+        yield f"game_{seed:06d}_{i:06d}.gz", generate_game(rng, cfg)
+
+
 def generate_games(
     n: int,
     seed: int = 0,
@@ -200,17 +220,8 @@ def generate_games(
     max_plies: int = 100,
     start_fens: list[str] | None = None,
 ) -> list[tuple[str, np.ndarray]]:
-    """``n`` games named ``game_{seed:06d}_{i:06d}.gz`` (sorted = generated order).
-
-    ``start_fens``: game i starts from ``start_fens[i % len(start_fens)]``.
-    """
-    rng = np.random.default_rng(seed)
-    games = []
-    for i in range(n):
-        fen = start_fens[i % len(start_fens)] if start_fens else None
-        cfg = SynthConfig(input_format=input_format, version=version, max_plies=max_plies, start_fen=fen)
-        games.append((f"game_{seed:06d}_{i:06d}.gz", generate_game(rng, cfg)))
-    return games
+    """The games of ``iter_games`` in a list."""
+    return list(iter_games(n, seed, input_format, version, max_plies, start_fens))
 
 
 def write_games(
@@ -223,10 +234,17 @@ def write_games(
     max_plies: int = 100,
     tar_name: str | None = None,
     start_fens: list[str] | None = None,
+    on_game: Callable[[str, np.ndarray], None] | None = None,
 ) -> list[Path]:
-    """Generate ``n`` games into ``out_dir``: one .gz per game, or one .tar of them."""
-    out = Path(out_dir)
-    games = generate_games(n, seed, input_format, version, max_plies, start_fens)
-    if tar:
-        return [chunks.write_tar(out / (tar_name or f"games_{seed:06d}.tar"), games)]
-    return [chunks.write_chunk(out / name, arr) for name, arr in games]
+    """Generate ``n`` games into ``out_dir``: one .gz per game, or one .tar of them.
+
+    Each game goes to disk as soon as it is made (a tar is streamed and renamed into place at the
+    end); ``on_game(name, frames)`` is called after each, for progress.
+    """
+    name = (tar_name or f"games_{seed:06d}.tar") if tar else None
+    with GameWriter(out_dir, name) as writer:
+        for key, arr in iter_games(n, seed, input_format, version, max_plies, start_fens):
+            writer.add(key, arr)
+            if on_game is not None:
+                on_game(key, arr)
+    return writer.paths

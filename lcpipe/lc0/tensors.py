@@ -105,7 +105,7 @@ def values(frames: np.ndarray) -> np.ndarray:
 
 
 def _indices(frames: np.ndarray, name: str) -> np.ndarray:
-    if name not in frames.dtype.names:
+    if name not in (frames.dtype.names or ()):
         return np.full(len(frames), -1, dtype=np.int32)
     idx = frames[name].astype(np.int32)
     idx[idx == NO_MOVE] = -1
@@ -126,4 +126,5 @@ def frames_to_batch(frames: np.ndarray) -> Batch:
         values=values(frames),
         opponent_idx=_indices(frames, "opp_played_idx"),
         next_idx=_indices(frames, "next_played_idx"),
+        input_formats=frames["input_format"].astype(np.int32),
     )

@@ -22,7 +22,7 @@ from lcpipe.loader.stream_position import BatchStream, not_reproducible
 from lcpipe.types import Batch
 
 # Capacity of the queues that hand batches to Python stages (each batch holds a buffer).
-_OUT_CAPACITY = {"batches": 4}
+_OUT_CAPACITY = {"batches": 4, "chunks": 64}
 _IN_TYPES = {"paths"}
 _OUT_TYPES = {"batches"}
 
@@ -77,8 +77,12 @@ def native_config(member, workdir: Path) -> dict[str, Any]:
     return config
 
 
-def describe(members, internal_links, has_input, has_output, workdir: Path = Path(".")):
-    """(queues, stages, external inputs {key: qid}, external outputs {key: qid}) for the C++ Segment."""
+def describe(
+    members, internal_links, has_input, has_output, workdir: Path = Path("."), hand_out=frozenset(_OUT_TYPES)
+):
+    """(queues, stages, external inputs {key: qid}, external outputs {key: qid}) for the C++ Segment.
+
+    ``hand_out``: the port types Python may pop (a pipeline: batches; ``data rescore``: chunks)."""
     decl = _declarations()
     queues: dict[str, dict[str, Any]] = {}
     stages: list[dict[str, Any]] = []
@@ -125,9 +129,9 @@ def describe(members, internal_links, has_input, has_output, workdir: Path = Pat
                 f"{l.dst}.{l.dst_port}" for l in internal_links if l.src == m.name and l.src_port == port.name
             ]
             if has_output(key):
-                if port.type not in _OUT_TYPES:
+                if port.type not in hand_out:
                     raise ValueError(
-                        f"{key}: a native loader segment hands only {sorted(_OUT_TYPES)} to Python "
+                        f"{key}: a native loader segment hands only {sorted(hand_out)} to Python "
                         f"stages, not {port.type!r}"
                     )
                 qid = "out:" + key
@@ -159,8 +163,15 @@ def _without_counts(text: str) -> str:
 
 
 def batch_from_arrays(arrays) -> Batch:
-    inputs, probs, values, opp, nxt = arrays
-    return Batch(inputs=inputs, probabilities=probs, values=values, opponent_idx=opp, next_idx=nxt)
+    inputs, probs, values, opp, nxt, formats = arrays
+    return Batch(
+        inputs=inputs,
+        probabilities=probs,
+        values=values,
+        opponent_idx=opp,
+        next_idx=nxt,
+        input_formats=formats,
+    )
 
 
 def upstream_pools(output_stage: str, members, internal_links) -> list[str]:
@@ -180,7 +191,7 @@ class LoaderSegment:
     """Factory of every loader stage: one instance runs the whole fused segment."""
 
     def __init__(self, ctx, members, internal_links):
-        from lcpipe import _native
+        import lcpipe._native as _native
 
         self.ctx = ctx
         self.members = list(members)

@@ -72,6 +72,7 @@ class LC0Net(nn.Module):
         else:
             pol_x = x
         for name in c["policy_heads"]:
+            head: nn.Module
             if ptype == "attention":
                 head = AttentionPolicyHead(c["policy_d_model"] or emb, self.dtype, name=f"policy_{name}")
             elif ptype == "conv":

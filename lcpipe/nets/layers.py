@@ -45,8 +45,8 @@ def decode_layer(layer: dict, default_encoding: int = Enc.LINEAR16) -> np.ndarra
     if enc == Enc.FLOAT16:
         return np.frombuffer(raw, dtype="<f2").astype(np.float32)
     if enc == Enc.BFLOAT16:
-        u = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
-        return u.view(np.float32).copy()
+        bits = np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16
+        return bits.view(np.float32).copy()
     if enc == Enc.FLOAT32:
         return np.frombuffer(raw, dtype="<f4").astype(np.float32)
     raise ValueError(f"unsupported layer encoding {enc}")
@@ -105,7 +105,7 @@ def max_error(values: np.ndarray, encoding: int) -> float:
     big = float(np.max(np.abs(v)))
     if encoding == Enc.LINEAR16:
         rng = float(v.max()) - float(v.min())
-        return 0.5 * rng / 65535.0 + 4 * np.finfo(np.float32).eps * max(big, rng)
+        return 0.5 * rng / 65535.0 + 4 * float(np.finfo(np.float32).eps) * max(big, rng)
     if encoding == Enc.FLOAT16:
         return big * 2.0**-11 + 2.0**-25  # subnormal floor
     if encoding == Enc.BFLOAT16:

@@ -74,6 +74,8 @@ def dense_in(w: Layer, b: Layer | None, n_in: int | None = None) -> dict:
         n_out = b.size
         kernel = w.values.reshape(n_out, -1).T
     else:
+        if n_in is None:
+            raise ValueError("a dense layer without bias needs its input size")
         kernel = w.values.reshape(-1, n_in).T
     out = {"kernel": np.ascontiguousarray(kernel, dtype=np.float32)}
     if b is not None:
@@ -205,7 +207,7 @@ def min_version_of(cfg: dict, nf: dict[str, int], encoding: int) -> tuple[int, i
 
 def _scale_plane109(kernel: np.ndarray, axis_in: int, factor: float) -> np.ndarray:
     k = np.array(kernel, dtype=np.float32, copy=True)
-    idx = [slice(None)] * k.ndim
+    idx: list[slice | int] = [slice(None)] * k.ndim
     idx[axis_in] = RULE50_PLANE
     k[tuple(idx)] *= np.float32(factor)
     return k

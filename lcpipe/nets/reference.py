@@ -44,6 +44,8 @@ def fold_conv_block(block: dict, out_channels: int, kernel: int) -> tuple[np.nda
     if means is None:
         return w.astype(np.float32), b
     var = _v(block.get("bn_stddivs"))
+    if var is None:
+        raise ValueError("batch norm with means but no variances")
     gammas = _v(block.get("bn_gammas"))
     betas = _v(block.get("bn_betas"))
     gammas = np.ones(o, np.float32) if gammas is None or gammas.size == 0 else gammas
@@ -133,7 +135,7 @@ def forward_classic(
     bsz = x.shape[0]
     # value head
     vconv = w["value"]
-    vch = _v(vconv.get("bn_means")).size if "bn_means" in vconv else _v(vconv["biases"]).size
+    vch = vconv["bn_means"].values.size if "bn_means" in vconv else vconv["biases"].values.size
     v = act(conv(x, *fold_conv_block(vconv, vch, 1))).reshape(bsz, -1)
     v = act(dense(v, w["ip1_val_w"], w["ip1_val_b"]))
     v = dense(v, w["ip2_val_w"], w["ip2_val_b"])
@@ -147,21 +149,25 @@ def forward_classic(
     # moves-left head
     if nf.get("moves_left", 0) == 1 and "moves_left" in w:
         mconv = w["moves_left"]
-        mch = _v(mconv["bn_means"]).size if "bn_means" in mconv else _v(mconv["biases"]).size
+        mch = mconv["bn_means"].values.size if "bn_means" in mconv else mconv["biases"].values.size
         m = act(conv(x, *fold_conv_block(mconv, mch, 1))).reshape(bsz, -1)
         m = act(dense(m, w["ip1_mov_w"], w["ip1_mov_b"]))
         out["m"] = np.maximum(dense(m, w["ip2_mov_w"], w["ip2_mov_b"]), 0)[:, 0]
     # policy head
     if nf.get("policy") == 2:
         p = act(conv(x, *fold_conv_block(w["policy1"], filters, 3)))
-        pch = _v(w["policy"]["biases"]).size if "biases" in w["policy"] else _v(w["policy"]["bn_means"]).size
+        pch = (
+            w["policy"]["biases"].values.size
+            if "biases" in w["policy"]
+            else w["policy"]["bn_means"].values.size
+        )
         p = conv(p, *fold_conv_block(w["policy"], pch, 3)).reshape(bsz, -1)
         if conv_policy_map is not None:
             out["policy"] = p[:, conv_policy_map]
         out["policy_planes"] = p
     elif nf.get("policy") == 1:
         pconv = w["policy"]
-        pch = _v(pconv["bn_means"]).size if "bn_means" in pconv else _v(pconv["biases"]).size
+        pch = pconv["bn_means"].values.size if "bn_means" in pconv else pconv["biases"].values.size
         p = act(conv(x, *fold_conv_block(pconv, pch, 1))).reshape(bsz, -1)
         out["policy"] = dense(p, w["ip_pol_w"], w["ip_pol_b"])
     return out

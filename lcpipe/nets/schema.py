@@ -315,6 +315,7 @@ def decode(message: str, buf: bytes | memoryview) -> dict:
             and spec.kind in SCALARS
             and wire_type == wire.LEN
             and spec.kind not in ("string", "bytes")
+            and not isinstance(raw, int)  # (a LEN field's value is always bytes)
         ):
             values = wire.unpack_varints(raw)  # packed encoding
             out.setdefault(spec.name, []).extend(values)

@@ -81,7 +81,7 @@ def field_packed_varints(field: int, values) -> bytes:
     return field_bytes(field, body)
 
 
-def iter_fields(buf: bytes | memoryview) -> Iterator[tuple[int, int, object]]:
+def iter_fields(buf: bytes | memoryview) -> Iterator[tuple[int, int, int | bytes | memoryview]]:
     """Yield (field number, wire type, value) for every field of a message.
 
     VARINT values are ints, FIXED32/FIXED64 are raw little-endian bytes, LEN
@@ -95,6 +95,7 @@ def iter_fields(buf: bytes | memoryview) -> Iterator[tuple[int, int, object]]:
         field, wire_type = k >> 3, k & 7
         if field == 0:
             raise WireError(f"field number 0 at byte {pos}")
+        value: int | bytes | memoryview
         if wire_type == VARINT:
             value, pos = decode_varint(view, pos)
         elif wire_type == FIXED32:

@@ -47,7 +47,7 @@ class RunLocked(Exception):
 
 
 def _setting(config: dict, dotted: str):
-    value = config
+    value: object = config
     for part in dotted.split("."):
         if not isinstance(value, dict):
             return None

@@ -268,6 +268,7 @@ class GamePool:
                 self.stats.games += 1
                 self.stats.game_plies += g.ply
                 r = g.result
+                assert r is not None  # only finished games are in done
                 self.stats.results[
                     "white" if r.result_white > 0 else "black" if r.result_white < 0 else "draw"
                 ] += 1

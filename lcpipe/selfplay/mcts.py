@@ -329,6 +329,7 @@ def run_simulations(
     Returns (positions evaluated, evaluator calls).
     """
     submit = getattr(evaluate, "submit", None)
+    result = getattr(evaluate, "result", None)
     groups = max(1, min(groups, len(trees))) if submit is not None else 1
     size = -(-len(trees) // groups) if trees else 1
     inflight = []
@@ -337,11 +338,11 @@ def run_simulations(
         if not leaves:
             continue
         encoded = [leaf.encoded for leaf in leaves]
-        call = submit if groups > 1 else evaluate
+        call = submit if groups > 1 and submit is not None else evaluate
         inflight.append((leaves, call(encoded, cfg.input_format)))
     total = 0
     for leaves, out in inflight:
-        logits, wdl, m = evaluate.result(out) if groups > 1 else out
+        logits, wdl, m = result(out) if groups > 1 and result is not None else out
         for k, leaf in enumerate(leaves):
             expand(leaf, logits[k], wdl[k], m[k], cfg.policy_temperature)
         total += len(leaves)

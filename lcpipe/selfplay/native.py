@@ -154,7 +154,7 @@ class NativePool:
     """
 
     def __init__(self, settings: dict):
-        from lcpipe import _native
+        import lcpipe._native as _native
 
         self.settings = engine_settings(settings)
         self.engine = _native.SelfPlayEngine(self.settings)
@@ -277,7 +277,7 @@ def search_position(
     ``stop()`` returning True ends the search early (a UCI ``stop``).
     Returns the ``lcpipe._native.PositionSearch`` (best_move, pv, edges, value).
     """
-    from lcpipe import _native
+    import lcpipe._native as _native
 
     settings = engine_settings(settings)
     search = _native.PositionSearch(settings, fen, list(moves), seed)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
 
 from lcpipe.runtime.channels import ChannelClosed
 from lcpipe.runtime.stage import Stage
@@ -67,9 +71,13 @@ class SelfPlayStage(Stage):
         # a restarted run continues numbering (and so every game's random stream) after the games it wrote
         first_game = first_game_in(out_dir, prefix)
         self.engine_kind = cfg["engine"]
+        self.pool: NativePool | GamePool
+        # each engine's games have their own writer (both write V6 chunks)
+        write: Callable[..., tuple[Path, np.ndarray]] = (
+            write_native_game if self.engine_kind == "native" else write_game
+        )
         if self.engine_kind == "native":
             self.pool = NativePool(native_settings(cfg, first_game))
-            write = write_native_game
         else:
             self.pool = GamePool(
                 self.search,
@@ -80,7 +88,6 @@ class SelfPlayStage(Stage):
                 first_game=first_game,
                 groups=int(cfg["network_batches"]),
             )
-            write = write_game
             ignored = [k for k in NATIVE_ONLY if cfg[k] not in (None, 0, 0.0, [], True)]
             if ignored:
                 ctx.warning(f"engine: python ignores {', '.join(ignored)} (native engine settings)")

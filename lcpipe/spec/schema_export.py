@@ -13,6 +13,7 @@ from typing import Any
 
 from lcpipe.fileio import atomic_write
 from lcpipe.registry import Registry
+from lcpipe.settings import is_group_schema
 from lcpipe.spec.validate import document_schema
 
 
@@ -111,7 +112,7 @@ def _settings_rows(schema: dict[str, Any], prefix: str = "") -> list[str]:
             if default
             else f"| `{prefix}{key}` | {kind} | | {desc} |"
         )
-        if sub.get("type") == "object" and sub.get("properties"):
+        if is_group_schema(sub):
             rows.extend(_settings_rows(sub, f"{prefix}{key}."))
     return rows
 

@@ -51,7 +51,7 @@ def _expected_type(schema_type: Any) -> str:
         "null": "null",
     }
     if isinstance(schema_type, list):
-        return " or ".join(names.get(t, t) for t in schema_type)
+        return " or ".join(names.get(t) or str(t) for t in schema_type)
     return names.get(schema_type, str(schema_type))
 
 

@@ -56,7 +56,9 @@ def checkpoint_weights(directory: str | Path, step: int, kind: str = "raw") -> d
             raise CheckpointError(
                 f"{directory}: step {step} holds no {kind} weights (was {kind} enabled when it was written?)"
             )
-        keys = [k for k in (source, "batch_stats", "step") if k in tree and jax.tree.leaves(tree[k])]
+        # an average has its own batch-norm statistics (recomputed for its weights) when it was saved
+        stats = f"{kind}_batch_stats" if f"{kind}_batch_stats" in tree else "batch_stats"
+        keys = [k for k in (source, stats, "step") if k in tree and jax.tree.leaves(tree[k])]
         abstract = {k: jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), tree[k]) for k in keys}
         restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
         got = ckptr.restore(
@@ -64,7 +66,7 @@ def checkpoint_weights(directory: str | Path, step: int, kind: str = "raw") -> d
         )
     return {
         "params": plain_tree(got[source]),
-        "batch_stats": plain_tree(got.get("batch_stats", {})),
+        "batch_stats": plain_tree(got.get(stats, {})),
         "step": got.get("step", 0),
     }
 

@@ -59,15 +59,23 @@ def huber(x, delta):
     return jnp.where(a <= delta, 0.5 * x * x, delta * (a - 0.5 * delta))
 
 
-def calibration_error(probs, target, bins: int = 10):
-    """Expected calibration error of the predicted expected score (W + D/2)."""
+CALIBRATION_BINS = 10
+
+
+def calibration_bins(probs, target, weight, bins: int = CALIBRATION_BINS):
+    """Per bin of the predicted expected score (W + D/2): [weight, predicted sum, real sum],
+    f32[3, bins]. Sums over batches add, so a whole pass gets one calibration error."""
     pred = probs[:, 0] + 0.5 * probs[:, 1]
     real = target[:, 0] + 0.5 * target[:, 1]
     idx = jnp.clip((pred * bins).astype(jnp.int32), 0, bins - 1)
-    onehot = jax.nn.one_hot(idx, bins)
-    count = onehot.sum(0)
-    gap = jnp.abs(onehot.T @ pred - onehot.T @ real)
-    return jnp.sum(gap) / jnp.maximum(jnp.sum(count), 1)
+    onehot = jax.nn.one_hot(idx, bins) * weight[:, None]  # rows without a target count nowhere
+    return jnp.stack([onehot.sum(0), onehot.T @ pred, onehot.T @ real])
+
+
+def calibration_error(binned):
+    """Expected calibration error from ``calibration_bins`` (summed over any number of batches)."""
+    count, pred, real = binned[0], binned[1], binned[2]
+    return jnp.sum(jnp.abs(pred - real)) / jnp.maximum(jnp.sum(count), 1e-9)
 
 
 def value_target(values, head: str, cfg: dict):
@@ -89,8 +97,9 @@ def l2_penalty(params, cfg: dict):
     return sum(jax.tree.leaves(terms), jnp.float32(0.0))
 
 
-def compute_losses(outputs: dict, batch: dict, cfg: dict, sample_weight=None):
-    """Total loss (without L2) and a dict of scalar metrics."""
+def compute_losses(outputs: dict, batch: dict, cfg: dict, sample_weight=None, with_bins: bool = False):
+    """Total loss (without L2) and a dict of scalar metrics; ``with_bins`` adds each value head's
+    calibration bins (``value_<head>_calibration_bins``) for an evaluation over many batches."""
     probs = batch["probabilities"]
     b = probs.shape[0]
     sw = jnp.ones((b,), jnp.float32) if sample_weight is None else sample_weight.astype(jnp.float32)
@@ -112,7 +121,10 @@ def compute_losses(outputs: dict, batch: dict, cfg: dict, sample_weight=None):
         qpred[head] = (q, qt, w)
         m[f"value_{head}_accuracy"] = wmean((jnp.argmax(p, -1) == jnp.argmax(t, -1)).astype(jnp.float32), w)
         m[f"value_{head}_mse"] = wmean(jnp.square(q - qt) / 4, w)
-        m[f"value_{head}_calibration"] = calibration_error(p * w[:, None], t * w[:, None])
+        binned = calibration_bins(p, t, w)
+        m[f"value_{head}_calibration"] = calibration_error(binned)
+        if with_bins:
+            m[f"value_{head}_calibration_bins"] = binned
         if "error" in out:
             err_t = jax.lax.stop_gradient(jnp.square(q - qt) / 4)
             loss = wmean(jnp.square(out["error"] - err_t), w)

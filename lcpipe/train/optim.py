@@ -52,7 +52,7 @@ def scale_by_lr(schedule, scale_tree):
 class LookaheadState(NamedTuple):
     inner: Any
     slow: Any
-    count: jnp.ndarray
+    count: jnp.ndarray  # type: ignore[assignment]  # shadows tuple.count; the name is in saved checkpoints
 
 
 def lookahead(inner: optax.GradientTransformation, k: int, alpha: float) -> optax.GradientTransformation:

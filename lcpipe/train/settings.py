@@ -15,6 +15,7 @@ from lcpipe.model.config import MODEL_SETTINGS, POLICY_HEADS, VALUE_HEADS, canon
 from lcpipe.model.config import normalize as normalize_model
 from lcpipe.settings import Check, Problem, defaults, field, group, normalize, settings
 from lcpipe.train import cpu_devices
+from lcpipe.train.model_source import FROM_CHECKPOINT, check_model_source, resolve_model, with_model
 
 ROWS = {"result": 0, "best": 1, "played": 2, "orig": 3, "root": 4, "st": 5}
 OPTIMIZERS = ("nadamw", "adamw", "nadam", "adam", "sgd", "lamb")
@@ -209,6 +210,16 @@ SCHEDULE_SETTINGS: dict[str, Any] = {
     "min_lr": _weight(0.0, "Cosine warm restarts: lowest learning rate."),
 }
 
+# Averaged weights do not match the raw model's batch-norm statistics: recompute them.
+_BN_BATCHES = field(
+    "integer",
+    4,
+    "Bodies with batch norm: recompute the averaged network's batch-norm statistics over this many of "
+    "the latest training batches (kept on the device) before it is emitted, evaluated or checkpointed; "
+    "0 keeps the raw model's statistics.",
+    minimum=0,
+    maximum=64,
+)
 SWA_SETTINGS = {
     "enabled": field("boolean", False, "Keep a stochastic weight average of the parameters."),
     "period": _steps(100, "Add the current weights to the average every this many steps.", minimum=1),
@@ -219,10 +230,12 @@ SWA_SETTINGS = {
         minimum=1,
         maximum=1_000_000,
     ),
+    "bn_batches": _BN_BATCHES,
 }
 EMA_SETTINGS = {
     "enabled": field("boolean", False, "Keep an exponential moving average of the parameters."),
     "decay": field("number", 0.999, "EMA decay per step.", minimum=0, maximum=1),
+    "bn_batches": _BN_BATCHES,
 }
 CHECKPOINT_SETTINGS = {
     "dir": field(
@@ -248,7 +261,10 @@ DIST_SETTINGS = {
 }
 
 GROUPS: dict[str, tuple[dict, str]] = {
-    "model": (MODEL_SETTINGS, "Network architecture (see docs/parameters.md)."),
+    "model": (
+        MODEL_SETTINGS,
+        "Network architecture (see docs/parameters.md), or 'from_checkpoint': the model init_checkpoint holds.",
+    ),
     "optimizer": (OPT_SETTINGS, "Optimizer, clipping, accumulation, per-parameter rules."),
     "schedule": (SCHEDULE_SETTINGS, "Learning-rate schedule."),
     "losses": (LOSS_SETTINGS, "Loss terms, targets and weights."),
@@ -288,7 +304,7 @@ TOP_SETTINGS: dict[str, Any] = {
     "validation_batches": field(
         "integer", 8, "Batches per validation evaluation.", minimum=1, maximum=1_000_000
     ),
-    "metrics_every": _steps(10, "Publish training metrics every this many steps."),
+    "metrics_every": _steps(10, "Publish training metrics every this many steps, averaged over them."),
     "max_steps_per_game": field(
         "number",
         0.0,
@@ -332,6 +348,8 @@ TOP_SETTINGS: dict[str, Any] = {
 TRAIN_SETTINGS: dict[str, Any] = {
     **TOP_SETTINGS,
     **{name: group(desc, table) for name, (table, desc) in GROUPS.items()},
+    # or 'from_checkpoint': the model init_checkpoint holds (lcpipe/train/model_source.py)
+    "model": group(GROUPS["model"][1], MODEL_SETTINGS, strings=(FROM_CHECKPOINT,)),
 }
 TRAIN_SCHEMA = settings(TRAIN_SETTINGS)
 LOSS_SCHEMA = settings(LOSS_SETTINGS)
@@ -382,9 +400,10 @@ def within(key: str, check: Check) -> Check:
 
 
 TRAIN_CHECKS: tuple[Check, ...] = (
-    within("model", check_model),
+    check_model_source,
+    with_model(within("model", check_model)),
     within("schedule", check_schedule),
-    check_losses_fit_model,
+    with_model(check_losses_fit_model),
 )
 
 
@@ -418,7 +437,7 @@ def settings_defaults() -> dict:
 
 def normalize_settings(given: dict | None) -> dict:
     """Fill every default and validate; ValueError with the offending key."""
-    out = normalize(TRAIN_SCHEMA, given, TRAIN_CHECKS, "trainer")
+    out = normalize(TRAIN_SCHEMA, resolve_model(dict(given or {})), TRAIN_CHECKS, "trainer")
     out["model"] = canonical(out["model"])
     cpu_devices.resolve(out["cpu_devices"])  # raises on anything but 'auto' or a positive integer
     return out

@@ -49,7 +49,7 @@ class TrainStage(Stage):
         self._skip_below: int | None = None  # batches numbered below this were trained before the restart
 
     def run(self) -> None:
-        from lcpipe.train.trainer import NonFiniteError, Trainer, fetch
+        from lcpipe.train.trainer import IntervalMean, NonFiniteError, Trainer
 
         ctx = self.ctx
         try:
@@ -101,6 +101,7 @@ class TrainStage(Stage):
             self._emit(trainer, kinds)
 
         try:
+            interval = IntervalMean()  # metrics_every steps' mean
             for batch in self._batches():
                 if ctx.stopping or (total and self.step - origin >= total):
                     break
@@ -119,12 +120,13 @@ class TrainStage(Stage):
                     if compiling:
                         ctx.state("running")
                 self._consumed(batch)
+                interval.add(metrics)
                 self.step = step = self.step + 1
                 done = step - origin
                 if done % check_every == 0:
                     trainer.check_finite()
                 if cfg["metrics_every"] and done % cfg["metrics_every"] == 0:
-                    values = {f"train/{k}": float(v) for k, v in fetch(metrics).items()}
+                    values = {f"train/{k}": v for k, v in interval.take().items()}
                     values.update({f"train/{k}": v for k, v in trainer.rates().items()})
                     if throttle is not None:
                         values.update(throttle.metrics(done))
@@ -248,6 +250,7 @@ class TrainStage(Stage):
                 self.ctx.state("running")
             if not self._resumed_batch(batch):
                 continue
+            self._check_format(batch, "train")
             yield batch
             waiting_since = time.monotonic()
 
@@ -347,6 +350,14 @@ class TrainStage(Stage):
             ok = (out.put_final(snap) if final else out.put(snap)) and ok
         return ok
 
+    def _check_format(self, batch, port: str) -> None:
+        from lcpipe.train.data_format import WrongInputFormat, check_input_format
+
+        try:
+            check_input_format(batch, int(self.trainer.settings["input_format"]), self.ctx.name, port)
+        except WrongInputFormat as exc:
+            raise StageFailed(str(exc)) from None
+
     def _maybe_eval(self, trainer, port: str, step: int, done: int) -> None:
         cfg = trainer.settings
         every = int(cfg[f"{port}_every"])
@@ -358,6 +369,7 @@ class TrainStage(Stage):
                 batches.append(self.ctx.input(port).get(timeout=30.0))
             except (TimeoutError, ChannelClosed):
                 break
+            self._check_format(batches[-1], port)
         if not batches:
             return
         values = {f"{port}/{k}": v for k, v in trainer.evaluate(batches).items()}

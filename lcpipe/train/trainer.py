@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,12 +24,14 @@ from jax.sharding import PartitionSpec as P
 
 from lcpipe.model import build_model
 from lcpipe.train.checkpoints import checkpoint_weights, plain_tree
-from lcpipe.train.losses import compute_losses, l2_penalty
+from lcpipe.train.losses import calibration_error, compute_losses, l2_penalty
 from lcpipe.train.optim import build_optimizer
 from lcpipe.train.schedules import make_schedule
 from lcpipe.train.settings import normalize_settings
 from lcpipe.types import Batch, NetworkSnapshot
 
+# Trainer settings recorded in every checkpoint's meta, besides the model and precision.
+RECORDED_SETTINGS = ("optimizer", "schedule", "swa", "ema", "loss_scale", "seed")
 BATCH_KEYS = ("inputs", "probabilities", "values", "opponent_idx", "next_idx", "weights")
 
 
@@ -69,6 +72,10 @@ def _to_numpy_tree(tree):
     return fetch(plain_tree(tree))
 
 
+AVERAGES = ("swa", "ema")
+BINS_SUFFIX = "_bins"  # evaluation metrics that are sums over the pass (calibration histograms)  # the weight averages a trainer can keep beside the raw weights
+
+
 class Trainer:
     def __init__(self, settings: dict | None = None, devices: list | None = None):
         self.settings = normalize_settings(settings)
@@ -79,19 +86,25 @@ class Trainer:
         self._set_mesh(devices or jax.devices())
         self.accumulate = int(s["optimizer"]["accumulate"])
         self.f16 = s["precision"] == "float16"
-        self.state: dict | None = None
+        # Set by init()/restore(): the train state, the optimizer, compiled steps, the checkpoint manager.
+        self.state: Any = None
         # The step this run started from: 0 for fresh weights, the checkpoint's step for
         # init_checkpoint / an imported lc0 net. Kept across resumes (checkpoint meta).
         self.start_step = 0
-        self.tx = None
-        self._train_step = None
+        self.tx: Any = None
+        self._train_step: Any = None
         self._step_shape: tuple = ()
         self._eval_steps: dict[str, Any] = {}
-        self._predict = None
-        self._ckpt = None
+        self._predict: Any = None
+        self._ckpt: Any = None
         self.checkpoint_meta: dict = {}  # the meta of the checkpoint restored last
         self.compile_seconds = 0.0
         self._last_step_time: float | None = None
+        # The latest device batches, for recomputing an averaged network's batch-norm statistics.
+        averaged = [s[k]["bn_batches"] for k in AVERAGES if s[k]["enabled"]]
+        self._recent_batches: deque = deque(maxlen=max(averaged, default=0))
+        self._stats_fn: Any = None
+        self._stats_step: dict[str, int] = {}  # the step each average's statistics were computed at
         self._rate_window: list[tuple[float, int]] = []
 
     def _set_mesh(self, devices: list) -> None:
@@ -136,6 +149,9 @@ class Trainer:
             state["swa_n"] = jnp.zeros([], jnp.int32)
         if self.settings["ema"]["enabled"]:
             state["ema"] = jax.tree.map(jnp.array, params)
+        for kind in AVERAGES:
+            if kind in state and state["batch_stats"] and self.settings[kind]["bn_batches"]:
+                state[f"{kind}_batch_stats"] = jax.tree.map(jnp.array, state["batch_stats"])
         return state
 
     def _place(self, state):
@@ -161,7 +177,7 @@ class Trainer:
         self.init(seed)
         ref = plain_tree(self.state["params"])
         given = plain_tree(variables.get("params", variables))
-        if jax.tree.structure(ref) != jax.tree.structure(given):
+        if jax.tree.structure(ref) != jax.tree.structure(given):  # type: ignore[operator]  # (jax stub)
             raise ValueError("given parameters do not match the model configuration's parameter tree")
         for a, b in zip(jax.tree.leaves(ref), jax.tree.leaves(given)):
             if tuple(a.shape) != tuple(np.shape(b)):
@@ -308,9 +324,9 @@ class Trainer:
 
     def device_batch(self, batch: Batch | dict) -> dict:
         """Place this process's shard of a global batch on the mesh."""
-        arrays = batch_arrays(batch) if not _is_device_batch(batch) else batch
-        if _is_device_batch(arrays):
-            return arrays
+        if _is_device_batch(batch):
+            return batch  # type: ignore[return-value]  # a dict of jax arrays, already placed
+        arrays = batch_arrays(batch)
         n = arrays["inputs"].shape[0]
         self._fit_mesh(n)
         local_devices = len([d for d in self.devices if d.process_index == jax.process_index()])
@@ -340,6 +356,8 @@ class Trainer:
                 f"batches of {self._step_shape[0]}: dropped"
             )
         self.state, metrics = self._train_step(self.state, arrays)
+        if self._recent_batches.maxlen:
+            self._recent_batches.append(arrays)  # device references: no copy
         now = time.perf_counter()
         self._rate_window.append((now, int(arrays["inputs"].shape[0])))
         self._rate_window = self._rate_window[-50:]
@@ -370,34 +388,85 @@ class Trainer:
             raise ValueError(f"no {kind} weights: enable {kind} in the settings")
         return self.state[kind]
 
+    def batch_stats(self, kind: str = "raw"):
+        """The batch-norm statistics that go with the ``kind`` weights. For an average (swa, ema)
+        of a body with batch norm they are recomputed once per step: the averaged weights run in
+        training mode over the latest ``bn_batches`` batches, and each layer's statistics are the
+        mean of the per-batch ones (the raw model's running statistics belong to other weights)."""
+        key = f"{kind}_batch_stats"
+        if kind == "raw" or key not in self.state:
+            return self.state["batch_stats"]
+        step = self.step_count
+        wanted = self.settings[kind]["bn_batches"]
+        batches = list(self._recent_batches)[-wanted:] if wanted else []
+        if batches and self._stats_step.get(kind) != step:
+            self.state[key] = self._place(self._recompute_stats(self.weights(kind), batches))
+            self._stats_step[kind] = step
+        return self.state[key]
+
+    def _recompute_stats(self, params, batches: list) -> dict:
+        if self._stats_fn is None:
+            # Momentum 0 and no renormalisation: one training-mode pass leaves exactly that
+            # batch's statistics in the running ones.
+            model = build_model(
+                dict(self.model_config, bn_momentum=0.0, batch_renorm=False), self.model.dtype
+            )
+
+            def one_batch(p, stats, inputs):
+                _, upd = model.apply(
+                    {"params": p, "batch_stats": stats},
+                    inputs,
+                    train=True,
+                    mutable=["batch_stats"],
+                    rngs={"dropout": jax.random.PRNGKey(0)},
+                )
+                return upd["batch_stats"]
+
+            self._stats_fn = jax.jit(one_batch)
+        base = self.state["batch_stats"]
+        total = None
+        for batch in batches:
+            got = self._stats_fn(params, base, batch["inputs"])
+            total = got if total is None else jax.tree.map(jnp.add, total, got)
+        return jax.tree.map(lambda t: t / len(batches), plain_tree(total))
+
     def _eval_fn(self, params, batch_stats, batch):
         variables = {"params": params}
         if batch_stats:
             variables["batch_stats"] = batch_stats
         outputs = self.model.apply(variables, batch["inputs"], train=False)
-        loss, metrics = compute_losses(outputs, batch, self.settings["losses"], batch["weights"])
+        loss, metrics = compute_losses(
+            outputs, batch, self.settings["losses"], batch["weights"], with_bins=True
+        )
         return dict(metrics, loss=loss)
 
     def evaluate(self, batches: Iterable, kind: str = "raw") -> dict[str, float]:
-        """Mean metrics over the batches (weights: raw, swa or ema)."""
+        """Mean metrics over the batches (weights: raw, swa or ema); a value head's calibration
+        error is that of the whole pass, not a mean of the batches' errors."""
         if kind not in self._eval_steps:
             self._eval_steps[kind] = jax.jit(self._eval_fn)
         fn = self._eval_steps[kind]
         params = self.weights(kind)
-        sums: dict[str, float] = {}
+        stats = self.batch_stats(kind)
+        sums: dict[str, Any] = {}
         count = 0
         for batch in batches:
-            m = fetch(fn(params, self.state["batch_stats"], self.device_batch(batch)))
-            for k, v in m.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
+            for k, v in fetch(fn(params, stats, self.device_batch(batch))).items():
+                sums[k] = sums[k] + v if k in sums else v
             count += 1
-        return {k: v / count for k, v in sums.items()} if count else {}
+        if not count:
+            return {}
+        out = {k: float(v) / count for k, v in sums.items() if not k.endswith(BINS_SUFFIX)}
+        for k, binned in sums.items():
+            if k.endswith(BINS_SUFFIX):
+                out[k[: -len(BINS_SUFFIX)]] = float(calibration_error(binned))
+        return out
 
     def predict(self, inputs, kind: str = "raw"):
         """The model's outputs (inference mode) for planes [B,112,8,8]."""
         variables = {"params": self.weights(kind)}
         if self.state["batch_stats"]:
-            variables["batch_stats"] = self.state["batch_stats"]
+            variables["batch_stats"] = self.batch_stats(kind)
         if self._predict is None:  # one compiled program rather than op-by-op dispatch
             self._predict = jax.jit(lambda v, x: self.model.apply(v, x, train=False))
         return self._predict(variables, jnp.asarray(inputs))
@@ -405,7 +474,7 @@ class Trainer:
     def snapshot(self, kind: str = "raw") -> NetworkSnapshot:
         variables = {"params": _to_numpy_tree(self.weights(kind))}
         if self.state["batch_stats"]:
-            variables["batch_stats"] = _to_numpy_tree(self.state["batch_stats"])
+            variables["batch_stats"] = _to_numpy_tree(self.batch_stats(kind))
         return NetworkSnapshot(
             step=self.step_count,
             model=dict(self.model_config),
@@ -434,6 +503,8 @@ class Trainer:
         ``replace``: a checkpoint of this step may exist already and is written anew."""
         import orbax.checkpoint as ocp
 
+        for kind in AVERAGES:  # the checkpoint holds each average with its own statistics
+            self.batch_stats(kind)
         mgr = self.checkpointer(directory)
         if replace:
             mgr.wait_until_finished()  # an async save of this step may still be in flight
@@ -445,6 +516,8 @@ class Trainer:
             "precision": self.settings["precision"],
             "step": self.step_count,
             "start_step": self.start_step,
+            # what else shapes the state: lcpipe train describe rebuilds the optimizer from it
+            "settings": {k: self.settings[k] for k in RECORDED_SETTINGS},
         }
         mgr.save(
             self.step_count,
@@ -475,15 +548,7 @@ class Trainer:
         if weights_only:
             meta = mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
         else:
-            abstract = jax.tree.map(
-                lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.replicated), self.state
-            )
-            got = mgr.restore(
-                step,
-                args=ocp.args.Composite(
-                    state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()
-                ),
-            )
+            got = self._restore_state(mgr, step)
             meta = got["meta"]
         if meta.get("model") and dict(meta["model"]) != dict(self.model_config):
             raise ValueError(f"checkpoint {directory} holds a different model configuration")
@@ -497,11 +562,64 @@ class Trainer:
         self._train_step = None
         return int(step)
 
+    def _restore_state(self, mgr, step: int) -> dict:
+        import orbax.checkpoint as ocp
+
+        def restore(state: dict) -> dict:
+            abstract = jax.tree.map(
+                lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.replicated), state
+            )
+            return mgr.restore(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()
+                ),
+            )
+
+        try:
+            return restore(self.state)
+        except ValueError:
+            # Written before averages kept their own batch-norm statistics: they start from the raw ones.
+            added = [f"{k}_batch_stats" for k in AVERAGES if f"{k}_batch_stats" in self.state]
+            if not added:
+                raise
+            got = restore({k: v for k, v in self.state.items() if k not in added})
+            state = dict(got["state"])
+            for key in added:
+                state[key] = jax.tree.map(jnp.array, state["batch_stats"])
+            return {"state": state, "meta": got["meta"]}
+
     def close(self) -> None:
         if self._ckpt is not None:
             self._ckpt[1].wait_until_finished()
             self._ckpt[1].close()
             self._ckpt = None
+
+
+class IntervalMean:
+    """Training metrics averaged over a reporting interval rather than one step's sample. The sums
+    stay on the device (adds are dispatched asynchronously: no host sync per step); the learning
+    rate and loss scale are reported as they are at the end of the interval."""
+
+    LATEST = ("lr", "loss_scale")
+
+    def __init__(self) -> None:
+        self._sum: Any = None
+        self._last: Any = None
+        self.count = 0
+
+    def add(self, metrics: dict) -> None:
+        self._last = metrics
+        self._sum = metrics if self._sum is None else jax.tree.map(jnp.add, self._sum, metrics)
+        self.count += 1
+
+    def take(self) -> dict[str, float]:
+        """The means since the last take (nothing when no step was added)."""
+        if not self.count:
+            return {}
+        sums, last, n = fetch(self._sum), fetch(self._last), self.count
+        self._sum, self._last, self.count = None, None, 0
+        return {k: float(last[k]) if k in self.LATEST else float(v) / n for k, v in sums.items()}
 
 
 def schedule_count(opt_state):

@@ -19,7 +19,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from fnmatch import fnmatchcase
+from functools import partial
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -31,7 +33,7 @@ from textual.widgets import DataTable, Footer, RichLog, Sparkline, Static, Tabbe
 
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from lcpipe.runtime.runner import RunResult, Runtime
-from lcpipe.stages.console_sink import progress_line, short_labels
+from lcpipe.sink.console import progress_line, short_labels
 from lcpipe.tui.control import PipelineThread
 from lcpipe.tui.link import RemoteRun
 from lcpipe.tui.model import LogLine, PipelineModel, Snapshot, _short, summary_lines
@@ -104,10 +106,10 @@ def _summary(metrics: dict[str, float], patterns: list[str]) -> str:
 class RunCommands(Provider):
     """The command palette: the run's commands and a searchable chart picker."""
 
-    def _commands(self) -> list[tuple[str, object, str]]:
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         app = self.app
         assert isinstance(app, Dashboard)
-        out = [
+        out: list[tuple[str, Callable[[], object], str]] = [
             (
                 "Stop the run",
                 app.action_confirm_stop if app.remote else app.action_stop,
@@ -123,13 +125,11 @@ class RunCommands(Provider):
         snap = app.last_snapshot
         for row in snap.stages if snap else []:
             out.append(
-                (f"Pause {row.name}", lambda n=row.name: app.control("pause", n), "its reads and writes wait")
+                (f"Pause {row.name}", partial(app.control, "pause", row.name), "its reads and writes wait")
             )
-            out.append((f"Resume {row.name}", lambda n=row.name: app.control("resume", n), ""))
+            out.append((f"Resume {row.name}", partial(app.control, "resume", row.name), ""))
         for name in snap.metric_names if snap else []:
-            out.append(
-                (f"Chart {name}", lambda n=name: app.chart(n), "show this metric in the overview chart")
-            )
+            out.append((f"Chart {name}", partial(app.chart, name), "show this metric in the overview chart"))
         return out
 
     async def discover(self) -> Hits:
@@ -174,7 +174,9 @@ class Dashboard(App[RunResult]):
         """``run``: a Runtime to run here (quitting stops it) or a RemoteRun (quitting detaches)."""
         super().__init__()
         self.remote = isinstance(run, RemoteRun)
-        if self.remote:
+        self.runtime: Runtime | None
+        self.runner: PipelineThread | RemoteRun
+        if isinstance(run, RemoteRun):
             plan = (run.hello or {}).get("plan") or {"pipeline": "?", "segments": []}
             self.runtime = None
             self.runner = run
@@ -238,7 +240,7 @@ class Dashboard(App[RunResult]):
         self._networks_shown = 0
         if self.remote:
             self.sub_title = "attached: q detaches (the run goes on), s twice stops it"
-        elif self.model.subscription is None:
+        elif self.model.subscription is None and self.runtime is not None:
             self.model.attach(self.runtime.bus)
         self.runner.on_done(self._done_from_thread)
         self.runner.start()
@@ -458,13 +460,13 @@ class Dashboard(App[RunResult]):
     def control(self, kind: str, stage: str | None = None) -> None:
         """A run command from the palette: train_now, export_now, pause, resume."""
         try:
-            if self.remote:
+            if isinstance(self.runner, RemoteRun):
                 request = {"type": kind} if stage is None else {"type": kind, "stage": stage}
                 self.runner.send(request)
-            elif kind == "pause":
-                self.runtime.pause(stage)
-            elif kind == "resume":
-                self.runtime.resume(stage)
+            elif self.runtime is None:
+                raise ValueError("no run to control")
+            elif kind in ("pause", "resume"):
+                (self.runtime.pause if kind == "pause" else self.runtime.resume)(stage or "")
             else:
                 self.runtime.command(kind, stage)
             self.notify(f"{kind}" + (f" {stage}" if stage else "") + " sent")
@@ -483,7 +485,8 @@ class Dashboard(App[RunResult]):
             self.action_stop()
 
     def action_detach(self) -> None:
-        self.runner.detach()
+        if isinstance(self.runner, RemoteRun):  # only an attached dashboard detaches
+            self.runner.detach()
         self.exit(None)
 
     def action_confirm_stop(self) -> None:

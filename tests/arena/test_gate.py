@@ -115,7 +115,7 @@ def test_stage_declaration_is_light_and_its_defaults_validate():
 
     import jsonschema
 
-    from lcpipe.arena import stages
+    from lcpipe.eval import stages
 
     (st,) = stages.lcpipe_stage_types()
     assert st.name == "eval.gate" and st.input("network").type == "network"

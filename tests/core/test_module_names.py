@@ -34,3 +34,19 @@ def test_no_package_has_modules_one_letter_apart():
             if one_letter_apart(a, b)
         ]
     assert found == []
+
+
+def test_stage_type_prefixes_name_their_packages():
+    # `sink.console` is declared in lcpipe/sink/ and runs code from lcpipe/sink/: found by name alone.
+    from lcpipe.registry import load_registry
+
+    registry = load_registry(include_entry_points=False, env_extras=False)
+    builtin = {n: st for n, st in registry.stage_types.items() if st.plugin.startswith("lcpipe.")}
+    assert len(builtin) >= 20
+    wrong = []
+    for name, st in sorted(builtin.items()):
+        prefix = name.split(".", 1)[0]
+        for module in (st.plugin, st.factory.split(":", 1)[0]):
+            if module.split(".")[1] != prefix:
+                wrong.append(f"{name}: {module}")
+    assert wrong == []

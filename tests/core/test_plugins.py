@@ -36,8 +36,8 @@ def test_example_plugin_is_found_through_its_entry_point():
 
 def test_builtin_stages_use_the_same_hooks(registry):
     st = registry.get("sink.jsonl")
-    assert st.plugin == "lcpipe.stages.sinks"
-    assert registry.manager.get_plugin("lcpipe.stages.sinks") is not None
+    assert st.plugin == "lcpipe.sink.stages"
+    assert registry.manager.get_plugin("lcpipe.sink.stages") is not None
 
 
 def test_pipeline_with_plugin_stage_runs(tmp_path):
@@ -88,7 +88,7 @@ def test_broken_plugins_are_named_and_others_keep_working():
     assert "plugin 'plugin_bad_schema': stage 'bad.schema': its settings schema is invalid" in err
     assert (
         "plugin 'plugin_duplicate': stage 'sink.jsonl' is already provided by plugin "
-        "'lcpipe.stages.sinks'; this one is ignored"
+        "'lcpipe.sink.stages'; this one is ignored"
     ) in err
     assert "plugin 'plugin_misspelled_hook': cannot be registered: unknown hook 'lcpipe_stage_typez'" in err
     # everything else is still there, including the good stage of the half-broken plugin

@@ -1,6 +1,6 @@
-"""Python code is linted and formatted by ruff (rules in pyproject.toml; ruff
-comes with the test extra, pinned, so every machine agrees). To fix a failure:
-    .venv/bin/ruff check --fix . && .venv/bin/ruff format ."""
+"""Python code is linted and formatted by ruff, and lcpipe/ type-checked by mypy (rules in
+pyproject.toml; both come with the test extra, pinned, so every machine agrees). To fix a failure:
+    .venv/bin/ruff check --fix . && .venv/bin/ruff format .   and   .venv/bin/mypy"""
 
 from __future__ import annotations
 
@@ -33,3 +33,11 @@ def test_the_lint_rules_see_a_real_problem(tmp_path):
     bad.write_text("import os\n")
     run = _ruff("check", "--no-cache", "--config", str(REPO / "pyproject.toml"), str(bad))
     assert run.returncode == 1 and "F401" in run.stdout
+
+
+def test_lcpipe_type_checks():
+    # mypy over lcpipe/ (settings in pyproject.toml): annotated code must agree with its annotations.
+    run = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True, timeout=900
+    )
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr

@@ -106,3 +106,16 @@ def test_checks_run_on_defaulted_settings_and_report_with_a_hint():
     assert normalize(SCHEMA, {}, (rate_fits_size,))["size"] == 8
     with pytest.raises(ValueError, match=r"^stage\.rate: keeps nothing \(raise rate\)$"):
         normalize(SCHEMA, {"rate": 0.1}, (rate_fits_size,))
+
+
+def test_a_group_may_accept_words_in_place_of_its_mapping():
+    schema = settings(
+        {"model": group("A model.", {"width": field("integer", 8, "Width.", maximum=64)}, strings=["auto"])}
+    )
+    assert normalize(schema, {"model": "auto"}) == {"model": "auto"}  # left for the reader to resolve
+    assert normalize(schema, {}) == {"model": {"width": 8}}
+    assert normalize(schema, {"model": {}}) == {"model": {"width": 8}}
+    with pytest.raises(ValueError, match="stage.model"):
+        normalize(schema, {"model": "autp"})
+    with pytest.raises(ValueError, match="stage.model.width"):
+        normalize(schema, {"model": {"width": 100}})

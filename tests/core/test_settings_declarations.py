@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lcpipe.registry import builtin_registry
+from lcpipe.settings import is_group_schema
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "lcpipe"
@@ -22,7 +23,7 @@ TYPES = sorted(REGISTRY.stage_types)
 def _settings(schema: dict, prefix: str = ""):
     for key, sub in (schema.get("properties") or {}).items():
         yield prefix + key, sub
-        if sub.get("type") == "object":
+        if is_group_schema(sub):
             yield from _settings(sub, f"{prefix}{key}.")
 
 

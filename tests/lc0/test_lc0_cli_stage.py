@@ -9,8 +9,9 @@ from pathlib import Path
 import jsonschema
 from lc0_testlib import PGN
 
-from lcpipe.lc0 import chunks, cli, stages
-from lcpipe.lc0.generate_stage import GenerateStage
+from lcpipe.data import stages
+from lcpipe.data.generate import GenerateStage
+from lcpipe.lc0 import chunks, cli
 from lcpipe.runtime.bus import EventBus
 from lcpipe.runtime.stage import OutputPort, StageContext
 

@@ -2,7 +2,6 @@
 
 import loader_sink_stages
 import pytest
-from loader_testlib import *  # noqa: F403
 
 from lcpipe.registry import load_registry
 

@@ -9,9 +9,9 @@ import threading
 import numpy as np
 import pytest
 
-from lcpipe.nets import stages
+from lcpipe.export import stages
+from lcpipe.export.lc0 import ExportStage, prune, render_path
 from lcpipe.nets.cli import register
-from lcpipe.nets.export_stage import ExportStage, prune, render_path
 from lcpipe.nets.import_ import import_net
 from lcpipe.nets.lc0net import read_net
 from lcpipe.runtime.bus import EventBus
@@ -22,7 +22,7 @@ from lcpipe.types import ExportedNetwork
 
 def test_stage_declaration_is_light_and_complete():
     (st,) = stages.lcpipe_stage_types()
-    assert st.name == "export.lc0" and st.factory == "lcpipe.nets.export_stage:ExportStage"
+    assert st.name == "export.lc0" and st.factory == "lcpipe.export.lc0:ExportStage"
     assert (
         st.inputs[0].type == "weights" and st.outputs[0].type == "network" and st.outputs[0].kind == "latest"
     )

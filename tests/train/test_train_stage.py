@@ -198,7 +198,7 @@ def test_imported_net_carries_on_its_step_through_fine_tune_and_export(tmp_path)
 
 def _export(snaps, template):
     """Run the real export.lc0 stage over these snapshots; the files it wrote, with their mtimes."""
-    from lcpipe.nets.export_stage import ExportStage
+    from lcpipe.export.lc0 import ExportStage
     from lcpipe.runtime.channels import LatestChannel
 
     stop = threading.Event()

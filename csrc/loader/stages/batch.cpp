@@ -77,6 +77,7 @@ class Batch : public Stage {
       encode_values(f, b.values.data() + i * 18);
       b.opp[i] = f.opp_idx == kNoMove ? -1 : f.opp_idx;
       b.next[i] = f.next_idx == kNoMove ? -1 : f.next_idx;
+      b.fmt[i] = static_cast<int32_t>(f.input_format);
     }
     encode_done();
   }
