@@ -54,6 +54,9 @@ class Batch:
     ``games_delivered`` is the source's live count of games taken in so far (a
     ``lcpipe.loader.progress.GamesDelivered`` shared by all its batches), or
     None when the source does not count games.
+    ``seq`` is the batch's number in its source's stream and ``stream`` the
+    source's ``lcpipe.loader.stream_position.BatchStream`` (None for a source
+    that cannot be positioned): a resumed trainer continues the stream exactly.
     """
 
     inputs: np.ndarray
@@ -63,6 +66,8 @@ class Batch:
     next_idx: np.ndarray | None = None
     weights: np.ndarray | None = None
     games_delivered: Any = None
+    seq: int | None = None
+    stream: Any = None
     input_formats: np.ndarray | None = None
 
     def __len__(self) -> int:

@@ -119,6 +119,25 @@ class PySegment {
     return py::make_tuple(r == Pop::Timeout ? 0 : -1, py::none());
   }
 
+  // (status, seq, arrays): pop_batch plus the batch's sequence number in its stage's stream.
+  py::tuple pop_numbered_batch(const std::string& qid, double timeout) {
+    auto* q = seg_->queue<BatchPtr>(qid, "pop_numbered_batch");
+    if (!q) throw std::invalid_argument("no queue " + qid);
+    BatchPtr b;
+    Pop r;
+    {
+      py::gil_scoped_release nogil;
+      r = q->pop(b, std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000)));
+    }
+    if (r == Pop::Ok) {
+      const uint64_t seq = b->seq;
+      return py::make_tuple(1, seq, batch_arrays(b, true));
+    }
+    return py::make_tuple(r == Pop::Timeout ? 0 : -1, py::none(), py::none());
+  }
+
+  void skip_to(const std::string& stage, uint64_t n) { seg_->skip_to(stage, n); }
+
   // (status, (key, file, member, records)): status 1 a decoded game written as records of
   // `version` (0: each frame's own, 3-5 as 6), 0 timeout, -1 the stream ended.
   py::tuple pop_chunk(const std::string& qid, double timeout, uint32_t version) {
@@ -298,6 +317,10 @@ void register_loader(py::module_& m) {
       .def("push_path", &PySegment::push_path, py::arg("queue"), py::arg("path"), py::arg("timeout") = 0.1)
       .def("close_input", &PySegment::close_input)
       .def("pop_batch", &PySegment::pop_batch, py::arg("queue"), py::arg("timeout") = 0.1)
+      .def("pop_numbered_batch", &PySegment::pop_numbered_batch, py::arg("queue"), py::arg("timeout") = 0.1,
+           "(status, seq, arrays): a batch and its sequence number in its batch stage's stream.")
+      .def("skip_to", &PySegment::skip_to, py::arg("stage"), py::arg("n"),
+           "Fast-forward a loader.batch stage: its batches below sequence number n are cut, not handed on.")
       .def("pop_chunk", &PySegment::pop_chunk, py::arg("queue"), py::arg("timeout") = 0.1, py::arg("version") = 0)
       .def("stats", &PySegment::stats)
       .def("command", &PySegment::command, "Hand a client's command (train_now) to the stages; those that took it.")

@@ -73,6 +73,9 @@ using ChunkPtr = std::shared_ptr<ChunkRef>;
 // A batch in the layout handed to numpy; recycled through a pool.
 struct BatchBuf {
   size_t capacity = 0, rows = 0;
+  // Position in its batch stage's stream: 0 for the first batch cut, counted
+  // across fast-forwarded ones, so a resumed consumer knows where it stands.
+  uint64_t seq = 0;
   std::vector<float> inputs, probs, values;
   std::vector<int32_t> opp, next;
   std::vector<int32_t> fmt;  // each row's input format: the trainer refuses data not in its model's
@@ -143,6 +146,12 @@ class Stage {
   // A client's command (e.g. train_now), from any thread; true if this stage acts on it.
   virtual bool command(const std::string& name) {
     (void)name;
+    return false;
+  }
+  // Fast-forward: the stage's first n outputs are cut but not handed on (a
+  // resumed run's consumer already trained on them); true if this stage can.
+  virtual bool skip_to(uint64_t n) {
+    (void)n;
     return false;
   }
   const std::string& name() const { return name_; }

@@ -104,6 +104,15 @@ std::vector<std::string> Segment::command(const std::string& name) {
   return took;
 }
 
+void Segment::skip_to(const std::string& stage, uint64_t n) {
+  for (auto& st : stages_) {
+    if (st->name() != stage) continue;
+    if (!st->skip_to(n)) throw std::invalid_argument(stage + ": this stage type cannot fast-forward its output");
+    return;
+  }
+  throw std::invalid_argument("no stage " + stage + " in this segment");
+}
+
 std::map<std::string, double> Segment::stats() const {
   std::map<std::string, double> out;
   for (const auto& st : stages_) {

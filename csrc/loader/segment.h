@@ -42,6 +42,9 @@ class Segment {
   std::map<std::string, double> stats() const;
   // Hands a command to every stage; the names of those that act on it.
   std::vector<std::string> command(const std::string& name);
+  // Asks stage `stage` to fast-forward past its first n outputs (Stage::skip_to);
+  // throws std::invalid_argument for an unknown stage or one that cannot.
+  void skip_to(const std::string& stage, uint64_t n);
   std::vector<std::string> drain_problems() { return problems_.drain(); }
   std::vector<std::string> errors();
   Problems& problems() { return problems_; }

@@ -204,6 +204,88 @@ TEST(reservoir_without_shuffle_passes_frames_through_in_order) {
   CHECK(order == (std::vector<uint32_t>{0, 1, 2, 3, 4, 5}));
 }
 
+// --------------------------------------------------------- unpack, rescore --
+
+// Chunks already decoded upstream (their game set), frames tagged chunk * 1000 + ply;
+// every fifth game is 20 times as long, so threads finish out of order.
+std::vector<ChunkPtr> decoded_chunks(uint32_t n, uint32_t plies) {
+  std::vector<ChunkPtr> out;
+  for (uint32_t k = 0; k < n; ++k) {
+    ChunkPtr c = chunk("g" + std::to_string(1000 + k));
+    c->game = std::make_shared<Game>();
+    const uint32_t len = k % 5 == 0 ? plies * 20 : plies;
+    for (uint32_t i = 0; i < len; ++i) c->game->frames.push_back(frame(k * 1000 + i));
+    out.push_back(c);
+  }
+  return out;
+}
+
+Cfg gzip_cfg(std::map<std::string, double> nums) {
+  nums.insert({{"check_crc", 0}, {"max_chunk_mb", 32}, {"max_file_mb", 32}});
+  return make_cfg(nums, {{"inflater", "native"}});
+}
+
+// A chunk that decoding already found unusable (it yields nothing).
+ChunkPtr unusable_chunk(const std::string& key) {
+  ChunkPtr c = chunk(key);
+  c->health->store(static_cast<uint8_t>(ChunkHealth::Unusable));
+  return c;
+}
+
+std::vector<uint32_t> unpacked(double threads, bool with_unusable = false) {
+  Cfg cfg = gzip_cfg({{"threads", threads},
+                      {"sampling_rate", 0.5},
+                      {"positions_per_chunk", 0},
+                      {"shuffle", 1},
+                      {"seed", 3},
+                      {"cache_mb", 64},
+                      {"surprise.min_keep", 0.5},
+                      {"surprise.slope", 0},
+                      {"surprise.q_weight", 1},
+                      {"surprise.policy_weight", 0},
+                      {"skip_marked", 0}});
+  auto seg = one_stage("loader.unpack", cfg, "chunks", "chunks", "frames", "frames");
+  auto in = decoded_chunks(58, 20);
+  if (with_unusable) {  // handed out once more or less, depending on when the pool learnt so
+    in.insert(in.begin() + 10, unusable_chunk("bad1"));
+    in.insert(in.begin() + 30, unusable_chunk("bad1"));
+  }
+  feed(*seg, std::move(in), true);
+  seg->start();
+  std::vector<uint32_t> tags;
+  for (auto& f : drain<FramePtr>(*seg)) tags.push_back(f->visits);
+  return tags;
+}
+
+TEST(unpack_output_does_not_depend_on_its_thread_count) {
+  const auto one = unpacked(1);
+  CHECK(one.size() > 1000);  // about a quarter of 5,720 frames: half kept, half of those sampled
+  CHECK(unpacked(4) == one);
+  CHECK(unpacked(3) == one);
+}
+
+TEST(unpack_output_does_not_depend_on_chunks_that_yield_nothing) { CHECK(unpacked(2, true) == unpacked(2, false)); }
+
+TEST(rescore_hands_chunks_on_in_input_order_with_many_threads) {
+  Cfg cfg = gzip_cfg({{"threads", 4},
+                      {"policy_temperature", 1},
+                      {"policy_offset", 0},
+                      {"deblunder", 0},
+                      {"deblunder_threshold", 0.1},
+                      {"short_term", 1},
+                      {"short_term_lambda", 0.5},
+                      {"overwrite_short_term", 0}});
+  cfg.strs["syzygy_paths"] = "";
+  auto seg = one_stage("loader.rescore", cfg, "chunks", "chunks", "chunks", "chunks");
+  auto in = decoded_chunks(60, 30);  // fits the input queue: fed before the start
+  // The first game takes far longer than the rest: its thread finishes last.
+  for (uint32_t i = 0; i < 30000; ++i) in[0]->game->frames.push_back(frame(i));
+  const auto want = keys(in);
+  feed(*seg, std::move(in), true);
+  seg->start();
+  CHECK(keys(drain<ChunkPtr>(*seg)) == want);
+}
+
 // ----------------------------------------------------------------- batch --
 
 Cfg batch_cfg(double size, bool drop_last) {
@@ -242,6 +324,56 @@ TEST(batch_drop_last_drops_the_partial_batch) {
   CHECK_EQ(got.size(), size_t(1));
   if (!got.empty()) CHECK_EQ(got[0]->rows, size_t(4));
   CHECK_EQ(seg->stats()["s0/skipped"], 2.0);
+}
+
+// Exact resume: a restarted run's batch stage cuts the batches its consumer
+// trained on before the crash from the same frames, but hands on only the
+// rest, numbered as in the uninterrupted stream.
+TEST(batch_numbers_its_batches_from_zero) {
+  auto seg = batcher(batch_cfg(2, false));
+  feed(*seg, frames(5), true);
+  seg->start();
+  std::vector<uint64_t> seqs;
+  for (auto& b : drain<BatchPtr>(*seg)) seqs.push_back(b->seq);
+  CHECK(seqs == (std::vector<uint64_t>{0, 1, 2}));
+}
+
+TEST(batch_skip_to_hands_on_the_same_batches_as_the_full_stream_from_there) {
+  auto seg = batcher(batch_cfg(2, false));
+  seg->skip_to("s0", 3);
+  feed(*seg, frames(9), true);
+  seg->start();
+  const auto got = drain<BatchPtr>(*seg);
+  CHECK_EQ(got.size(), size_t(2));
+  if (got.size() != 2) return;
+  CHECK_EQ(got[0]->seq, uint64_t(3));
+  CHECK_EQ(got[1]->seq, uint64_t(4));
+  // Batch 3 holds frames 6 and 7, the partial batch 4 frame 8: their policies say so.
+  CHECK_EQ(got[0]->probs[0 * kMoves + 6], 1.0f);
+  CHECK_EQ(got[0]->probs[1 * kMoves + 7], 1.0f);
+  CHECK_EQ(got[1]->rows, size_t(1));
+  CHECK_EQ(got[1]->probs[0 * kMoves + 8], 1.0f);
+  auto st = seg->stats();
+  CHECK_EQ(st["s0/fast_forwarded"], 3.0);
+  CHECK_EQ(st["s0/out"], 2.0);
+}
+
+TEST(batch_skip_to_never_moves_back) {
+  auto seg = batcher(batch_cfg(2, false));
+  seg->skip_to("s0", 2);
+  seg->skip_to("s0", 1);  // a later, smaller request changes nothing
+  feed(*seg, frames(6), true);
+  seg->start();
+  const auto got = drain<BatchPtr>(*seg);
+  CHECK_EQ(got.size(), size_t(1));
+  if (!got.empty()) CHECK_EQ(got[0]->seq, uint64_t(2));
+}
+
+TEST(skip_to_names_an_unknown_stage_or_one_that_cannot) {
+  auto seg = batcher(batch_cfg(2, false));
+  CHECK_THROWS(std::invalid_argument, "no stage nope in this segment", seg->skip_to("nope", 1));
+  auto pool = chunk_pool(pool_cfg(10, 1));
+  CHECK_THROWS(std::invalid_argument, "s0: this stage type cannot fast-forward", pool->skip_to("s0", 1));
 }
 
 // ----------------------------------------------------- settings, registry --

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lcpipe.loader.progress import GamesDelivered
+from lcpipe.loader.stream_position import BatchStream, not_reproducible
 from lcpipe.types import Batch
 
 # Capacity of the queues that hand batches to Python stages (each batch holds a buffer).
@@ -194,6 +195,7 @@ class LoaderSegment:
 
         self.ctx = ctx
         self.members = list(members)
+        self._links = list(internal_links)
         queues, stages, self.ext_in, self.ext_out = describe(
             self.members, list(internal_links), ctx.has_input, ctx.has_output, Path(ctx.workdir)
         )
@@ -228,11 +230,21 @@ class LoaderSegment:
         finally:
             self.native.close_input(qid)
 
+    def _stream(self, key: str) -> BatchStream | None:
+        """The seekable stream of output ``key`` (stage.port), if a loader.batch stage cuts it."""
+        stage = key.rpartition(".")[0]
+        kinds = {m.name: m.stage_type for m in self.members}
+        if kinds.get(stage) != "loader.batch":
+            return None
+        why = not_reproducible(stage, self.members, self._links)
+        return BatchStream(key, lambda n: self.native.skip_to(stage, n), why)
+
     def _pump_out(self, key: str, qid: str) -> None:
         out = self.ctx.output(key)
         delivered = self._delivered.get(key, (None, []))[0]
+        stream = self._stream(key)
         while not self.ctx.stopping:
-            status, arrays = self.native.pop_batch(qid, 0.1)
+            status, seq, arrays = self.native.pop_numbered_batch(qid, 0.1)
             if status < 0:
                 # this branch's data has ended (one pass over a fixed set): end its stream now,
                 # while other branches (an endless test pool) go on until their readers finish
@@ -241,6 +253,8 @@ class LoaderSegment:
             if status == 1:
                 batch = batch_from_arrays(arrays)
                 batch.games_delivered = delivered
+                if stream is not None:
+                    batch.seq, batch.stream = seq, stream
                 if not out.put(batch):
                     return
 

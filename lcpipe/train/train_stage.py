@@ -41,6 +41,12 @@ class TrainStage(Stage):
         self._last_progress = 0.0
         self._loss: float | None = None
         self.throttle: StepThrottle | None = None
+        # Where the train stream stands after the last batch trained (or rejected): recorded in
+        # every checkpoint, {"stream": "stage.port", "next_batch": N}; empty for a source that
+        # does not number its batches.
+        self.data_position: dict = {}
+        self._resume_data: dict = {}  # the restored position, until the stream has been moved there
+        self._skip_below: int | None = None  # batches numbered below this were trained before the restart
 
     def run(self) -> None:
         from lcpipe.train.trainer import IntervalMean, NonFiniteError, Trainer
@@ -64,6 +70,8 @@ class TrainStage(Stage):
         if resumed:
             step = trainer.restore(ckdir)
             ctx.info(f"resumed from {ckdir} at step {step}")
+            self.data_position = dict(trainer.checkpoint_meta.get("loader") or {})
+            self._resume_data = dict(self.data_position)
         elif cfg["init_checkpoint"]:
             step = trainer.restore(cfg["init_checkpoint"], weights_only=True)
             ctx.info(
@@ -106,10 +114,12 @@ class TrainStage(Stage):
                     metrics = trainer.step(batch)
                 except ValueError as exc:  # bad batch shape: count and skip
                     ctx.warning(f"skipped a batch: {exc}")
+                    self._consumed(batch)
                     continue
                 finally:
                     if compiling:
                         ctx.state("running")
+                self._consumed(batch)
                 interval.add(metrics)
                 self.step = step = self.step + 1
                 done = step - origin
@@ -131,7 +141,7 @@ class TrainStage(Stage):
                     if not self._emit(trainer, kinds):
                         break
                 elif cfg["checkpoint"]["every"] and done % cfg["checkpoint"]["every"] == 0:
-                    trainer.save(ckdir, extra={"network_step": self.last_sent})
+                    trainer.save(ckdir, extra=self._meta(self.last_sent))
                     self.last_saved = step
                 if total and done >= total:
                     break
@@ -142,7 +152,7 @@ class TrainStage(Stage):
             raise
         except NonFiniteError as exc:
             if self.step != self.last_saved:  # keep the last good state for inspection
-                trainer.save(ckdir, wait=True, extra={"network_step": self.last_sent})
+                trainer.save(ckdir, wait=True, extra=self._meta(self.last_sent))
             trainer.close()
             raise StageFailed(str(exc)) from exc
         step = self.step
@@ -153,7 +163,7 @@ class TrainStage(Stage):
         if final_network:
             self._save_with_network()
         elif step != self.last_saved:
-            trainer.save(ckdir, extra={"network_step": self.last_sent})
+            trainer.save(ckdir, extra=self._meta(self.last_sent))
         trainer.close()
         if final_network:
             self._emit(trainer, kinds, final=ctx.stopping)
@@ -164,13 +174,59 @@ class TrainStage(Stage):
 
         A plain checkpoint of this very step (checkpoint.every, then export_now) is replaced:
         its meta must say the network went out, or a restart would not hand it over again."""
-        self.trainer.save(self.ckdir, extra={"network_step": self.step}, replace=self.last_saved == self.step)
+        self.trainer.save(self.ckdir, extra=self._meta(self.step), replace=self.last_saved == self.step)
         self.last_saved = self.last_sent = self.step
         self.network_out = True
 
+    def _meta(self, network_step: int) -> dict:
+        """What a checkpoint records beside the trainer state: the network step and the data position."""
+        meta: dict = {"network_step": network_step}
+        if self.data_position:
+            meta["loader"] = dict(self.data_position)
+        return meta
+
+    def _consumed(self, batch) -> None:
+        """``batch`` is done with (trained, or rejected for good): the stream goes on after it."""
+        if batch.seq is None or batch.stream is None:
+            self.data_position = {}
+        else:
+            self.data_position = {"stream": batch.stream.name, "next_batch": int(batch.seq) + 1}
+
+    def _resumed_batch(self, batch) -> bool:
+        """Moves a resumed run's stream to the checkpoint's position (on its first batch); False
+        for a batch the run trained on before the restart."""
+        want = self._resume_data
+        if want:
+            self._resume_data = {}
+            stream = batch.stream
+            if stream is None or batch.seq is None:
+                self.ctx.warning(
+                    "the checkpoint records where the data stream stood, but the train input does not "
+                    "number its batches (not a loader.batch stage): the data starts from its beginning"
+                )
+                self._skip_below = None
+            elif stream.not_reproducible:
+                self.ctx.info(
+                    f"data stream {stream.name} goes on with the data at hand: it is not reproducible "
+                    f"({stream.not_reproducible})"
+                )
+                self._skip_below = None
+            elif stream.name != want.get("stream"):
+                self.ctx.warning(
+                    f"the checkpoint's data position is in stream {want.get('stream')!r}, the train "
+                    f"input is now {stream.name!r}: the data starts from its beginning"
+                )
+                self._skip_below = None
+            else:
+                self._skip_below = int(want["next_batch"])
+                stream.seek(self._skip_below)
+                self.ctx.info(f"data stream {stream.name} resumes at batch {self._skip_below}")
+        return self._skip_below is None or batch.seq is None or batch.seq >= self._skip_below
+
     def _batches(self):
-        """The train port's batches; while none comes, the client's commands are still taken
-        and, after DATA_WAIT_S, the state says the trainer waits for its data."""
+        """The train port's batches (on a resume, from the checkpoint's data position on); while
+        none comes, the client's commands are still taken and, after DATA_WAIT_S, the state says
+        the trainer waits for its data."""
         port = self.ctx.input("train")
         waiting_since = time.monotonic()
         while True:
@@ -192,6 +248,8 @@ class TrainStage(Stage):
             if self._shown_data_wait:
                 self._shown_data_wait = False
                 self.ctx.state("running")
+            if not self._resumed_batch(batch):
+                continue
             self._check_format(batch, "train")
             yield batch
             waiting_since = time.monotonic()

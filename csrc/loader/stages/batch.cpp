@@ -1,4 +1,6 @@
 // The loader.batch stage (docs/loader.md has its settings and semantics).
+#include <atomic>
+
 #include "loader/stages/stage_support.h"
 
 namespace lcl::stages {
@@ -16,6 +18,17 @@ class Batch : public Stage {
   }
   int threads() const override { return threads_; }
   void close_outputs() override { out_.close(); }
+  void gauges(std::map<std::string, double>& g) const override {
+    g["fast_forwarded"] = static_cast<double>(fast_forwarded_.load());
+  }
+  // Batches below n are cut from their frames as usual (so everything upstream
+  // advances exactly as it did) but neither encoded nor handed on.
+  bool skip_to(uint64_t n) override {
+    uint64_t cur = skip_to_.load();
+    while (cur < n && !skip_to_.compare_exchange_weak(cur, n)) {
+    }
+    return true;
+  }
 
   void work(int) override {
     auto pool = seg_.batch_pool();
@@ -37,11 +50,17 @@ class Batch : public Stage {
         break;
       }
       stats.in.fetch_add(frames.size());
+      const uint64_t seq = next_seq_.fetch_add(1);
+      if (seq < skip_to_.load()) {
+        fast_forwarded_.fetch_add(1);
+        continue;
+      }
       BatchPtr batch;
       {
         Busy b(stats);
         batch = pool->get(b_);
         encode(frames, *batch);
+        batch->seq = seq;
       }
       if (!out_.push(std::move(batch))) return;
       stats.out.fetch_add(1);
@@ -68,6 +87,9 @@ class Batch : public Stage {
   int threads_;
   size_t b_;
   bool drop_last_;
+  // Sequence numbers: exact with threads 1; with more threads each batch still
+  // gets its own, but which frames it holds depends on timing.
+  std::atomic<uint64_t> next_seq_{0}, skip_to_{0}, fast_forwarded_{0};
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "loader/frame_position.h"
+#include "loader/stages/in_order.h"
 #include "loader/stages/stage_support.h"
 #include "syzygy/tablebases.h"
 
@@ -38,11 +39,13 @@ class Rescore : public Stage {
     g["tb_misses"] = static_cast<double>(tb_misses_.load());
   }
 
+  // Chunks go on in the order they came, whichever thread finished first.
   void work(int) override {
     ChunkPtr c;
     Bytes raw, gz;
     auto stop = [this] { return stopping(); };
-    while (next_item(in_, c, stop)) {
+    uint64_t seq = 0;
+    while (order_.next(in_, c, seq, stop)) {
       stats.in.fetch_add(1);
       auto fresh = std::make_shared<ChunkRef>(*c);
       {
@@ -56,21 +59,30 @@ class Rescore : public Stage {
         }
         if (!g) {
           stats.skipped.fetch_add(1);
-          continue;
+          fresh.reset();  // nothing to hand on, but its turn still passes
+        } else {
+          rescore(*g, *c);
+          fresh->game = std::move(g);
         }
-        if (temperature_ != 1.0 || offset_ != 0.0)
-          for (auto& f : g->frames) policy(*f);
-        if (tb_) tablebase_results(*g, *c);
-        if (deblunder_) deblunder(*g);
-        if (short_term_) short_term(*g);
-        fresh->game = std::move(g);
       }
-      if (!out_.push(std::move(fresh))) return;
-      stats.out.fetch_add(1);
+      if (!order_.wait_turn(seq, stop)) return;
+      const bool usable = fresh != nullptr;
+      const bool ok = !usable || out_.push(std::move(fresh));
+      order_.done(seq);
+      if (!ok) return;
+      if (usable) stats.out.fetch_add(1);
     }
   }
 
  private:
+  void rescore(Game& g, const ChunkRef& c) {
+    if (temperature_ != 1.0 || offset_ != 0.0)
+      for (auto& f : g.frames) policy(*f);
+    if (tb_) tablebase_results(g, c);
+    if (deblunder_) deblunder(g);
+    if (short_term_) short_term(g);
+  }
+
   // p <- max(p - offset, 0) ^ (1/T), renormalised; untouched if nothing is left.
   void policy(Frame& f) {
     float* p = f.prob();
@@ -226,6 +238,7 @@ class Rescore : public Stage {
   std::unique_ptr<lcpipe::tb::Tablebases> tb_;  // shared by the stage's threads
   int tb_pieces_ = 0;
   std::atomic<uint64_t> tb_games_{0}, tb_changed_{0}, tb_probes_{0}, tb_misses_{0};
+  InOrder order_;
 };
 
 }  // namespace

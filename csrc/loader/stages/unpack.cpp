@@ -7,6 +7,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "loader/stages/in_order.h"
 #include "loader/stages/stage_support.h"
 
 namespace lcl::stages {
@@ -15,6 +16,9 @@ namespace {
 
 // Decodes each chunk once and keeps its not-yet-used frames (compact) in a
 // cache, so at sampling rate r a game is inflated about once per 1/r visits.
+// Threads inflate in parallel; the visits themselves (cache, sampling, each
+// with its own random stream) happen in input order, so the frames that come
+// out do not depend on the thread count.
 class Unpack : public Stage {
  public:
   Unpack(Segment& seg, const StageDesc& d) : Stage(seg, d.name, d.cfg) {
@@ -41,25 +45,53 @@ class Unpack : public Stage {
     g["decoded"] = static_cast<double>(decoded_.load());
   }
 
-  void work(int tid) override {
-    std::mt19937_64 rng(seed_ * 1000003 + static_cast<uint64_t>(tid));
+  void work(int) override {
     ChunkPtr c;
     Bytes raw, gz;
     std::vector<FramePtr> take;
     auto stop = [this] { return stopping(); };
-    while (next_item(in_, c, stop)) {
+    uint64_t seq = 0;
+    while (order_.next(in_, c, seq, stop)) {
       stats.in.fetch_add(1);
       take.clear();
+      Decoded pre;
       {
         Busy b(stats);
-        visit(*c, rng, raw, gz, take);
+        pre = decode_ahead(*c, raw, gz);
       }
-      if (!out_.push_many(take)) return;
+      if (!order_.wait_turn(seq, stop)) return;
+      {
+        Busy b(stats);
+        visit(*c, pre, raw, gz, take);
+      }
+      const bool ok = out_.push_many(take);
+      order_.done(seq);
+      if (!ok) return;
       stats.out.fetch_add(take.size());
     }
   }
 
  private:
+  // A chunk's frames inflated ahead of its turn (in parallel with other threads'
+  // chunks), unless its frames were cached then.
+  struct Decoded {
+    bool done = false;
+    std::shared_ptr<Game> game;  // null when done: the chunk yielded nothing
+  };
+
+  Decoded decode_ahead(const ChunkRef& c, Bytes& raw, Bytes& gz) {
+    Decoded d;
+    if (c.game) return d;
+    {
+      std::lock_guard<std::mutex> l(m_);
+      if (cache_.count(c.id)) return d;
+    }
+    d.done = true;
+    d.game = decode_chunk(c, name_, stats, seg_.problems(), raw, gz, gz_opts_);
+    if (d.game) decoded_.fetch_add(1);
+    return d;
+  }
+
   struct Entry {
     std::vector<FramePtr> frames;  // unused frames, in the order they will be taken
     size_t total = 0, bytes = 0;
@@ -86,12 +118,19 @@ class Unpack : public Stage {
     return u(rng) < p;
   }
 
-  void visit(const ChunkRef& c, std::mt19937_64& rng, Bytes& raw, Bytes& gz, std::vector<FramePtr>& take) {
+  // The random stream of the next visit that yields frames. Numbered by such visits only: a
+  // chunk that yields nothing (a pool may hand it out again before it learns so, depending
+  // on timing) changes nothing for the visits after it.
+  std::mt19937_64 next_rng() { return std::mt19937_64(item_seed(seed_, visits_++)); }
+
+  // Runs in input order (its turn), so visits_ and the cache see the same sequence every run.
+  void visit(const ChunkRef& c, Decoded& pre, Bytes& raw, Bytes& gz, std::vector<FramePtr>& take) {
     if (!c.game) {  // cached frames from an earlier visit?
       std::lock_guard<std::mutex> l(m_);
       auto it = cache_.find(c.id);
       if (it != cache_.end()) {
         Entry& e = it->second;
+        std::mt19937_64 rng = next_rng();
         size_t n = std::min(how_many(e.total, rng), e.frames.size());
         for (size_t i = 0; i < n; ++i) {
           e.bytes -= e.frames.back()->bytes();
@@ -107,15 +146,18 @@ class Unpack : public Stage {
     if (c.game) {
       for (auto& f : c.game->frames) frames.push_back(clone_frame(*f));
     } else {
-      auto g = decode_chunk(c, name_, stats, seg_.problems(), raw, gz, gz_opts_);
-      if (!g) {
+      if (!pre.done) {  // cached when it was taken, evicted since: inflate it now
+        pre = {true, decode_chunk(c, name_, stats, seg_.problems(), raw, gz, gz_opts_)};
+        if (pre.game) decoded_.fetch_add(1);
+      }
+      if (!pre.game) {
         stats.skipped.fetch_add(1);
         return;
       }
-      decoded_.fetch_add(1);
-      frames = std::move(g->frames);
+      frames = std::move(pre.game->frames);
     }
     const size_t total = frames.size();
+    std::mt19937_64 rng = next_rng();
     if (s_min_ < 1.0 || skip_marked_) {
       size_t w = 0;
       for (size_t i = 0; i < frames.size(); ++i)
@@ -172,6 +214,8 @@ class Unpack : public Stage {
   std::list<uint64_t> ages_;
   std::atomic<size_t> cache_bytes_{0}, cache_chunks_{0};
   std::atomic<uint64_t> decoded_{0};
+  InOrder order_;
+  uint64_t visits_ = 0;  // visits that yielded frames, in input order
 };
 
 }  // namespace
