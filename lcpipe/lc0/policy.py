@@ -308,3 +308,8 @@ def _transform_table() -> np.ndarray:
 
 
 TRANSFORM_INDEX = _transform_table()
+
+# FILE_MIRROR_INDEX[i]: the index of move i mirrored left-right (files a<->h), the FLIP
+# transform. Every move's mirror is in the list, so it is a permutation, and its own inverse.
+FILE_MIRROR_INDEX = TRANSFORM_INDEX[FLIP].copy()
+assert sorted(FILE_MIRROR_INDEX.tolist()) == list(range(NUM_MOVES))

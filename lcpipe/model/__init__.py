@@ -56,9 +56,17 @@ class LC0Net(nn.Module):
             ghost=c["ghost_batch"],
         )
         if c["body"] == "resnet":
-            x = ResNetBody(c["filters"], c["blocks"], c["se_ratio"], act, bn, self.dtype, name="body")(
-                planes, train
-            )
+            x = ResNetBody(
+                c["filters"],
+                c["blocks"],
+                c["se_ratio"],
+                act,
+                bn,
+                self.dtype,
+                dropout=c["dropout"],
+                stochastic_depth=c["stochastic_depth"],
+                name="body",
+            )(planes, train)
             width = c["filters"]
             ptype = c["policy_type"]
         else:

@@ -100,7 +100,17 @@ MODEL_SETTINGS: dict[str, Any] = {
     "dropout": field(
         "number",
         0.0,
-        "transformer: dropout rate on attention and FFN outputs (training only).",
+        "Dropout rate (training only) on the residual branches: a transformer's attention and FFN "
+        "outputs, a resnet block's output before the skip connection.",
+        minimum=0,
+        exclusive_maximum=1,
+    ),
+    "stochastic_depth": field(
+        "number",
+        0.0,
+        "Stochastic depth (training only): each row skips the residual branches of block i "
+        "(0-based) of n with probability stochastic_depth * (i + 1) / n, kept branches scaled by "
+        "1 / (1 - that rate); at inference every block runs. Both bodies.",
         minimum=0,
         exclusive_maximum=1,
     ),

@@ -4,7 +4,8 @@ Input [B,112,8,8] (NCHW, lc0 planes) is transposed to [B,8,8,112]:
 height = rank, width = file, so square = rank*8 + file as in lc0.
 Block: conv1+BN+act, conv2+BN, SE, + skip, act. SE (engine's ApplySEUnit):
 avg pool -> dense1 (+act, the default activation) -> dense2 to 2C ->
-gamma, beta; out = sigmoid(gamma)*x + beta.
+gamma, beta; out = sigmoid(gamma)*x + beta. In training the block's branch
+(after SE) passes dropout and stochastic depth before the skip is added.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from lcpipe.model.layers import F32, ConvBN, activation, dense
+from lcpipe.model.stochastic_depth import DropPath, block_drop_rate, scale_rows
 
 
 class SEUnit(nn.Module):
@@ -38,6 +40,8 @@ class ResidualBlock(nn.Module):
     act: str
     bn: dict
     dtype: Any = F32
+    dropout: float = 0.0
+    drop_path: float = 0.0  # this block's stochastic-depth rate
 
     @nn.compact
     def __call__(self, x, train: bool):
@@ -45,6 +49,8 @@ class ResidualBlock(nn.Module):
         h = ConvBN(self.filters, 3, self.act, self.bn, self.dtype, activate=False, name="conv2")(h, train)
         if self.se_hidden:
             h = SEUnit(self.filters, self.se_hidden, self.act, self.dtype, name="se")(h)
+        h = nn.Dropout(self.dropout)(h, deterministic=not train)
+        h = scale_rows(h, DropPath(self.drop_path, name="drop_path")(h.shape[0], train))
         return activation(self.act)(h + x)
 
 
@@ -55,6 +61,8 @@ class ResNetBody(nn.Module):
     act: str
     bn: dict
     dtype: Any = F32
+    dropout: float = 0.0
+    stochastic_depth: float = 0.0
 
     @nn.compact
     def __call__(self, planes, train: bool):
@@ -62,7 +70,14 @@ class ResNetBody(nn.Module):
         x = ConvBN(self.filters, 3, self.act, self.bn, self.dtype, name="input")(x, train)
         se_hidden = self.filters // self.se_ratio if self.se_ratio else 0
         for i in range(self.blocks):
-            x = ResidualBlock(self.filters, se_hidden, self.act, self.bn, self.dtype, name=f"block_{i}")(
-                x, train
-            )
+            x = ResidualBlock(
+                self.filters,
+                se_hidden,
+                self.act,
+                self.bn,
+                self.dtype,
+                dropout=self.dropout,
+                drop_path=block_drop_rate(self.stochastic_depth, i, self.blocks),
+                name=f"block_{i}",
+            )(x, train)
         return x

@@ -329,6 +329,13 @@ TOP_SETTINGS: dict[str, Any] = {
         "lc0 input format of the training data (recorded in the emitted snapshots).",
         enum=[1, 2, 3, 4, 5, 132, 133],
     ),
+    "augment_mirror": field(
+        "boolean",
+        False,
+        "Mirror a random half (each row with probability 1/2) of every training batch's positions "
+        "without castling rights left-right (files a<->h), with their policy and move targets. Input "
+        "formats 1 and 2 only: the canonical formats already fix each position's orientation.",
+    ),
     "export_kinds": field(
         "array",
         ["raw", "swa", "ema"],
@@ -388,6 +395,17 @@ def check_losses_fit_model(cfg: dict):
         )
 
 
+def check_augmentation(cfg: dict):
+    """Mirroring is only legal for the non-canonical input formats (lcpipe/train/augment.py)."""
+    if cfg["augment_mirror"] and cfg["input_format"] not in (1, 2):
+        yield Problem(
+            ("augment_mirror",),
+            f"augment_mirror needs input format 1 or 2, not {cfg['input_format']}: the canonical "
+            "formats already fix each position's orientation",
+            "set augment_mirror: false for this data",
+        )
+
+
 def within(key: str, check: Check) -> Check:
     """A check of one group, run on the whole settings with the group's key in front of its paths."""
 
@@ -404,6 +422,7 @@ TRAIN_CHECKS: tuple[Check, ...] = (
     with_model(within("model", check_model)),
     within("schedule", check_schedule),
     with_model(check_losses_fit_model),
+    check_augmentation,
 )
 
 

@@ -23,6 +23,8 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from lcpipe.model import build_model
+from lcpipe.model import normalize as normalize_model
+from lcpipe.train.augment import MirrorAugment
 from lcpipe.train.checkpoints import checkpoint_weights, plain_tree
 from lcpipe.train.losses import calibration_error, compute_losses, l2_penalty
 from lcpipe.train.optim import build_optimizer
@@ -86,6 +88,7 @@ class Trainer:
         self._set_mesh(devices or jax.devices())
         self.accumulate = int(s["optimizer"]["accumulate"])
         self.f16 = s["precision"] == "float16"
+        self.augment = MirrorAugment(s["input_format"], s["seed"]) if s["augment_mirror"] else None
         # Set by init()/restore(): the train state, the optimizer, compiled steps, the checkpoint manager.
         self.state: Any = None
         # The step this run started from: 0 for fresh weights, the checkpoint's step for
@@ -322,11 +325,13 @@ class Trainer:
             self.cost_analysis["flops"] = float(self.cost_analysis["flops"]) * len(self.devices)
         return compiled
 
-    def device_batch(self, batch: Batch | dict) -> dict:
-        """Place this process's shard of a global batch on the mesh."""
+    def device_batch(self, batch: Batch | dict, augment: bool = False) -> dict:
+        """Place this process's shard of a global batch on the mesh (training batches augmented)."""
         if _is_device_batch(batch):
             return batch  # type: ignore[return-value]  # a dict of jax arrays, already placed
         arrays = batch_arrays(batch)
+        if augment and self.augment is not None:
+            arrays = self.augment(arrays)
         n = arrays["inputs"].shape[0]
         self._fit_mesh(n)
         local_devices = len([d for d in self.devices if d.process_index == jax.process_index()])
@@ -345,7 +350,7 @@ class Trainer:
         """One optimisation step. Returns metrics as device scalars (fetch lazily)."""
         if self.state is None:
             self.init()
-        arrays = self.device_batch(batch)
+        arrays = self.device_batch(batch, augment=True)
         shape = tuple(arrays["inputs"].shape)
         if self._train_step is None:
             self._train_step = self._compile(arrays)
@@ -550,7 +555,8 @@ class Trainer:
         else:
             got = self._restore_state(mgr, step)
             meta = got["meta"]
-        if meta.get("model") and dict(meta["model"]) != dict(self.model_config):
+        # normalised: a checkpoint written before a model setting existed holds that setting's default
+        if meta.get("model") and normalize_model(dict(meta["model"])) != dict(self.model_config):
             raise ValueError(f"checkpoint {directory} holds a different model configuration")
         if weights_only:  # fresh optimizer and schedule; the step count carries on
             weights = checkpoint_weights(directory, step)
