@@ -5,6 +5,7 @@ from __future__ import annotations
 import chess
 import numpy as np
 import pytest
+from helpers import TINY_RESNET
 
 from lcpipe.lc0.chunks import iter_games
 from lcpipe.lc0.decoder import decode_frame
@@ -12,7 +13,7 @@ from lcpipe.lc0.policy import index_to_move, legal_move_indices
 from lcpipe.lc0.tensors import frames_to_batch
 from lcpipe.train.augment import MirrorAugment, mirror_rows
 from lcpipe.train.settings import normalize_settings
-from lcpipe.train.trainer import batch_arrays
+from lcpipe.train.trainer import Trainer, batch_arrays
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +101,24 @@ def test_canonical_formats_are_refused(input_format):
     with pytest.raises(ValueError, match="augment_mirror needs input format 1 or 2"):
         normalize_settings({"augment_mirror": True, "input_format": input_format})
     assert normalize_settings({"input_format": input_format})["augment_mirror"] is False
+
+
+def test_the_trainer_mirrors_training_batches_only(frames):
+    batch = frames_to_batch(frames[:64])
+    settings = {
+        "model": TINY_RESNET,
+        "augment_mirror": True,
+        "seed": 11,
+        "swa": {"enabled": True, "bn_batches": 1},  # keeps the step's device batch to look at
+    }
+    trainer = Trainer(settings)
+    trainer.init()
+    trainer.step(batch)
+    trained_on = np.asarray(trainer._recent_batches[-1]["inputs"])
+    arrays = batch_arrays(batch)
+    chosen = MirrorAugment(1, seed=11).choose(arrays["inputs"])
+    assert chosen.any()
+    np.testing.assert_array_equal(trained_on, mirror_rows(arrays, chosen)["inputs"])
+    evaluated = np.asarray(trainer.device_batch(batch)["inputs"])  # the path evaluate() takes
+    np.testing.assert_array_equal(evaluated, arrays["inputs"])
+    assert Trainer({"model": TINY_RESNET}).augment is None  # off by default
