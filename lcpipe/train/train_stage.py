@@ -87,6 +87,7 @@ class TrainStage(Stage):
         self.last_saved = self.last_sent = step
         self.total = total = int(cfg["total_steps"])
         self.kinds = kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg[k]["enabled"]]
+        rollback = cfg["spike_guard"]["rollback_after"] if cfg["spike_guard"]["enabled"] else 0
         check_every = max(1, min(int(cfg["metrics_every"]) or 1, int(cfg["max_nan_steps"]) or 1))
         throttle = (
             StepThrottle(cfg["max_steps_per_game"], ctx.stop_event) if cfg["max_steps_per_game"] else None
@@ -125,6 +126,13 @@ class TrainStage(Stage):
                 done = step - origin
                 if done % check_every == 0:
                     trainer.check_finite()
+                if rollback and trainer.rollback_due():
+                    ctx.warning(
+                        f"{rollback} consecutive loss spikes at step {step}: {trainer.rollback(ckdir)}"
+                    )
+                    self.step = step = trainer.step_count
+                    self.last_saved = step
+                    done = step - origin
                 if cfg["metrics_every"] and done % cfg["metrics_every"] == 0:
                     values = {f"train/{k}": v for k, v in interval.take().items()}
                     values.update({f"train/{k}": v for k, v in trainer.rates().items()})
