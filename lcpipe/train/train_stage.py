@@ -130,9 +130,11 @@ class TrainStage(Stage):
                     ctx.warning(
                         f"{rollback} consecutive loss spikes at step {step}: {trainer.rollback(ckdir)}"
                     )
-                    self.step = step = trainer.step_count
-                    self.last_saved = step
-                    done = step - origin
+                    # back at a step already checkpointed (and evaluated, emitted): on with the next batch
+                    self.step = self.last_saved = trainer.step_count
+                    if not self._take_commands():
+                        break
+                    continue
                 if cfg["metrics_every"] and done % cfg["metrics_every"] == 0:
                     values = {f"train/{k}": v for k, v in interval.take().items()}
                     values.update({f"train/{k}": v for k, v in trainer.rates().items()})

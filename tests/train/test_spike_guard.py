@@ -120,3 +120,51 @@ def test_rollback_settings_are_checked():
                 "spike_guard": {**GUARD, "rollback_after": 3},
             }
         )
+
+
+def test_stage_rolls_back_on_repeated_spikes(tmp_path):
+    """train.jax end to end: two outlier batches after step 6 roll it back to its step-4 checkpoint,
+    it logs so, trains on with half the learning rate and its last checkpoint keeps the multiplier."""
+    import threading
+
+    from lcpipe.runtime.bus import EventBus
+    from lcpipe.runtime.channels import StreamChannel
+    from lcpipe.runtime.stage import InputPort, OutputPort, StageContext
+    from lcpipe.train.checkpoints import read_checkpoint_meta
+    from lcpipe.train.settings import normalize_settings
+    from lcpipe.train.train_stage import TrainStage
+
+    config = normalize_settings(
+        {
+            **SETTINGS,
+            "spike_guard": {**GUARD, "rollback_after": 2},
+            "total_steps": 8,
+            "steps_per_network": 0,
+            "test_every": 0,
+            "validation_every": 0,
+            "metrics_every": 1,
+            "checkpoint": {"every": 4, "async": False},
+        }
+    )
+    stop, bus = threading.Event(), EventBus()
+    train, out = StreamChannel("train", capacity=64), StreamChannel("weights", capacity=64)
+    for batch in [*(NORMAL[i % 3] for i in range(6)), outlier_batch(), outlier_batch(), *NORMAL]:
+        train.put(batch)
+    train.writer_done()
+    ctx = StageContext(
+        "train",
+        "train.jax",
+        config,
+        {"train": InputPort("train", train, stop)},
+        {"weights": OutputPort("weights", [out], stop)},
+        bus,
+        stop,
+        tmp_path,
+    )
+    TrainStage(ctx).run()
+    warnings = [e.data["message"] for e in bus._history if e.kind == "log" and e.data["level"] == "warning"]
+    assert any("2 consecutive loss spikes at step 8" in w and "step 4" in w for w in warnings), warnings
+    # 8 steps trained, 6 before the spikes: the rollback to step 4 left 4 to train (3 batches remained)
+    step, meta = read_checkpoint_meta(str(tmp_path / "checkpoints"))
+    assert step == 7 and meta["lr_multiplier"] == 0.5
+    assert bus.latest_metrics["train"]["train/lr"] == pytest.approx(0.5e-3)
