@@ -108,6 +108,12 @@ def test_repeated_spikes_roll_back_and_halve_the_lr(tmp_path):
     assert again.checkpoint_meta["lr_multiplier"] == 0.5 and again.checkpoint_meta["network_step"] == 5
     again.close()
 
+    from lcpipe.train.tools.checkpoint_text import report_text
+    from lcpipe.train.tools.inspect_checkpoint import read_report
+
+    described = report_text(read_report(ckdir))  # what `lcpipe train describe` prints
+    assert "learning-rate multiplier (spike-guard rollbacks): 0.5" in described
+
 
 def test_rollback_settings_are_checked():
     with pytest.raises(ValueError, match="min_history"):
