@@ -24,11 +24,12 @@ def wdl_from(qd):
     return jnp.stack([(1 + q - d) / 2, d, (1 - q - d) / 2], axis=-1)
 
 
-def policy_target(probs, temperature: float, smoothing: float):
-    """Renormalised target over legal moves, with temperature and smoothing."""
+def policy_target(probs, temperature, smoothing: float):
+    """Renormalised target over legal moves, with temperature and smoothing (the temperature a number
+    or a traced scalar, e.g. annealed over the steps)."""
     legal = probs >= 0
     p = jnp.where(legal, jnp.maximum(probs, 0.0), 0.0)
-    if temperature != 1.0:
+    if not isinstance(temperature, (int, float)) or temperature != 1.0:
         p = jnp.where(p > 0, jnp.power(jnp.maximum(p, 1e-30), 1.0 / temperature), 0.0)
     total = p.sum(-1, keepdims=True)
     p = p / jnp.maximum(total, 1e-30)
@@ -97,9 +98,19 @@ def l2_penalty(params, cfg: dict):
     return sum(jax.tree.leaves(terms), jnp.float32(0.0))
 
 
-def compute_losses(outputs: dict, batch: dict, cfg: dict, sample_weight=None, with_bins: bool = False):
+def compute_losses(
+    outputs: dict,
+    batch: dict,
+    cfg: dict,
+    sample_weight=None,
+    with_bins: bool = False,
+    policy_temperature=None,
+):
     """Total loss (without L2) and a dict of scalar metrics; ``with_bins`` adds each value head's
-    calibration bins (``value_<head>_calibration_bins``) for an evaluation over many batches."""
+    calibration bins (``value_<head>_calibration_bins``) for an evaluation over many batches;
+    ``policy_temperature`` (e.g. the annealed one of this step) replaces cfg's constant."""
+    if policy_temperature is None:
+        policy_temperature = cfg["policy_temperature"]
     probs = batch["probabilities"]
     b = probs.shape[0]
     sw = jnp.ones((b,), jnp.float32) if sample_weight is None else sample_weight.astype(jnp.float32)
@@ -153,7 +164,7 @@ def compute_losses(outputs: dict, batch: dict, cfg: dict, sample_weight=None, wi
             m[f"policy_{head}_accuracy"] = wmean((jnp.argmax(logits, -1) == idx).astype(jnp.float32), w)
             total = total + weight * loss
             continue
-        temp = cfg["soft_temperature"] if head == "soft" else cfg["policy_temperature"]
+        temp = cfg["soft_temperature"] if head == "soft" else policy_temperature
         t, legal, valid = policy_target(probs, temp, cfg["label_smoothing"])
         logp = masked_log_softmax(logits, legal)
         ce = xent(t, logp)

@@ -73,3 +73,16 @@ def make_schedule(cfg: dict):
         return lr
 
     return schedule
+
+
+def make_temperature_schedule(cfg: dict):
+    """The vanilla/optimistic policy-target temperature as a function of the steps trained since the
+    run's start, usable inside jit: policy_temperature_schedule's points, linear in between and held
+    outside, or the constant policy_temperature when it has none."""
+    points = cfg["policy_temperature_schedule"]
+    if not points:
+        constant = float(cfg["policy_temperature"])
+        return lambda step: jnp.float32(constant)
+    steps = jnp.asarray([p["step"] for p in points], jnp.float32)
+    temps = jnp.asarray([p["temperature"] for p in points], jnp.float32)
+    return lambda step: jnp.interp(jnp.asarray(step, jnp.float32), steps, temps)

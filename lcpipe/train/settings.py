@@ -58,6 +58,21 @@ LOSS_SETTINGS: dict[str, Any] = {
         "Target temperature: p^(1/T) renormalised over legal moves (vanilla/optimistic).",
         exclusive_minimum=0,
     ),
+    "policy_temperature_schedule": field(
+        "array",
+        [],
+        "Anneal policy_temperature over training: [{step, temperature}] points (steps trained since the "
+        "run's start, increasing), linear in between, the first and last values held outside; "
+        "[] = the constant policy_temperature.",
+        items=group(
+            "",
+            {
+                "step": _steps(0, "Step of this point."),
+                "temperature": field("number", 1.0, "Target temperature at this step.", exclusive_minimum=0),
+            },
+            required=["step", "temperature"],
+        ),
+    ),
     "soft_temperature": field(
         "number", 4.0, "Target temperature of the 'soft' policy head.", exclusive_minimum=0
     ),
@@ -252,6 +267,32 @@ LOSS_SCALE_SETTINGS = {
     "initial": field("number", 32768.0, "float16: initial dynamic loss scale.", exclusive_minimum=0),
     "period": _steps(2000, "float16: double the scale after this many finite steps.", minimum=1),
 }
+SPIKE_GUARD_SETTINGS = {
+    "enabled": field(
+        "boolean",
+        False,
+        "Skip a step whose loss or gradient norm exceeds factor times its running median (like a "
+        "non-finite step: weights, optimizer state, batch-norm statistics and averages untouched).",
+    ),
+    "factor": field(
+        "number", 10.0, "A spike: above this many times the running median.", exclusive_minimum=1
+    ),
+    "window": field(
+        "integer", 100, "Running median over this many recent finite steps.", minimum=3, maximum=10_000
+    ),
+    "min_history": field(
+        "integer",
+        20,
+        "The guard acts once this many finite steps are in its window (early losses fall fast).",
+        minimum=1,
+        maximum=10_000,
+    ),
+    "rollback_after": _steps(
+        0,
+        "After this many consecutive spikes restore the last checkpoint and halve the learning rate "
+        "(a multiplier kept in the checkpoints); 0 = never.",
+    ),
+}
 DIST_SETTINGS = {
     "coordinator_address": field(
         "string", "", "jax.distributed coordinator host:port ('' = single process)."
@@ -271,6 +312,7 @@ GROUPS: dict[str, tuple[dict, str]] = {
     "swa": (SWA_SETTINGS, "Stochastic weight averaging."),
     "ema": (EMA_SETTINGS, "Exponential moving average of the weights."),
     "checkpoint": (CHECKPOINT_SETTINGS, "Orbax checkpoints."),
+    "spike_guard": (SPIKE_GUARD_SETTINGS, "Loss and gradient-norm spike guard."),
     "loss_scale": (LOSS_SCALE_SETTINGS, "Dynamic loss scaling (float16 only)."),
     "distributed": (DIST_SETTINGS, "Multi-host training with jax.distributed."),
 }
@@ -377,6 +419,35 @@ def check_schedule(cfg: dict):
         yield Problem(("boundaries",), "schedule boundaries must be strictly increasing", "sort them")
 
 
+def check_temperature_schedule(cfg: dict):
+    """Rules of policy_temperature_schedule (paths relative to ``losses:``)."""
+    steps = [p["step"] for p in cfg["policy_temperature_schedule"]]
+    if steps != sorted(set(steps)):
+        yield Problem(
+            ("policy_temperature_schedule",),
+            f"the steps of policy_temperature_schedule must be strictly increasing, got {steps}",
+            "list the points in step order, one per step",
+        )
+
+
+def check_spike_guard(cfg: dict):
+    """Rules between the spike guard and the rest (paths relative to the trainer's settings)."""
+    guard = cfg["spike_guard"]
+    if guard["enabled"] and guard["min_history"] > guard["window"]:
+        yield Problem(
+            ("spike_guard", "min_history"),
+            f"min_history {guard['min_history']} is larger than the window {guard['window']}",
+            "make min_history at most the window",
+        )
+    if guard["enabled"] and guard["rollback_after"] and cfg["optimizer"]["lookahead_steps"]:
+        yield Problem(
+            ("spike_guard", "rollback_after"),
+            "a rollback's halved learning rate cannot be combined with lookahead (its slow-weight "
+            "sync would be scaled too)",
+            "set optimizer.lookahead_steps: 0, or spike_guard.rollback_after: 0",
+        )
+
+
 def check_losses_fit_model(cfg: dict):
     """Rules between the losses and the model (paths relative to the trainer's settings)."""
     model = cfg["model"]
@@ -421,6 +492,8 @@ TRAIN_CHECKS: tuple[Check, ...] = (
     check_model_source,
     with_model(within("model", check_model)),
     within("schedule", check_schedule),
+    within("losses", check_temperature_schedule),
+    check_spike_guard,
     with_model(check_losses_fit_model),
     check_augmentation,
 )
@@ -439,7 +512,7 @@ def schedule_defaults() -> dict:
 
 
 def normalize_losses(cfg: dict | None) -> dict:
-    return normalize(LOSS_SCHEMA, cfg, (), "losses")
+    return normalize(LOSS_SCHEMA, cfg, (check_temperature_schedule,), "losses")
 
 
 def normalize_optimizer(cfg: dict | None) -> dict:

@@ -87,6 +87,7 @@ class TrainStage(Stage):
         self.last_saved = self.last_sent = step
         self.total = total = int(cfg["total_steps"])
         self.kinds = kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg[k]["enabled"]]
+        rollback = cfg["spike_guard"]["rollback_after"] if cfg["spike_guard"]["enabled"] else 0
         check_every = max(1, min(int(cfg["metrics_every"]) or 1, int(cfg["max_nan_steps"]) or 1))
         throttle = (
             StepThrottle(cfg["max_steps_per_game"], ctx.stop_event) if cfg["max_steps_per_game"] else None
@@ -125,6 +126,15 @@ class TrainStage(Stage):
                 done = step - origin
                 if done % check_every == 0:
                     trainer.check_finite()
+                if rollback and trainer.rollback_due():
+                    ctx.warning(
+                        f"{rollback} consecutive loss spikes at step {step}: {trainer.rollback(ckdir)}"
+                    )
+                    # back at a step already checkpointed (and evaluated, emitted): on with the next batch
+                    self.step = self.last_saved = trainer.step_count
+                    if not self._take_commands():
+                        break
+                    continue
                 if cfg["metrics_every"] and done % cfg["metrics_every"] == 0:
                     values = {f"train/{k}": v for k, v in interval.take().items()}
                     values.update({f"train/{k}": v for k, v in trainer.rates().items()})

@@ -28,12 +28,12 @@ from lcpipe.train.augment import MirrorAugment
 from lcpipe.train.checkpoints import checkpoint_weights, plain_tree
 from lcpipe.train.losses import calibration_error, compute_losses, l2_penalty
 from lcpipe.train.optim import build_optimizer
-from lcpipe.train.schedules import make_schedule
+from lcpipe.train.schedules import make_schedule, make_temperature_schedule
 from lcpipe.train.settings import normalize_settings
 from lcpipe.types import Batch, NetworkSnapshot
 
 # Trainer settings recorded in every checkpoint's meta, besides the model and precision.
-RECORDED_SETTINGS = ("optimizer", "schedule", "swa", "ema", "loss_scale", "seed")
+RECORDED_SETTINGS = ("optimizer", "schedule", "swa", "ema", "loss_scale", "spike_guard", "seed")
 BATCH_KEYS = ("inputs", "probabilities", "values", "opponent_idx", "next_idx", "weights")
 
 
@@ -85,6 +85,8 @@ class Trainer:
         self.model = build_model(s["model"], s["precision"])
         self.model_config = self.model.cfg
         self.schedule = make_schedule(s["schedule"])
+        self.policy_temperature = make_temperature_schedule(s["losses"])
+        self.guard = s["spike_guard"] if s["spike_guard"]["enabled"] else None
         self._set_mesh(devices or jax.devices())
         self.accumulate = int(s["optimizer"]["accumulate"])
         self.f16 = s["precision"] == "float16"
@@ -147,6 +149,8 @@ class Trainer:
             "nan_consecutive": jnp.zeros([], jnp.int32),
             "nan_total": jnp.zeros([], jnp.int32),
         }
+        if self.guard is not None:
+            state.update(spike_guard_state(self.guard["window"]))
         if self.settings["swa"]["enabled"]:
             state["swa"] = jax.tree.map(jnp.array, params)
             state["swa_n"] = jnp.zeros([], jnp.int32)
@@ -206,24 +210,26 @@ class Trainer:
         return int(host(self.state["step"]))
 
     # ----- the step ----------------------------------------------------------------
-    def _loss_fn(self, params, batch_stats, batch, key, loss_scale):
+    def _loss_fn(self, params, batch_stats, batch, key, loss_scale, temperature):
         variables = {"params": params}
         if batch_stats:
             variables["batch_stats"] = batch_stats
         outputs, upd = self.model.apply(
             variables, batch["inputs"], train=True, mutable=["batch_stats"], rngs={"dropout": key}
         )
-        loss, metrics = compute_losses(outputs, batch, self.settings["losses"], batch["weights"])
+        loss, metrics = compute_losses(
+            outputs, batch, self.settings["losses"], batch["weights"], policy_temperature=temperature
+        )
         l2 = l2_penalty(params, self.settings["losses"])
         total = loss + l2
         metrics = dict(metrics, loss=total, l2=l2)
         return (total * loss_scale).astype(jnp.float32), (metrics, upd.get("batch_stats", {}))
 
-    def _grads(self, state, batch, key):
+    def _grads(self, state, batch, key, temp):
         grad_fn = jax.value_and_grad(self._loss_fn, has_aux=True)
         params, scale = state["params"], state["loss_scale"]
         if self.accumulate == 1:
-            (_, (metrics, bstats)), grads = grad_fn(params, state["batch_stats"], batch, key, scale)
+            (_, (metrics, bstats)), grads = grad_fn(params, state["batch_stats"], batch, key, scale, temp)
             return grads, metrics, bstats
         a = self.accumulate
         micro = jax.tree.map(lambda x: x.reshape((a, x.shape[0] // a) + x.shape[1:]), batch)
@@ -232,7 +238,7 @@ class Trainer:
         def body(carry, xs):
             gsum, bstats = carry
             mb, k = xs
-            (_, (metrics, new_bs)), g = grad_fn(params, bstats, mb, k, scale)
+            (_, (metrics, new_bs)), g = grad_fn(params, bstats, mb, k, scale, temp)
             return (jax.tree.map(jnp.add, gsum, g), new_bs), metrics
 
         zeros = jax.tree.map(jnp.zeros_like, params)
@@ -244,6 +250,8 @@ class Trainer:
         """The optimizer update and the weight averages (only run for finite steps)."""
         s = self.settings
         updates, opt_state = self.tx.update(grads, state["opt_state"], state["params"])
+        if "lr_multiplier" in state:  # halved by each spike-guard rollback
+            updates = jax.tree.map(lambda u: u * state["lr_multiplier"], updates)
         params = optax.apply_updates(state["params"], updates)
         out = {"params": params, "opt_state": opt_state, "batch_stats": bstats}
         step = state["step"] + 1
@@ -266,18 +274,23 @@ class Trainer:
     def _step_fn(self, state, batch):
         s = self.settings
         rng, key = jax.random.split(state["rng"])
-        grads, metrics, bstats = self._grads(state, batch, key)
+        # annealed over the steps trained since the run's start, like the other step settings
+        temp = self.policy_temperature(state["step"] - self.start_step)
+        grads, metrics, bstats = self._grads(state, batch, key, temp)
         inv_scale = 1.0 / state["loss_scale"]
         grads = jax.tree.map(lambda g: g * inv_scale, grads)
         gnorm = optax.tree.norm(grads)
         finite = jnp.isfinite(gnorm) & jnp.isfinite(metrics["loss"])
+        spike = jnp.zeros([], bool)
+        if self.guard is not None:
+            spike, guard_state = spike_check(state, self.guard, finite, metrics["loss"], gnorm)
         # A cond rather than per-leaf selects: skipped steps leave everything as it was, and
         # XLA compiles far fewer kernels (a select per leaf doubled the compile time).
         keys = ["params", "opt_state", "batch_stats"] + [k for k in ("swa", "swa_n", "ema") if k in state]
         new = dict(state)
         new.update(
             jax.lax.cond(
-                finite,
+                finite & ~spike,
                 lambda op: self._apply_update(*op),
                 lambda op: {k: op[0][k] for k in keys},
                 (state, grads, bstats),
@@ -287,6 +300,8 @@ class Trainer:
         new["step"] = state["step"] + 1
         new["nan_consecutive"] = jnp.where(finite, 0, state["nan_consecutive"] + 1)
         new["nan_total"] = state["nan_total"] + (~finite).astype(jnp.int32)
+        if self.guard is not None:
+            new.update(guard_state)
         if self.f16:
             good = jnp.where(finite, state["good_steps"] + 1, 0)
             grow = good >= s["loss_scale"]["period"]
@@ -299,13 +314,18 @@ class Trainer:
         # The lr of this step's update: the schedule runs on the optimizer's own count of applied
         # updates (skipped steps and a start from init_checkpoint don't advance it), not on "step".
         lr = self.schedule(schedule_count(state["opt_state"]))
+        if "lr_multiplier" in state:
+            lr = lr * state["lr_multiplier"]
         metrics = dict(
             metrics,
             grad_norm=gnorm,
             lr=lr,
             skipped=(~finite).astype(jnp.float32),
             loss_scale=state["loss_scale"],
+            policy_temperature=temp,
         )
+        if self.guard is not None:
+            metrics["spike_skipped"] = spike.astype(jnp.float32)
         return new, metrics
 
     def _compile(self, arrays):
@@ -378,6 +398,37 @@ class Trainer:
                 "Lower the learning rate, enable clipping or check the data."
             )
 
+    @property
+    def lr_multiplier(self) -> float:
+        """The factor on the learning rate that spike-guard rollbacks have halved (1 without any)."""
+        return float(host(self.state["lr_multiplier"])) if "lr_multiplier" in self.state else 1.0
+
+    def rollback_due(self) -> bool:
+        """spike_guard.rollback_after consecutive spikes are behind (a host sync: call it per step
+        only when rollbacks are on)."""
+        limit = self.guard["rollback_after"] if self.guard is not None else 0
+        return bool(limit) and int(host(self.state["spike_consecutive"])) >= limit
+
+    def rollback(self, directory: str) -> str:
+        """Repeated spikes: restore the last checkpoint in ``directory`` (if any), halve the learning
+        rate multiplier and write it into that checkpoint, so a restart keeps it. Returns what it did."""
+        halved = self.lr_multiplier / 2
+        compiled, shape = self._train_step, self._step_shape
+        step = self.latest_checkpoint(directory)
+        if step is None:
+            done = "no checkpoint to restore: went on from the current weights"
+        else:
+            self.restore(directory, step)
+            done = f"restored the checkpoint of step {step}"
+        self.state = dict(self.state)
+        self.state["lr_multiplier"] = self._place(jnp.asarray(halved, jnp.float32))
+        self.state["spike_consecutive"] = self._place(jnp.zeros([], jnp.int32))
+        self._train_step, self._step_shape = compiled, shape  # same program: the state's shape holds
+        if step is not None:
+            keep = {k: v for k, v in self.checkpoint_meta.items() if k not in ("model", "settings")}
+            self.save(directory, wait=True, extra=keep, replace=True)
+        return f"{done} and halved the learning rate (multiplier now {halved:g})"
+
     def rates(self) -> dict[str, float]:
         w = self._rate_window
         if len(w) < 2 or w[-1][0] <= w[0][0]:
@@ -435,13 +486,18 @@ class Trainer:
             total = got if total is None else jax.tree.map(jnp.add, total, got)
         return jax.tree.map(lambda t: t / len(batches), plain_tree(total))
 
-    def _eval_fn(self, params, batch_stats, batch):
+    def _eval_fn(self, params, batch_stats, batch, temperature):
         variables = {"params": params}
         if batch_stats:
             variables["batch_stats"] = batch_stats
         outputs = self.model.apply(variables, batch["inputs"], train=False)
         loss, metrics = compute_losses(
-            outputs, batch, self.settings["losses"], batch["weights"], with_bins=True
+            outputs,
+            batch,
+            self.settings["losses"],
+            batch["weights"],
+            with_bins=True,
+            policy_temperature=temperature,
         )
         return dict(metrics, loss=loss)
 
@@ -453,10 +509,11 @@ class Trainer:
         fn = self._eval_steps[kind]
         params = self.weights(kind)
         stats = self.batch_stats(kind)
+        temp = self.policy_temperature(self.step_count - self.start_step)  # the targets trained on now
         sums: dict[str, Any] = {}
         count = 0
         for batch in batches:
-            for k, v in fetch(fn(params, stats, self.device_batch(batch))).items():
+            for k, v in fetch(fn(params, stats, self.device_batch(batch), temp)).items():
                 sums[k] = sums[k] + v if k in sums else v
             count += 1
         if not count:
@@ -521,6 +578,7 @@ class Trainer:
             "precision": self.settings["precision"],
             "step": self.step_count,
             "start_step": self.start_step,
+            **({"lr_multiplier": self.lr_multiplier} if self.guard is not None else {}),
             # what else shapes the state: lcpipe train describe rebuilds the optimizer from it
             "settings": {k: self.settings[k] for k in RECORDED_SETTINGS},
         }
@@ -626,6 +684,42 @@ class IntervalMean:
         sums, last, n = fetch(self._sum), fetch(self._last), self.count
         self._sum, self._last, self.count = None, None, 0
         return {k: float(last[k]) if k in self.LATEST else float(v) / n for k, v in sums.items()}
+
+
+def spike_guard_state(window: int) -> dict:
+    """The spike guard's part of the train state: the latest finite losses and gradient norms (nan =
+    empty), where the next one goes, the spike counts and the learning-rate multiplier."""
+    return {
+        "spike_loss": jnp.full([window], jnp.nan, jnp.float32),
+        "spike_gnorm": jnp.full([window], jnp.nan, jnp.float32),
+        "spike_pos": jnp.zeros([], jnp.int32),
+        "spike_consecutive": jnp.zeros([], jnp.int32),
+        "spike_total": jnp.zeros([], jnp.int32),
+        "lr_multiplier": jnp.ones([], jnp.float32),
+    }
+
+
+def spike_check(state: dict, guard: dict, finite, loss, gnorm):
+    """Inside the step: is it a spike (loss or gradient norm above factor x the running median of the
+    window, once min_history finite steps are in it), and the guard's new state. Every finite step
+    enters the window, spikes too: a lasting change of level becomes the new median."""
+    hist_loss, hist_gnorm = state["spike_loss"], state["spike_gnorm"]
+    active = jnp.sum(jnp.isfinite(hist_loss)) >= guard["min_history"]
+    factor = guard["factor"]
+    spike = (
+        finite
+        & active
+        & ((loss > factor * jnp.nanmedian(hist_loss)) | (gnorm > factor * jnp.nanmedian(hist_gnorm)))
+    )
+    pos = state["spike_pos"]
+    out = {
+        "spike_loss": jnp.where(finite, hist_loss.at[pos].set(loss), hist_loss),
+        "spike_gnorm": jnp.where(finite, hist_gnorm.at[pos].set(gnorm), hist_gnorm),
+        "spike_pos": jnp.where(finite, (pos + 1) % hist_loss.shape[0], pos),
+        "spike_consecutive": jnp.where(spike, state["spike_consecutive"] + 1, 0),
+        "spike_total": state["spike_total"] + spike.astype(jnp.int32),
+    }
+    return spike, out
 
 
 def schedule_count(opt_state):

@@ -61,6 +61,10 @@ def report_text(
     lines.append(f"EMA: {'on' if 'ema' in r.averages else 'off'}")
     if r.scalars.get("nan_total"):
         lines.append(f"skipped non-finite steps: {int(r.scalars['nan_total'])}")
+    if r.scalars.get("spike_total"):
+        lines.append(f"skipped spikes: {int(r.scalars['spike_total'])}")
+    if r.scalars.get("lr_multiplier", 1.0) != 1.0:
+        lines.append(f"learning-rate multiplier (spike-guard rollbacks): {r.scalars['lr_multiplier']:g}")
     lines.append(f"parameters: {r.parameter_count:,} in {len(r.parameters)} arrays")
     groups: dict[str, int] = {}
     for path, shape, _ in r.parameters:

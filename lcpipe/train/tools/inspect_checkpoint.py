@@ -39,7 +39,7 @@ def _leaves(tree, prefix: str = ""):
         yield prefix, tree
 
 
-SCALARS = ("swa_n", "loss_scale", "nan_total", "nan_consecutive")
+SCALARS = ("swa_n", "loss_scale", "nan_total", "nan_consecutive", "spike_total", "lr_multiplier")
 
 
 def read_report(directory: str, step: int | None = None, settings: dict | None = None) -> CheckpointReport:
