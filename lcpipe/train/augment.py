@@ -43,7 +43,8 @@ def mirror_rows(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np
 
 
 class MirrorAugment:
-    """Mirrors a random half of each batch's eligible rows (seeded: a rerun sees the same choices)."""
+    """Mirrors a random half of each batch's eligible rows. The choice is a function of the seed and
+    the training step, so a resumed run mirrors the rows an uninterrupted one would have."""
 
     def __init__(self, input_format: int, seed: int = 0):
         if input_format not in MIRROR_FORMATS:
@@ -51,12 +52,13 @@ class MirrorAugment:
                 f"mirror augmentation needs input format 1 or 2, not {input_format}: the canonical "
                 "formats already choose each position's orientation"
             )
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
 
-    def choose(self, inputs: np.ndarray) -> np.ndarray:
-        """bool[B]: the rows to mirror, each eligible row with probability 1/2."""
-        return mirror_eligible(inputs) & (self.rng.random(len(inputs)) < 0.5)
+    def choose(self, inputs: np.ndarray, step: int) -> np.ndarray:
+        """bool[B]: the rows to mirror at training step ``step``, each eligible row with probability 1/2."""
+        draw = np.random.default_rng([self.seed, step]).random(len(inputs))
+        return mirror_eligible(inputs) & (draw < 0.5)
 
-    def __call__(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        chosen = self.choose(arrays["inputs"])
+    def __call__(self, arrays: dict[str, np.ndarray], step: int) -> dict[str, np.ndarray]:
+        chosen = self.choose(arrays["inputs"], step)
         return mirror_rows(arrays, chosen) if chosen.any() else arrays

@@ -345,13 +345,13 @@ class Trainer:
             self.cost_analysis["flops"] = float(self.cost_analysis["flops"]) * len(self.devices)
         return compiled
 
-    def device_batch(self, batch: Batch | dict, augment: bool = False) -> dict:
+    def device_batch(self, batch: Batch | dict, augment_at: int | None = None) -> dict:
         """Place this process's shard of a global batch on the mesh (training batches augmented)."""
         if _is_device_batch(batch):
             return batch  # type: ignore[return-value]  # a dict of jax arrays, already placed
         arrays = batch_arrays(batch)
-        if augment and self.augment is not None:
-            arrays = self.augment(arrays)
+        if augment_at is not None and self.augment is not None:
+            arrays = self.augment(arrays, augment_at)
         n = arrays["inputs"].shape[0]
         self._fit_mesh(n)
         local_devices = len([d for d in self.devices if d.process_index == jax.process_index()])
@@ -370,7 +370,8 @@ class Trainer:
         """One optimisation step. Returns metrics as device scalars (fetch lazily)."""
         if self.state is None:
             self.init()
-        arrays = self.device_batch(batch, augment=True)
+        # the step this batch trains (a host read only when augmenting: it waits for the last step)
+        arrays = self.device_batch(batch, self.step_count if self.augment is not None else None)
         shape = tuple(arrays["inputs"].shape)
         if self._train_step is None:
             self._train_step = self._compile(arrays)

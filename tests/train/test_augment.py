@@ -79,17 +79,19 @@ def test_half_the_rows_without_castling_rights_and_none_with_them_are_mirrored(f
     assert castling.sum() > 50 and (~castling).sum() > 100
     inputs = _arrays(frames)["inputs"]
     augment = MirrorAugment(input_format=1, seed=3)
-    chosen = np.stack([augment.choose(inputs) for _ in range(20)])
+    chosen = np.stack([augment.choose(inputs, step) for step in range(20)])
     assert not chosen[:, castling].any()
     share = chosen[:, ~castling].mean()
     assert abs(share - 0.5) < 4 * np.sqrt(0.25 / chosen[:, ~castling].size)
-    assert not np.array_equal(chosen[0], chosen[1])  # a fresh draw per batch
+    assert not np.array_equal(chosen[0], chosen[1])  # a fresh draw per step
+    # a function of (seed, step): a resumed run's fresh augmenter repeats the choices of a step
+    np.testing.assert_array_equal(MirrorAugment(input_format=1, seed=3).choose(inputs, 7), chosen[7])
 
 
 def test_augmenting_a_batch_mirrors_exactly_the_chosen_rows(frames):
     arrays = _arrays(frames)
-    got = MirrorAugment(1, seed=7)(arrays)
-    chosen = MirrorAugment(1, seed=7).choose(arrays["inputs"])
+    got = MirrorAugment(1, seed=7)(arrays, 4)
+    chosen = MirrorAugment(1, seed=7).choose(arrays["inputs"], 4)
     np.testing.assert_array_equal(got["inputs"], mirror_rows(arrays, chosen)["inputs"])
     np.testing.assert_array_equal(got["probabilities"], mirror_rows(arrays, chosen)["probabilities"])
 
@@ -116,7 +118,7 @@ def test_the_trainer_mirrors_training_batches_only(frames):
     trainer.step(batch)
     trained_on = np.asarray(trainer._recent_batches[-1]["inputs"])
     arrays = batch_arrays(batch)
-    chosen = MirrorAugment(1, seed=11).choose(arrays["inputs"])
+    chosen = MirrorAugment(1, seed=11).choose(arrays["inputs"], 0)  # the step trained
     assert chosen.any()
     np.testing.assert_array_equal(trained_on, mirror_rows(arrays, chosen)["inputs"])
     evaluated = np.asarray(trainer.device_batch(batch)["inputs"])  # the path evaluate() takes
