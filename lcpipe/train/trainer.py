@@ -612,7 +612,7 @@ class Trainer:
         if weights_only:
             meta = mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
         else:
-            got = self._restore_state(mgr, step)
+            got = self._restore_state(mgr, step, directory)
             meta = got["meta"]
         # normalised: a checkpoint written before a model setting existed holds that setting's default
         if meta.get("model") and normalize_model(dict(meta["model"])) != dict(self.model_config):
@@ -627,7 +627,7 @@ class Trainer:
         self._train_step = None
         return int(step)
 
-    def _restore_state(self, mgr, step: int) -> dict:
+    def _restore_state(self, mgr, step: int, directory: str) -> dict:
         import orbax.checkpoint as ocp
 
         def restore(state: dict) -> dict:
@@ -644,15 +644,33 @@ class Trainer:
         try:
             return restore(self.state)
         except ValueError:
-            # Written before averages kept their own batch-norm statistics: they start from the raw ones.
-            added = [f"{k}_batch_stats" for k in AVERAGES if f"{k}_batch_stats" in self.state]
-            if not added:
+            # Written with other optional state (before averages kept their own batch-norm
+            # statistics, with the spike guard on or off): restore what the checkpoint holds; the
+            # rest starts as a fresh run's (an average's statistics from the raw ones).
+            saved = _saved_state_keys(directory, step)
+            if not saved or not set(saved) & {"params", "opt_state"}:
                 raise
-            got = restore({k: v for k, v in self.state.items() if k not in added})
-            state = dict(got["state"])
-            for key in added:
-                state[key] = jax.tree.map(jnp.array, state["batch_stats"])
-            return {"state": state, "meta": got["meta"]}
+            keep = {k: v for k, v in self.state.items() if k in saved}
+            abstract = jax.tree.map(
+                lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=self.replicated), keep
+            )
+            with ocp.PyTreeCheckpointer() as ckptr:
+                state = dict(
+                    ckptr.restore(
+                        os.path.join(os.path.abspath(directory), str(step), "state"),
+                        args=ocp.args.PyTreeRestore(
+                            item=abstract,
+                            restore_args=ocp.checkpoint_utils.construct_restore_args(abstract),
+                            partial_restore=True,
+                        ),
+                    )
+                )
+            meta = mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+            for key in self.state:
+                if key not in state:
+                    fresh = state["batch_stats"] if key.endswith("_batch_stats") else self.state[key]
+                    state[key] = jax.tree.map(jnp.array, fresh)
+            return {"state": state, "meta": meta}
 
     def close(self) -> None:
         if self._ckpt is not None:
@@ -721,6 +739,15 @@ def spike_check(state: dict, guard: dict, finite, loss, gnorm):
         "spike_total": state["spike_total"] + spike.astype(jnp.int32),
     }
     return spike, out
+
+
+def _saved_state_keys(directory: str, step: int) -> list[str]:
+    """The top-level keys of the train state a checkpoint step holds."""
+    import orbax.checkpoint as ocp
+
+    with ocp.PyTreeCheckpointer() as ckptr:
+        tree = ckptr.metadata(os.path.join(os.path.abspath(directory), str(step), "state")).item_metadata
+    return list(tree.keys()) if hasattr(tree, "keys") else []
 
 
 def schedule_count(opt_state):

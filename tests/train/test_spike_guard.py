@@ -174,3 +174,18 @@ def test_stage_rolls_back_on_repeated_spikes(tmp_path):
     step, meta = read_checkpoint_meta(str(tmp_path / "checkpoints"))
     assert step == 7 and meta["lr_multiplier"] == 0.5
     assert bus.latest_metrics["train"]["train/lr"] == pytest.approx(0.5e-3)
+
+
+@pytest.mark.parametrize("before, after", [(False, True), (True, False)])
+def test_a_run_resumes_when_the_guard_is_switched_on_or_off(tmp_path, before, after):
+    first = Trainer(dict(SETTINGS, spike_guard=dict(GUARD, enabled=before)))
+    first.init()
+    for i in range(3):
+        first.step(NORMAL[i])
+    first.save(str(tmp_path), wait=True)
+    resumed = Trainer(dict(SETTINGS, spike_guard=dict(GUARD, enabled=after)))
+    assert resumed.restore(str(tmp_path)) == 3
+    assert same(numpy_tree(resumed.state["params"]), numpy_tree(first.state["params"]))
+    assert same(numpy_tree(resumed.state["opt_state"]), numpy_tree(first.state["opt_state"]))
+    resumed.step(NORMAL[0])  # the guard's own state starts fresh and the run goes on
+    assert resumed.step_count == 4
