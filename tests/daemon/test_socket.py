@@ -64,7 +64,7 @@ def test_two_clients_attach_and_detach_and_the_run_goes_on(served_run):
     sa = next(m for m in ma if m["type"] == "status")
     next(m for m in mb if m["type"] == "status")
     a.close()  # detach one client abruptly, mid-stream
-    before = sa["counts"]["src.numbers"]
+    before = sa["counts"].get("src.numbers", 0)  # on a loaded machine the source may not have counted yet
     got = next(
         m
         for m in mb
