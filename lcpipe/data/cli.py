@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lcpipe.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from lcpipe.plugin import hookimpl
+
+if TYPE_CHECKING:
+    from lcpipe.lc0.report import ReadReport
 
 FORMATS = (1, 2, 3, 4, 5, 132, 133)
 
@@ -228,30 +232,37 @@ def cmd_generate(args) -> int:
     return EXIT_OK
 
 
-def cmd_stats(args) -> int:
+def _read_games(args, title: str, add) -> tuple[list, ReadReport] | None:
+    """Every game of the data files named in ``args`` handed to ``add`` (with a progress line):
+    (files, report), or None after a usage error was printed."""
     from lcpipe.console_progress import Progress
     from lcpipe.lc0 import chunks
     from lcpipe.lc0.data_files import data_files
-    from lcpipe.lc0.data_stats import GameStats
     from lcpipe.lc0.report import ReadReport
 
     try:
         limits = _limits(args)
-    except ValueError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
-    try:
         files = [f.path for f in data_files(args.files)]
     except ValueError as exc:
         _err(str(exc))
-        return EXIT_USAGE
+        return None
     report = ReadReport()
-    stats = GameStats()
-    with Progress("stats", unit="games") as progress:
+    with Progress(title, unit="games") as progress:
         for name in files:
             for _, arr in chunks.iter_games(name, report, limits):
-                stats.add(arr)
+                add(arr)
                 progress.update(1)
+    return files, report
+
+
+def cmd_stats(args) -> int:
+    from lcpipe.lc0.data_stats import GameStats
+
+    stats = GameStats()
+    read = _read_games(args, "stats", stats.add)
+    if read is None:
+        return EXIT_USAGE
+    files, report = read
     print(f"files: {len(files)}  games: {stats.games}  frames: {stats.frames}")
     print("versions: " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.versions.items())))
     print("input formats: " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.formats.items())))
@@ -263,29 +274,13 @@ def cmd_stats(args) -> int:
 
 
 def cmd_startpos(args) -> int:
-    from lcpipe.console_progress import Progress
-    from lcpipe.lc0 import chunks
-    from lcpipe.lc0.data_files import data_files
-    from lcpipe.lc0.report import ReadReport
     from lcpipe.lc0.startpos import StartPolicy
 
-    try:
-        limits = _limits(args)
-    except ValueError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
-    try:
-        files = [f.path for f in data_files(args.files)]
-    except ValueError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
-    report = ReadReport()
     start = StartPolicy()
-    with Progress("startpos", unit="games") as progress:
-        for name in files:
-            for _, arr in chunks.iter_games(name, report, limits):
-                start.add(arr)
-                progress.update(1)
+    read = _read_games(args, "startpos", start.add)
+    if read is None:
+        return EXIT_USAGE
+    _, report = read
     print(f"{start.games} games from the start position ({start.other_starts} from other positions)")
     rows = start.table()
     if rows:
