@@ -15,27 +15,13 @@ from dataclasses import asdict
 import chess
 
 from lcpipe.arena.python_search import play_config, q_to_cp
-
-# The native engine's search settings (csrc/selfplay/bindings.cpp search_params) that SearchConfig also has.
-_SEARCH_KEYS = (
-    "visits",
-    "cpuct",
-    "cpuct_base",
-    "cpuct_factor",
-    "fpu_reduction",
-    "fpu_reduction_root",
-    "noise_alpha",
-    "noise_epsilon",
-    "policy_temperature",
-    "tree_reuse",
-    "input_format",
-)
+from lcpipe.selfplay.mcts import SEARCH_SETTINGS
 
 
 def native_settings(cfg) -> dict:
     """The native engine's settings with the values of a ``SearchConfig``."""
     values = asdict(cfg)
-    return {k: values[k] for k in _SEARCH_KEYS}
+    return {k: values[k] for k in SEARCH_SETTINGS}
 
 
 def native_play_settings(visits: int, **overrides) -> dict:

@@ -29,6 +29,23 @@ TERMINAL_MATE = 1
 TERMINAL_DRAW = 2
 
 
+# The search settings a stage's config, SearchConfig and the native engine (csrc/selfplay/bindings.cpp
+# search_params) share by name.
+SEARCH_SETTINGS = (
+    "visits",
+    "cpuct",
+    "cpuct_base",
+    "cpuct_factor",
+    "fpu_reduction",
+    "fpu_reduction_root",
+    "noise_alpha",
+    "noise_epsilon",
+    "policy_temperature",
+    "tree_reuse",
+    "input_format",
+)
+
+
 @dataclass
 class SearchConfig:
     """Search settings (lc0 names and defaults where they exist)."""

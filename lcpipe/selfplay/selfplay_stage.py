@@ -12,26 +12,13 @@ from lcpipe.runtime.channels import ChannelClosed
 from lcpipe.runtime.stage import Stage
 from lcpipe.selfplay.evaluator import Evaluator, NetworkEvaluator, make_evaluator
 from lcpipe.selfplay.game import GameConfig, GamePool
-from lcpipe.selfplay.mcts import SearchConfig
+from lcpipe.selfplay.mcts import SEARCH_SETTINGS, SearchConfig
 from lcpipe.selfplay.native import NativePool, first_game_in, read_openings, write_native_game
 from lcpipe.selfplay.writer import write_game
 
 
 def search_config(cfg: dict) -> SearchConfig:
-    keys = (
-        "visits",
-        "cpuct",
-        "cpuct_base",
-        "cpuct_factor",
-        "fpu_reduction",
-        "fpu_reduction_root",
-        "noise_alpha",
-        "noise_epsilon",
-        "policy_temperature",
-        "tree_reuse",
-        "input_format",
-    )
-    return SearchConfig(**{k: cfg[k] for k in keys})
+    return SearchConfig(**{k: cfg[k] for k in SEARCH_SETTINGS})
 
 
 def game_config(cfg: dict) -> GameConfig:
