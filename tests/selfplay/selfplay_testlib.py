@@ -6,36 +6,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
 
-TINY_TRANSFORMER = dict(
-    body="transformer",
-    d_model=16,
-    heads=2,
-    dff=16,
-    encoder_layers=1,
-    embedding_dense=4,
-    embedding_dff=16,
-    smolgen_hidden_channels=2,
-    smolgen_hidden_size=8,
-    smolgen_gen_size=4,
-    value_channels=4,
-    value_hidden=8,
-    moves_left_channels=2,
-    moves_left_hidden=8,
-    policy_d_model=8,
-    policy_embedding=8,
-)
-TINY_RESNET = dict(
-    body="resnet",
-    filters=8,
-    blocks=1,
-    se_ratio=2,
-    value_channels=4,
-    value_hidden=8,
-    moves_left_channels=2,
-    moves_left_hidden=8,
-    policy_type="conv",
-)
+from helpers import TINY_RESNET
+from helpers import TINY_TRANSFORMER as TRAIN_TINY_TRANSFORMER
+
+__all__ = ["TINY_RESNET", "TINY_TRANSFORMER", "make_snapshot"]
+
+# The trainer tests' tiny models; self-play's transformer adds a small attention policy.
+TINY_TRANSFORMER = dict(TRAIN_TINY_TRANSFORMER, policy_d_model=8, policy_embedding=8)
 
 
 def make_snapshot(model: dict, seed: int = 0, step: int = 1):
