@@ -245,13 +245,29 @@ def _object_schema(fields: Mapping[str, Any], required: Iterable[str] = ()) -> d
     return out
 
 
-def settings(fields: Mapping[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+# Schema keyword (an extension validators ignore) of settings that were removed: name -> what to
+# write instead, the hint of the "unknown key" error a spec that still sets one gets.
+REMOVED = "x-removed"
+
+
+def settings(
+    fields: Mapping[str, Any], required: list[str] | None = None, removed: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The closed JSON Schema of a stage's ``with:`` block.
 
     Values are ``field``/``group`` declarations (raw JSON Schema mappings are
-    still accepted for plugins written before the helper existed).
+    still accepted for plugins written before the helper existed). ``removed``: settings a
+    stage had, each with the hint that says what replaces it.
     """
-    return _object_schema(fields, required or ())
+    out = _object_schema(fields, required or ())
+    if removed:
+        out[REMOVED] = dict(removed)
+    return out
+
+
+def removed_hint(schema: Mapping[str, Any], key: str) -> str:
+    """What replaces a removed setting of this (object) schema; '' for any other key."""
+    return str((schema.get(REMOVED) or {}).get(key, ""))
 
 
 def defaults(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -340,7 +356,10 @@ def normalize(
     if error is not None:
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             unknown = sorted(set(error.instance) - set(error.schema.get("properties") or {}))
-            raise ValueError(f"unknown {_dotted(where, error.absolute_path)} settings: {unknown}")
+            hints = "".join(
+                f" ({k}: {removed_hint(error.schema, k)})" for k in unknown if removed_hint(error.schema, k)
+            )
+            raise ValueError(f"unknown {_dotted(where, error.absolute_path)} settings: {unknown}{hints}")
         raise ValueError(f"{_dotted(where, error.absolute_path)}: {error.message}")
     for problem in run_checks(checks, config):
         hint = f" ({problem.hint})" if problem.hint else ""

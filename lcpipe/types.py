@@ -8,6 +8,7 @@ Port type names (the strings used in ``Port.type``) and what flows on them:
 - ``frames``         numpy structured array of frame records (lcpipe.lc0.frames)
 - ``batches``        ``Batch``
 - ``weights``        ``NetworkSnapshot`` (trained parameters and model config)
+- ``trained_steps``  the trainer's weight stream on the device (lcpipe.train.weight_stream)
 - ``network``        ``ExportedNetwork`` (a .pb.gz written to disk)
 - ``games``          pathlib.Path of a chunk file written by self-play
 """
@@ -27,6 +28,7 @@ PORT_TYPES = {
     "frames": "frame records (numpy structured array)",
     "batches": "training batches: inputs, policy and value targets",
     "weights": "trained network parameters with their model configuration",
+    "trained_steps": "the trainer's weights and batches step by step, on the device (for averaging)",
     "network": "a network file in lc0's .pb.gz format",
     "games": "a chunk file of self-play games",
 }

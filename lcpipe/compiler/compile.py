@@ -63,8 +63,15 @@ def _as_ref_list(value: Any) -> list[str]:
 
 
 def _resolve_ref(
-    ref: str, where: tuple, stages: dict[str, StageType], doc: SpecDocument, errors: list[SpecError]
+    ref: str,
+    where: tuple,
+    stages: dict[str, StageType],
+    doc: SpecDocument,
+    errors: list[SpecError],
+    want_type: str = "",
 ) -> tuple[str, Port] | None:
+    """The output port a reference names; a bare stage name of a stage with several outputs names
+    its one output of ``want_type`` (the reading port's type), if exactly one has it."""
     name, _, port_name = ref.partition(".")
     if name not in stages:
         errors.append(
@@ -76,6 +83,9 @@ def _resolve_ref(
         errors.append(doc.error(f"stage {name!r} ({st.name}) has no outputs to read from", where))
         return None
     if not port_name:
+        typed = [p for p in st.outputs if p.type == want_type]
+        if len(st.outputs) > 1 and len(typed) == 1:
+            return name, typed[0]
         if len(st.outputs) > 1:
             names = ", ".join(f"'{name}.{p.name}'" for p in st.outputs)
             errors.append(
@@ -211,7 +221,7 @@ def compile_document(doc: SpecDocument, registry: Registry | None = None) -> Pip
                 continue
             for i, ref in enumerate(refs):
                 ref_where = where + (i,) if len(refs) > 1 else where
-                resolved = _resolve_ref(ref, ref_where, types, doc, errors)
+                resolved = _resolve_ref(ref, ref_where, types, doc, errors, port.type)
                 if resolved is None:
                     continue
                 src, out_port = resolved

@@ -81,7 +81,14 @@ def lcpipe_stage_types():
             factory="lcpipe.export.lc0:ExportStage",
             description="Write each trained network as an lc0 .pb.gz (atomically, from a file-name template), "
             "keeping the last N; emits the written file.",
-            inputs=(Port("weights", "weights", doc="NetworkSnapshot from a trainer (or swa/ema)"),),
+            inputs=(
+                Port(
+                    "weights",
+                    "weights",
+                    many=True,
+                    doc="NetworkSnapshot from a trainer or a train.swa / train.ema stage (several: merged)",
+                ),
+            ),
             outputs=(
                 Port(
                     "network",

@@ -23,7 +23,11 @@ def register(subparsers) -> None:
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="orbax checkpoint directory of train.jax")
     p.add_argument("out", metavar="OUT", help="output .pb.gz")
     p.add_argument("--encoding", default="linear16", choices=["linear16", "float16", "bfloat16", "float32"])
-    p.add_argument("--kind", default="raw", choices=["raw", "swa", "ema"], help="which weights (default raw)")
+    p.add_argument(
+        "--kind",
+        default="raw",
+        help="raw (default), or the stage name of a train.swa / train.ema average the checkpoint holds",
+    )
     p.add_argument("--input-format", type=int, default=1, help="input format the network was trained on (1)")
     p.add_argument("--step", type=int, default=None, help="checkpoint step (default: the latest)")
     p.set_defaults(handler=cmd_export)

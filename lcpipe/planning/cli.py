@@ -84,7 +84,11 @@ def _plan_trainer(pipeline, name: str, args) -> int:
         print(f"  {name}: its train input has no batch_size setting: not estimated")
         return EXIT_OK
     try:
-        plan = plan_trainer(settings, batch)
+        graph = pipeline.graph
+        averages = tuple(
+            n for n in graph.successors(name) if graph.nodes[n]["use"] in ("train.swa", "train.ema")
+        )
+        plan = plan_trainer(settings, batch, averages)
     except ValueError as exc:
         print(f"lcpipe plan: {name}: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -86,6 +86,11 @@ class StreamChannel:
     def closed(self) -> bool:
         return self._aborted or self._open_writers <= 0
 
+    @property
+    def reader_gone(self) -> bool:
+        """The reading stage has finished: nothing put now will be taken."""
+        return self._reader_gone
+
     def get(self, timeout: float | None = None) -> Any:
         """Next item; raises ChannelClosed at the end, TimeoutError on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout

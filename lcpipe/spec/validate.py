@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 
 from lcpipe.registry import Registry
-from lcpipe.settings import fill_defaults, nonfinite_paths, run_checks
+from lcpipe.settings import fill_defaults, nonfinite_paths, removed_hint, run_checks
 from lcpipe.spec.errors import SpecError, SpecErrors, did_you_mean
 from lcpipe.spec.loader import SpecDocument
 
@@ -67,8 +67,10 @@ def _errors_for(error: jsonschema.ValidationError, doc: SpecDocument, base: tupl
                 continue
             if schema.get("patternProperties"):
                 continue
-            hint = did_you_mean(key, known, "keys") if known else "this mapping takes no keys"
-            out.append(doc.error(f"unknown key {key!r}", path + (key,), hint, prefer_key=True))
+            moved = removed_hint(schema, key)
+            hint = moved or (did_you_mean(key, known, "keys") if known else "this mapping takes no keys")
+            what = f"setting {key!r} was removed" if moved else f"unknown key {key!r}"
+            out.append(doc.error(what, path + (key,), hint, prefer_key=True))
         return out
     if v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message

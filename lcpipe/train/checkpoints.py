@@ -15,6 +15,9 @@ from pathlib import Path
 
 from lcpipe.types import NetworkSnapshot
 
+# The checkpoint item of a weight-stream consumer (train.swa, train.ema): this + its stage name.
+STREAM_ITEM = "stream."
+
 
 class CheckpointError(ValueError):
     """A directory that is not a usable train.jax checkpoint, with the reason."""
@@ -41,20 +44,25 @@ def read_checkpoint_meta(directory: str | Path, step: int | None = None) -> tupl
 
 
 def checkpoint_weights(directory: str | Path, step: int, kind: str = "raw") -> dict:
-    """params (or the ``kind`` average: swa, ema), batch_stats and step of one saved step, whatever
-    the rest of the state holds (another optimizer's state, SWA / EMA or not). Nothing is restored
-    into a trainer's structure; arrays come back as numpy."""
+    """params (or an average), batch_stats and step of one saved step, whatever the rest of the
+    state holds (another optimizer's state, averages or not). ``kind``: "raw", or the stage name of
+    a train.swa / train.ema stage whose average the checkpoint holds (a checkpoint written before
+    averaging was a stage holds "swa" / "ema" in its state). Arrays come back as numpy."""
     import jax
     import numpy as np
     import orbax.checkpoint as ocp
 
-    path = os.path.join(os.path.abspath(directory), str(step), "state")
+    step_dir = os.path.join(os.path.abspath(directory), str(step))
+    if kind != "raw" and os.path.isdir(os.path.join(step_dir, STREAM_ITEM + kind)):
+        return _average_weights(step_dir, kind)
+    path = os.path.join(step_dir, "state")
     source = "params" if kind == "raw" else kind
     with ocp.PyTreeCheckpointer() as ckptr:
         tree = ckptr.metadata(path).item_metadata
         if source not in tree or not jax.tree.leaves(tree[source]):
             raise CheckpointError(
-                f"{directory}: step {step} holds no {kind} weights (was {kind} enabled when it was written?)"
+                f"{directory}: step {step} holds no {kind} weights (kind: raw, or the name of a "
+                "train.swa / train.ema stage of the run that wrote it)"
             )
         # an average has its own batch-norm statistics (recomputed for its weights) when it was saved
         stats = f"{kind}_batch_stats" if f"{kind}_batch_stats" in tree else "batch_stats"
@@ -68,6 +76,25 @@ def checkpoint_weights(directory: str | Path, step: int, kind: str = "raw") -> d
         "params": plain_tree(got[source]),
         "batch_stats": plain_tree(got.get(stats, {})),
         "step": got.get("step", 0),
+    }
+
+
+def _average_weights(step_dir: str, name: str) -> dict:
+    """The average a weight-stream consumer saved beside the trainer state, as numpy."""
+    import jax
+    import numpy as np
+    import orbax.checkpoint as ocp
+
+    with ocp.PyTreeCheckpointer() as ckptr:
+        path = os.path.join(step_dir, STREAM_ITEM + name)
+        tree = ckptr.metadata(path).item_metadata
+        abstract = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype), dict(tree))
+        restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), abstract)
+        got = ckptr.restore(path, args=ocp.args.PyTreeRestore(item=abstract, restore_args=restore_args))
+    return {
+        "params": plain_tree(got["average"]),
+        "batch_stats": plain_tree(got.get("batch_stats", {})),
+        "step": int(os.path.basename(step_dir)),
     }
 
 

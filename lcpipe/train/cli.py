@@ -95,7 +95,11 @@ def register(subparsers) -> None:
     _spec_args(p, data=True)
     p.add_argument("network", metavar="NETWORK", help="checkpoint directory or lc0 .pb.gz")
     p.add_argument("--step", type=int, default=None, help="checkpoint step (default: the newest)")
-    p.add_argument("--kind", default="raw", choices=["raw", "swa", "ema"], help="checkpoint weights (raw)")
+    p.add_argument(
+        "--kind",
+        default="raw",
+        help="raw (default), or the stage name of a train.swa / train.ema average the checkpoint holds",
+    )
     p.add_argument(
         "--data", default="test", choices=["test", "validation", "train"], help="which input (test)"
     )

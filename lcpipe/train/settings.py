@@ -225,33 +225,6 @@ SCHEDULE_SETTINGS: dict[str, Any] = {
     "min_lr": _weight(0.0, "Cosine warm restarts: lowest learning rate."),
 }
 
-# Averaged weights do not match the raw model's batch-norm statistics: recompute them.
-_BN_BATCHES = field(
-    "integer",
-    4,
-    "Bodies with batch norm: recompute the averaged network's batch-norm statistics over this many of "
-    "the latest training batches (kept on the device) before it is emitted, evaluated or checkpointed; "
-    "0 keeps the raw model's statistics.",
-    minimum=0,
-    maximum=64,
-)
-SWA_SETTINGS = {
-    "enabled": field("boolean", False, "Keep a stochastic weight average of the parameters."),
-    "period": _steps(100, "Add the current weights to the average every this many steps.", minimum=1),
-    "max_count": field(
-        "integer",
-        10,
-        "Cap of the running count: later weights get weight 1/max_count.",
-        minimum=1,
-        maximum=1_000_000,
-    ),
-    "bn_batches": _BN_BATCHES,
-}
-EMA_SETTINGS = {
-    "enabled": field("boolean", False, "Keep an exponential moving average of the parameters."),
-    "decay": field("number", 0.999, "EMA decay per step.", minimum=0, maximum=1),
-    "bn_batches": _BN_BATCHES,
-}
 CHECKPOINT_SETTINGS = {
     "dir": field(
         "string",
@@ -309,8 +282,6 @@ GROUPS: dict[str, tuple[dict, str]] = {
     "optimizer": (OPT_SETTINGS, "Optimizer, clipping, accumulation, per-parameter rules."),
     "schedule": (SCHEDULE_SETTINGS, "Learning-rate schedule."),
     "losses": (LOSS_SETTINGS, "Loss terms, targets and weights."),
-    "swa": (SWA_SETTINGS, "Stochastic weight averaging."),
-    "ema": (EMA_SETTINGS, "Exponential moving average of the weights."),
     "checkpoint": (CHECKPOINT_SETTINGS, "Orbax checkpoints."),
     "spike_guard": (SPIKE_GUARD_SETTINGS, "Loss and gradient-norm spike guard."),
     "loss_scale": (LOSS_SCALE_SETTINGS, "Dynamic loss scaling (float16 only)."),
@@ -378,13 +349,6 @@ TOP_SETTINGS: dict[str, Any] = {
         "without castling rights left-right (files a<->h), with their policy and move targets. Input "
         "formats 1 and 2 only: the canonical formats already fix each position's orientation.",
     ),
-    "export_kinds": field(
-        "array",
-        ["raw", "swa", "ema"],
-        "Which weights to emit: raw and, when enabled, swa / ema.",
-        items=field("string", enum=["raw", "swa", "ema"]),
-        unique=True,
-    ),
     "export_on_stop": field(
         "boolean",
         True,
@@ -400,7 +364,18 @@ TRAIN_SETTINGS: dict[str, Any] = {
     # or 'from_checkpoint': the model init_checkpoint holds (lcpipe/train/model_source.py)
     "model": group(GROUPS["model"][1], MODEL_SETTINGS, strings=(FROM_CHECKPOINT,)),
 }
-TRAIN_SCHEMA = settings(TRAIN_SETTINGS)
+# Averaging is a stage of its own (train.swa, train.ema over train.jax's steps output).
+_AVERAGE_STAGE = (
+    "averaging is its own stage now: add a stage {{use: train.{kind}, from: <this stage>}} (its "
+    "settings: {settings}) and export from it (docs/stages.md)"
+)
+REMOVED_SETTINGS = {
+    "swa": _AVERAGE_STAGE.format(kind="swa", settings="period, max_count, bn_batches"),
+    "ema": _AVERAGE_STAGE.format(kind="ema", settings="decay, bn_batches"),
+    "export_kinds": "train.jax emits its raw weights; averaged ones come from a train.swa / train.ema "
+    "stage: export from it (e.g. from: [train, swa] for both)",
+}
+TRAIN_SCHEMA = settings(TRAIN_SETTINGS, removed=REMOVED_SETTINGS)
 LOSS_SCHEMA = settings(LOSS_SETTINGS)
 OPT_SCHEMA = settings(OPT_SETTINGS)
 SCHEDULE_SCHEMA = settings(SCHEDULE_SETTINGS)

@@ -1,8 +1,9 @@
-"""Declaration of the train.jax stage (imports nothing heavy)."""
+"""Declarations of the train.jax stage and the averages over its weight stream, train.swa and
+train.ema (imports nothing heavy)."""
 
 from __future__ import annotations
 
-from lcpipe.plugin import Port, StageType, hookimpl
+from lcpipe.plugin import Port, StageType, field, hookimpl, settings
 from lcpipe.train.settings import TRAIN_CHECKS, TRAIN_SCHEMA
 
 
@@ -31,6 +32,12 @@ def lcpipe_stage_types():
                     "weights",
                     doc="NetworkSnapshot every steps_per_network steps (raw, and swa/ema when enabled)",
                 ),
+                Port(
+                    "steps",
+                    "trained_steps",
+                    required=False,
+                    doc="the weights and batches on the device, for train.swa / train.ema",
+                ),
             ),
             schema=TRAIN_SCHEMA,
             # train_now: the rest of this round trains without waiting for self-play's games
@@ -39,5 +46,57 @@ def lcpipe_stage_types():
             # steps/s, ETA and the next network are on the trainer's progress line
             summary=("train/loss", "train/lr", "test/loss"),
             checks=TRAIN_CHECKS,
-        )
+        ),
+        _average(
+            "train.swa",
+            "Stochastic weight averaging over train.jax's weight stream: the running mean of the "
+            "weights every period steps, kept on the device; emits it at each of the trainer's networks.",
+            {
+                "period": field(
+                    "integer",
+                    100,
+                    "Add the weights to the average every this many steps.",
+                    minimum=1,
+                    maximum=1_000_000,
+                    unit="steps",
+                ),
+                "max_count": field(
+                    "integer",
+                    10,
+                    "Cap of the running count: later weights get weight 1/max_count.",
+                    minimum=1,
+                    maximum=1_000_000,
+                ),
+            },
+        ),
+        _average(
+            "train.ema",
+            "Exponential moving average of train.jax's weights, updated every step on the device; "
+            "emits it at each of the trainer's networks.",
+            {"decay": field("number", 0.999, "Decay per step.", minimum=0, maximum=1)},
+        ),
     ]
+
+
+# Averaged weights do not match the raw model's batch-norm statistics: recompute them.
+_BN_BATCHES = field(
+    "integer",
+    4,
+    "Bodies with batch norm: recompute the averaged network's batch-norm statistics over this many of "
+    "the latest training batches (kept on the device) before it is emitted or checkpointed; 0 keeps "
+    "the raw model's statistics.",
+    minimum=0,
+    maximum=64,
+)
+
+
+def _average(name: str, description: str, fields: dict) -> StageType:
+    return StageType(
+        name=name,
+        factory="lcpipe.train.average_stage:AverageStage",
+        description=description,
+        inputs=(Port("steps", "trained_steps", doc="train.jax's steps output"),),
+        outputs=(Port("weights", "weights", doc=f"NetworkSnapshot of kind {name[6:]} at each network step"),),
+        schema=settings({**fields, "bn_batches": _BN_BATCHES}),
+        summary=(f"{name[6:]}/count",),
+    )

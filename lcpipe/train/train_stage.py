@@ -47,6 +47,7 @@ class TrainStage(Stage):
         self.data_position: dict = {}
         self._resume_data: dict = {}  # the restored position, until the stream has been moved there
         self._skip_below: int | None = None  # batches numbered below this were trained before the restart
+        self.stream = None  # the weight stream to train.swa / train.ema (the steps output), if connected
 
     def run(self) -> None:
         from lcpipe.train.trainer import IntervalMean, NonFiniteError, Trainer
@@ -81,12 +82,17 @@ class TrainStage(Stage):
         else:
             trainer.init()
         self.step = step = trainer.step_count
+        if ctx.has_output("steps"):
+            from lcpipe.train.weight_stream import WeightStream
+
+            self.stream = WeightStream(ctx.output("steps"))
+            self._call_stream(self.stream.open, trainer)
+            self._call_stream(self.stream.restore, trainer, trainer.restored_items if resumed else {})
         # Step counts of the settings (total_steps, the intervals) are steps trained since the
         # run's start: 0, or init_checkpoint's step (an imported lc0 net keeps its training steps).
         self.origin = origin = trainer.start_step
         self.last_saved = self.last_sent = step
         self.total = total = int(cfg["total_steps"])
-        self.kinds = kinds = [k for k in cfg["export_kinds"] if k == "raw" or cfg[k]["enabled"]]
         rollback = cfg["spike_guard"]["rollback_after"] if cfg["spike_guard"]["enabled"] else 0
         check_every = max(1, min(int(cfg["metrics_every"]) or 1, int(cfg["max_nan_steps"]) or 1))
         throttle = (
@@ -99,7 +105,7 @@ class TrainStage(Stage):
             # Exactly once: a network step's checkpoint is written before its network is handed
             # over, so the network may not have reached the exporter before the crash. Hand it over
             # again; the exporter skips a step already on disk.
-            self._emit(trainer, kinds)
+            self._emit(trainer)
 
         try:
             interval = IntervalMean()  # metrics_every steps' mean
@@ -123,13 +129,18 @@ class TrainStage(Stage):
                 self._consumed(batch)
                 interval.add(metrics)
                 self.step = step = self.step + 1
+                if self.stream is not None and not self.stream.step(trainer, step):
+                    break
                 done = step - origin
                 if done % check_every == 0:
                     trainer.check_finite()
                 if rollback and trainer.rollback_due():
+                    restores = trainer.latest_checkpoint(ckdir) is not None
                     ctx.warning(
                         f"{rollback} consecutive loss spikes at step {step}: {trainer.rollback(ckdir)}"
                     )
+                    if restores and self.stream is not None:  # the averages go back with the weights
+                        self._call_stream(self.stream.restore, trainer, trainer.restored_items)
                     # back at a step already checkpointed (and evaluated, emitted): on with the next batch
                     self.step = self.last_saved = trainer.step_count
                     if not self._take_commands():
@@ -148,10 +159,10 @@ class TrainStage(Stage):
                 self._progress(force=network_due or bool(total and done >= total))
                 if network_due or (total and done >= total):
                     self._save_with_network()
-                    if not self._emit(trainer, kinds):
+                    if not self._emit(trainer):
                         break
                 elif cfg["checkpoint"]["every"] and done % cfg["checkpoint"]["every"] == 0:
-                    trainer.save(ckdir, extra=self._meta(self.last_sent))
+                    self._save(extra=self._meta(self.last_sent))
                     self.last_saved = step
                 if total and done >= total:
                     break
@@ -162,7 +173,7 @@ class TrainStage(Stage):
             raise
         except NonFiniteError as exc:
             if self.step != self.last_saved:  # keep the last good state for inspection
-                trainer.save(ckdir, wait=True, extra=self._meta(self.last_sent))
+                self._save(wait=True, extra=self._meta(self.last_sent))
             trainer.close()
             raise StageFailed(str(exc)) from exc
         step = self.step
@@ -173,10 +184,10 @@ class TrainStage(Stage):
         if final_network:
             self._save_with_network()
         elif step != self.last_saved:
-            trainer.save(ckdir, extra=self._meta(self.last_sent))
+            self._save(extra=self._meta(self.last_sent))
         trainer.close()
         if final_network:
-            self._emit(trainer, kinds, final=ctx.stopping)
+            self._emit(trainer, final=ctx.stopping)
         ctx.info(f"training stopped at step {step}")
 
     def _save_with_network(self) -> None:
@@ -184,9 +195,23 @@ class TrainStage(Stage):
 
         A plain checkpoint of this very step (checkpoint.every, then export_now) is replaced:
         its meta must say the network went out, or a restart would not hand it over again."""
-        self.trainer.save(self.ckdir, extra=self._meta(self.step), replace=self.last_saved == self.step)
+        self._save(extra=self._meta(self.step), replace=self.last_saved == self.step)
         self.last_saved = self.last_sent = self.step
         self.network_out = True
+
+    def _save(self, **kwargs) -> None:
+        """Checkpoint the trainer with the states of its weight stream's consumers (a barrier: each
+        answers its state after the same step), so that a resume restores both at one step."""
+        items = self._call_stream(self.stream.states, self.step) if self.stream is not None else None
+        self.trainer.save(self.ckdir, items=items, **kwargs)
+
+    def _call_stream(self, method, *args):
+        from lcpipe.train.weight_stream import StreamError
+
+        try:
+            return method(*args)
+        except StreamError as exc:
+            raise StageFailed(f"train.jax: {exc}") from exc
 
     def _meta(self, network_step: int) -> dict:
         """What a checkpoint records beside the trainer state: the network step and the data position."""
@@ -306,7 +331,7 @@ class TrainStage(Stage):
         self._save_with_network()
         self.ctx.info(f"export_now: network of step {self.step}")
         self._progress(force=True)
-        return self._emit(self.trainer, self.kinds)
+        return self._emit(self.trainer)
 
     def _train_now(self) -> None:
         """Let the rest of this round (up to the next network) train without waiting for games."""
@@ -350,14 +375,17 @@ class TrainStage(Stage):
             self.ctx.state("running")
         return ok
 
-    def _emit(self, trainer, kinds, final: bool = False) -> bool:
-        """Hand the current weights over; ``final``: the last item of a stopping run."""
+    def _emit(self, trainer, final: bool = False) -> bool:
+        """Hand the current weights over (and tell the weight stream's averages to emit theirs);
+        ``final``: the last item of a stopping run."""
         ok = True
-        out = self.ctx.output("weights")
-        for kind in kinds:
-            snap = trainer.snapshot(kind)
+        if self.ctx.has_output("weights"):
+            out = self.ctx.output("weights")
+            snap = trainer.snapshot()
             snap.input_format = int(trainer.settings["input_format"])
-            ok = (out.put_final(snap) if final else out.put(snap)) and ok
+            ok = out.put_final(snap) if final else out.put(snap)
+        if self.stream is not None:
+            ok = self.stream.network(trainer.step_count, final) and ok
         return ok
 
     def _check_format(self, batch, port: str) -> None:
@@ -383,7 +411,4 @@ class TrainStage(Stage):
         if not batches:
             return
         values = {f"{port}/{k}": v for k, v in trainer.evaluate(batches).items()}
-        for kind in ("swa", "ema"):
-            if cfg[kind]["enabled"]:
-                values.update({f"{port}_{kind}/{k}": v for k, v in trainer.evaluate(batches, kind).items()})
         self.ctx.metrics(values, step)

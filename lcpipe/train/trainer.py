@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,7 +24,7 @@ from jax.sharding import PartitionSpec as P
 from lcpipe.model import build_model
 from lcpipe.model import normalize as normalize_model
 from lcpipe.train.augment import MirrorAugment
-from lcpipe.train.checkpoints import checkpoint_weights, plain_tree
+from lcpipe.train.checkpoints import STREAM_ITEM, checkpoint_weights, plain_tree
 from lcpipe.train.losses import calibration_error, compute_losses, l2_penalty
 from lcpipe.train.optim import build_optimizer
 from lcpipe.train.schedules import make_schedule, make_temperature_schedule
@@ -33,7 +32,7 @@ from lcpipe.train.settings import normalize_settings
 from lcpipe.types import Batch, NetworkSnapshot
 
 # Trainer settings recorded in every checkpoint's meta, besides the model and precision.
-RECORDED_SETTINGS = ("optimizer", "schedule", "swa", "ema", "loss_scale", "spike_guard", "seed")
+RECORDED_SETTINGS = ("optimizer", "schedule", "loss_scale", "spike_guard", "seed")
 BATCH_KEYS = ("inputs", "probabilities", "values", "opponent_idx", "next_idx", "weights")
 
 
@@ -74,8 +73,7 @@ def _to_numpy_tree(tree):
     return fetch(plain_tree(tree))
 
 
-AVERAGES = ("swa", "ema")
-BINS_SUFFIX = "_bins"  # evaluation metrics that are sums over the pass (calibration histograms)  # the weight averages a trainer can keep beside the raw weights
+BINS_SUFFIX = "_bins"  # evaluation metrics that are sums over the pass (calibration histograms)
 
 
 class Trainer:
@@ -105,12 +103,12 @@ class Trainer:
         self.checkpoint_meta: dict = {}  # the meta of the checkpoint restored last
         self.compile_seconds = 0.0
         self._last_step_time: float | None = None
-        # The latest device batches, for recomputing an averaged network's batch-norm statistics.
-        averaged = [s[k]["bn_batches"] for k in AVERAGES if s[k]["enabled"]]
-        self._recent_batches: deque = deque(maxlen=max(averaged, default=0))
-        self._stats_fn: Any = None
-        self._stats_step: dict[str, int] = {}  # the step each average's statistics were computed at
         self._rate_window: list[tuple[float, int]] = []
+        # The device batch of the latest step, and the saved states of the weight stream's
+        # consumers (train.swa, ...) that restore() found, by stage name.
+        self.last_batch: dict | None = None
+        self.restored_items: dict[str, Any] = {}
+        self._copy: Any = None
 
     def _set_mesh(self, devices: list) -> None:
         self.devices = list(devices)
@@ -151,14 +149,6 @@ class Trainer:
         }
         if self.guard is not None:
             state.update(spike_guard_state(self.guard["window"]))
-        if self.settings["swa"]["enabled"]:
-            state["swa"] = jax.tree.map(jnp.array, params)
-            state["swa_n"] = jnp.zeros([], jnp.int32)
-        if self.settings["ema"]["enabled"]:
-            state["ema"] = jax.tree.map(jnp.array, params)
-        for kind in AVERAGES:
-            if kind in state and state["batch_stats"] and self.settings[kind]["bn_batches"]:
-                state[f"{kind}_batch_stats"] = jax.tree.map(jnp.array, state["batch_stats"])
         return state
 
     def _place(self, state):
@@ -247,28 +237,12 @@ class Trainer:
         return grads, jax.tree.map(jnp.mean, metrics), bstats
 
     def _apply_update(self, state, grads, bstats):
-        """The optimizer update and the weight averages (only run for finite steps)."""
-        s = self.settings
+        """The optimizer update (only run for finite steps)."""
         updates, opt_state = self.tx.update(grads, state["opt_state"], state["params"])
         if "lr_multiplier" in state:  # halved by each spike-guard rollback
             updates = jax.tree.map(lambda u: u * state["lr_multiplier"], updates)
         params = optax.apply_updates(state["params"], updates)
         out = {"params": params, "opt_state": opt_state, "batch_stats": bstats}
-        step = state["step"] + 1
-        if "swa" in state:
-            take = step % s["swa"]["period"] == 0
-            n = jnp.where(take, jnp.minimum(state["swa_n"] + 1, s["swa"]["max_count"]), state["swa_n"])
-            inv = 1.0 / jnp.maximum(n, 1).astype(jnp.float32)
-            out["swa"] = jax.lax.cond(
-                take,
-                lambda sw: jax.tree.map(lambda a, p: a + (p - a) * inv, sw, params),
-                lambda sw: sw,
-                state["swa"],
-            )
-            out["swa_n"] = n
-        if "ema" in state:
-            d = s["ema"]["decay"]
-            out["ema"] = jax.tree.map(lambda e, p: d * e + (1 - d) * p, state["ema"], params)
         return out
 
     def _step_fn(self, state, batch):
@@ -286,7 +260,7 @@ class Trainer:
             spike, guard_state = spike_check(state, self.guard, finite, metrics["loss"], gnorm)
         # A cond rather than per-leaf selects: skipped steps leave everything as it was, and
         # XLA compiles far fewer kernels (a select per leaf doubled the compile time).
-        keys = ["params", "opt_state", "batch_stats"] + [k for k in ("swa", "swa_n", "ema") if k in state]
+        keys = ["params", "opt_state", "batch_stats"]
         new = dict(state)
         new.update(
             jax.lax.cond(
@@ -382,8 +356,7 @@ class Trainer:
                 f"batches of {self._step_shape[0]}: dropped"
             )
         self.state, metrics = self._train_step(self.state, arrays)
-        if self._recent_batches.maxlen:
-            self._recent_batches.append(arrays)  # device references: no copy
+        self.last_batch = arrays
         now = time.perf_counter()
         self._rate_window.append((now, int(arrays["inputs"].shape[0])))
         self._rate_window = self._rate_window[-50:]
@@ -426,8 +399,12 @@ class Trainer:
         self.state["spike_consecutive"] = self._place(jnp.zeros([], jnp.int32))
         self._train_step, self._step_shape = compiled, shape  # same program: the state's shape holds
         if step is not None:
-            keep = {k: v for k, v in self.checkpoint_meta.items() if k not in ("model", "settings")}
-            self.save(directory, wait=True, extra=keep, replace=True)
+            keep = {
+                k: v
+                for k, v in self.checkpoint_meta.items()
+                if k not in ("model", "settings", "stream_items")
+            }
+            self.save(directory, wait=True, extra=keep, replace=True, items=self.restored_items)
         return f"{done} and halved the learning rate (multiplier now {halved:g})"
 
     def rates(self) -> dict[str, float]:
@@ -437,55 +414,16 @@ class Trainer:
         dt = w[-1][0] - w[0][0]
         return {"steps_per_s": (len(w) - 1) / dt, "positions_per_s": sum(n for _, n in w[1:]) / dt}
 
+    def weights_copy(self) -> dict:
+        """A device copy of the raw weights and batch-norm statistics ({"params", "batch_stats"}):
+        the next step donates the state's own buffers."""
+        if self._copy is None:
+            self._copy = jax.jit(lambda t: jax.tree.map(jnp.copy, t))
+        return self._copy({"params": self.state["params"], "batch_stats": self.state["batch_stats"]})
+
     # ----- evaluation ------------------------------------------------------------------
-    def weights(self, kind: str = "raw"):
-        if kind == "raw":
-            return self.state["params"]
-        if kind not in self.state:
-            raise ValueError(f"no {kind} weights: enable {kind} in the settings")
-        return self.state[kind]
-
-    def batch_stats(self, kind: str = "raw"):
-        """The batch-norm statistics that go with the ``kind`` weights. For an average (swa, ema)
-        of a body with batch norm they are recomputed once per step: the averaged weights run in
-        training mode over the latest ``bn_batches`` batches, and each layer's statistics are the
-        mean of the per-batch ones (the raw model's running statistics belong to other weights)."""
-        key = f"{kind}_batch_stats"
-        if kind == "raw" or key not in self.state:
-            return self.state["batch_stats"]
-        step = self.step_count
-        wanted = self.settings[kind]["bn_batches"]
-        batches = list(self._recent_batches)[-wanted:] if wanted else []
-        if batches and self._stats_step.get(kind) != step:
-            self.state[key] = self._place(self._recompute_stats(self.weights(kind), batches))
-            self._stats_step[kind] = step
-        return self.state[key]
-
-    def _recompute_stats(self, params, batches: list) -> dict:
-        if self._stats_fn is None:
-            # Momentum 0 and no renormalisation: one training-mode pass leaves exactly that
-            # batch's statistics in the running ones.
-            model = build_model(
-                dict(self.model_config, bn_momentum=0.0, batch_renorm=False), self.model.dtype
-            )
-
-            def one_batch(p, stats, inputs):
-                _, upd = model.apply(
-                    {"params": p, "batch_stats": stats},
-                    inputs,
-                    train=True,
-                    mutable=["batch_stats"],
-                    rngs={"dropout": jax.random.PRNGKey(0)},
-                )
-                return upd["batch_stats"]
-
-            self._stats_fn = jax.jit(one_batch)
-        base = self.state["batch_stats"]
-        total = None
-        for batch in batches:
-            got = self._stats_fn(params, base, batch["inputs"])
-            total = got if total is None else jax.tree.map(jnp.add, total, got)
-        return jax.tree.map(lambda t: t / len(batches), plain_tree(total))
+    def weights(self):
+        return self.state["params"]
 
     def _eval_fn(self, params, batch_stats, batch, temperature):
         variables = {"params": params}
@@ -502,14 +440,14 @@ class Trainer:
         )
         return dict(metrics, loss=loss)
 
-    def evaluate(self, batches: Iterable, kind: str = "raw") -> dict[str, float]:
-        """Mean metrics over the batches (weights: raw, swa or ema); a value head's calibration
-        error is that of the whole pass, not a mean of the batches' errors."""
-        if kind not in self._eval_steps:
-            self._eval_steps[kind] = jax.jit(self._eval_fn)
-        fn = self._eval_steps[kind]
-        params = self.weights(kind)
-        stats = self.batch_stats(kind)
+    def evaluate(self, batches: Iterable) -> dict[str, float]:
+        """Mean metrics over the batches; a value head's calibration error is that of the whole
+        pass, not a mean of the batches' errors."""
+        if "raw" not in self._eval_steps:
+            self._eval_steps["raw"] = jax.jit(self._eval_fn)
+        fn = self._eval_steps["raw"]
+        params = self.weights()
+        stats = self.state["batch_stats"]
         temp = self.policy_temperature(self.step_count - self.start_step)  # the targets trained on now
         sums: dict[str, Any] = {}
         count = 0
@@ -525,24 +463,24 @@ class Trainer:
                 out[k[: -len(BINS_SUFFIX)]] = float(calibration_error(binned))
         return out
 
-    def predict(self, inputs, kind: str = "raw"):
+    def predict(self, inputs):
         """The model's outputs (inference mode) for planes [B,112,8,8]."""
-        variables = {"params": self.weights(kind)}
+        variables = {"params": self.weights()}
         if self.state["batch_stats"]:
-            variables["batch_stats"] = self.batch_stats(kind)
+            variables["batch_stats"] = self.state["batch_stats"]
         if self._predict is None:  # one compiled program rather than op-by-op dispatch
             self._predict = jax.jit(lambda v, x: self.model.apply(v, x, train=False))
         return self._predict(variables, jnp.asarray(inputs))
 
-    def snapshot(self, kind: str = "raw") -> NetworkSnapshot:
-        variables = {"params": _to_numpy_tree(self.weights(kind))}
+    def snapshot(self) -> NetworkSnapshot:
+        variables = {"params": _to_numpy_tree(self.weights())}
         if self.state["batch_stats"]:
-            variables["batch_stats"] = _to_numpy_tree(self.batch_stats(kind))
+            variables["batch_stats"] = _to_numpy_tree(self.state["batch_stats"])
         return NetworkSnapshot(
             step=self.step_count,
             model=dict(self.model_config),
             params=variables,
-            kind=kind,
+            kind="raw",
             extra={"precision": self.settings["precision"]},
         )
 
@@ -559,15 +497,19 @@ class Trainer:
         return self._ckpt[1]
 
     def save(
-        self, directory: str, wait: bool = False, extra: dict | None = None, replace: bool = False
+        self,
+        directory: str,
+        wait: bool = False,
+        extra: dict | None = None,
+        replace: bool = False,
+        items: dict[str, Any] | None = None,
     ) -> None:
         """Checkpoint the whole state; ``extra`` is recorded in its meta (read back as ``checkpoint_meta``).
 
-        ``replace``: a checkpoint of this step may exist already and is written anew."""
+        ``replace``: a checkpoint of this step may exist already and is written anew. ``items``: the
+        weight stream's consumers' states by stage name, saved in the same checkpoint."""
         import orbax.checkpoint as ocp
 
-        for kind in AVERAGES:  # the checkpoint holds each average with its own statistics
-            self.batch_stats(kind)
         mgr = self.checkpointer(directory)
         if replace:
             mgr.wait_until_finished()  # an async save of this step may still be in flight
@@ -582,10 +524,14 @@ class Trainer:
             **({"lr_multiplier": self.lr_multiplier} if self.guard is not None else {}),
             # what else shapes the state: lcpipe train describe rebuilds the optimizer from it
             "settings": {k: self.settings[k] for k in RECORDED_SETTINGS},
+            "stream_items": sorted(items or {}),
         }
+        saved = {STREAM_ITEM + name: ocp.args.StandardSave(tree) for name, tree in (items or {}).items()}
         mgr.save(
             self.step_count,
-            args=ocp.args.Composite(state=ocp.args.StandardSave(self.state), meta=ocp.args.JsonSave(meta)),
+            args=ocp.args.Composite(
+                state=ocp.args.StandardSave(self.state), meta=ocp.args.JsonSave(meta), **saved
+            ),
         )
         if wait:
             mgr.wait_until_finished()
@@ -623,9 +569,22 @@ class Trainer:
         else:
             self.state = got["state"]
             self.start_step = int(meta.get("start_step", 0))
+        self.restored_items = {} if weights_only else self._restore_items(mgr, step, meta)
         self.checkpoint_meta = dict(meta)
         self._train_step = None
         return int(step)
+
+    def _restore_items(self, mgr, step: int, meta: dict) -> dict[str, Any]:
+        """The consumers' states the checkpoint holds, as numpy (each consumer places its own)."""
+        import orbax.checkpoint as ocp
+
+        names = list(meta.get("stream_items") or [])
+        if not names:
+            return {}
+        got = mgr.restore(
+            step, args=ocp.args.Composite(**{STREAM_ITEM + n: ocp.args.StandardRestore() for n in names})
+        )
+        return {n: fetch(got[STREAM_ITEM + n]) for n in names}
 
     def _restore_state(self, mgr, step: int, directory: str) -> dict:
         import orbax.checkpoint as ocp
@@ -644,9 +603,9 @@ class Trainer:
         try:
             return restore(self.state)
         except ValueError:
-            # Written with other optional state (before averages kept their own batch-norm
-            # statistics, with the spike guard on or off): restore what the checkpoint holds; the
-            # rest starts as a fresh run's (an average's statistics from the raw ones).
+            # Written with other optional state (the spike guard on or off, averages kept in the
+            # trainer before they were a stage): restore what the checkpoint holds; the rest
+            # starts as a fresh run's.
             saved = _saved_state_keys(directory, step)
             if not saved or not set(saved) & {"params", "opt_state"}:
                 raise
@@ -668,8 +627,7 @@ class Trainer:
             meta = mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
             for key in self.state:
                 if key not in state:
-                    fresh = state["batch_stats"] if key.endswith("_batch_stats") else self.state[key]
-                    state[key] = jax.tree.map(jnp.array, fresh)
+                    state[key] = jax.tree.map(jnp.array, self.state[key])
             return {"state": state, "meta": meta}
 
     def close(self) -> None:

@@ -26,7 +26,7 @@ SMALL = [
     "stages.train.with.steps_per_network=10",
     "stages.train.with.test_every=5",
     "stages.train.with.checkpoint.every=10",
-    "stages.train.with.swa.period=2",
+    "stages.swa.with.period=2",
 ]
 
 

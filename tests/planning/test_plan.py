@@ -27,11 +27,13 @@ class _Member:
 
 
 def test_trainer_state_is_predicted_to_the_byte(tmp_path):
-    settings = normalize_settings({"model": TINY, "swa": {"enabled": True}, "ema": {"enabled": True}})
+    settings = normalize_settings({"model": TINY})
     plan = plan_trainer(settings, batch_size=16)
     real = calibrate(settings, batch_size=16, steps=2)
     assert sum(plan.state_bytes.values()) == real.state_bytes
-    assert plan.state_bytes["swa"] == plan.state_bytes["ema"] == plan.state_bytes["params"]
+    averaged = plan_trainer(settings, batch_size=16, averages=("swa", "ema"))  # each a copy of the weights
+    want = plan.state_bytes["params"] + plan.state_bytes["batch_stats"]
+    assert averaged.state_bytes["swa"] == averaged.state_bytes["ema"] == want
     assert real.steps_per_s > 0 and real.positions_per_s == real.steps_per_s * 16
     assert real.step_temp_bytes is not None and real.step_temp_bytes > 0  # XLA reports it on every backend
 

@@ -111,12 +111,11 @@ def test_the_trainer_mirrors_training_batches_only(frames):
         "model": TINY_RESNET,
         "augment_mirror": True,
         "seed": 11,
-        "swa": {"enabled": True, "bn_batches": 1},  # keeps the step's device batch to look at
     }
     trainer = Trainer(settings)
     trainer.init()
     trainer.step(batch)
-    trained_on = np.asarray(trainer._recent_batches[-1]["inputs"])
+    trained_on = np.asarray(trainer.last_batch["inputs"])
     arrays = batch_arrays(batch)
     chosen = MirrorAugment(1, seed=11).choose(arrays["inputs"], 0)  # the step trained
     assert chosen.any()

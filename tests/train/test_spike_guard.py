@@ -15,7 +15,6 @@ SETTINGS = {
     "model": TINY_TRANSFORMER,
     "optimizer": {"name": "adam"},
     "schedule": {"lr": 1e-3},
-    "ema": {"enabled": True, "decay": 0.5},
     "spike_guard": GUARD,
 }
 NORMAL = [make_batch(16, seed=s) for s in range(3)]
@@ -46,7 +45,7 @@ def test_outlier_batch_is_skipped_and_counted():
     t = Trainer(SETTINGS)
     t.init()
     warm(t, 6)
-    kept = {k: numpy_tree(t.state[k]) for k in ("params", "opt_state", "ema")}
+    kept = {k: numpy_tree(t.state[k]) for k in ("params", "opt_state", "batch_stats")}
     m = t.step(outlier_batch())
     assert float(m["spike_skipped"]) == 1.0 and float(m["skipped"]) == 0.0
     for key, before in kept.items():

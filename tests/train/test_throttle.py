@@ -20,7 +20,6 @@ from lcpipe.train.train_stage import TrainStage
 
 PROGRAM = {
     "model": TINY_RESNET,
-    "swa": {"enabled": True, "period": 1},
     "schedule": {"lr": 0.01, "warmup_steps": 100},
 }
 

@@ -37,7 +37,7 @@ def test_init_prints_how_to_continue_and_describe_reads_it_back(spec, start, cap
     assert f"{start}: step 0" in text
     assert "model: resnet  (filters=8, blocks=1" in text
     assert "optimizer: nadamw" in text and "schedule: 0 updates applied, lr now 0.001" in text
-    assert "SWA: off" in text
+    assert "averages: none" in text
     assert "body/block_0/conv1/conv/kernel" in text and "[3, 3, 8, 8]" in text
     assert main(["train", "describe", str(start), "--json"]) == EXIT_OK
     report = json.loads(capsys.readouterr().out)
@@ -164,25 +164,28 @@ def test_data_that_never_comes_is_an_error_not_a_hang(tmp_path, capsys):
     assert "the spec's 'train' data gave 0 of 1 batches (in 3 s" in capsys.readouterr().err
 
 
-def test_describe_tells_the_schedule_position_and_the_swa_state(tmp_path, capsys):
+def test_describe_tells_the_schedule_position_and_the_averages(tmp_path, capsys):
     from helpers import TINY_RESNET, make_batch
 
+    from lcpipe.train import averages
     from lcpipe.train.trainer import Trainer
 
     settings = {
         "model": TINY_RESNET,
-        "swa": {"enabled": True, "period": 1, "max_count": 5},
         "schedule": {"lr": 0.01, "warmup_steps": 10},
         "checkpoint": {"async": False},
     }
     trainer = Trainer(settings)
     trainer.init()
+    swa, update = averages.start(trainer.weights_copy()["params"]), averages.swa_update(5)
     for _ in range(3):
         trainer.step(make_batch(16, seed=2))
-    trainer.save(str(tmp_path / "ckpt"), wait=True)
+        swa = update(swa, trainer.weights_copy()["params"])
+    # saved as a train.swa stage named "avg" has it saved beside the trainer state
+    trainer.save(str(tmp_path / "ckpt"), wait=True, items={"avg": swa})
     trainer.close()
     assert main(["train", "describe", str(tmp_path / "ckpt")]) == EXIT_OK
     text = capsys.readouterr().out
     assert "step 3" in text
     assert "schedule: 3 updates applied, lr now 0.004" in text  # warmup: (3 + 1) / 10 of 0.01
-    assert "SWA: 3 snapshots averaged (period 1, max_count 5)" in text
+    assert "averages: avg (3 samples)" in text

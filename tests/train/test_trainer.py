@@ -1,4 +1,4 @@
-"""The Trainer end to end on a tiny transformer: learning, resume, guards, averaging."""
+"""The Trainer end to end on a tiny transformer: learning, resume, guards."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ SETTINGS = {
     "model": TINY_TRANSFORMER,
     "optimizer": {"name": "sgd", "momentum": 0.9, "weight_decay": 1e-4},
     "schedule": {"lr": 0.05, "warmup_steps": 8},  # an lr that changes over the first steps
-    "swa": {"enabled": True, "period": 1, "max_count": 1000},
-    "ema": {"enabled": True, "decay": 0.5},
     "max_nan_steps": 2,
 }
 BATCHES = [make_batch(16, seed=s) for s in range(3)]
@@ -58,26 +56,14 @@ def test_losses_fall_on_learnable_data(trained):
     assert ev["policy_accuracy"] > 0.5
 
 
-def test_swa_is_the_mean_and_ema_the_average(trained):
-    t, history, _ = trained
-    mean = jax.tree.map(lambda *xs: np.mean(xs, axis=0), *history)
-    assert_trees_equal(params_np(t.state["swa"]), mean, atol=1e-5)
-    ema = history[0]
-    for p in history[1:]:
-        ema = jax.tree.map(lambda e, x: 0.5 * e + 0.5 * x, ema, p)
-    # the first step also blends the initial weights in; after 23 halvings that is negligible
-    assert_trees_equal(params_np(t.state["ema"]), ema, atol=1e-5)
-    assert t.evaluate(BATCHES[:1], "swa")["loss"] != t.evaluate(BATCHES[:1], "ema")["loss"]
-
-
 def test_snapshot_round_trips_through_init_from_variables(trained):
     t, _, _ = trained
-    snap = t.snapshot("swa")
-    assert snap.kind == "swa" and snap.step == 24 and snap.model["body"] == "transformer"
+    snap = t.snapshot()
+    assert snap.kind == "raw" and snap.step == 24 and snap.model["body"] == "transformer"
     t2 = Trainer(SETTINGS)
     t2.init_from_variables(snap.params)
     x = BATCHES[0].inputs[:4]
-    a = t.predict(x, "swa")["policy"]["vanilla"]
+    a = t.predict(x)["policy"]["vanilla"]
     b = t2.predict(x)["policy"]["vanilla"]
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
 
@@ -95,7 +81,7 @@ def test_kill_and_resume_gives_identical_weights(tmp_path):
     for i in range(3, 6):
         resumed.step(BATCHES[i % 3])
     assert resumed.step_count == 6
-    for key in ("params", "opt_state", "swa", "ema", "rng"):
+    for key in ("params", "opt_state", "rng"):
         assert_trees_equal(params_np(resumed.state[key]), params_np(full.state[key]))
     resumed.close()
 
@@ -110,7 +96,7 @@ def test_nan_guard_skips_and_stops(trained):
     m = t.step(bad)
     assert float(m["skipped"]) == 1.0
     after = params_np(t.state)
-    for key in ("params", "opt_state", "swa", "ema"):
+    for key in ("params", "opt_state"):
         assert_trees_equal(after[key], before[key])
     t.check_finite()  # one bad step is tolerated
     t.step(bad)
@@ -145,8 +131,6 @@ def test_float16_dynamic_loss_scaling():
             model=dict(TINY_TRANSFORMER, smolgen=False, moves_left=False),
             precision="float16",
             loss_scale={"initial": 8.0, "period": 2},
-            swa={"enabled": False},
-            ema={"enabled": False},
         )
     )
     t.init()
@@ -178,7 +162,7 @@ def test_lr_metric_is_the_applied_lr_after_a_skipped_step():
     ref.init()
     for b in (BATCHES[0], BATCHES[1], BATCHES[2]):
         ref.step(b)
-    for key in ("params", "opt_state", "swa", "ema"):
+    for key in ("params", "opt_state"):
         assert_trees_equal(params_np(t.state[key]), params_np(ref.state[key]))
 
 
@@ -198,9 +182,7 @@ def test_start_from_a_checkpoints_weights_with_another_optimizer(trained, tmp_pa
     optimizer state or averages the checkpoint holds."""
     t, _, _ = trained
     t.save(str(tmp_path / "ck"), wait=True)
-    other = Trainer(
-        dict(SETTINGS, optimizer={"name": "adamw"}, swa={"enabled": False}, ema={"enabled": False})
-    )
+    other = Trainer(dict(SETTINGS, optimizer={"name": "adamw"}))
     assert other.restore(str(tmp_path / "ck"), weights_only=True) == 24
     assert other.step_count == 24 and other.start_step == 24
     assert_trees_equal(params_np(other.state["params"]), params_np(t.state["params"]))

@@ -1,6 +1,7 @@
 """`lcpipe train backfill`: older checkpoints evaluated on the spec's data, their metrics
 written by the spec's own sink stages (JSON lines, TensorBoard) at each checkpoint's step,
-under the names the live trainer uses (``test/loss``, ``test_swa/loss``, ...)."""
+under the names the live trainer uses (``test/loss``, ...); the averages the checkpoints hold for
+the spec's train.swa / train.ema stages under ``test_<stage>/loss``, ...."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from lcpipe.train.tools.spec_source import TrainSpec
 
 # sinks that keep what they are given; the console and Prometheus only show the present
 RECORDING_SINKS = ("sink.jsonl", "sink.tensorboard")
+AVERAGE_STAGES = ("train.swa", "train.ema")
 
 
 def checkpoint_steps(directory: str, wanted: list[int] | None) -> list[int]:
@@ -42,14 +44,14 @@ def evaluate_steps(spec: TrainSpec, directory: str, steps: list[int], batches: l
         else:  # the same model: the compiled evaluation is reused
             trainer.init_from_variables(snap.params, step=step)
         values = {f"{port}/{k}": v for k, v in trainer.evaluate(batches).items()}
-        for kind in ("swa", "ema"):
-            if spec.settings[kind]["enabled"]:
-                try:
-                    average = load_network(directory, step, kind)
-                except ToolError:
-                    continue  # written before the average was enabled
-                trainer.init_from_variables(average.params, step=step)
-                values.update({f"{port}_{kind}/{k}": v for k, v in trainer.evaluate(batches).items()})
+        graph = spec.pipeline.graph
+        for name in sorted(n for n in graph.nodes if graph.nodes[n]["use"] in AVERAGE_STAGES):
+            try:
+                average = load_network(directory, step, name)
+            except ToolError:
+                continue  # written before the average was in the pipeline
+            trainer.init_from_variables(average.params, step=step)
+            values.update({f"{port}_{name}/{k}": v for k, v in trainer.evaluate(batches).items()})
         records.append((step, values))
         if on_step is not None:
             on_step(i + 1, len(steps), step)

@@ -51,14 +51,13 @@ def report_text(
         if r.schedule_step is not None and r.lr is not None
         else f"schedule: {r.schedule_note}"
     )
-    swa = recorded.get("swa") or {}
     lines.append(
-        f"SWA: {int(r.scalars.get('swa_n', 0))} snapshots averaged (period {swa.get('period', '?')}, "
-        f"max_count {swa.get('max_count', '?')})"
-        if "swa" in r.averages
-        else "SWA: off"
+        "averages: "
+        + (
+            ", ".join(f"{name} ({n} samples)" if n >= 0 else name for name, n in sorted(r.averages.items()))
+            or "none"
+        )
     )
-    lines.append(f"EMA: {'on' if 'ema' in r.averages else 'off'}")
     if r.scalars.get("nan_total"):
         lines.append(f"skipped non-finite steps: {int(r.scalars['nan_total'])}")
     if r.scalars.get("spike_total"):
