@@ -119,3 +119,13 @@ def test_a_group_may_accept_words_in_place_of_its_mapping():
         normalize(schema, {"model": "autp"})
     with pytest.raises(ValueError, match="stage.model.width"):
         normalize(schema, {"model": {"width": 100}})
+
+
+def test_a_removed_setting_is_refused_with_what_replaces_it():
+    schema = settings(DECL, removed={"swa": "use a train.swa stage"})
+    jsonschema.Draft202012Validator.check_schema(schema)  # the hint is an extension keyword
+    assert "swa" not in schema["properties"]
+    with pytest.raises(ValueError, match=r"unknown stage settings: \['swa'\] \(swa: use a train.swa stage\)"):
+        normalize(schema, {"swa": {"enabled": True}})
+    with pytest.raises(ValueError, match=r"settings: \['sise'\]$"):  # other unknown keys: no hint
+        normalize(schema, {"sise": 3})
