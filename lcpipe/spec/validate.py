@@ -67,7 +67,8 @@ def _errors_for(error: jsonschema.ValidationError, doc: SpecDocument, base: tupl
                 continue
             if schema.get("patternProperties"):
                 continue
-            hint = did_you_mean(key, known, "keys") if known else "this mapping takes no keys"
+            moved = (schema.get("x-moved") or {}).get(key)  # a setting that moved elsewhere says where
+            hint = moved or (did_you_mean(key, known, "keys") if known else "this mapping takes no keys")
             out.append(doc.error(f"unknown key {key!r}", path + (key,), hint, prefer_key=True))
         return out
     if v == "required":

@@ -39,5 +39,6 @@ def lcpipe_stage_types():
             # steps/s, ETA and the next network are on the trainer's progress line
             summary=("train/loss", "train/lr", "test/loss"),
             checks=TRAIN_CHECKS,
+            every_process=True,  # the processes of a multi-process run step in lockstep
         )
     ]
