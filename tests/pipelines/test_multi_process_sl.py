@@ -61,21 +61,25 @@ stages:
 """
 
 
-def env() -> dict[str, str]:
-    """The suite's compilation cache (both layouts compile the same step); the test plugin."""
+@pytest.fixture(scope="module")
+def jax_cache(tmp_path_factory) -> Path:
+    """An XLA compilation cache for the module's runs (the killed and the restarted pair compile
+    the same programs), or the suite's (LCPIPE_TEST_JAX_CACHE, as in tests/train)."""
+    shared = os.environ.get("LCPIPE_TEST_JAX_CACHE")
+    return Path(shared) if shared else tmp_path_factory.mktemp("jax_cache")
+
+
+def env(jax_cache: Path) -> dict[str, str]:
+    """The compilation cache; the test plugin; the CPU."""
     out = dict(os.environ)
     out["PYTHONPATH"] = os.pathsep.join([str(HERE), str(REPO), out.get("PYTHONPATH", "")])
     out["LCPIPE_EXTRA_PLUGINS"] = "batch_pairs"
     out["JAX_PLATFORMS"] = "cpu"
-    import jax
-
-    cache = jax.config.jax_compilation_cache_dir or os.environ.get("LCPIPE_TEST_JAX_CACHE")
-    if cache:
-        out.update(
-            JAX_COMPILATION_CACHE_DIR=cache,
-            JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-            JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
-        )
+    out.update(
+        JAX_COMPILATION_CACHE_DIR=str(jax_cache),
+        JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+        JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
+    )
     # one device per process (or the reference's two) by cpu_devices, not by XLA_FLAGS; every
     # device single-threaded as cpu_devices > 1 makes them (Eigen's threads change the order of
     # a convolution's sums, and with it the last bits)
@@ -136,7 +140,7 @@ def checkpoint_steps(run_dir: Path) -> list[int]:
     return sorted(int(p.name) for p in ckdir.iterdir() if p.name.isdigit()) if ckdir.is_dir() else []
 
 
-def start_pair(run_dir: Path, data: Path, logs: list[Path]) -> list[subprocess.Popen]:
+def start_pair(run_dir: Path, data: Path, logs: list[Path], jax_cache: Path) -> list[subprocess.Popen]:
     port = free_port()
     spec = REPO / "pipelines" / "sl.yaml"
     return [
@@ -144,14 +148,14 @@ def start_pair(run_dir: Path, data: Path, logs: list[Path]) -> list[subprocess.P
             command(spec, run_dir, data, 1, *process_flags(port, i)),
             stdout=subprocess.DEVNULL,
             stderr=logs[i].open("w"),
-            env=env(),
+            env=env(jax_cache),
         )
         for i in range(2)
     ]
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory, data) -> dict[str, bytes]:
+def reference(tmp_path_factory, data, jax_cache) -> dict[str, bytes]:
     """The networks of one process with two devices, each device fed one shard's half batch."""
     work = tmp_path_factory.mktemp("one")
     spec = work / "reference.yaml"
@@ -161,7 +165,7 @@ def reference(tmp_path_factory, data) -> dict[str, bytes]:
         capture_output=True,
         text=True,
         timeout=600,
-        env=env(),
+        env=env(jax_cache),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "training on 2 cpu device(s)" in done.stderr
@@ -169,13 +173,13 @@ def reference(tmp_path_factory, data) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def killed_and_restarted(tmp_path_factory, data) -> dict:
+def killed_and_restarted(tmp_path_factory, data, jax_cache) -> dict:
     """Two processes; process 1 killed with SIGKILL once a checkpoint of KILL_AFTER_STEP is on
     disk; then both started again and run to the end."""
     work = tmp_path_factory.mktemp("two")
     run_dir = work / "run"
     logs = [work / "killed0.log", work / "killed1.log"]
-    procs = start_pair(run_dir, data, logs)
+    procs = start_pair(run_dir, data, logs, jax_cache)
     try:
         deadline = time.monotonic() + 400
         while not any(s >= KILL_AFTER_STEP for s in checkpoint_steps(run_dir)):
@@ -194,7 +198,7 @@ def killed_and_restarted(tmp_path_factory, data) -> dict:
             p.wait(timeout=60)
     resumed_at = max(checkpoint_steps(run_dir))
     logs_again = [work / "restarted0.log", work / "restarted1.log"]
-    again = start_pair(run_dir, data, logs_again)
+    again = start_pair(run_dir, data, logs_again, jax_cache)
     try:
         codes = [p.wait(timeout=600) for p in again]
     finally:
