@@ -49,6 +49,8 @@ def requested_group(
         num_processes = _integer("JAX_NUM_PROCESSES", environ["JAX_NUM_PROCESSES"])
     if process_id is None and environ.get("JAX_PROCESS_ID"):
         process_id = _integer("JAX_PROCESS_ID", environ["JAX_PROCESS_ID"])
+    if num_processes == 1:  # asked for one process (e.g. inside a scheduler job): nothing to join
+        return None
     given = {"--coordinator": coordinator, "--num-processes": num_processes, "--process-id": process_id}
     if all(v is None for v in given.values()):
         tasks = [environ.get(name, "") for name in SCHEDULER_TASKS]
@@ -68,8 +70,6 @@ def requested_group(
         raise ValueError(f"the number of processes must be at least 1, not {num_processes}")
     if not 0 <= process_id < num_processes:
         raise ValueError(f"process id {process_id} is not one of 0 .. {num_processes - 1}")
-    if num_processes == 1:
-        return None
     return ProcessGroup(coordinator, num_processes, process_id)
 
 

@@ -27,6 +27,7 @@ def test_a_single_process_needs_no_group():
     assert requested_group(None, None, None, {}) is None
     assert requested_group("node0:1234", 1, 0, {}) is None
     assert requested_group(None, None, None, {"SLURM_NTASKS": "1"}) is None
+    assert requested_group(None, 1, None, {"SLURM_NTASKS": "4"}) is None  # one process inside a job
 
 
 def test_a_scheduler_job_of_several_tasks_is_left_to_jax_to_detect():
