@@ -278,7 +278,7 @@ class TrainStage(Stage):
             if agreed != GO_ON:
                 self._agreed_stop = agreed
                 if who != self.lockstep.index:
-                    self.ctx.info(f"process {who} {WHY[agreed]}: every process stops at step {self.step}")
+                    self.ctx.info(f"process {who}: {WHY[agreed]}; every process stops at step {self.step}")
                 return
             yield batch
 
