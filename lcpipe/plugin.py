@@ -109,6 +109,10 @@ class StageType:
     # Rules between settings, run by `lcpipe validate` on the defaulted settings:
     # each is called with them and yields lcpipe.settings.Problem (path inside `with:`).
     checks: tuple[Callable[[dict], Iterable[Problem]], ...] = ()
+    # A multi-process run (docs/scaling.md) runs this stage in every process (the data loader,
+    # the trainer stepping in lockstep); otherwise only in process 0 (exporters, sinks,
+    # self-play, gating: whatever writes the run's outputs once).
+    every_process: bool = False
 
     @property
     def native(self) -> bool:

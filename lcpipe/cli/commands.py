@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -194,11 +195,59 @@ def cmd_run(args) -> int:
     except ValueError as exc:
         print(f"lcpipe run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from lcpipe.runtime.processes import requested_group
+
     try:
-        plan = plan_pipeline(_compile(args.file, args.set))
+        group = requested_group(args.coordinator, args.num_processes, args.process_id, os.environ)
+    except ValueError as exc:
+        print(f"lcpipe run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        pipeline = _compile(args.file, args.set)
     except SpecErrors as exc:
         _print_spec_errors(exc)
         return EXIT_USAGE
+    if group is None:
+        return _run_process(args, plan_pipeline(pipeline), bounds, 0)
+    code = _run_multi_process(args, pipeline, bounds, group)
+    # A failed process leaves at once: jax's exit barrier would wait for a peer that is gone.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if code != EXIT_OK:
+        os._exit(code)
+    return code
+
+
+def _run_multi_process(args, pipeline, bounds, group) -> int:
+    """Join the run's other processes, then run this process's share of the pipeline."""
+    from lcpipe.compiler import plan_pipeline
+    from lcpipe.runtime.process_share import ProcessShareError, check_shareable, share_for_process
+    from lcpipe.runtime.processes import initialize
+    from lcpipe.runtime.runner import stop_targets
+
+    if args.tui:
+        print(
+            "lcpipe run: --tui is not for a multi-process run; attach to process 0's run with lcpipe attach",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        if group.count is not None:  # known before joining: fail before the others wait on this one
+            check_shareable(pipeline, group.count)
+        print(f"lcpipe run: joining {group.describe()}", file=sys.stderr)
+        index, count = initialize(group, args.heartbeat_timeout)
+        pipeline = share_for_process(pipeline, index, count)
+    except ProcessShareError as exc:
+        print(f"lcpipe run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if index:  # a bound on what only process 0 makes is counted there; the stop reaches all
+        valid = stop_targets(pipeline)
+        bounds = [b for b in bounds if b.target in valid or b.target.rstrip("s") in valid]
+    return _run_process(args, plan_pipeline(pipeline), bounds, index)
+
+
+def _run_process(args, plan, bounds, process_index: int) -> int:
+    """Run a planned pipeline in this process (``process_index`` of a multi-process run)."""
     from lcpipe.runtime.runlock import (
         RunLock,
         RunLocked,
@@ -213,7 +262,7 @@ def cmd_run(args) -> int:
     except ValueError as exc:
         print(f"lcpipe run: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.tui:
+    if args.tui and process_index == 0:
         try:
             from lcpipe.tui.app import run_dashboard_daemon, terminal_available
         except ImportError as exc:
@@ -233,7 +282,7 @@ def cmd_run(args) -> int:
         args.tui = False
     directories = state_directories(plan.pipeline)
     try:
-        lock = RunLock(directories).acquire()
+        lock = RunLock(directories, process_index).acquire()
     except RunLocked as exc:
         print(f"lcpipe run: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -241,14 +290,15 @@ def cmd_run(args) -> int:
         print(f"lcpipe run: cannot lock the run directory: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        for path in clean_interrupted_writes(directories):
+        # process 0 alone: other processes' files in shared directories are left to their run
+        for path in clean_interrupted_writes(directories) if process_index == 0 else []:
             print(f"removed {path} (left by an interrupted write)", file=sys.stderr)
-        return _run_locked(args, plan, bounds)
+        return _run_locked(args, plan, bounds, serve=process_index == 0)
     finally:
         lock.release()
 
 
-def _run_locked(args, plan, bounds) -> int:
+def _run_locked(args, plan, bounds, serve: bool) -> int:
     from lcpipe.daemon.server import serve_run
     from lcpipe.daemon.session import Controller
     from lcpipe.runtime.runner import Runtime
@@ -256,7 +306,8 @@ def _run_locked(args, plan, bounds) -> int:
     runtime = Runtime(plan, stop_after=bounds, debug=args.debug, grace=args.grace)
     controller = Controller(can_start=False)
     controller.attach(runtime)
-    server = serve_run(runtime, controller)  # lcpipe status / lcpipe attach RUN_DIR reach the run here
+    # lcpipe status / lcpipe attach RUN_DIR reach the run here (process 0's, in a multi-process run)
+    server = serve_run(runtime, controller) if serve else None
     try:
         return _run_served(args, plan, runtime)
     finally:
@@ -312,6 +363,20 @@ def register(sub) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
     p.add_argument("--grace", type=float, default=60.0, help="seconds stages get to finish when stopping")
     p.add_argument("--debug", action="store_true", help="show tracebacks of failing stages")
+    many = p.add_argument_group(
+        "multi-process runs (docs/scaling.md; default: JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
+        "JAX_PROCESS_ID, or a SLURM / Open MPI job that jax.distributed detects)"
+    )
+    many.add_argument("--coordinator", metavar="HOST:PORT", help="process 0's host and a free port")
+    many.add_argument("--num-processes", type=int, metavar="N", help="processes in the run")
+    many.add_argument("--process-id", type=int, metavar="I", help="this process's index, 0 .. N-1")
+    many.add_argument(
+        "--heartbeat-timeout",
+        type=int,
+        default=100,
+        metavar="SECONDS",
+        help="a process silent this long is declared lost and the others stop (default 100)",
+    )
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser(

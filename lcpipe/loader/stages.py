@@ -102,6 +102,7 @@ def _stage(name: str, description: str, inputs, outputs, props: dict, checks=())
         checks=tuple(checks),
         summary=SUMMARY.get(name, ()),
         commands=COMMANDS.get(name, ()),
+        every_process=True,  # each process of a multi-process run loads its own share
     )
 
 
@@ -111,6 +112,15 @@ def check_window_holds_min_chunks(config: dict):
             ("min_chunks",),
             f"min_chunks ({config['min_chunks']}) is larger than the window ({config['window']})",
             "the pool keeps only `window` chunks: raise window or lower min_chunks",
+        )
+
+
+def check_shard_exists(config: dict):
+    if config["shards"] > 1 and config["shard"] >= config["shards"]:
+        yield Problem(
+            ("shard",),
+            f"shard {config['shard']} of {config['shards']} does not exist",
+            f"pick a shard from 0 to {config['shards'] - 1}",
         )
 
 
@@ -217,9 +227,25 @@ def lcpipe_stage_types():
                     minimum=0,
                     maximum=MAX_ITEMS,
                 ),
+                "shards": field(
+                    "integer",
+                    0,
+                    "Pass on only one shard of the games, by another stable hash of the chunk name: 0 = one "
+                    "shard per process of a multi-process run (this process's; all games in a single "
+                    "process), N = N shards (docs/scaling.md).",
+                    minimum=0,
+                    maximum=65536,
+                ),
+                "shard": field(
+                    "integer",
+                    0,
+                    "The shard passed on when shards is N > 1 (0 .. N-1); with shards 0 it is the process index.",
+                    minimum=0,
+                    maximum=65535,
+                ),
                 "queue": _queue(4096),
             },
-            checks=[check_some_split_weight],
+            checks=[check_some_split_weight, check_shard_exists],
         ),
         _stage(
             "loader.chunk_pool",

@@ -8,6 +8,10 @@ so a second run on the same directories fails at once instead of corrupting
 them. The kernel drops a ``flock`` when its holder dies, so the lock of a
 killed run (kill -9 included) is stale by construction and simply taken over.
 
+In a multi-process run (docs/scaling.md) the processes on one machine share
+the checkpoint directory: each process takes its own lock file there
+(``lock_name``), so two runs still exclude each other process by process.
+
 Directories that are only read (a watched data directory, shared by any
 number of runs) are not locked.
 """
@@ -34,15 +38,20 @@ STATE_SETTINGS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+def lock_name(process_index: int = 0) -> str:
+    """The lock file of a run's process ``process_index`` (0: a single-process run's too)."""
+    return LOCK_NAME if process_index == 0 else f".lcpipe-run.p{process_index}.lock"
+
+
 class RunLocked(Exception):
     """Another live process holds the lock of one of the run's state directories."""
 
-    def __init__(self, directory: Path, pid: int | None):
+    def __init__(self, directory: Path, pid: int | None, name: str = LOCK_NAME):
         self.directory, self.pid = directory, pid
         holder = f"process {pid}" if pid else "another process"
         super().__init__(
             f"run directory {directory} is in use by {holder} (its lock file: "
-            f"{directory / LOCK_NAME}); stop that run first or give this one other directories"
+            f"{directory / name}); stop that run first or give this one other directories"
         )
 
 
@@ -86,12 +95,13 @@ class RunLock:
     """Exclusive locks on a set of directories, held until ``release`` (or process exit)."""
 
     directories: list[Path]
+    process_index: int = 0  # of a multi-process run: each process locks its own file
     _fds: list[int] = field(default_factory=list)
 
     def acquire(self) -> RunLock:
         try:
             for directory in self.directories:
-                self._fds.append(_lock_one(directory))
+                self._fds.append(_lock_one(directory, lock_name(self.process_index)))
         except BaseException:
             self.release()
             raise
@@ -109,16 +119,16 @@ class RunLock:
         self.release()
 
 
-def _lock_one(directory: Path) -> int:
+def _lock_one(directory: Path, name: str) -> int:
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / LOCK_NAME
+    path = directory / name
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
         os.close(fd)
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            raise RunLocked(directory, _read_pid(path)) from None
+            raise RunLocked(directory, _read_pid(path), name) from None
         raise
     # ours now (a stale file of a dead process included): record who holds it
     os.ftruncate(fd, 0)

@@ -266,14 +266,6 @@ SPIKE_GUARD_SETTINGS = {
         "(a multiplier kept in the checkpoints); 0 = never.",
     ),
 }
-DIST_SETTINGS = {
-    "coordinator_address": field(
-        "string", "", "jax.distributed coordinator host:port ('' = single process)."
-    ),
-    "num_processes": field("integer", 1, "Processes in the job.", minimum=1, maximum=65536),
-    "process_id": field("integer", 0, "This process's index.", minimum=0, maximum=65535),
-}
-
 GROUPS: dict[str, tuple[dict, str]] = {
     "model": (
         MODEL_SETTINGS,
@@ -285,7 +277,6 @@ GROUPS: dict[str, tuple[dict, str]] = {
     "checkpoint": (CHECKPOINT_SETTINGS, "Orbax checkpoints."),
     "spike_guard": (SPIKE_GUARD_SETTINGS, "Loss and gradient-norm spike guard."),
     "loss_scale": (LOSS_SCALE_SETTINGS, "Dynamic loss scaling (float16 only)."),
-    "distributed": (DIST_SETTINGS, "Multi-host training with jax.distributed."),
 }
 
 TOP_SETTINGS: dict[str, Any] = {
@@ -374,6 +365,9 @@ REMOVED_SETTINGS = {
     "ema": _AVERAGE_STAGE.format(kind="ema", settings="decay, bn_batches"),
     "export_kinds": "train.jax emits its raw weights; averaged ones come from a train.swa / train.ema "
     "stage: export from it (e.g. from: [train, swa] for both)",
+    "distributed": "processes are the run's, not a stage's: `lcpipe run --coordinator HOST:PORT "
+    "--num-processes N --process-id I` (or JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID); "
+    "see docs/scaling.md",
 }
 TRAIN_SCHEMA = settings(TRAIN_SETTINGS, removed=REMOVED_SETTINGS)
 LOSS_SCHEMA = settings(LOSS_SETTINGS)

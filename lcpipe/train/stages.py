@@ -30,7 +30,7 @@ def lcpipe_stage_types():
                 Port(
                     "weights",
                     "weights",
-                    doc="NetworkSnapshot every steps_per_network steps (raw, and swa/ema when enabled)",
+                    doc="NetworkSnapshot of the raw weights every steps_per_network steps",
                 ),
                 Port(
                     "steps",
@@ -46,6 +46,7 @@ def lcpipe_stage_types():
             # steps/s, ETA and the next network are on the trainer's progress line
             summary=("train/loss", "train/lr", "test/loss"),
             checks=TRAIN_CHECKS,
+            every_process=True,  # the processes of a multi-process run step in lockstep
         ),
         _average(
             "train.swa",
@@ -99,4 +100,7 @@ def _average(name: str, description: str, fields: dict) -> StageType:
         outputs=(Port("weights", "weights", doc=f"NetworkSnapshot of kind {name[6:]} at each network step"),),
         schema=settings({**fields, "bn_batches": _BN_BATCHES}),
         summary=(f"{name[6:]}/count",),
+        # with the trainer in every process of a multi-process run: its weights span them all, so
+        # the average's updates and checkpoint items are collective (export stays process 0's)
+        every_process=True,
     )

@@ -8,15 +8,16 @@ from pathlib import Path
 
 from lcpipe.runtime.channels import ChannelClosed
 from lcpipe.runtime.stage import Stage, StageFailed
+from lcpipe.train.lockstep import DATA_ENDED, GO_ON, STOPPED, STOPPED_BY_BOUND, WHY, PeerLost
 from lcpipe.train.throttle import StepThrottle, ThrottleError
 
+# Words in jaxlib's errors of a collective or barrier whose peer process is gone.
+PEER_FAILURE_MARKERS = ("Gloo", "Connection reset", "heartbeat", "Barrier failed", "UNAVAILABLE")
 
-def _init_distributed(cfg: dict) -> None:
-    d = cfg["distributed"]
-    if d["coordinator_address"] and int(d["num_processes"]) > 1:
-        import jax
 
-        jax.distributed.initialize(d["coordinator_address"], int(d["num_processes"]), int(d["process_id"]))
+def is_peer_failure(exc: BaseException) -> bool:
+    text = str(exc)
+    return any(marker in text for marker in PEER_FAILURE_MARKERS)
 
 
 class TrainStage(Stage):
@@ -48,23 +49,41 @@ class TrainStage(Stage):
         self._resume_data: dict = {}  # the restored position, until the stream has been moved there
         self._skip_below: int | None = None  # batches numbered below this were trained before the restart
         self.stream = None  # the weight stream to train.swa / train.ema (the steps output), if connected
+        self.lockstep = None  # the processes' agreement before each step (lcpipe.train.lockstep)
+        self._agreed_stop = GO_ON  # what the processes agreed on when training ended
 
     def run(self) -> None:
+        try:
+            self._train()
+        except PeerLost as exc:
+            raise StageFailed(str(exc)) from exc
+        except StageFailed:
+            raise
+        except Exception as exc:  # a collective that broke surfaces wherever the host next waits on it
+            if self.lockstep is not None and self.lockstep.active and is_peer_failure(exc):
+                raise StageFailed(str(self.lockstep.lost(exc))) from exc
+            raise
+
+    def _train(self) -> None:
+        from lcpipe.train.lockstep import Lockstep
         from lcpipe.train.trainer import IntervalMean, NonFiniteError, Trainer
 
         ctx = self.ctx
         try:
-            cfg_in = dict(ctx.config)
-            _init_distributed(
-                {"distributed": {"coordinator_address": "", "num_processes": 1, "process_id": 0}, **cfg_in}
-            )
-            trainer = Trainer(cfg_in)
+            trainer = Trainer(dict(ctx.config))
         except ValueError as exc:
             raise StageFailed(f"train.jax settings: {exc}") from exc
         cfg = trainer.settings
         import jax
 
-        ctx.info(f"training on {len(trainer.devices)} {jax.default_backend()} device(s)")
+        self.lockstep = lockstep = Lockstep()
+        where = f" (process {lockstep.index} of {lockstep.count})" if lockstep.active else ""
+        ctx.info(f"training on {len(trainer.devices)} {jax.default_backend()} device(s){where}")
+        if lockstep.active and cfg["max_steps_per_game"]:
+            raise StageFailed(
+                "train.jax: max_steps_per_game paces training by self-play's games, which only process 0 "
+                "sees: set it to 0 in a multi-process run (docs/scaling.md)"
+            )
         self.trainer = trainer
         self.ckdir = ckdir = cfg["checkpoint"]["dir"] or str(Path(ctx.workdir) / "checkpoints")
         resumed = trainer.latest_checkpoint(ckdir) is not None
@@ -109,8 +128,10 @@ class TrainStage(Stage):
 
         try:
             interval = IntervalMean()  # metrics_every steps' mean
-            for batch in self._batches():
-                if ctx.stopping or (total and self.step - origin >= total):
+            batches = self._agreed(self._batches()) if lockstep.active else self._batches()
+            for batch in batches:
+                # (several processes: a stop was agreed on before this batch came)
+                if (ctx.stopping and not lockstep.active) or (total and self.step - origin >= total):
                     break
                 if throttle is not None and not self._admit(throttle, batch, self.step - origin + 1):
                     break
@@ -120,6 +141,13 @@ class TrainStage(Stage):
                 try:
                     metrics = trainer.step(batch)
                 except ValueError as exc:  # bad batch shape: count and skip
+                    if lockstep.active:  # the other processes train this step: no skipping alone
+                        if is_peer_failure(exc):
+                            raise
+                        raise StageFailed(
+                            f"train.jax: {exc}; a multi-process run cannot skip a batch (give the "
+                            "loader.batch stage drop_last: true)"
+                        ) from exc
                     ctx.warning(f"skipped a batch: {exc}")
                     self._consumed(batch)
                     continue
@@ -177,17 +205,19 @@ class TrainStage(Stage):
             trainer.close()
             raise StageFailed(str(exc)) from exc
         step = self.step
+        stopping, by_bound = ctx.stopping, ctx.stopped_by_bound
+        if lockstep.active:  # every process decides alike: the saves below are collective
+            stopping = self._agreed_stop in (STOPPED, STOPPED_BY_BOUND)
+            by_bound = self._agreed_stop == STOPPED_BY_BOUND
         # a --stop-after bound means "this many networks, not more": no extra one on such a stop
-        final_network = step != self.last_sent and (
-            not ctx.stopping or (cfg["export_on_stop"] and not ctx.stopped_by_bound)
-        )
+        final_network = step != self.last_sent and (not stopping or (cfg["export_on_stop"] and not by_bound))
         if final_network:
             self._save_with_network()
         elif step != self.last_saved:
             self._save(extra=self._meta(self.last_sent))
         trainer.close()
         if final_network:
-            self._emit(trainer, final=ctx.stopping)
+            self._emit(trainer, final=stopping)
         ctx.info(f"training stopped at step {step}")
 
     def _save_with_network(self) -> None:
@@ -258,6 +288,25 @@ class TrainStage(Stage):
                 self.ctx.info(f"data stream {stream.name} resumes at batch {self._skip_below}")
         return self._skip_below is None or batch.seq is None or batch.seq >= self._skip_below
 
+    def _agreed(self, batches):
+        """The batches, each once every process has its own and none wants to stop; the stop
+        agreed on is kept in _agreed_stop (several processes only)."""
+        assert self.lockstep is not None
+        source = iter(batches)
+        while True:
+            batch = next(source, None)
+            if self.ctx.stopping:
+                wish = STOPPED_BY_BOUND if self.ctx.stopped_by_bound else STOPPED
+            else:
+                wish = DATA_ENDED if batch is None else GO_ON
+            agreed, who = self.lockstep.agree(wish)
+            if agreed != GO_ON:
+                self._agreed_stop = agreed
+                if who != self.lockstep.index:
+                    self.ctx.info(f"process {who}: {WHY[agreed]}; every process stops at step {self.step}")
+                return
+            yield batch
+
     def _batches(self):
         """The train port's batches (on a resume, from the checkpoint's data position on); while
         none comes, the client's commands are still taken and, after DATA_WAIT_S, the state says
@@ -270,6 +319,8 @@ class TrainStage(Stage):
             except TimeoutError:
                 if not self._take_commands():
                     return
+                if self.ctx.stopping and self.lockstep is not None and self.lockstep.active:
+                    return  # tell the other processes now, not once the loader has wound down
                 if not self._shown_data_wait and time.monotonic() - waiting_since >= self.DATA_WAIT_S:
                     self._shown_data_wait = True
                     self.ctx.state(
@@ -327,6 +378,11 @@ class TrainStage(Stage):
         step first, so it goes out exactly once across a restart)."""
         if self.step == self.last_sent and self.network_out:
             self.ctx.info(f"export_now: the network of step {self.step} is out already")
+            return True
+        if self.lockstep is not None and self.lockstep.active:  # its checkpoint would be process 0's alone
+            self.ctx.warning(
+                "export_now: not available in a multi-process run; networks come every steps_per_network"
+            )
             return True
         self._save_with_network()
         self.ctx.info(f"export_now: network of step {self.step}")
@@ -386,7 +442,8 @@ class TrainStage(Stage):
             ok = out.put_final(snap) if final else out.put(snap)
         if self.stream is not None:
             ok = self.stream.network(trainer.step_count, final) and ok
-        return ok
+        # several processes: a stop is acted on at the next agreement, by all of them
+        return ok or (self.lockstep is not None and self.lockstep.active)
 
     def _check_format(self, batch, port: str) -> None:
         from lcpipe.train.data_format import WrongInputFormat, check_input_format
@@ -408,6 +465,8 @@ class TrainStage(Stage):
             except (TimeoutError, ChannelClosed):
                 break
             self._check_format(batches[-1], port)
+        if self.lockstep is not None and self.lockstep.active:  # the evaluation is collective too
+            batches = batches[: self.lockstep.fewest(len(batches))]
         if not batches:
             return
         values = {f"{port}/{k}": v for k, v in trainer.evaluate(batches).items()}

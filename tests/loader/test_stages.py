@@ -26,6 +26,30 @@ def test_split_is_deterministic_by_stable_hash(tmp_path):
     assert len(result) == len(chunks.read_frames(expect))
 
 
+def test_split_shards_give_every_game_to_exactly_one_process(tmp_path):
+    """shards: N keeps the games whose name hashes (with another seed than the train/test draw)
+    into shard `shard`: the shards of 3 processes are disjoint and together the whole train split."""
+    paths = synth.write_games(tmp_path, 30, seed=4, max_plies=2)
+    seed, salt = 7, 0x5348415244  # the shard hash's seed: the split's seed ^ "SHARD"
+    train = [p for p in paths if _native.unit_interval(p.name, seed) < 0.8]
+    kept = []
+    for shard in range(3):
+        chain = [
+            ("loader.read", {}),
+            ("loader.split", {"train": 0.8, "test": 0.2, "seed": seed, "shards": 3, "shard": shard}),
+            ("loader.extract", {"shuffle": False}),
+            ("loader.unpack", {"shuffle": False, "threads": 1}),
+            ("loader.batch", {"batch_size": 1000}),
+        ]
+        result = run_chain(paths, chain)
+        mine = [p for p in train if min(int(_native.unit_interval(p.name, seed ^ salt) * 3), 2) == shard]
+        assert result.stats["s1_split/out"] == len(mine)
+        assert len(result) == len(chunks.read_frames(mine))
+        kept += mine
+    assert sorted(kept) == sorted(train)
+    assert 0 < len(kept) - len(mine) < len(train)  # the shards are not all one
+
+
 def test_chunk_pool_keeps_newest_window_and_each_chunk_once_per_pass(tmp_path):
     paths = synth.write_games(tmp_path, 12, seed=2, max_plies=6)
     stages = [
