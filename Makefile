@@ -3,6 +3,8 @@
 #   make test   set everything up, then run the whole test suite
 # Set-up is a virtual environment in .venv with lcpipe installed in editable
 # mode (meson-python): editing C++ under csrc/ rebuilds on the next import.
+# JAX=auto (default) adds JAX's CUDA build when an NVIDIA GPU is present;
+# JAX=cpu|cuda12|cuda13 chooses (lcpipe/accelerator_setup.py).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,10 +12,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.lcpipe-installed
 PIPELINE ?= pipelines/rl.yaml
 PYTEST_ARGS ?=
+JAX ?= auto
+JAX_STAMP := $(VENV)/.jax-$(JAX)
 
 .PHONY: run test setup bench fuzz-inflate fuzz-syzygy clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(JAX_STAMP)
 
 $(STAMP): pyproject.toml meson.build csrc/meson.build plugins/lcpipe-example/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +28,17 @@ $(STAMP): pyproject.toml meson.build csrc/meson.build plugins/lcpipe-example/pyp
 	$(PY) tests/fetch_syzygy_tables.py
 	touch $(STAMP)
 
-run: $(STAMP)
+$(JAX_STAMP): $(STAMP)
+	$(PY) -m lcpipe.accelerator_setup --jax $(JAX)
+	touch $(JAX_STAMP)
+
+run: $(STAMP) $(JAX_STAMP)
 	$(VENV)/bin/lcpipe run $(PIPELINE)
 
-test: $(STAMP)
+test: $(STAMP) $(JAX_STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) $(JAX_STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
 # Our DEFLATE decoder against zlib under AddressSanitizer/UBSan (any read

@@ -1,11 +1,22 @@
 """Trainer step vs a minimal hand-written JAX step of the same model and batch.
 
 Reports, per config: parameter count, FLOPs per step (XLA cost analysis),
-compile time, seconds per step of both, the trainer's overhead ratio and the
-achieved FLOP/s. Usage:
+compile time, seconds per step of both, the trainer's overhead ratio, the
+achieved FLOP/s and, where the device's peak is known (lcpipe/train/device_peak.py)
+or given (--peak-tflops), the model FLOPs utilisation (MFU). Usage:
 
-    python benchmarks/bench_trainer.py [--config small|reference|all] [--steps 3] [--out FILE]
-                                       [--cpu-devices auto|N]
+    python benchmarks/bench_trainer.py [--config small|reference|bt4|resnet20x256|all] [--steps 3]
+                                       [--out FILE] [--cpu-devices auto|N] [--fed STEPS]
+
+bt4 is a BT4-like transformer (15 encoder layers, embedding 1024, 32 heads, dff 1536,
+smolgen, attention policy) and resnet20x256 a 20-block, 256-filter SE-ResNet: the sizes
+people train on GPUs (far too slow for a CPU; "all" is small and reference).
+
+--fed STEPS also trains the config through the real pipeline (pipelines/sl.yaml on the lc0
+fixtures: loader stages -> train.jax) for STEPS steps and reports its steps/s against the
+step on a device-resident batch measured above (same run) and the trainer's input-wait
+share (train/input_wait_share: the time it waited for batches): whether the loader keeps
+the device fed.
 
 Without an accelerator both steps run as the train.jax stage runs them:
 data parallel over --cpu-devices single-threaded CPU devices (auto: one per
@@ -15,9 +26,11 @@ core; 1: XLA's single multi-threaded device), see lcpipe/train/cpu_devices.py.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import jax
@@ -28,6 +41,7 @@ import optax
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from lcpipe.train import cpu_devices
+from lcpipe.train.device_peak import mfu
 from lcpipe.train.losses import compute_losses, l2_penalty
 from lcpipe.train.trainer import Trainer
 from lcpipe.types import Batch
@@ -62,6 +76,39 @@ CONFIGS = {
             smolgen_hidden_channels=16,
             smolgen_hidden_size=64,
             smolgen_gen_size=64,
+            policy_heads=["vanilla"],
+            value_heads=["winner"],
+            moves_left=True,
+        ),
+    ),
+    # BT4-like: 15 x (1024, 32 heads, dff 1536) with smolgen and the attention policy
+    "bt4": dict(
+        batch=1024,
+        model=dict(
+            body="transformer",
+            d_model=1024,
+            heads=32,
+            dff=1536,
+            encoder_layers=15,
+            embedding_dense=128,
+            embedding_dff=1536,
+            smolgen_hidden_channels=32,
+            smolgen_hidden_size=256,
+            smolgen_gen_size=256,
+            policy_heads=["vanilla", "optimistic", "soft", "opponent"],
+            value_heads=["winner", "q", "st"],
+            moves_left=True,
+        ),
+    ),
+    # 20 blocks x 256 filters with SE units (ratio 8), the conv policy head
+    "resnet20x256": dict(
+        batch=1024,
+        model=dict(
+            body="resnet",
+            filters=256,
+            blocks=20,
+            se_ratio=8,
+            policy_type="conv",
             policy_heads=["vanilla"],
             value_heads=["winner"],
             moves_left=True,
@@ -125,7 +172,9 @@ def timed(fn, steps):
     return (time.perf_counter() - t) / steps, (time.process_time() - c) / steps
 
 
-def bench(name: str, steps: int, precision: str = "float32", batch_size: int = 0) -> dict:
+def bench(
+    name: str, steps: int, precision: str = "float32", batch_size: int = 0, peak_tflops: float = 0.0
+) -> dict:
     c = dict(CONFIGS[name])
     if batch_size:
         c["batch"] = batch_size
@@ -194,16 +243,75 @@ def bench(name: str, steps: int, precision: str = "float32", batch_size: int = 0
         minimal_cpu_per_step=cpu_min,
         overhead=t_trainer / t_min - 1,
         gflops=flops / 1e9 / t_trainer,
+        mfu=utilisation(flops / t_trainer, trainer.devices, precision, peak_tflops),
+        model=c["model"],
+    )
+
+
+def utilisation(flop_per_s: float, devices: list, precision: str, peak_tflops: float) -> float | None:
+    """MFU: the step's FLOP/s over the devices' peak (given, or known for their kind)."""
+    if peak_tflops:
+        return flop_per_s / (peak_tflops * 1e12 * len(devices))
+    return mfu(flop_per_s, 1.0, devices, precision)
+
+
+def fed(name: str, model: dict, batch: int, precision: str, steps: int, synthetic_s: float) -> str:
+    """The config trained through the real pipeline (loader stages -> train.jax) on the lc0
+    fixtures: its steps/s against the device-resident step (``synthetic_s``) and its input-wait share."""
+    fixtures = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "lc0-selfplay")
+    every = max(steps // 4, 1)
+    with tempfile.TemporaryDirectory() as run:
+        items = [
+            f"vars.data={os.path.abspath(fixtures)}",
+            f"vars.run={run}",
+            "vars.epochs=100000",
+            f"stages.train.with.model={json.dumps(model)}",
+            f"stages.train.with.precision={precision}",
+            f"stages.train.with.total_steps={every * 5}",  # the first interval compiles: dropped
+            f"stages.train.with.metrics_every={every}",
+            "stages.train.with.test_every=0",
+            "stages.train.with.swa.enabled=false",
+            "stages.train.with.export_kinds=[raw]",
+            f"stages.batches.with.batch_size={batch}",
+            f"stages.test_batches.with.batch_size={batch}",
+            "stages.shuffled.with.size=50000",
+            "stages.console.with.interval=3600",
+        ]
+        cmd = [sys.executable, "-m", "lcpipe.cli.main", "run", "pipelines/sl.yaml", "-q"]
+        for item in items:
+            cmd += ["--set", item]
+        subprocess.run(cmd, check=True, cwd=os.path.join(os.path.dirname(__file__), ".."))
+        rows = [json.loads(ln) for ln in open(os.path.join(run, "metrics.jsonl"))]
+    train = [r for r in rows if r.get("stage") == "train" and "train/input_wait_share" in r.get("values", {})]
+    later = train[1:] or train
+    share = sum(r["values"]["train/input_wait_share"] for r in later) / len(later)
+    rate = later[-1]["values"]["train/steps_per_s"]
+    return (
+        f"{name} fed by the loader (pipelines/sl.yaml on the lc0 fixtures, {every * 4} steps measured): "
+        f"{rate:.2f} steps/s = {rate * synthetic_s:.2f}x the device-resident step, "
+        f"input-wait share {100 * share:.1f}%"
     )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--config", default="all", choices=["small", "reference", "all"])
+    ap.add_argument("--config", default="all", choices=[*CONFIGS, "all"])
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--out", default="")
     ap.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "float16"])
     ap.add_argument("--batch", type=int, default=0, help="override the batch size")
+    ap.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=0.0,
+        help="peak TFLOP/s of one device for MFU (default: known kinds)",
+    )
+    ap.add_argument(
+        "--fed",
+        type=int,
+        default=0,
+        help="also train STEPS steps through the loader pipeline (input-wait share)",
+    )
     ap.add_argument(
         "--cpu-devices", default="auto", help="auto, or the number of CPU devices (1 = XLA default)"
     )
@@ -247,7 +355,8 @@ def main() -> int:
     if baseline:
         lines.append(f"this layout ({layout}):")
     for name in names:
-        r = bench(name, args.steps, args.precision, args.batch)
+        r = bench(name, args.steps, args.precision, args.batch, args.peak_tflops)
+        utilised = f", MFU {100 * r['mfu']:.1f}%" if r["mfu"] is not None else ", MFU n/a (peak unknown)"
         lines.append(
             f"{r['config']}: batch {r['batch']}, params {r['params']:,}, {r['gflop_per_step']:.1f} GFLOP/step, "
             f"compile {r['compile_s']:.1f} s wall / {r['compile_cpu_s']:.1f} s cpu "
@@ -255,9 +364,12 @@ def main() -> int:
             f"recompile {r['recompile_s']:.1f} s vs minimal {r['recompile_minimal_s']:.1f} s, "
             f"trainer {r['s_per_step']:.3f} s/step ({r['cpu_per_step']:.2f} cpu-s), "
             f"minimal {r['minimal_s_per_step']:.3f} s/step ({r['minimal_cpu_per_step']:.2f} cpu-s), "
-            f"overhead {100 * r['overhead']:+.1f}%, {r['gflops']:.1f} GFLOP/s"
+            f"overhead {100 * r['overhead']:+.1f}%, {r['gflops']:.1f} GFLOP/s{utilised}"
         )
         print(lines[-1], flush=True)
+        if args.fed:
+            lines.append(fed(name, r["model"], r["batch"], args.precision, args.fed, r["s_per_step"]))
+            print(lines[-1], flush=True)
     lines.append(f"load average at end: {os.getloadavg()}")
     if args.out:
         tmp = args.out + ".tmp"

@@ -18,6 +18,10 @@ if os.environ.get("LCPIPE_TEST_XLA_OPT") != "1" and "xla_backend_optimization_le
 ):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {XLA_TEST_FLAG}".strip()
 
+# The suite is the same on every machine: JAX on the CPU (its simulated devices stand in for
+# accelerators), even where set-up installed JAX's CUDA build. GPU checks are benchmarks.
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 FIXTURES = SHARED / "fixtures"

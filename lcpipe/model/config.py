@@ -178,6 +178,17 @@ def check_model(cfg: dict):
         )
 
 
+# How a network trains, not what it is: a checkpoint trained with other values fits a model
+# that differs only in these (init_checkpoint, resume).
+TRAINING_ONLY = ("dropout", "stochastic_depth")
+
+
+def network_differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """The settings (sorted) in which two normalised models are different networks."""
+    keys = sorted((set(ours) | set(theirs)) - set(TRAINING_ONLY))
+    return [k for k in keys if ours.get(k) != theirs.get(k)]
+
+
 def model_defaults() -> dict[str, Any]:
     return defaults(MODEL_SETTINGS)
 

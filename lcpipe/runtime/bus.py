@@ -91,6 +91,11 @@ class EventBus:
             self._subs.append(sub)
         return sub
 
+    def events(self, kind: str) -> list[Event]:
+        """The remembered events of ``kind``, oldest first."""
+        with self._lock:
+            return [e for e in self._history if e.kind == kind]
+
     def publish(self, kind: str, stage: str, data: dict[str, Any]) -> None:
         event = Event(kind, stage, data)
         if kind == "metrics":

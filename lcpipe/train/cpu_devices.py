@@ -70,6 +70,8 @@ def backend_started() -> bool:
 
 
 def has_accelerator_plugin() -> bool:
+    if os.environ.get("JAX_PLATFORMS", "").strip().lower() == "cpu":
+        return False  # installed, but this process was told to run on the CPU
     return any(importlib.util.find_spec(name) is not None for name in ACCELERATOR_PLUGINS)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from lcpipe.model.config import network_differences
 from lcpipe.model.config import normalize as normalize_model
 from lcpipe.settings import Problem
 
@@ -75,7 +76,7 @@ def check_model_source(cfg: dict):
         ours = normalize_model(cfg["model"])
     except ValueError:
         return  # reported by the model's own checks
-    differ = [k for k in sorted(set(ours) | set(theirs)) if ours.get(k) != theirs.get(k)]
+    differ = network_differences(ours, theirs)
     if differ:
         listed = "; ".join(f"{k}: {ours.get(k)!r} here, {theirs.get(k)!r} in the checkpoint" for k in differ)
         yield Problem(

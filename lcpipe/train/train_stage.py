@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import shutil
 import time
 from pathlib import Path
 
@@ -18,6 +20,18 @@ PEER_FAILURE_MARKERS = ("Gloo", "Connection reset", "heartbeat", "Barrier failed
 def is_peer_failure(exc: BaseException) -> bool:
     text = str(exc)
     return any(marker in text for marker in PEER_FAILURE_MARKERS)
+
+
+def describe_devices(devices: list) -> str:
+    """What the trainer runs on, in words: "2 gpu devices (NVIDIA H200), 1 process"."""
+    import jax
+
+    kinds = sorted({str(getattr(d, "device_kind", d.platform)) for d in devices})
+    platform = devices[0].platform if devices else jax.default_backend()
+    text = f"{len(devices)} {platform} device{'s' if len(devices) != 1 else ''} ({', '.join(kinds)})"
+    if jax.process_count() > 1:
+        text += f", process {jax.process_index()} of {jax.process_count()}"
+    return text
 
 
 class TrainStage(Stage):
@@ -51,6 +65,11 @@ class TrainStage(Stage):
         self.stream = None  # the weight stream to train.swa / train.ema (the steps output), if connected
         self.lockstep = None  # the processes' agreement before each step (lcpipe.train.lockstep)
         self._agreed_stop = GO_ON  # what the processes agreed on when training ended
+        # Time the loop waited for a train batch since the last metrics (from the first batch on:
+        # filling the pool is not the trainer starving); as a share of the time, the
+        # train/input_wait_share metric says whether the loader keeps the device fed.
+        self._input_wait = 0.0
+        self._input_wait_since: float | None = None
 
     def run(self) -> None:
         try:
@@ -76,9 +95,14 @@ class TrainStage(Stage):
         cfg = trainer.settings
         import jax
 
+        ctx.info(f"training on {describe_devices(trainer.devices)}")
+        cpu_asked = os.environ.get("JAX_PLATFORMS", "").strip().lower() == "cpu"
+        if jax.default_backend() == "cpu" and not cpu_asked and shutil.which("nvidia-smi"):
+            ctx.warning(
+                "this machine has an NVIDIA GPU but JAX trains on the CPU: set up JAX's CUDA build "
+                "(make setup JAX=cuda12, see README), or set JAX_PLATFORMS=cpu to keep the CPU quietly"
+        )
         self.lockstep = lockstep = Lockstep()
-        where = f" (process {lockstep.index} of {lockstep.count})" if lockstep.active else ""
-        ctx.info(f"training on {len(trainer.devices)} {jax.default_backend()} device(s){where}")
         if lockstep.active and cfg["max_steps_per_game"]:
             raise StageFailed(
                 "train.jax: max_steps_per_game paces training by self-play's games, which only process 0 "
@@ -177,6 +201,7 @@ class TrainStage(Stage):
                 if cfg["metrics_every"] and done % cfg["metrics_every"] == 0:
                     values = {f"train/{k}": v for k, v in interval.take().items()}
                     values.update({f"train/{k}": v for k, v in trainer.rates().items()})
+                    values["train/input_wait_share"] = self._take_input_wait()
                     if throttle is not None:
                         values.update(throttle.metrics(done))
                     ctx.metrics(values, step)
@@ -313,6 +338,7 @@ class TrainStage(Stage):
         the trainer waits for its data."""
         port = self.ctx.input("train")
         waiting_since = time.monotonic()
+        asked = time.perf_counter()
         while True:
             try:
                 batch = port.get(timeout=0.2)
@@ -337,8 +363,21 @@ class TrainStage(Stage):
             if not self._resumed_batch(batch):
                 continue
             self._check_format(batch, "train")
+            got = time.perf_counter()
+            if self._input_wait_since is None:
+                self._input_wait_since = got
+            else:
+                self._input_wait += got - asked
             yield batch
             waiting_since = time.monotonic()
+            asked = time.perf_counter()
+
+    def _take_input_wait(self) -> float:
+        """The share of the time since the last call that the loop waited for a train batch."""
+        now = time.perf_counter()
+        since, self._input_wait_since = self._input_wait_since, now
+        waited, self._input_wait = self._input_wait, 0.0
+        return waited / (now - since) if since is not None and now > since else 0.0
 
     # -- progress and commands -----------------------------------------------------
     def _next_network(self) -> int | None:

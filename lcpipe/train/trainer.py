@@ -23,8 +23,10 @@ from jax.sharding import PartitionSpec as P
 
 from lcpipe.model import build_model
 from lcpipe.model import normalize as normalize_model
+from lcpipe.model.config import network_differences
 from lcpipe.train.augment import MirrorAugment
 from lcpipe.train.checkpoints import STREAM_ITEM, checkpoint_weights, plain_tree
+from lcpipe.train.device_peak import mfu
 from lcpipe.train.losses import calibration_error, compute_losses, l2_penalty
 from lcpipe.train.optim import build_optimizer
 from lcpipe.train.schedules import make_schedule, make_temperature_schedule
@@ -102,6 +104,7 @@ class Trainer:
         self._ckpt: Any = None
         self.checkpoint_meta: dict = {}  # the meta of the checkpoint restored last
         self.compile_seconds = 0.0
+        self.cost_analysis: dict = {}  # XLA's count for the compiled training step (flops: all devices)
         self._last_step_time: float | None = None
         self._rate_window: list[tuple[float, int]] = []
         # The device batch of the latest step, and the saved states of the weight stream's
@@ -412,7 +415,13 @@ class Trainer:
         if len(w) < 2 or w[-1][0] <= w[0][0]:
             return {}
         dt = w[-1][0] - w[0][0]
-        return {"steps_per_s": (len(w) - 1) / dt, "positions_per_s": sum(n for _, n in w[1:]) / dt}
+        rates = {"steps_per_s": (len(w) - 1) / dt, "positions_per_s": sum(n for _, n in w[1:]) / dt}
+        flops = self.cost_analysis.get("flops")
+        precision = self.settings["precision"]
+        utilisation = mfu(float(flops), rates["steps_per_s"], self.devices, precision) if flops else None
+        if utilisation is not None:  # an accelerator whose peak is known (device_peak.py)
+            rates["mfu"] = utilisation
+        return rates
 
     def weights_copy(self) -> dict:
         """A device copy of the raw weights and batch-norm statistics ({"params", "batch_stats"}):
@@ -561,7 +570,9 @@ class Trainer:
             got = self._restore_state(mgr, step, directory)
             meta = got["meta"]
         # normalised: a checkpoint written before a model setting existed holds that setting's default
-        if meta.get("model") and normalize_model(dict(meta["model"])) != dict(self.model_config):
+        if meta.get("model") and network_differences(
+            normalize_model(dict(meta["model"])), dict(self.model_config)
+        ):
             raise ValueError(f"checkpoint {directory} holds a different model configuration")
         if weights_only:  # fresh optimizer and schedule; the step count carries on
             weights = checkpoint_weights(directory, step)

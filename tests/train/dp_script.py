@@ -1,7 +1,8 @@
 """Run a few trainer steps and save the weights (used by test_parallel.py).
 
 usage: dp_script.py OUT.npz MODE [PROCESS_ID PORT]
-MODE "local": with all local devices (8 simulated) and with one device, saves both.
+MODE "local": with all local devices (8 simulated) and with one device, saves both (also with
+gradient accumulation and bfloat16 compute).
 MODE "dist": one of two jax.distributed processes on localhost; each feeds its half.
 """
 
@@ -25,11 +26,13 @@ SETTINGS = {
     "schedule": {"lr": 0.05},
     "seed": 3,
 }
+# Gradient accumulation and bfloat16 compute under sharding: each device's micro-batches.
+ACCUMULATE_BF16 = dict(SETTINGS, precision="bfloat16", optimizer={"name": "sgd", "accumulate": 2})
 BATCHES = [make_batch(16, seed=s) for s in range(2)]
 
 
-def run(devices, part=None):
-    t = Trainer(SETTINGS, devices=devices)
+def run(devices, part=None, settings=SETTINGS):
+    t = Trainer(settings, devices=devices)
     t.init()
     for b in BATCHES:
         if part is not None:  # this process's half of the global batch
@@ -51,11 +54,15 @@ def main():
     if mode == "local":
         many = run(jax.devices())
         one = run(jax.devices()[:1])
+        many_acc = run(jax.devices(), settings=ACCUMULATE_BF16)
+        one_acc = run(jax.devices()[:1], settings=ACCUMULATE_BF16)
         np.savez(
             out,
             n=len(jax.devices()),
             **{f"many{i}": a for i, a in enumerate(many)},
             **{f"one{i}": a for i, a in enumerate(one)},
+            **{f"accmany{i}": a for i, a in enumerate(many_acc)},
+            **{f"accone{i}": a for i, a in enumerate(one_acc)},
         )
     else:
         pid, port = int(sys.argv[3]), sys.argv[4]

@@ -55,3 +55,14 @@ def test_from_checkpoint_needs_a_readable_init_checkpoint(tmp_path):
     assert info.value.errors[0].path == ("stages", "train", "with", "init_checkpoint")
     with pytest.raises(ValueError, match="from_checkpoint needs init_checkpoint"):
         normalize_settings({"model": FROM_CHECKPOINT})
+
+
+def test_regularisation_is_no_different_model(checkpoint, tmp_path):
+    """dropout and stochastic_depth change how the network trains, not its weights: a checkpoint
+    trained without them starts a run with them (at validate time and in the trainer)."""
+    regularised = {**TINY_RESNET, "dropout": 0.1, "stochastic_depth": 0.2}
+    spec = write_spec(tmp_path, regularised)
+    pipeline = compile_file(spec, [f"stages.train.with.init_checkpoint={checkpoint}"])
+    settings = normalize_settings(pipeline.graph.nodes["train"]["config"])
+    assert settings["model"]["dropout"] == 0.1 and settings["model"]["stochastic_depth"] == 0.2
+    assert Trainer(settings).restore(str(checkpoint), weights_only=True) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import jsonschema
 import numpy as np
@@ -54,7 +55,23 @@ class _CommandAt(InputPort):
         return item
 
 
-def run_stage(config, tmp_path, n_train=12, n_test=4, stop_at_batch=0, command_at=None):
+class _SlowAfter(InputPort):
+    """The train input of a loader that falls behind: from the ``n``-th batch on, each batch
+    comes ``delay`` seconds after the trainer asks for it."""
+
+    def __init__(self, name, channel, stop, n, delay):
+        super().__init__(name, channel, stop)
+        self.n, self.delay, self.taken = n, delay, 0
+
+    def get(self, timeout=None):
+        item = super().get(timeout)
+        self.taken += 1
+        if self.taken >= self.n:
+            time.sleep(self.delay)  # the slow loader itself, not a wait for a condition
+        return item
+
+
+def run_stage(config, tmp_path, n_train=12, n_test=4, stop_at_batch=0, command_at=None, slow_after=None):
     stop = threading.Event()
     bus = EventBus()
     train, test = StreamChannel("train", capacity=64), StreamChannel("test", capacity=64)
@@ -69,6 +86,8 @@ def run_stage(config, tmp_path, n_train=12, n_test=4, stop_at_batch=0, command_a
         _StopAfter("train", train, stop, stop_at_batch) if stop_at_batch else InputPort("train", train, stop)
     )
     contexts = []
+    if slow_after:
+        train_port = _SlowAfter("train", train, stop, *slow_after)
     if command_at:
         n, command = command_at
         train_port = _CommandAt("train", train, stop, n, lambda: contexts[0].send_command(command))
@@ -368,3 +387,17 @@ def test_export_now_before_the_first_step_exports_the_initial_weights(tmp_path):
     trainer.restore(str(tmp_path / "checkpoints"))
     assert trainer.step_count == 0 and trainer.checkpoint_meta["network_step"] == 0
     trainer.close()
+
+
+def test_input_wait_share_says_when_the_loader_falls_behind(tmp_path):
+    """train/input_wait_share: the share of the time the trainer waited for its batches. Ready
+    batches (steps 1-3) cost next to nothing; a loader 0.2 s late per batch (steps 4-6) shows."""
+    config = normalize_settings({**PROGRAM, "total_steps": 6, "steps_per_network": 6, "metrics_every": 3})
+    _, bus = run_stage(config, tmp_path, n_train=6, slow_after=(4, 0.2))
+    shares = {
+        e.data["step"]: e.data["values"]["train/input_wait_share"]
+        for e in bus.events("metrics")
+        if e.stage == "train" and "train/input_wait_share" in e.data["values"]
+    }
+    assert sorted(shares) == [3, 6]
+    assert 0 <= shares[3] < shares[6] <= 1

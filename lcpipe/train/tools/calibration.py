@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jax.numpy as jnp
 import numpy as np
+
+from lcpipe.train.losses import CALIBRATION_BINS, calibration_bins
 
 
 @dataclass
@@ -26,19 +29,19 @@ class Reliability:
         return float(gaps.sum() / n)
 
 
-def expected_score(wdl: np.ndarray) -> np.ndarray:
-    return wdl[:, 0] + 0.5 * wdl[:, 1]
-
-
-def reliability(head: str, predicted_wdl: np.ndarray, target_wdl: np.ndarray, bins: int = 10) -> Reliability:
-    """Bins over [0, 1] of the predicted score; each with its positions' mean prediction and target."""
-    pred, real = expected_score(predicted_wdl), expected_score(target_wdl)
-    idx = np.clip((pred * bins).astype(np.int64), 0, bins - 1)
-    counts = np.bincount(idx, minlength=bins).astype(np.int64)
+def reliability(
+    head: str, predicted_wdl: np.ndarray, target_wdl: np.ndarray, bins: int = CALIBRATION_BINS
+) -> Reliability:
+    """Bins over [0, 1] of the predicted score, each with its positions' mean prediction and
+    target: the training metric's bins (losses.calibration_bins), over every position at once."""
+    n = len(predicted_wdl)
+    binned = np.asarray(
+        calibration_bins(jnp.asarray(predicted_wdl), jnp.asarray(target_wdl), jnp.ones(n, jnp.float32), bins),
+        np.float64,
+    )
+    counts = np.rint(binned[0]).astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_pred = np.bincount(idx, pred, bins) / counts
-        mean_real = np.bincount(idx, real, bins) / counts
-    return Reliability(head, counts, mean_pred, mean_real)
+        return Reliability(head, counts, binned[1] / counts, binned[2] / counts)
 
 
 def write_diagram(curves: list[Reliability], path: str) -> None:
