@@ -1,0 +1,171 @@
+"""selfplay.ray (plugins/lcpipe-ray) on a local Ray cluster: a head without CPUs and two worker
+nodes, each a separate raylet with its own worker processes, shared by the file's tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # before ray is imported
+ray_cluster_utils = pytest.importorskip("ray.cluster_utils", reason="plugins/lcpipe-ray is not installed")
+
+from lcpipe.compiler import compile_file, plan_pipeline  # noqa: E402
+from lcpipe.lc0 import chunks  # noqa: E402
+from lcpipe.registry import load_registry  # noqa: E402
+from lcpipe.runtime.bus import EventBus  # noqa: E402
+from lcpipe.runtime.runner import Runtime, StopBound  # noqa: E402
+
+STORE = 80 * 2**20  # a small object store per node: the default takes a share of the machine's memory
+TINY_RESNET = (
+    "{body: resnet, filters: 8, blocks: 1, se_ratio: 2, value_channels: 4, value_hidden: 8, "
+    "moves_left_channels: 2, moves_left_hidden: 8}"
+)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster = ray_cluster_utils.Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 0, "object_store_memory": STORE, "include_dashboard": False},
+    )
+    workers = [cluster.add_node(num_cpus=1, object_store_memory=STORE) for _ in range(2)]
+    cluster.wait_for_nodes()
+    yield cluster, {w.node_id for w in workers}
+    cluster.shutdown()
+
+
+def run_spec(tmp_path: Path, body: str, stop_after=(), during=None):
+    """Run a spec through the real runtime; ``during(runtime)`` runs in this thread meanwhile."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("lcpipe: 1\nname: fleet\n" + textwrap.dedent(body))
+    registry = load_registry()
+    assert "selfplay.ray" in registry.stage_types, registry.problems
+    plan = plan_pipeline(compile_file(spec, registry=registry))
+    bus = EventBus()
+    runtime = Runtime(plan, stop_after=[StopBound.parse(s) for s in stop_after], bus=bus, grace=30)
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(runtime.run(install_signals=False)))
+    thread.start()
+    try:
+        if during:
+            during(thread)
+    finally:
+        thread.join(timeout=300)
+    assert result, "the pipeline did not finish"
+    return result[0], bus
+
+
+def read_ledger(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    return [json.loads(line) for line in lines if line.endswith("}")]
+
+
+def game_ids(games: Path) -> list[int]:
+    return [int(p.name[:-3].rsplit("-", 1)[1]) for p in games.glob("*.gz")]
+
+
+def test_rl_loop_with_the_fleet_on_two_worker_nodes(cluster, tmp_path):
+    c, worker_nodes = cluster
+    run = tmp_path / "rl"
+    result, bus = run_spec(
+        tmp_path,
+        f"""
+        stages:
+          play:
+            use: selfplay.ray
+            from: {{network: train.weights}}
+            with:
+              out_dir: "{run}/games"
+              parallel_games: 2
+              visits: 4
+              max_plies: 16
+              games_per_network: 4
+              ray: {{address: "{c.address}", games_per_task: 2, ledger: "{run}/fleet.jsonl"}}
+          batches: {{use: data.batches, from: play, with: {{batch_size: 16, shuffle_buffer: 0, passes: 0}}}}
+          train:
+            use: train.jax
+            from: {{train: batches}}
+            with:
+              model: {TINY_RESNET}
+              total_steps: 0
+              steps_per_network: 3
+              test_every: 0
+              validation_every: 0
+              checkpoint: {{dir: "{run}/ckpt", every: 1000, async: false}}
+        """,
+        stop_after=["play.paths=12"],
+    )
+    assert result.exit_code == 0, result.failures
+    assert result.counts["train.weights"] >= 1
+    m = bus.latest_metrics["play"]
+    assert m["selfplay/network_step"] >= 3  # the actors moved on to a trained network
+    ledger = read_ledger(run / "fleet.jsonl")
+    assert {g["node"] for g in ledger} == worker_nodes  # games from both worker nodes
+    assert any(g["network_step"] >= 3 for g in ledger)
+    # each network went into the object store once; only the networks the trainer made
+    assert 1 <= m["selfplay/network_puts"] <= result.counts["train.weights"]
+    ids = game_ids(run / "games")
+    assert len(ids) >= 12 and len(set(ids)) == len(ids)
+    assert sorted(ids) == sorted(g["game"] for g in ledger)
+    frames = chunks.read_frames(sorted((run / "games").glob("*.gz")))
+    assert len(frames) >= 12
+
+
+def test_killing_an_actor_mid_game_loses_and_duplicates_nothing(cluster, tmp_path):
+    c, worker_nodes = cluster
+    games, ledger_path = tmp_path / "games", tmp_path / "fleet.jsonl"
+    killed: list[int] = []
+
+    def kill_one_actor(thread):
+        deadline = time.monotonic() + 120
+        while not killed and thread.is_alive() and time.monotonic() < deadline:
+            ledger = read_ledger(ledger_path)
+            if len({g["actor_pid"] for g in ledger}) == 2:  # both actors are playing: kill one
+                killed.append(ledger[-1]["actor_pid"])
+                os.kill(killed[0], signal.SIGKILL)
+            else:
+                time.sleep(0.05)  # polling the ledger for the condition above
+
+    result, bus = run_spec(
+        tmp_path,
+        f"""
+        stages:
+          play:
+            use: selfplay.ray
+            with:
+              out_dir: "{games}"
+              parallel_games: 2
+              visits: 48
+              max_plies: 60
+              bootstrap: material
+              stop_after_games: 16
+              ray: {{address: "{c.address}", games_per_task: 4, ledger: "{ledger_path}"}}
+          read: {{use: data.batches, from: play, with: {{batch_size: 64, shuffle_buffer: 0, passes: 1}}}}
+        """,
+        during=kill_one_actor,
+    )
+    assert result.exit_code == 0, result.failures
+    assert killed, (result, bus.latest_metrics)
+    m = bus.latest_metrics["play"]
+    assert m["selfplay/actor_failures"] == 1 and m["selfplay/duplicates"] == 0
+    ledger = read_ledger(ledger_path)
+    before = [g for g in ledger if g["actor_pid"] == killed[0]]
+    after = [g for g in ledger if g["actor_pid"] not in {killed[0]} | {g["actor_pid"] for g in ledger[:1]}]
+    assert before  # the killed actor's finished games were kept ...
+    ids = game_ids(games)
+    assert len(ids) == 16 and len(set(ids)) == 16  # ... stop_after_games reached, no id twice
+    assert sorted(ids) == sorted(g["game"] for g in ledger)
+    assert {g["node"] for g in ledger} == worker_nodes
+    # the replacement actor (a new process) played on after the kill
+    assert len({g["actor_pid"] for g in ledger}) >= 3, after
+    # the killed actor's unfinished games were dropped: their ids are never handed out again
+    assert max(ids) + 1 - len(ids) == m["selfplay/games_dropped"]
