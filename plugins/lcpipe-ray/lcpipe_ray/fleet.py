@@ -77,6 +77,10 @@ class Fleet:
     def busy(self) -> list[Member]:
         return [m for m in self.members if m.task is not None]
 
+    def pending(self) -> bool:
+        """Is any actor starting or playing (something ``poll`` can wait on)?"""
+        return any(m.ready_ref is not None or m.task is not None for m in self.members)
+
     def outstanding(self) -> int:
         """Game ids handed out whose games have not arrived (an upper bound: a task may yield fewer)."""
         return sum(m.task.count - m.task.arrived for m in self.busy() if m.task)

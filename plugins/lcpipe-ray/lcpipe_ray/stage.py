@@ -84,6 +84,9 @@ class RaySelfPlayStage(Stage):
         self.results: Counter = Counter()
         self.nodes: set[str] = set()
         self.leased_on_network = 0
+        self.first_id = self.next_id
+        self.said_waiting = False
+        self.replace_now = False  # an actor died: start its replacement without waiting for the next resize
         self.start = time.monotonic()
         per_network = int(cfg["games_per_network"])
         stop_after = int(cfg["stop_after_games"])
@@ -96,10 +99,10 @@ class RaySelfPlayStage(Stage):
         ctx.state("running", f"network step {self.network_step}")
         while not ctx.stopping:
             self._poll_network(timeout=0)
-            if time.monotonic() - resized_at > 5.0:  # follow the cluster as nodes come and go
+            if self.replace_now or time.monotonic() - resized_at > 5.0:  # follow the cluster's nodes
                 target = int(rcfg["actors"]) or cluster_target(rcfg["cpus_per_actor"], rcfg["gpus_per_actor"])
                 self.fleet.resize(target)
-                resized_at = time.monotonic()
+                resized_at, self.replace_now = time.monotonic(), False
             for member in self.fleet.idle():
                 allowed = block
                 if per_network and not self.network_closed:
@@ -122,16 +125,37 @@ class RaySelfPlayStage(Stage):
                 and len(self.written) + self.fleet.outstanding() >= stop_after
             ):
                 break
-            if not self.fleet.busy() and not self.fleet.idle() and not self.fleet.members:
-                ctx.sleep(0.2)  # no actor at all: the next resize starts one
+            if not self.fleet.pending():
+                self._wait_idle(per_network)
             for event in self.fleet.poll(timeout=0.2):
                 if not self._handle(event):
-                    self._report()
+                    self._finish()
                     return
             if ctx.every(float(cfg["metrics_every"])):
                 self._report()
-        self._report()
+        self._finish()
         ctx.info(f"self-play finished: {len(self.written)} games from {len(self.nodes)} node(s)")
+
+    def _wait_idle(self, per_network: int) -> None:
+        """No actor is starting or playing: games_per_network reached (or no actor yet); wait a little."""
+        paced = per_network and self.leased_on_network >= per_network and not self.network_closed
+        if paced and not self.said_waiting:  # said once per network
+            self.said_waiting = True
+            self.ctx.state(
+                "waiting",
+                f"for a network newer than step {self.network_step} ({per_network} games per network)",
+            )
+        if self.network_closed:
+            self.ctx.sleep(0.2)
+        else:
+            self._poll_network(timeout=0.2)
+
+    def _finish(self) -> None:
+        """Final metrics: the games still being played when the stage stops are dropped."""
+        self.stats["dropped"] += self.fleet.outstanding()
+        for member in self.fleet.busy():
+            member.task = None
+        self._report()
 
     def _handle(self, event: Event) -> bool:
         """Act on one fleet event; False when the pipeline stops taking games."""
@@ -141,6 +165,7 @@ class RaySelfPlayStage(Stage):
         elif event.kind == "actor_died":
             lost = event.task.count - event.task.arrived if event.task else 0
             self.stats["dropped"] += lost
+            self.replace_now = True
             ctx.warning(
                 f"actor on node {event.member.node[:12] or '?'} died ({event.error}); "
                 f"{lost} unfinished game(s) dropped, a new actor replaces it"
@@ -204,6 +229,7 @@ class RaySelfPlayStage(Stage):
         self.network_puts += 1
         self.network_step = int(snap.step)
         self.leased_on_network = 0
+        self.said_waiting = False
         self.ctx.info(f"self-play now uses network step {self.network_step} ({snap.kind})")
         self.ctx.state("running", f"network step {self.network_step}")
 
@@ -228,6 +254,7 @@ class RaySelfPlayStage(Stage):
                 "selfplay/actors": len(self.fleet.members),
                 "selfplay/actor_failures": self.fleet.failures,
                 "selfplay/games_dropped": self.stats["dropped"],
+                "selfplay/game_ids": self.next_id - self.first_id,
                 "selfplay/duplicates": self.stats["duplicates"],
                 "selfplay/network_puts": self.network_puts,
                 "selfplay/nodes": len(self.nodes),
