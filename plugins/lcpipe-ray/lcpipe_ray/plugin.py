@@ -40,8 +40,9 @@ RAY_SETTINGS = {
     "games_per_task": field(
         "integer",
         0,
-        "Game ids handed to an actor at a time (0: parallel_games). The network in use "
-        "changes between tasks; an actor that dies drops the unfinished games of its task.",
+        "Game ids handed to an actor at a time (0: parallel_games, or fewer so that every actor "
+        "gets a share of games_per_network). The network in use changes between tasks; an actor "
+        "that dies drops the unfinished games of its task.",
         minimum=0,
         maximum=1_000_000,
     ),

@@ -90,7 +90,6 @@ class RaySelfPlayStage(Stage):
         self.start = time.monotonic()
         per_network = int(cfg["games_per_network"])
         stop_after = int(cfg["stop_after_games"])
-        block = int(rcfg["games_per_task"]) or int(cfg["parallel_games"])
         resized_at = -1e9
         if cfg["wait_for_network"] and not self.network_closed:
             ctx.state("waiting", "for the first network")
@@ -104,7 +103,7 @@ class RaySelfPlayStage(Stage):
                 self.fleet.resize(target)
                 resized_at, self.replace_now = time.monotonic(), False
             for member in self.fleet.idle():
-                allowed = block
+                allowed = self._block(per_network)
                 if per_network and not self.network_closed:
                     allowed = min(allowed, per_network - self.leased_on_network)
                 if stop_after:
@@ -135,6 +134,17 @@ class RaySelfPlayStage(Stage):
                 self._report()
         self._finish()
         ctx.info(f"self-play finished: {len(self.written)} games from {len(self.nodes)} node(s)")
+
+    def _block(self, per_network: int) -> int:
+        """Game ids for the next task: games_per_task, or parallel_games shared out so that every
+        actor gets some of a network's games_per_network."""
+        rcfg = self.config["ray"]
+        if rcfg["games_per_task"]:
+            return int(rcfg["games_per_task"])
+        block = int(self.config["parallel_games"])
+        if per_network and not self.network_closed:
+            block = min(block, -(-per_network // max(1, len(self.fleet.members))))
+        return block
 
     def _wait_idle(self, per_network: int) -> None:
         """No actor is starting or playing: games_per_network reached (or no actor yet); wait a little."""
