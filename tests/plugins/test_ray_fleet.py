@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import bad_snapshot_source
 import pytest
 
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # before ray is imported (make setup installs it with the plugin)
@@ -41,11 +42,11 @@ def cluster():
     cluster.shutdown()
 
 
-def run_spec(tmp_path: Path, body: str, stop_after=(), during=None):
+def run_spec(tmp_path: Path, body: str, stop_after=(), during=None, extra=()):
     """Run a spec through the real runtime; ``during(runtime, thread)`` runs in this thread meanwhile."""
     spec = tmp_path / "spec.yaml"
     spec.write_text("lcpipe: 1\nname: fleet\n" + textwrap.dedent(body))
-    registry = load_registry()
+    registry = load_registry(extra=extra)
     assert "selfplay.ray" in registry.stage_types, registry.problems
     plan = plan_pipeline(compile_file(spec, registry=registry))
     bus = EventBus()
@@ -219,3 +220,32 @@ def test_actors_write_to_shared_storage(cluster, tmp_path):
     assert sorted(game_ids(games)) == sorted(g["game"] for g in ledger) == [0, 1, 2, 3]
     assert {g["node"] for g in ledger} <= worker_nodes  # played (and written) by the actors
     assert all(len(chunks.read_frames([games / g["path"]])) > 0 for g in ledger)
+
+
+def test_a_network_the_actors_cannot_run_is_reported_and_play_goes_on(cluster, tmp_path):
+    c, _ = cluster
+    games = tmp_path / "games"
+    result, bus = run_spec(
+        tmp_path,
+        f"""
+        stages:
+          net: {{use: test.bad_snapshot}}
+          play:
+            use: selfplay.ray
+            from: {{network: net}}
+            with:
+              out_dir: "{games}"
+              parallel_games: 2
+              visits: 4
+              max_plies: 12
+              stop_after_games: 4
+              wait_for_network: true
+              ray: {{address: "{c.address}", actors: 1, games_per_task: 2}}
+        """,
+        extra=(bad_snapshot_source,),
+    )
+    assert result.exit_code == 0, result.failures
+    m = bus.latest_metrics["play"]
+    assert m["selfplay/bad_networks"] == 1 and m["selfplay/network_step"] == -1  # back to the bootstrap
+    assert m["selfplay/actor_failures"] == 0 and m["selfplay/games_dropped"] == 2  # the failed task's ids
+    assert len(game_ids(games)) == 4 and m["selfplay/games"] == 4

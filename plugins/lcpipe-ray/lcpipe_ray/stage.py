@@ -74,7 +74,7 @@ class RaySelfPlayStage(Stage):
     def _loop(self) -> None:
         ctx, cfg, rcfg = self.ctx, self.config, self.config["ray"]
         self.network: list = []  # [ObjectRef of the newest snapshot] once there is one
-        self.last_good: list = []  # the newest network that produced a game
+        self.last_good: tuple[list, int] = ([], -1)  # the newest network that produced a game, its step
         self.network_step = -1
         self.network_puts = 0
         self.bad_networks = 0
@@ -185,7 +185,7 @@ class RaySelfPlayStage(Stage):
             if event.task and event.task.network_step == self.network_step and self.network:
                 self.bad_networks += 1
                 ctx.warning(f"cannot use network step {self.network_step} on the actors: {event.error}")
-                self.network = self.last_good  # keep playing with the previous network
+                self.network, self.network_step = self.last_good  # keep playing with the previous one
             else:
                 ctx.warning(f"self-play task failed: {event.error}")
         elif event.kind == "game":
@@ -204,7 +204,7 @@ class RaySelfPlayStage(Stage):
         self.written.add(done.game_id)
         self.nodes.add(done.node)
         if event.task and event.task.network_step == self.network_step:
-            self.last_good = self.network
+            self.last_good = (self.network, self.network_step)
         self.stats["plies"] += done.plies
         r = done.result_white
         self.results["white" if r > 0 else "black" if r < 0 else "draw"] += 1
