@@ -102,27 +102,8 @@ class RaySelfPlayStage(Stage):
                 target = int(rcfg["actors"]) or cluster_target(rcfg["cpus_per_actor"], rcfg["gpus_per_actor"])
                 self.fleet.resize(target)
                 resized_at, self.replace_now = time.monotonic(), False
-            for member in self.fleet.idle():
-                allowed = self._block(per_network)
-                if per_network and not self.network_closed:
-                    allowed = min(allowed, per_network - self.leased_on_network)
-                if stop_after:
-                    allowed = min(allowed, stop_after - len(self.written) - self.fleet.outstanding())
-                if allowed <= 0:
-                    break
-                write_to = self.out_dir if rcfg["write_on"] == "actors" else None
-                self.fleet.start_task(
-                    member, self.next_id, allowed, self.network, self.network_step, write_to
-                )
-                self.next_id += allowed
-                self.leased_on_network += allowed
+            self._hand_out(per_network, stop_after)
             if stop_after and len(self.written) >= stop_after:
-                break
-            if (
-                stop_after
-                and not self.fleet.busy()
-                and len(self.written) + self.fleet.outstanding() >= stop_after
-            ):
                 break
             if not self.fleet.pending():
                 self._wait_idle(per_network)
@@ -134,6 +115,21 @@ class RaySelfPlayStage(Stage):
                 self._report()
         self._finish()
         ctx.info(f"self-play finished: {len(self.written)} games from {len(self.nodes)} node(s)")
+
+    def _hand_out(self, per_network: int, stop_after: int) -> None:
+        """Give each idle actor a block of new game ids, within games_per_network and stop_after_games."""
+        write_to = self.out_dir if self.config["ray"]["write_on"] == "actors" else None
+        for member in self.fleet.idle():
+            allowed = self._block(per_network)
+            if per_network and not self.network_closed:
+                allowed = min(allowed, per_network - self.leased_on_network)
+            if stop_after:
+                allowed = min(allowed, stop_after - len(self.written) - self.fleet.outstanding())
+            if allowed <= 0:
+                return
+            self.fleet.start_task(member, self.next_id, allowed, self.network, self.network_step, write_to)
+            self.next_id += allowed
+            self.leased_on_network += allowed
 
     def _block(self, per_network: int) -> int:
         """Game ids for the next task: games_per_task, or parallel_games shared out so that every
