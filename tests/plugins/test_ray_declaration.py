@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lcpipe.compiler import compile_file
 from lcpipe.registry import load_registry
+from lcpipe.settings import fill_defaults, run_checks
 
 PIPELINES = Path(__file__).resolve().parents[2] / "pipelines"
 
@@ -36,3 +37,13 @@ def test_rl_ray_differs_from_rl_only_in_the_selfplay_stage_type():
     assert config["ray"]["address"] == "local" and config["ray"]["actors"] == 0
     for name in set(rl.nodes) - {"selfplay"}:
         assert rl.nodes[name]["config"] == fleet.nodes[name]["config"], name
+
+
+def test_fractional_cpus_above_one_are_refused_at_validate_time():
+    registry = load_registry()
+    fleet = registry.stage_types["selfplay.ray"]
+    config = fill_defaults(fleet.schema, {"ray": {"cpus_per_actor": 1.5}})
+    (problem,) = run_checks(fleet.checks, config)
+    assert problem.path == ("ray", "cpus_per_actor") and "whole number" in problem.message
+    assert run_checks(fleet.checks, fill_defaults(fleet.schema, {"ray": {"cpus_per_actor": 0.5}})) == []
+    assert run_checks(fleet.checks, fill_defaults(fleet.schema, {"ray": {"cpus_per_actor": 2}})) == []
