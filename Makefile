@@ -19,12 +19,14 @@ JAX_STAMP := $(VENV)/.jax-$(JAX)
 
 setup: $(STAMP) $(JAX_STAMP)
 
-$(STAMP): pyproject.toml meson.build csrc/meson.build plugins/lcpipe-example/pyproject.toml
+$(STAMP): pyproject.toml meson.build csrc/meson.build plugins/lcpipe-example/pyproject.toml \
+	  plugins/lcpipe-ray/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "meson-python>=0.15" "meson>=1.2" ninja "pybind11>=2.11" "numpy>=1.26" "setuptools>=61" wheel
 	$(PY) -m pip install -q --no-build-isolation -e ".[test,tui,plot]"
 	$(PY) -m pip install -q --no-build-isolation -e plugins/lcpipe-example
+	$(PY) -m pip install -q --no-build-isolation -e plugins/lcpipe-ray
 	$(PY) tests/fetch_syzygy_tables.py
 	touch $(STAMP)
 
