@@ -23,12 +23,14 @@ def is_peer_failure(exc: BaseException) -> bool:
 
 
 def describe_devices(devices: list) -> str:
-    """What the trainer runs on, in words: "2 gpu devices (NVIDIA H200), 1 process"."""
+    """What the trainer runs on, in words: "8 gpu devices (NVIDIA H200)", ", process 0 of 2"."""
     import jax
 
-    kinds = sorted({str(getattr(d, "device_kind", d.platform)) for d in devices})
     platform = devices[0].platform if devices else jax.default_backend()
-    text = f"{len(devices)} {platform} device{'s' if len(devices) != 1 else ''} ({', '.join(kinds)})"
+    kinds = sorted({str(getattr(d, "device_kind", platform)) for d in devices} - {platform})
+    text = f"{len(devices)} {platform} device{'s' if len(devices) != 1 else ''}"
+    if kinds:  # an accelerator's model (a CPU device's kind is just "cpu")
+        text += f" ({', '.join(kinds)})"
     if jax.process_count() > 1:
         text += f", process {jax.process_index()} of {jax.process_count()}"
     return text
