@@ -103,7 +103,7 @@ class TrainStage(Stage):
             ctx.warning(
                 "this machine has an NVIDIA GPU but JAX trains on the CPU: set up JAX's CUDA build "
                 "(make setup JAX=cuda12, see README), or set JAX_PLATFORMS=cpu to keep the CPU quietly"
-        )
+            )
         self.lockstep = lockstep = Lockstep()
         if lockstep.active and cfg["max_steps_per_game"]:
             raise StageFailed(
