@@ -78,6 +78,8 @@ class AverageStage(Stage):
             self.stats = placed.get("batch_stats", {})
             self.ctx.info(f"resumed the {self.kind} average of step {message.step}")
         self.stats_fresh = True
+        jax.block_until_ready((self.state, self.stats))  # placed before the trainer steps on
+        message.answers.answer(self.ctx.name, True)
 
     def _step(self, message) -> None:
         self.batches.append(message.batch)  # device references: no copy
@@ -97,11 +99,15 @@ class AverageStage(Stage):
         return self.stats
 
     def _answer_state(self, message) -> None:
+        import jax
+
         state = dict(self.state)
         stats = self._statistics()
         if stats:
             state["batch_stats"] = stats
-        message.answers.answer(self.ctx.name, state)
+        # Computed before the answer lets the trainer step on: the statistics' programs reduce
+        # over the trainer's devices and must not run beside a train step's (XLA:CPU deadlocks).
+        message.answers.answer(self.ctx.name, jax.block_until_ready(state))
 
     def _network(self, message) -> None:
         from lcpipe.train.trainer import fetch

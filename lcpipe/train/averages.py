@@ -11,14 +11,19 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from lcpipe.model import build_model
 from lcpipe.train.checkpoints import plain_tree
 
 
 def start(params) -> dict:
-    """An average that starts at ``params`` with no sample taken (the first sample replaces them)."""
-    return {"average": params, "count": jnp.zeros([], jnp.int32)}
+    """An average that starts at ``params`` with no sample taken (the first sample replaces them).
+    The count lives where the weights do (replicated over the trainer's devices, in every
+    process of a multi-process run): orbax saves only such global arrays across processes."""
+    sharding = jax.tree.leaves(params)[0].sharding
+    count = jax.make_array_from_callback((), sharding, lambda _: np.zeros((), np.int32))
+    return {"average": params, "count": count}
 
 
 def swa_update(max_count: int):

@@ -259,7 +259,14 @@ class TrainStage(Stage):
     def _save(self, **kwargs) -> None:
         """Checkpoint the trainer with the states of its weight stream's consumers (a barrier: each
         answers its state after the same step), so that a resume restores both at one step."""
-        items = self._call_stream(self.stream.states, self.step) if self.stream is not None else None
+        items = None
+        if self.stream is not None:
+            # The consumers' answers may run programs that reduce over the trainer's devices (an
+            # average's batch-norm statistics): none may run beside a train step's collectives
+            # (XLA:CPU deadlocks, in no fixed order), so the steps dispatched so far end first, and
+            # the trainer dispatches nothing until every answer is in.
+            self.trainer.wait_until_ready()
+            items = self._call_stream(self.stream.states, self.step)
         self.trainer.save(self.ckdir, items=items, **kwargs)
 
     def _call_stream(self, method, *args):

@@ -365,6 +365,10 @@ class Trainer:
         self._rate_window = self._rate_window[-50:]
         return metrics
 
+    def wait_until_ready(self) -> None:
+        """Until every step dispatched so far has run on the devices."""
+        jax.block_until_ready(self.state)
+
     def check_finite(self) -> None:
         limit = self.settings["max_nan_steps"]
         n = int(host(self.state["nan_consecutive"]))

@@ -8,7 +8,8 @@ batches the step trained on. The messages, in the order a consumer sees them:
 - ``StreamOpen``: the model and how to place arrays; each consumer answers how often it wants the
   weights (its ``every``), so the trainer copies them only on the steps some consumer uses.
 - ``Restore``: where training starts (a fresh run, a resume, a spike-guard rollback): the weights
-  and each consumer's saved state by stage name (none on a fresh start).
+  and each consumer's saved state by stage name (none on a fresh start); each consumer answers
+  once its state is placed.
 - ``TrainedStep``: one step's device batch, and its weights when a consumer asked for that step.
 - ``StateRequest``: a barrier at a checkpoint; each consumer answers its state, which the trainer
   saves beside its own in the same checkpoint, so a resume restores both at one step.
@@ -73,6 +74,7 @@ class Restore:
     step: int
     params: Any  # device copy of the weights training starts from
     batch_stats: Any  # the raw model's running statistics (a base for recomputing them)
+    answers: Answers  # each consumer answers once its state is placed on the devices
     states: dict[str, Any] = field(default_factory=dict)  # saved consumer states by stage name
 
 
@@ -127,11 +129,15 @@ class WeightStream:
         self.every = sorted({int(v) for v in self._ask(message, answers).values()})
 
     def restore(self, trainer, states: dict[str, Any]) -> None:
-        """Training (re)starts at the trainer's current step; consumers take their saved state."""
+        """Training (re)starts at the trainer's current step; consumers take their saved state. A
+        barrier, like a checkpoint's: placing a state may run programs over the trainer's devices
+        (across processes too), which must not run beside the trainer's own."""
         weights = trainer.weights_copy()
-        self.port.put_final(
-            Restore(trainer.step_count, weights["params"], weights["batch_stats"], dict(states))
+        answers = Answers(self.consumers)
+        message = Restore(
+            trainer.step_count, weights["params"], weights["batch_stats"], answers, dict(states)
         )
+        self._ask(message, answers)
 
     def step(self, trainer, step: int) -> bool:
         """After a trained step: its batch, with a copy of the weights when a consumer wants them.

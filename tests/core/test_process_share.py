@@ -111,5 +111,5 @@ def test_train_jax_distributed_settings_point_to_the_run_flags(tmp_path):
             [f"vars.run={tmp_path}/run", "stages.train.with.distributed={num_processes: 2}"],
         )
     (error,) = caught.value.errors
-    assert "unknown key 'distributed'" in error.format()
+    assert "setting 'distributed' was removed" in error.format()
     assert "--coordinator HOST:PORT" in error.format()
