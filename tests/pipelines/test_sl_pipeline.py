@@ -25,6 +25,10 @@ SMALL = [
     "stages.train.with.test_batches=1",
     "stages.train.with.steps_per_network=10",
     "stages.console.with.interval=3600",
+    # one XLA device, as in test_sl_resume_is_exact: two single-threaded devices all-reduce each
+    # step, and XLA:CPU aborts a rendezvous that waits 40 s (seen under a full suite beside a
+    # 60-minute RL run); what this file checks does not depend on the device count
+    "stages.train.with.cpu_devices=1",
 ]
 
 
