@@ -97,6 +97,7 @@ CONFIGS = {
             smolgen_gen_size=256,
             policy_heads=["vanilla", "optimistic", "soft", "opponent"],
             value_heads=["winner", "q", "st"],
+            value_error=["winner"],  # the optimistic head trains on it
             moves_left=True,
         ),
     ),
@@ -261,27 +262,30 @@ def fed(name: str, model: dict, batch: int, precision: str, steps: int, syntheti
     fixtures = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "lc0-selfplay")
     every = max(steps // 4, 1)
     with tempfile.TemporaryDirectory() as run:
+        data = os.path.join(run, "data")  # the input-format-1 games (the fixtures mix formats)
+        os.makedirs(data)
+        os.symlink(
+            os.path.abspath(os.path.join(fixtures, "selfplay-fmt1.tar")), os.path.join(data, "fmt1.tar")
+        )
         items = [
-            f"vars.data={os.path.abspath(fixtures)}",
-            f"vars.run={run}",
+            f"vars.data={data}",
+            f"vars.run={os.path.join(run, 'run')}",
             "vars.epochs=100000",
             f"stages.train.with.model={json.dumps(model)}",
             f"stages.train.with.precision={precision}",
             f"stages.train.with.total_steps={every * 5}",  # the first interval compiles: dropped
             f"stages.train.with.metrics_every={every}",
             "stages.train.with.test_every=0",
-            "stages.train.with.swa.enabled=false",
-            "stages.train.with.export_kinds=[raw]",
             f"stages.batches.with.batch_size={batch}",
             f"stages.test_batches.with.batch_size={batch}",
-            "stages.shuffled.with.size=50000",
+            "stages.shuffled.with.size=5000",
             "stages.console.with.interval=3600",
         ]
         cmd = [sys.executable, "-m", "lcpipe.cli.main", "run", "pipelines/sl.yaml", "-q"]
         for item in items:
             cmd += ["--set", item]
         subprocess.run(cmd, check=True, cwd=os.path.join(os.path.dirname(__file__), ".."))
-        rows = [json.loads(ln) for ln in open(os.path.join(run, "metrics.jsonl"))]
+        rows = [json.loads(ln) for ln in open(os.path.join(run, "run", "metrics.jsonl"))]
     train = [r for r in rows if r.get("stage") == "train" and "train/input_wait_share" in r.get("values", {})]
     later = train[1:] or train
     share = sum(r["values"]["train/input_wait_share"] for r in later) / len(later)
