@@ -49,6 +49,20 @@ def native_settings(cfg: dict, first_game: int) -> dict:
     return out
 
 
+def poll_network(stage, timeout: float):
+    """The snapshot on a self-play stage's ``network`` input within ``timeout``, or None; at the
+    input's end sets ``stage.network_closed`` (then returns None at once)."""
+    if stage.network_closed:
+        return None
+    try:
+        return stage.ctx.input("network").get(timeout=timeout)
+    except TimeoutError:
+        return None
+    except ChannelClosed:
+        stage.network_closed = True
+        return None
+
+
 class SelfPlayStage(Stage):
     def run(self) -> None:
         ctx, cfg = self.ctx, self.config
@@ -127,15 +141,7 @@ class SelfPlayStage(Stage):
 
     def _poll(self, timeout: float) -> None:
         """Take a newer network from the input, if there is one."""
-        if self.network_closed:
-            return
-        try:
-            snap = self.ctx.input("network").get(timeout=timeout)
-        except TimeoutError:
-            return
-        except ChannelClosed:
-            self.network_closed = True
-            return
+        snap = poll_network(self, timeout)
         if snap is None:
             return
         try:

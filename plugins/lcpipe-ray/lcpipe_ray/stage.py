@@ -10,10 +10,9 @@ from pathlib import Path
 
 import ray
 
-from lcpipe.runtime.channels import ChannelClosed
 from lcpipe.runtime.stage import Stage
 from lcpipe.selfplay.native import first_game_in, write_native_game
-from lcpipe.selfplay.selfplay_stage import native_settings
+from lcpipe.selfplay.selfplay_stage import native_settings, poll_network
 from lcpipe.types import NetworkSnapshot
 from lcpipe_ray.actor import SelfPlayActor, as_numpy
 from lcpipe_ray.fleet import Event, Fleet
@@ -219,15 +218,7 @@ class RaySelfPlayStage(Stage):
 
     def _poll_network(self, timeout: float) -> None:
         """Put a newer network into the object store, once; the actors fetch it by reference."""
-        if self.network_closed:
-            return
-        try:
-            snap = self.ctx.input("network").get(timeout=timeout)
-        except TimeoutError:
-            return
-        except ChannelClosed:
-            self.network_closed = True
-            return
+        snap = poll_network(self, timeout)
         if snap is None or int(snap.step) == self.network_step:
             return
         light = NetworkSnapshot(snap.step, snap.model, as_numpy(snap.params), snap.kind, snap.input_format)
